@@ -1,0 +1,274 @@
+import type { Logger } from "../logger.ts";
+import { budgetExhausted, type Budget } from "./budget.ts";
+import { buildPromptContext, type PendingProposal, type RunBrief } from "./context.ts";
+import { Journal } from "./journal.ts";
+import { isBetter } from "./metric.ts";
+import type { Policy } from "./policy.ts";
+import { seededRng } from "./rng.ts";
+import { addUsage, NO_USAGE, runStep, type StepDeps, type StepLimits } from "./step.ts";
+import type {
+  Action,
+  FinishReason,
+  NodeId,
+  RunEvent,
+  RunSink,
+  SolutionNode,
+  SteerCommand,
+  SteeringInbox,
+  TokenUsage,
+} from "./types.ts";
+
+export interface SearchOptions {
+  runId: string;
+  brief: RunBrief;
+  /** Total number of nodes the run should have (resumed nodes count). */
+  steps: number;
+  /** Steps in flight at once. */
+  parallel: number;
+  seed: number;
+  limits: StepLimits;
+  inputDir: string;
+  budget?: Budget;
+  /** Direction fixed by configuration; otherwise the first node with a metric fixes it. */
+  lowerIsBetter?: boolean;
+  /** Guidance carried over from earlier (a resumed run). */
+  guidance?: string[];
+}
+
+export interface SearchDeps extends StepDeps {
+  policy: Policy;
+  sink: RunSink;
+  inbox?: SteeringInbox;
+  logger: Logger;
+}
+
+export interface SearchResult {
+  journal: Journal;
+  best: SolutionNode | null;
+  lowerIsBetter: boolean | null;
+  reason: FinishReason;
+  usage: TokenUsage;
+  guidance: string[];
+}
+
+/** A step in flight: its action, its proposal once known, and how to cancel it. */
+interface InFlight extends PendingProposal {
+  abort: AbortController;
+  done: Promise<{ id: NodeId; node: SolutionNode | null; suggested: boolean | null; error?: unknown }>;
+}
+
+/**
+ * The search loop: policy -> coder.propose -> executor.run -> coder.review -> journal -> sink, with up to
+ * `parallel` steps in flight and the steering inbox read at every step boundary. Resumes from the nodes of
+ * an earlier journal: ids continue after the largest, and each step's randomness is derived from the seed and
+ * the step id, so a resumed run decides as the uninterrupted one would have. With `parallel` 1 a run with the
+ * same coder outputs replays exactly.
+ */
+export class Search {
+  private readonly journal: Journal;
+  private readonly inFlight = new Map<NodeId, InFlight>();
+  private readonly overrides: Action[] = [];
+  private readonly guidance: string[];
+  private lowerIsBetter: boolean | null;
+  private best: SolutionNode | null = null;
+  private usage: TokenUsage = NO_USAGE;
+  private totalSteps: number;
+  private nextId: NodeId;
+  private paused = false;
+  private stopped = false;
+  /** Serialises proposals so parallel steps see each other's code and never propose the same change. */
+  private proposing: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly options: SearchOptions,
+    private readonly deps: SearchDeps,
+    resumeFrom: Iterable<SolutionNode> = [],
+  ) {
+    this.journal = new Journal([...resumeFrom].sort((a, b) => a.id - b.id));
+    this.guidance = [...(options.guidance ?? [])];
+    this.totalSteps = options.steps;
+    this.nextId = this.journal.nodes.reduce((max, n) => Math.max(max, n.id + 1), 0);
+    this.lowerIsBetter = options.lowerIsBetter ?? this.journal.goodNodes[0]?.metric?.lowerIsBetter ?? null;
+    if (this.lowerIsBetter !== null) this.best = this.journal.best(this.lowerIsBetter);
+    for (const node of this.journal.nodes) this.usage = addUsage(this.usage, node.usage);
+  }
+
+  async run(): Promise<SearchResult> {
+    const { deps, options } = this;
+    await this.emit({ type: "run.started", coder: deps.coder.name, executor: deps.executor.name, steps: this.totalSteps });
+    let reason: FinishReason = "steps";
+    try {
+      for (;;) {
+        await this.applySteering();
+        if (this.stopped) {
+          reason = "stopped";
+          for (const f of this.inFlight.values()) f.abort.abort();
+        } else if (budgetExhausted(options.budget, this.usage)) {
+          reason = "budget";
+        } else if (!this.paused) {
+          while (this.inFlight.size < options.parallel && this.journal.size + this.inFlight.size < this.totalSteps) this.startStep();
+        }
+        if (this.inFlight.size === 0) {
+          if (this.paused && !this.stopped) {
+            await this.emit({ type: "run.paused" });
+            await this.waitForSteering();
+            continue;
+          }
+          break;
+        }
+        const finished = await Promise.race([...this.inFlight.values()].map((f) => f.done));
+        this.inFlight.delete(finished.id);
+        if (finished.error !== undefined) {
+          if (this.stopped) continue;
+          for (const f of this.inFlight.values()) f.abort.abort();
+          await Promise.allSettled([...this.inFlight.values()].map((f) => f.done));
+          throw finished.error;
+        }
+        if (finished.node) await this.record(finished.node, finished.suggested);
+      }
+    } catch (err) {
+      await this.emit({ type: "run.failed", error: err instanceof Error ? err.message : String(err) });
+      throw err;
+    }
+    await this.emit({ type: "run.finished", best: this.best, reason });
+    return {
+      journal: this.journal,
+      best: this.best,
+      lowerIsBetter: this.lowerIsBetter,
+      reason,
+      usage: this.usage,
+      guidance: [...this.guidance],
+    };
+  }
+
+  private startStep(): void {
+    const id = this.nextId++;
+    const action =
+      this.overrides.shift() ??
+      this.deps.policy.next(this.journal, seededRng(`${this.options.seed}/${id}`), [...this.inFlight.values()], this.lowerIsBetter);
+    const abort = new AbortController();
+    const entry = { id, action, abort } as InFlight;
+    let releaseProposal!: () => void;
+    const proposalTurn = this.proposing.then(() => undefined);
+    this.proposing = new Promise<void>((resolve) => (releaseProposal = resolve));
+    entry.done = (async () => {
+      try {
+        await this.emit({ type: "step.started", nodeId: id, action });
+        await proposalTurn;
+        // Built when this step's turn to propose comes, so it holds the code of the steps in flight before it.
+        const ctx = buildPromptContext({
+          brief: { ...this.options.brief, totalSteps: this.totalSteps },
+          journal: this.journal,
+          action,
+          step: id,
+          guidance: this.guidance,
+          pending: [...this.inFlight.values()].filter((p) => p.id !== id),
+          lowerIsBetter: this.lowerIsBetter,
+        });
+        const outcome = await runStep({
+          id,
+          action,
+          ctx,
+          deps: this.deps,
+          limits: this.options.limits,
+          inputDir: this.options.inputDir,
+          signal: abort.signal,
+          onProposal: (p) => {
+            entry.plan = p.plan;
+            entry.code = p.code;
+            releaseProposal();
+          },
+        });
+        return { id, node: outcome.node, suggested: outcome.suggestedLowerIsBetter };
+      } catch (error) {
+        releaseProposal();
+        if (abort.signal.aborted) return { id, node: null, suggested: null };
+        return { id, node: null, suggested: null, error };
+      }
+    })();
+    this.inFlight.set(id, entry);
+  }
+
+  private async record(node: SolutionNode, suggested: boolean | null): Promise<void> {
+    if (node.metric && this.lowerIsBetter === null) {
+      this.lowerIsBetter = suggested ?? node.metric.lowerIsBetter;
+      this.deps.logger.info({ runId: this.options.runId, lowerIsBetter: this.lowerIsBetter }, "metric direction fixed");
+    }
+    if (node.metric && this.lowerIsBetter !== null) node = { ...node, metric: { ...node.metric, lowerIsBetter: this.lowerIsBetter } };
+    this.journal.add(node);
+    this.usage = addUsage(this.usage, node.usage);
+    await this.deps.sink.nodeFinished(node);
+    await this.emit({ type: "step.finished", node });
+    if (node.metric && this.lowerIsBetter !== null) {
+      const previous = this.best;
+      if (!previous || isBetter(node.metric.value, previous.metric!.value, this.lowerIsBetter)) {
+        this.best = node;
+        await this.emit({ type: "best.improved", node, previous });
+      }
+    }
+  }
+
+  private async applySteering(): Promise<void> {
+    const inbox = this.deps.inbox;
+    if (!inbox) return;
+    for (const command of await inbox.drain()) {
+      const note = this.apply(command);
+      await this.emit({ type: "steer.applied", command, note });
+    }
+  }
+
+  private async waitForSteering(): Promise<void> {
+    if (!this.deps.inbox) {
+      this.paused = false;
+      return;
+    }
+    await this.deps.inbox.wait();
+  }
+
+  /** Applies one steering command and says what it did, in words for the thread. */
+  private apply(command: SteerCommand): string {
+    switch (command.kind) {
+      case "guidance":
+        this.guidance.push(command.text);
+        return `Guidance added for the next steps: "${command.text}"`;
+      case "pause":
+        this.paused = true;
+        return "Paused after the steps in flight finish.";
+      case "resume":
+        this.paused = false;
+        return "Resumed.";
+      case "stop":
+        this.stopped = true;
+        return "Stopping; the best solution so far will be delivered.";
+      case "more":
+        this.totalSteps += command.steps;
+        return `Added ${command.steps} steps (now ${this.totalSteps}).`;
+      case "focus": {
+        const node = this.journal.get(command.node);
+        if (!node) return `Node ${command.node} does not exist (yet); nothing changed.`;
+        if (node.buggy) {
+          this.overrides.push({ kind: "debug", parent: node.id });
+          return `Node ${node.id} is buggy; the next step debugs it.`;
+        }
+        this.overrides.push({ kind: "improve", parent: node.id });
+        return `The next step improves node ${node.id}.`;
+      }
+      case "debug": {
+        const node = this.journal.get(command.node);
+        if (!node) return `Node ${command.node} does not exist (yet); nothing changed.`;
+        this.overrides.push({ kind: "debug", parent: node.id });
+        return `The next step debugs node ${node.id}.`;
+      }
+    }
+  }
+
+  private async emit(e: DistributiveOmit<RunEvent, "runId" | "at">): Promise<void> {
+    await this.deps.sink.event({ ...e, runId: this.options.runId, at: this.deps.clock.now().toISOString() } as RunEvent);
+  }
+}
+
+type DistributiveOmit<T, K extends keyof never> = T extends unknown ? Omit<T, K> : never;
+
+export async function runSearch(options: SearchOptions, deps: SearchDeps, resumeFrom: Iterable<SolutionNode> = []): Promise<SearchResult> {
+  return new Search(options, deps, resumeFrom).run();
+}

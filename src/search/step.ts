@@ -1,0 +1,163 @@
+import { parseMetricLine } from "./metric.ts";
+import { truncateForPrompt } from "./output.ts";
+import type {
+  Action,
+  Clock,
+  Coder,
+  Executor,
+  MetricReport,
+  NodeId,
+  PromptContext,
+  Proposal,
+  SolutionNode,
+  SubmissionChecker,
+  TokenUsage,
+} from "./types.ts";
+
+/** Where a node's files live, relative to the run directory. Kept here so journal paths stay portable. */
+export function nodeDirName(id: NodeId): string {
+  return `nodes/${String(id).padStart(4, "0")}`;
+}
+
+export const SUBMISSION_FILE = "submission.csv";
+
+export interface StepLimits {
+  timeoutMs: number;
+  memoryMb: number;
+  outputCap: number;
+}
+
+export interface StepDeps {
+  coder: Coder;
+  executor: Executor;
+  checker: SubmissionChecker;
+  clock: Clock;
+  /** Joins the run directory with a relative path (path.join in production). */
+  resolve: (relative: string) => string;
+  /** Whether a file exists (to tell "not written" from "wrong format"). */
+  exists: (absolutePath: string) => Promise<boolean>;
+  /** Keeps a node's whole (capped) output beside its files; prompts and the journal get the truncated form. */
+  saveOutput: (id: NodeId, output: string) => Promise<void>;
+}
+
+/** A finished step before the run has fixed the metric's direction. */
+export interface StepOutcome {
+  node: SolutionNode;
+  /** Direction the script or the review suggested, if any. */
+  suggestedLowerIsBetter: boolean | null;
+}
+
+export function addUsage(a: TokenUsage, b: TokenUsage): TokenUsage {
+  return {
+    promptTokens: a.promptTokens + b.promptTokens,
+    completionTokens: a.completionTokens + b.completionTokens,
+    costUsd: a.costUsd + b.costUsd,
+  };
+}
+
+export const NO_USAGE: TokenUsage = { promptTokens: 0, completionTokens: 0, costUsd: 0 };
+
+/** Metric names that are conventionally minimised, for when neither the script nor the review says. */
+const LOWER_IS_BETTER_NAMES = /(rmse|mse|mae|mape|rmsle|loss|error|deviance|logloss|wape|smape)/i;
+
+export function guessLowerIsBetter(name: string): boolean {
+  return LOWER_IS_BETTER_NAMES.test(name);
+}
+
+/**
+ * One step of the search: propose a script, execute it, check its submission, review the output, and
+ * build the node. Never throws for a bad script (that is a buggy node); throws when the coder itself fails.
+ */
+export async function runStep(args: {
+  id: NodeId;
+  action: Action;
+  ctx: PromptContext;
+  deps: StepDeps;
+  limits: StepLimits;
+  inputDir: string;
+  signal?: AbortSignal;
+  /** Called once the coder has proposed, before execution (lets parallel steps see each other's code). */
+  onProposal?: (proposal: Proposal) => void;
+}): Promise<StepOutcome> {
+  const { id, action, ctx, deps, limits } = args;
+  const createdAt = deps.clock.now().toISOString();
+  const proposal = await deps.coder.propose(action, ctx, args.signal);
+  args.onProposal?.(proposal);
+
+  const nodeDir = deps.resolve(nodeDirName(id));
+  const result = await deps.executor.run(
+    { nodeId: id, code: proposal.code, inputDir: args.inputDir, nodeDir, ...limits },
+    args.signal,
+  );
+
+  await deps.saveOutput(id, result.output);
+  const problems: string[] = [];
+  if (result.timedOut) problems.push(`the script timed out after ${Math.round(limits.timeoutMs / 1000)} s and was killed`);
+  else if (result.outOfMemory) problems.push(`the script ran out of memory (limit ${limits.memoryMb} MB) and was killed`);
+  else if (result.signal) problems.push(`the script was killed by ${result.signal}`);
+  else if (result.exitCode !== 0) problems.push(`the script exited with code ${result.exitCode}`);
+
+  const parsed = parseMetricLine(result.output);
+  if (!parsed) problems.push("the script printed no AIDE_METRIC line");
+
+  const submissionRel = `${nodeDirName(id)}/working/${SUBMISSION_FILE}`;
+  const submissionAbs = deps.resolve(submissionRel);
+  const written = await deps.exists(submissionAbs);
+  const submissionProblem: string | null = written ? await deps.checker.check(submissionAbs) : `${SUBMISSION_FILE} was not written`;
+  if (submissionProblem) problems.push(`submission: ${submissionProblem}`);
+
+  const output = truncateForPrompt(result.output);
+  const review = await deps.coder.review(
+    {
+      task: ctx.task,
+      stage: action.kind,
+      plan: proposal.plan,
+      code: proposal.code,
+      output,
+      parsedMetric: parsed ? { name: parsed.name, value: parsed.value, lowerIsBetter: parsed.lowerIsBetter ?? false } : null,
+      problems,
+    },
+    result,
+    args.signal,
+  );
+
+  let metric: MetricReport | null = null;
+  let suggested: boolean | null = null;
+  if (parsed) {
+    suggested = parsed.lowerIsBetter ?? review.lowerIsBetter;
+    metric = { name: parsed.name, value: parsed.value, lowerIsBetter: suggested ?? guessLowerIsBetter(parsed.name) };
+  } else if (review.metric !== null && Number.isFinite(review.metric) && problems.length === 1) {
+    // The only problem is the missing line, and the reviewer read a metric from the output: use it.
+    problems.length = 0;
+    const name = ctx.metricHint ?? "metric";
+    suggested = review.lowerIsBetter;
+    metric = { name, value: review.metric, lowerIsBetter: suggested ?? guessLowerIsBetter(name) };
+  }
+
+  const buggy = problems.length > 0 || review.isBug || metric === null;
+  const analysisParts = [review.summary.trim(), ...problems.map((p) => `Problem: ${p}.`)].filter(Boolean);
+
+  const node: SolutionNode = {
+    id,
+    parentId: action.kind === "draft" ? null : action.parent,
+    step: id,
+    stage: action.kind,
+    plan: proposal.plan,
+    code: proposal.code,
+    metric: buggy ? null : metric,
+    buggy,
+    analysis: analysisParts.join(" "),
+    execTimeMs: result.durationMs,
+    exitCode: result.exitCode,
+    timedOut: result.timedOut,
+    killed: result.outOfMemory || result.signal !== null,
+    output,
+    submissionOk: written && submissionProblem === null,
+    submissionPath: written ? submissionRel : null,
+    usage: addUsage(proposal.usage, review.usage),
+    coder: deps.coder.name,
+    createdAt,
+    finishedAt: deps.clock.now().toISOString(),
+  };
+  return { node, suggestedLowerIsBetter: buggy ? null : suggested };
+}

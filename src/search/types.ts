@@ -1,0 +1,202 @@
+/**
+ * The spine of the search: the small interfaces that every pluggable part (coders, executors, sinks,
+ * policies) meets. `src/search` owns them and does no I/O of its own beyond calling them.
+ */
+
+export type NodeId = number;
+export type Stage = "draft" | "improve" | "debug";
+
+/** What the policy decides to do next. */
+export type Action =
+  | { kind: "draft" }
+  | { kind: "improve"; parent: NodeId }
+  | { kind: "debug"; parent: NodeId };
+
+/** A validation metric as a script or a review reported it. */
+export interface MetricReport {
+  name: string;
+  value: number;
+  lowerIsBetter: boolean;
+}
+
+export interface TokenUsage {
+  promptTokens: number;
+  completionTokens: number;
+  /** Cost in US dollars; 0 for coders that use no paid model. */
+  costUsd: number;
+}
+
+/** One solution in the tree (the journal). */
+export interface SolutionNode {
+  id: NodeId;
+  parentId: NodeId | null;
+  /** Order in which the node's step started (0-based). Equal to `id`. */
+  step: number;
+  stage: Stage;
+  plan: string;
+  code: string;
+  /** The validation metric; null when the node is buggy or reported none. */
+  metric: MetricReport | null;
+  buggy: boolean;
+  /** Why the node is buggy, or what the review found. */
+  analysis: string;
+  execTimeMs: number;
+  exitCode: number | null;
+  timedOut: boolean;
+  /** Killed by a limit other than time (memory, output), or by a signal. */
+  killed: boolean;
+  /** Terminal output as shown to prompts: first and last 2,500 characters with a marker between. */
+  output: string;
+  /** Whether the script wrote a submission that matched the expected format. */
+  submissionOk: boolean;
+  /** Path of the node's own submission file, relative to the run directory, or null if none was written. */
+  submissionPath: string | null;
+  usage: TokenUsage;
+  coder: string;
+  createdAt: string;
+  finishedAt: string;
+}
+
+/** What a coder sees when it is asked for a script. Built by the search from the journal and the task. */
+export interface PromptContext {
+  task: string;
+  /** Rendered data preview of the input directory. */
+  dataPreview: string;
+  /** Earlier good solutions: plan, findings, metric. */
+  memory: Array<{ id: NodeId; plan: string; analysis: string; metric: MetricReport | null; stage: Stage }>;
+  /** Guidance from people steering the run, oldest first. */
+  guidance: string[];
+  /** The parent for improve/debug. */
+  parent?: SolutionNode;
+  /** Plans and codes of other children of the same parent (finished or in flight), so a coder can avoid repeats. */
+  siblings: Array<{ plan: string; code: string }>;
+  /** Every node's code and plan so far, for coders that want to avoid repeating a whole design. */
+  journal: ReadonlyArray<SolutionNode>;
+  timeLimitSec: number;
+  packages: string[];
+  /** The metric the task asks for, when known from config (e.g. `--metric rmse`). */
+  metricHint?: string;
+  /** The run's fixed metric direction, once known. */
+  lowerIsBetter?: boolean;
+  step: number;
+  /** Number of steps in the run, for coders that pace themselves. */
+  totalSteps: number;
+}
+
+export interface Proposal {
+  plan: string;
+  code: string;
+  usage: TokenUsage;
+}
+
+export interface ExecutionResult {
+  exitCode: number | null;
+  /** Name of the signal that ended the process, if any. */
+  signal: string | null;
+  timedOut: boolean;
+  /** Ended because it exceeded the memory limit (as far as the executor can tell). */
+  outOfMemory: boolean;
+  durationMs: number;
+  /** Combined stdout and stderr, in order, up to the executor's storage cap. */
+  output: string;
+  /** True when the output exceeded the storage cap and was cut. */
+  outputCapped: boolean;
+  /** Absolute path of the node's working directory on the host after the run. */
+  workingDir: string;
+}
+
+export interface Review {
+  isBug: boolean;
+  summary: string;
+  /** Metric the reviewer read from the output; used only where the script printed no AIDE_METRIC line. */
+  metric: number | null;
+  lowerIsBetter: boolean | null;
+  usage: TokenUsage;
+}
+
+export interface Coder {
+  /** Shown to users, e.g. "openai:gpt-4o" or "offline (no model)". */
+  readonly name: string;
+  propose(action: Action, ctx: PromptContext, signal?: AbortSignal): Promise<Proposal>;
+  review(node: ReviewInput, result: ExecutionResult, signal?: AbortSignal): Promise<Review>;
+}
+
+export interface ReviewInput {
+  task: string;
+  stage: Stage;
+  plan: string;
+  code: string;
+  /** Output truncated for prompts. */
+  output: string;
+  /** The metric parsed from the AIDE_METRIC line, if any. */
+  parsedMetric: MetricReport | null;
+  /** Problems found by the search itself (exception, timeout, submission mismatch). */
+  problems: string[];
+}
+
+export interface ScriptJob {
+  nodeId: NodeId;
+  code: string;
+  /** Host directory with the task's data; mounted read-only as `./input`. */
+  inputDir: string;
+  /** Host directory for the node; created by the executor; `working/` inside it is the writable `./working`. */
+  nodeDir: string;
+  timeoutMs: number;
+  memoryMb: number;
+  /** Maximum characters of output stored. */
+  outputCap: number;
+}
+
+export interface Executor {
+  readonly name: string;
+  run(job: ScriptJob, signal?: AbortSignal): Promise<ExecutionResult>;
+}
+
+/** Checks a node's submission against the task's expected format (sample_submission.csv). */
+export interface SubmissionChecker {
+  /** Returns null when the file matches, or a user-readable reason why not. */
+  check(submissionPath: string): Promise<string | null>;
+}
+
+export type RunEvent =
+  | { type: "run.started"; runId: string; at: string; coder: string; executor: string; steps: number }
+  | { type: "step.started"; runId: string; at: string; nodeId: NodeId; action: Action }
+  | { type: "step.finished"; runId: string; at: string; node: SolutionNode }
+  | { type: "best.improved"; runId: string; at: string; node: SolutionNode; previous: SolutionNode | null }
+  | { type: "steer.applied"; runId: string; at: string; command: SteerCommand; note: string }
+  | { type: "run.paused"; runId: string; at: string }
+  | { type: "run.finished"; runId: string; at: string; best: SolutionNode | null; reason: FinishReason }
+  | { type: "run.failed"; runId: string; at: string; error: string };
+
+export type FinishReason = "steps" | "budget" | "stopped";
+
+export interface RunSink {
+  nodeFinished(node: SolutionNode): Promise<void>;
+  event(e: RunEvent): Promise<void>;
+}
+
+/** Commands that steer a running search; applied at step boundaries. */
+export type SteerCommand =
+  | { kind: "guidance"; text: string; author?: string }
+  | { kind: "pause" }
+  | { kind: "resume" }
+  | { kind: "stop" }
+  | { kind: "more"; steps: number }
+  | { kind: "focus"; node: NodeId }
+  | { kind: "debug"; node: NodeId };
+
+export interface SteeringInbox {
+  /** Commands that arrived since the last call, oldest first. */
+  drain(): Promise<SteerCommand[]>;
+  /** Resolves when a new command arrives (used while paused). */
+  wait(signal?: AbortSignal): Promise<void>;
+}
+
+/** Random numbers in [0, 1); seeded so a run replays. */
+export interface Rng {
+  next(): number;
+}
+
+export interface Clock {
+  now(): Date;
+}

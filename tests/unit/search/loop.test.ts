@@ -1,0 +1,178 @@
+import { describe, expect, it } from "vitest";
+import { runSearch, type SearchOptions } from "../../../src/search/loop.ts";
+import type { Action, PromptContext } from "../../../src/search/types.ts";
+import {
+  fakeSearchDeps,
+  InterpretingExecutor,
+  QueueInbox,
+  RecordingSink,
+  ScriptedCoder,
+  testBrief,
+  testLimits,
+} from "../../fakes/search-fakes.ts";
+
+function options(over: Partial<SearchOptions> = {}): SearchOptions {
+  return { runId: "r1", brief: testBrief, steps: 12, parallel: 1, seed: 7, limits: testLimits, inputDir: "/in", ...over };
+}
+
+/** Drafts: every third one crashes; improves add 0.01 to the parent's metric; debugs fix the crash. */
+const climbing = (action: Action, ctx: PromptContext): string => {
+  if (action.kind === "draft") return ctx.step % 3 === 1 ? "crash" : `metric=${(0.5 + ctx.step / 100).toFixed(2)}`;
+  const parentMetric = ctx.parent?.metric?.value ?? 0.5;
+  return `metric=${(parentMetric + 0.01).toFixed(2)}`;
+};
+
+describe("search loop", () => {
+  it("runs drafts, then debugs and improves, and reports each new best once", async () => {
+    const coder = new ScriptedCoder(climbing);
+    const sink = new RecordingSink();
+    const result = await runSearch(options(), fakeSearchDeps(coder, new InterpretingExecutor(), sink));
+
+    const stages = result.journal.nodes.map((n) => n.stage);
+    expect(stages.slice(0, 5)).toEqual(["draft", "draft", "draft", "draft", "draft"]);
+    expect(stages).toContain("improve");
+    expect(stages).toContain("debug");
+    expect(result.journal.size).toBe(12);
+    expect(result.reason).toBe("steps");
+    expect(result.lowerIsBetter).toBe(false);
+
+    const improved = sink.events.filter((e) => e.type === "best.improved");
+    const values = improved.map((e) => (e.type === "best.improved" ? e.node.metric!.value : 0));
+    expect(values).toEqual([...values].sort((a, b) => a - b));
+    expect(new Set(values).size).toBe(values.length);
+    expect(result.best!.metric!.value).toBe(Math.max(...result.journal.goodNodes.map((n) => n.metric!.value)));
+
+    const types = sink.events.map((e) => e.type);
+    expect(types[0]).toBe("run.started");
+    expect(types.at(-1)).toBe("run.finished");
+    expect(types.filter((t) => t === "step.finished")).toHaveLength(12);
+    expect(sink.nodes.map((n) => n.id)).toEqual(result.journal.nodes.map((n) => n.id));
+  });
+
+  it("replays identically with the same seed and the same coder outputs", async () => {
+    const run = async (seed: number) => {
+      const coder = new ScriptedCoder(climbing);
+      await runSearch(options({ seed, steps: 20 }), fakeSearchDeps(coder, new InterpretingExecutor(), new RecordingSink()));
+      return coder.actions;
+    };
+    const a = await run(11);
+    expect(await run(11)).toEqual(a);
+    const others = await Promise.all([12, 13, 14, 15].map(run));
+    expect(others.some((o) => JSON.stringify(o) !== JSON.stringify(a))).toBe(true);
+  });
+
+  it("resumes from a journal and decides as the uninterrupted run did", async () => {
+    const full = new ScriptedCoder(climbing);
+    const whole = await runSearch(options({ steps: 16 }), fakeSearchDeps(full, new InterpretingExecutor(), new RecordingSink()));
+
+    const first = await runSearch(options({ steps: 7 }), fakeSearchDeps(new ScriptedCoder(climbing), new InterpretingExecutor(), new RecordingSink()));
+    const rest = new ScriptedCoder(climbing);
+    const resumed = await runSearch(
+      options({ steps: 16 }),
+      fakeSearchDeps(rest, new InterpretingExecutor(), new RecordingSink()),
+      first.journal.nodes,
+    );
+    expect(rest.actions).toHaveLength(9);
+    expect(resumed.journal.nodes.map((n) => [n.id, n.stage, n.parentId, n.metric?.value])).toEqual(
+      whole.journal.nodes.map((n) => [n.id, n.stage, n.parentId, n.metric?.value]),
+    );
+  });
+
+  it("fixes the metric direction from the first node with a metric, for the whole run", async () => {
+    const coder = new ScriptedCoder((a, ctx) => (ctx.step === 0 ? "metric=2.0 lower" : `metric=${3 - ctx.step / 10}`));
+    const result = await runSearch(options({ steps: 6 }), fakeSearchDeps(coder, new InterpretingExecutor(), new RecordingSink()));
+    expect(result.lowerIsBetter).toBe(true);
+    expect(result.journal.goodNodes.every((n) => n.metric!.lowerIsBetter)).toBe(true);
+    expect(result.best!.metric!.value).toBe(2.0);
+  });
+
+  it("keeps up to `parallel` steps in flight with a consistent journal", async () => {
+    const executor = new InterpretingExecutor();
+    const coder = new ScriptedCoder((a, ctx) => `sleep=${5 + (ctx.step % 4) * 7} metric=${0.5 + ctx.step / 100}`);
+    const result = await runSearch(options({ steps: 14, parallel: 3 }), fakeSearchDeps(coder, executor, new RecordingSink()));
+    expect(executor.maxInFlight).toBe(3);
+    expect(result.journal.size).toBe(14);
+    expect(new Set(result.journal.nodes.map((n) => n.id)).size).toBe(14);
+    expect(result.journal.drafts).toHaveLength(5);
+    for (const n of result.journal.nodes) if (n.parentId !== null) expect(result.journal.has(n.parentId)).toBe(true);
+  });
+
+  it("lets parallel steps see the code other steps in flight proposed for the same parent", async () => {
+    const coder = new ScriptedCoder((a, ctx) => `sleep=20 metric=${ctx.step === 0 ? 0.9 : 0.4} step${ctx.step}`);
+    await runSearch(options({ steps: 11, parallel: 3, seed: 3 }), fakeSearchDeps(coder, new InterpretingExecutor(), new RecordingSink()));
+    const improves = coder.contexts.filter((c, i) => coder.actions[i]!.kind === "improve");
+    expect(improves.length).toBeGreaterThan(2);
+    // Every improve of node 0 sees the code of all earlier improves of node 0, finished or still in flight.
+    improves.forEach((c, k) => expect(c.siblings.map((s) => s.code)).toEqual(improves.slice(0, k).map((p) => `sleep=20 metric=0.4 step${p.step}`)));
+  });
+
+  it("ends cleanly when the token budget is spent", async () => {
+    const coder = new ScriptedCoder((a, ctx) => `metric=${0.5 + ctx.step / 100}`, 100);
+    const sink = new RecordingSink();
+    const result = await runSearch(options({ budget: { tokens: 350 } }), fakeSearchDeps(coder, new InterpretingExecutor(), sink));
+    expect(result.reason).toBe("budget");
+    expect(result.journal.size).toBe(4);
+    expect(result.usage.promptTokens).toBe(400);
+    const last = sink.events.at(-1)!;
+    expect(last.type === "run.finished" && last.reason).toBe("budget");
+  });
+
+  it("applies steering at step boundaries: guidance, more, focus, stop", async () => {
+    const inbox = new QueueInbox();
+    const coder = new ScriptedCoder((a, ctx) => `metric=${0.5 + ctx.step / 100}`);
+    const sink = new RecordingSink();
+    sink.onEvent = (e) => {
+      if (e.type === "step.finished" && e.node.id === 1) inbox.push({ kind: "guidance", text: "try gradient boosting" });
+      if (e.type === "step.finished" && e.node.id === 5) {
+        inbox.push({ kind: "more", steps: 2 });
+        inbox.push({ kind: "focus", node: 0 });
+      }
+    };
+    const result = await runSearch(options({ steps: 8 }), fakeSearchDeps(coder, new InterpretingExecutor(), sink, { inbox }));
+    expect(coder.contexts[1]!.guidance).toEqual([]);
+    expect(coder.contexts[2]!.guidance).toEqual(["try gradient boosting"]);
+    expect(coder.contexts.at(-1)!.guidance).toEqual(["try gradient boosting"]);
+    expect(result.journal.size).toBe(10);
+    expect(coder.actions[6]).toEqual({ kind: "improve", parent: 0 });
+    expect(sink.events.filter((e) => e.type === "steer.applied")).toHaveLength(3);
+    expect(result.guidance).toEqual(["try gradient boosting"]);
+  });
+
+  it("stops on request, keeps the journal and still reports the best", async () => {
+    const inbox = new QueueInbox();
+    const coder = new ScriptedCoder((a, ctx) => `metric=${0.5 + ctx.step / 100}`);
+    const sink = new RecordingSink();
+    sink.onEvent = (e) => {
+      if (e.type === "step.finished" && e.node.id === 2) inbox.push({ kind: "stop" });
+    };
+    const result = await runSearch(options({ steps: 20 }), fakeSearchDeps(coder, new InterpretingExecutor(), sink, { inbox }));
+    expect(result.reason).toBe("stopped");
+    expect(result.journal.size).toBe(3);
+    expect(result.best?.id).toBe(2);
+  });
+
+  it("pauses until resumed", async () => {
+    const inbox = new QueueInbox();
+    const coder = new ScriptedCoder((a, ctx) => `metric=${0.5 + ctx.step / 100}`);
+    const sink = new RecordingSink();
+    sink.onEvent = (e) => {
+      if (e.type === "step.finished" && e.node.id === 1) inbox.push({ kind: "pause" });
+      if (e.type === "run.paused") setTimeout(() => inbox.push({ kind: "resume" }), 10);
+    };
+    const result = await runSearch(options({ steps: 4 }), fakeSearchDeps(coder, new InterpretingExecutor(), sink, { inbox }));
+    expect(result.journal.size).toBe(4);
+    const types = sink.events.map((e) => e.type);
+    expect(types.indexOf("run.paused")).toBeGreaterThan(0);
+    expect(types.filter((t) => t === "steer.applied")).toHaveLength(2);
+  });
+
+  it("fails the run with run.failed when the coder fails", async () => {
+    const coder = new ScriptedCoder(() => "metric=1");
+    coder.propose = async () => {
+      throw new Error("model unreachable");
+    };
+    const sink = new RecordingSink();
+    await expect(runSearch(options(), fakeSearchDeps(coder, new InterpretingExecutor(), sink))).rejects.toThrow("model unreachable");
+    expect(sink.events.at(-1)).toMatchObject({ type: "run.failed", error: "model unreachable" });
+  });
+});

@@ -1,0 +1,110 @@
+import { describe, expect, it } from "vitest";
+import { Journal } from "../../../src/search/journal.ts";
+import { GreedyPolicy } from "../../../src/search/policy.ts";
+import type { Rng, SolutionNode, Stage } from "../../../src/search/types.ts";
+
+const fixedRng = (value: number): Rng => ({ next: () => value });
+
+function node(id: number, stage: Stage, opts: { parent?: number; metric?: number; buggy?: boolean } = {}): SolutionNode {
+  const buggy = opts.buggy ?? opts.metric === undefined;
+  return {
+    id,
+    parentId: opts.parent ?? null,
+    step: id,
+    stage,
+    plan: "",
+    code: "",
+    metric: buggy ? null : { name: "acc", value: opts.metric!, lowerIsBetter: false },
+    buggy,
+    analysis: "",
+    execTimeMs: 1,
+    exitCode: buggy ? 1 : 0,
+    timedOut: false,
+    killed: false,
+    output: "",
+    submissionOk: !buggy,
+    submissionPath: null,
+    usage: { promptTokens: 0, completionTokens: 0, costUsd: 0 },
+    coder: "test",
+    createdAt: "",
+    finishedAt: "",
+  };
+}
+
+const fiveDrafts = (metrics: Array<number | undefined>) => metrics.map((m, i) => node(i, "draft", { metric: m }));
+
+describe("GreedyPolicy (AIDE)", () => {
+  const policy = new GreedyPolicy({ numDrafts: 5, debugProb: 0.5, maxDebugDepth: 3 });
+
+  it("drafts while fewer than num_drafts drafts exist, even when good nodes exist", () => {
+    const j = new Journal([node(0, "draft", { metric: 0.9 }), node(1, "improve", { parent: 0, metric: 0.95 })]);
+    expect(policy.next(j, fixedRng(0), [], false)).toEqual({ kind: "draft" });
+  });
+
+  it("counts drafts still in flight", () => {
+    const j = new Journal(fiveDrafts([0.5, 0.6, 0.7]));
+    const pending = [{ id: 3, action: { kind: "draft" as const } }, { id: 4, action: { kind: "draft" as const } }];
+    expect(policy.next(j, fixedRng(0.99), pending, false)).toEqual({ kind: "improve", parent: 2 });
+  });
+
+  it("debugs a buggy leaf when the draw is below debug_prob", () => {
+    const j = new Journal(fiveDrafts([0.5, undefined, 0.7, 0.6, 0.4]));
+    expect(policy.next(j, fixedRng(0.2), [], false)).toEqual({ kind: "debug", parent: 1 });
+  });
+
+  it("improves the best good node when the draw is at or above debug_prob", () => {
+    const j = new Journal(fiveDrafts([0.5, undefined, 0.7, 0.6, 0.4]));
+    expect(policy.next(j, fixedRng(0.5), [], false)).toEqual({ kind: "improve", parent: 2 });
+  });
+
+  it("follows the run's direction when picking the best node", () => {
+    const j = new Journal(fiveDrafts([0.5, 0.3, 0.7, 0.6, 0.4]));
+    expect(policy.next(j, fixedRng(0.9), [], true)).toEqual({ kind: "improve", parent: 1 });
+  });
+
+  it("drafts when no good node exists and nothing is debuggable", () => {
+    const j = new Journal(fiveDrafts([undefined, undefined, undefined, undefined, undefined]));
+    expect(policy.next(j, fixedRng(0.9), [], null)).toEqual({ kind: "draft" });
+  });
+
+  it("does not debug a buggy node that already has a child (not a leaf)", () => {
+    const nodes = [...fiveDrafts([undefined, 0.5, 0.6, 0.7, 0.8]), node(5, "debug", { parent: 0, metric: 0.4 })];
+    const j = new Journal(nodes);
+    expect(policy.next(j, fixedRng(0.1), [], false)).toEqual({ kind: "improve", parent: 4 });
+  });
+
+  it("does not debug a node whose debug depth reached max_debug_depth", () => {
+    const nodes = [
+      ...fiveDrafts([undefined, 0.5, 0.6, 0.7, 0.8]),
+      node(5, "debug", { parent: 0 }),
+      node(6, "debug", { parent: 5 }),
+      node(7, "debug", { parent: 6 }),
+    ];
+    const j = new Journal(nodes);
+    expect(j.debugDepth(7)).toBe(3);
+    expect(policy.next(j, fixedRng(0.1), [], false)).toEqual({ kind: "improve", parent: 4 });
+    // One level shallower is still debuggable.
+    const j2 = new Journal(nodes.slice(0, 7));
+    expect(j2.debugDepth(6)).toBe(2);
+    expect(policy.next(j2, fixedRng(0.1), [], false)).toEqual({ kind: "debug", parent: 6 });
+  });
+
+  it("does not debug a buggy leaf that a step in flight is already debugging", () => {
+    const j = new Journal(fiveDrafts([undefined, 0.5, 0.6, 0.7, 0.8]));
+    const pending = [{ id: 5, action: { kind: "debug" as const, parent: 0 } }];
+    expect(policy.next(j, fixedRng(0.1), pending, false)).toEqual({ kind: "improve", parent: 4 });
+  });
+
+  it("picks among several buggy leaves with the random source", () => {
+    const j = new Journal(fiveDrafts([undefined, 0.5, undefined, 0.7, undefined]));
+    const picks = new Set<number>();
+    for (const r of [0.0, 0.4, 0.8]) {
+      let calls = 0;
+      const rng: Rng = { next: () => (calls++ === 0 ? 0.1 : r) };
+      const a = policy.next(j, rng, [], false);
+      expect(a.kind).toBe("debug");
+      if (a.kind === "debug") picks.add(a.parent);
+    }
+    expect(picks).toEqual(new Set([0, 2, 4]));
+  });
+});
