@@ -11,8 +11,6 @@ import type {
   RunSink,
   ScriptJob,
   SolutionNode,
-  SteerCommand,
-  SteeringInbox,
 } from "../../src/search/types.ts";
 import type { SearchDeps } from "../../src/search/loop.ts";
 import { GreedyPolicy } from "../../src/search/policy.ts";
@@ -106,24 +104,7 @@ export class RecordingSink implements RunSink {
   }
 }
 
-export class QueueInbox implements SteeringInbox {
-  private queue: SteerCommand[] = [];
-  private waiters: Array<() => void> = [];
-
-  push(command: SteerCommand): void {
-    this.queue.push(command);
-    for (const w of this.waiters.splice(0)) w();
-  }
-
-  async drain(): Promise<SteerCommand[]> {
-    return this.queue.splice(0);
-  }
-
-  wait(): Promise<void> {
-    if (this.queue.length > 0) return Promise.resolve();
-    return new Promise((resolve) => this.waiters.push(resolve));
-  }
-}
+export { MemoryInbox as QueueInbox } from "../../src/runs/memory-inbox.ts";
 
 export function fakeSearchDeps(coder: Coder, executor: Executor, sink: RunSink, extra: Partial<SearchDeps> = {}): SearchDeps {
   let tick = 0;

@@ -1,0 +1,218 @@
+import { existsSync, readFileSync, statSync, readdirSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { randomBytes } from "node:crypto";
+import { Command, Option } from "commander";
+import { checkCoder, createCoder } from "../../src/coders/index.ts";
+import { loadConfig, redactConfig, type Config } from "../../src/config.ts";
+import { DataError, UsageError } from "../../src/errors.ts";
+import { createLogger } from "../../src/logger.ts";
+import { parseBudget, describeBudget, type Budget } from "../../src/search/budget.ts";
+import { formatMetric } from "../../src/search/metric.ts";
+import { executeRun } from "../../src/runs/execute.ts";
+import { MemoryInbox } from "../../src/runs/memory-inbox.ts";
+import { writeRunOutputs } from "../../src/runs/outputs.ts";
+import { parseDurationSec } from "../../src/runs/duration.ts";
+import { createExecutor } from "../../runner/executors/index.ts";
+import { nodesTable, TerminalProgress } from "../progress.ts";
+
+export interface RunFlags {
+  task: string;
+  data: string;
+  steps?: string;
+  parallel?: string;
+  seed?: string;
+  coder?: string;
+  out?: string;
+  budget?: string;
+  metric?: string;
+  timeout?: string;
+  memory?: string;
+  executor?: string;
+  unsafeNoSandbox?: boolean;
+  baseUrl?: string;
+  codeModel?: string;
+  reviewModel?: string;
+  python?: string;
+  logLevel?: string;
+}
+
+function positiveInt(name: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`--${name} must be a positive whole number, got "${value}".`);
+  return n;
+}
+
+/** Task text from a file path or the literal text given. */
+export function readTask(task: string): string {
+  const looksLikeFile = /\.(md|txt|markdown)$/i.test(task) && !/\s/.test(task);
+  if (existsSync(task) && statSync(task).isFile()) return readFileSync(task, "utf8").trim();
+  if (looksLikeFile) throw new UsageError(`Task file not found: ${task}`);
+  if (!task.trim()) throw new UsageError("--task is empty: give the task text or a file with it.");
+  return task.trim();
+}
+
+export function checkDataDir(dir: string): string {
+  const abs = resolve(dir);
+  if (!existsSync(abs)) throw new DataError(`Data directory not found: ${dir}`);
+  if (!statSync(abs).isDirectory()) throw new DataError(`--data must be a directory with the task's files: ${dir} is a file.`);
+  if (readdirSync(abs).length === 0) throw new DataError(`Data directory is empty: ${dir}`);
+  return abs;
+}
+
+/** Turns flags into config overrides (the flags win over files and environment). */
+export function configFromFlags(flags: RunFlags): Config {
+  const search: Record<string, number> = {};
+  const steps = positiveInt("steps", flags.steps);
+  if (steps) search.steps = steps;
+  const parallel = positiveInt("parallel", flags.parallel);
+  if (parallel) search.parallel = parallel;
+  if (flags.seed !== undefined) {
+    const seed = Number(flags.seed);
+    if (!Number.isInteger(seed)) throw new UsageError(`--seed must be a whole number, got "${flags.seed}".`);
+    search.seed = seed;
+  }
+  const execution: Record<string, unknown> = {};
+  if (flags.timeout !== undefined) {
+    const sec = parseDurationSec(flags.timeout);
+    if (sec === null) throw new UsageError(`--timeout must be a duration such as 90s, 10m or 1h, got "${flags.timeout}".`);
+    execution.timeoutSec = sec;
+  }
+  const memory = positiveInt("memory", flags.memory);
+  if (memory) execution.memoryMb = memory;
+  if (flags.python) execution.python = flags.python;
+  if (flags.unsafeNoSandbox) execution.executor = "local";
+  else if (flags.executor === "local") {
+    throw new UsageError("Running scripts without a sandbox needs the explicit flag --unsafe-no-sandbox.");
+  } else if (flags.executor) execution.executor = flags.executor;
+  const openai: Record<string, string> = {};
+  if (flags.baseUrl) openai.baseUrl = flags.baseUrl;
+  if (flags.codeModel) openai.codeModel = flags.codeModel;
+  if (flags.reviewModel) openai.reviewModel = flags.reviewModel;
+  const overrides: Record<string, unknown> = { search, execution, openai };
+  if (flags.coder) overrides.coder = flags.coder;
+  if (flags.logLevel) overrides.log = { level: flags.logLevel };
+  return loadConfig({ overrides });
+}
+
+export function newRunId(): string {
+  const stamp = new Date().toISOString().replace(/[-:]/g, "").replace("T", "-").slice(0, 15);
+  return `run-${stamp}-${randomBytes(2).toString("hex")}`;
+}
+
+export interface RunSummary {
+  runId: string;
+  outDir: string;
+  bestNodeId: number | null;
+  bestMetric: string;
+  nodes: number;
+  buggy: number;
+}
+
+/** `aide run`: one search over local data, in this process, shown in the terminal. */
+export async function runCommand(flags: RunFlags, out: NodeJS.WriteStream = process.stdout): Promise<RunSummary> {
+  const task = readTask(flags.task);
+  const inputDir = checkDataDir(flags.data);
+  const config = configFromFlags(flags);
+  let budget: Budget | undefined;
+  if (flags.budget !== undefined) {
+    budget = parseBudget(flags.budget) ?? undefined;
+    if (!budget) throw new UsageError(`--budget must be tokens (200k, 1.5M) or dollars ($2.50), got "${flags.budget}".`);
+  }
+  const runId = newRunId();
+  const outDir = resolve(flags.out ?? join("aide-out", runId));
+  const logger = createLogger({ level: config.log.level, destination: join(outDir, "aide.log") });
+  const executor = await createExecutor(config.execution.executor, { pythonPath: config.execution.python, logger });
+  await checkCoder(config, logger);
+  const coder = createCoder(config, logger);
+
+  out.write(`AIDE run ${runId}\n`);
+  out.write(`  coder: ${coder.name}   executor: ${executor.name}   steps: ${config.search.steps}   parallel: ${config.search.parallel}   budget: ${describeBudget(budget)}\n`);
+  out.write(`  data: ${inputDir}\n  out: ${outDir}\n\n`);
+  logger.info({ runId, config: redactConfig(config), inputDir, outDir }, "run starting");
+
+  const inbox = new MemoryInbox();
+  let interrupts = 0;
+  const onSigint = () => {
+    interrupts++;
+    if (interrupts === 1) {
+      out.write("\nStopping after the steps in flight (Ctrl-C again to abort at once)...\n");
+      inbox.push({ kind: "stop" });
+    } else process.exit(130);
+  };
+  process.on("SIGINT", onSigint);
+  try {
+    const result = await executeRun({
+      runId,
+      task,
+      inputDir,
+      runDir: outDir,
+      config,
+      coder,
+      executor,
+      sink: new TerminalProgress(config.search.steps, out),
+      logger,
+      inbox,
+      budget,
+      metricHint: flags.metric,
+    });
+    await writeRunOutputs({
+      outDir,
+      runDir: outDir,
+      config: redactConfig(config),
+      record: {
+        runId,
+        task,
+        coder: coder.name,
+        executor: executor.name,
+        lowerIsBetter: result.lowerIsBetter,
+        best: result.best,
+        nodes: result.journal.nodes,
+        usage: result.usage,
+        finishReason: result.reason,
+        guidance: result.guidance,
+      },
+    });
+    const nodes = result.journal.nodes;
+    out.write(`\n${nodesTable(nodes, result.best?.id ?? null)}\n`);
+    const buggy = nodes.filter((n) => n.buggy).length;
+    const tokens = result.usage.promptTokens + result.usage.completionTokens;
+    out.write(
+      `\nFinished (${result.reason}): ${nodes.length} nodes, ${buggy} buggy. ` +
+        (result.best ? `Best: node ${result.best.id}, ${formatMetric(result.best.metric)}.` : "No working solution was found.") +
+        (tokens > 0 ? ` Tokens: ${tokens}, cost $${result.usage.costUsd.toFixed(4)}.` : "") +
+        `\nWrote ${outDir}/journal.json${result.best ? ", best_solution.py" : ""}${result.best?.submissionPath ? ", best_submission.csv" : ""}, config.json\n`,
+    );
+    return { runId, outDir, bestNodeId: result.best?.id ?? null, bestMetric: formatMetric(result.best?.metric ?? null), nodes: nodes.length, buggy };
+  } finally {
+    process.off("SIGINT", onSigint);
+    logger.flush();
+  }
+}
+
+export function registerRunCommand(program: Command): void {
+  program
+    .command("run")
+    .description("Run an AIDE search on local data in this terminal and write the results to --out.")
+    .requiredOption("--task <text|file>", "the task: a file (task.md) or the text itself, e.g. \"Predict churn; metric ROC AUC\"")
+    .requiredOption("--data <dir>", "directory with the task's data (train.csv, test.csv, sample_submission.csv, ...)")
+    .option("--steps <n>", "number of nodes (scripts) to try (default from config: 20)")
+    .option("--parallel <k>", "steps in flight at once (default 1)")
+    .option("--seed <n>", "seed of the policy's random choices; same seed + same coder outputs = same run")
+    .addOption(new Option("--coder <name>", "who writes the scripts: offline (no model) or openai (env AIDE_CODER)").choices(["offline", "openai"]))
+    .option("--out <dir>", "output directory: journal.json, best_solution.py, best_submission.csv, config.json, nodes/ (default ./aide-out/<run id>)")
+    .option("--budget <amount>", "stop cleanly when spent: tokens (200k, 1.5M) or dollars ($2.50)")
+    .option("--metric <name>", "the metric the task is judged by, when the task text does not say (e.g. rmse, roc_auc)")
+    .option("--timeout <duration>", "time limit per script, e.g. 90s, 10m (default 10m)")
+    .option("--memory <mb>", "memory limit per script in MB (default 4096)")
+    .addOption(new Option("--executor <name>", "where scripts run: sandbox (bubblewrap, no network)").choices(["sandbox", "local"]))
+    .option("--unsafe-no-sandbox", "run scripts directly on this machine with no isolation (only for trusted code)")
+    .option("--base-url <url>", "OpenAI-compatible endpoint (env OPENAI_BASE_URL; key from OPENAI_API_KEY)")
+    .option("--code-model <model>", "model that writes scripts (env AIDE_CODE_MODEL, default gpt-4o)")
+    .option("--review-model <model>", "model that reviews runs (env AIDE_REVIEW_MODEL, default gpt-4o-mini)")
+    .option("--python <path>", "python interpreter with numpy, pandas, scikit-learn (default /usr/bin/python3)")
+    .addOption(new Option("--log-level <level>", "log level of <out>/aide.log").choices(["fatal", "error", "warn", "info", "debug", "trace"]))
+    .action(async (flags: RunFlags) => {
+      await runCommand(flags);
+    });
+}

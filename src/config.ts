@@ -1,0 +1,110 @@
+import { readFileSync, existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { parse as parseYaml } from "yaml";
+import { z } from "zod";
+import { UsageError } from "./errors.ts";
+
+/** The one schema of configuration. Values come from config/default.yaml, a user file, the environment, flags. */
+export const configSchema = z
+  .object({
+    coder: z.enum(["offline", "openai"]),
+    openai: z
+      .object({
+        baseUrl: z.string(),
+        apiKey: z.string().optional(),
+        codeModel: z.string().min(1),
+        reviewModel: z.string().min(1),
+        temperature: z.number().min(0).max(2),
+        maxRetries: z.number().int().min(0).max(10),
+        timeoutSec: z.number().positive(),
+        prices: z.record(z.string(), z.object({ inputPerMTok: z.number().min(0), outputPerMTok: z.number().min(0) }).strict()),
+      })
+      .strict(),
+    search: z
+      .object({
+        steps: z.number().int().min(1).max(10_000),
+        numDrafts: z.number().int().min(1),
+        debugProb: z.number().min(0).max(1),
+        maxDebugDepth: z.number().int().min(0),
+        parallel: z.number().int().min(1).max(64),
+        seed: z.number().int(),
+      })
+      .strict(),
+    execution: z
+      .object({
+        executor: z.enum(["sandbox", "local"]),
+        python: z.string().min(1),
+        timeoutSec: z.number().positive(),
+        memoryMb: z.number().int().min(64),
+        outputCapChars: z.number().int().min(10_000),
+      })
+      .strict(),
+    data: z.object({ previewMaxChars: z.number().int().min(500) }).strict(),
+    log: z.object({ level: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]) }).strict(),
+  })
+  .strict();
+
+export type Config = z.infer<typeof configSchema>;
+
+export const DEFAULT_CONFIG_PATH = fileURLToPath(new URL("../config/default.yaml", import.meta.url));
+
+type Env = Record<string, string | undefined>;
+
+/** Environment variables that map onto config keys. */
+const ENV_KEYS: Array<[string, (c: Record<string, any>, v: string) => void]> = [
+  ["AIDE_CODER", (c, v) => (c.coder = v)],
+  ["OPENAI_BASE_URL", (c, v) => (c.openai.baseUrl = v)],
+  ["OPENAI_API_KEY", (c, v) => (c.openai.apiKey = v)],
+  ["AIDE_CODE_MODEL", (c, v) => (c.openai.codeModel = v)],
+  ["AIDE_REVIEW_MODEL", (c, v) => (c.openai.reviewModel = v)],
+  ["AIDE_EXECUTOR", (c, v) => (c.execution.executor = v)],
+  ["AIDE_PYTHON", (c, v) => (c.execution.python = v)],
+  ["AIDE_LOG_LEVEL", (c, v) => (c.log.level = v)],
+];
+
+function readYaml(path: string): Record<string, any> {
+  try {
+    return (parseYaml(readFileSync(path, "utf8")) ?? {}) as Record<string, any>;
+  } catch (err) {
+    throw new UsageError(`Cannot read the config file ${path}: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+function mergeDeep(base: Record<string, any>, over: Record<string, any>): Record<string, any> {
+  const out: Record<string, any> = { ...base };
+  for (const [k, v] of Object.entries(over)) {
+    out[k] = v && typeof v === "object" && !Array.isArray(v) && base[k] && typeof base[k] === "object" ? mergeDeep(base[k], v) : v;
+  }
+  return out;
+}
+
+/**
+ * Loads the configuration: defaults file, then the file named by AIDE_CONFIG, then environment variables,
+ * then `overrides` (command-line flags, as a partial config). Throws UsageError naming the bad key.
+ */
+export function loadConfig(options: { env?: Env; overrides?: Record<string, any>; defaultsPath?: string } = {}): Config {
+  const env = options.env ?? process.env;
+  let raw = readYaml(options.defaultsPath ?? DEFAULT_CONFIG_PATH);
+  const userPath = env.AIDE_CONFIG;
+  if (userPath) {
+    if (!existsSync(userPath)) throw new UsageError(`AIDE_CONFIG points to ${userPath}, which does not exist.`);
+    raw = mergeDeep(raw, readYaml(userPath));
+  }
+  raw = structuredClone(raw);
+  for (const [name, set] of ENV_KEYS) {
+    const value = env[name];
+    if (value !== undefined && value !== "") set(raw, value);
+  }
+  if (options.overrides) raw = mergeDeep(raw, options.overrides);
+  const parsed = configSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new UsageError(`Invalid configuration at ${issue.path.join(".") || "(root)"}: ${issue.message}`);
+  }
+  return parsed.data;
+}
+
+/** The configuration as it may be written to disk or shown: without secrets. */
+export function redactConfig(config: Config): Config {
+  return { ...config, openai: { ...config.openai, apiKey: config.openai.apiKey ? "[set]" : undefined } };
+}

@@ -1,0 +1,93 @@
+import { access, mkdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import type { Config } from "../config.ts";
+import type { Logger } from "../logger.ts";
+import { Search, type SearchResult } from "../search/loop.ts";
+import { GreedyPolicy } from "../search/policy.ts";
+import { nodeDirName } from "../search/step.ts";
+import type { Budget } from "../search/budget.ts";
+import type { Coder, Executor, RunSink, SolutionNode, SteeringInbox } from "../search/types.ts";
+import { buildDataPreview, SampleSubmissionChecker } from "../workspace/index.ts";
+
+/** Python packages the scripts may use, as prompts list them. */
+export const SANDBOX_PACKAGES = ["numpy", "pandas", "scikit-learn", "scipy"];
+
+export interface ExecuteRunArgs {
+  runId: string;
+  task: string;
+  inputDir: string;
+  /** Where node directories (scripts, working dirs, outputs) are kept. */
+  runDir: string;
+  config: Config;
+  coder: Coder;
+  executor: Executor;
+  sink: RunSink;
+  logger: Logger;
+  inbox?: SteeringInbox;
+  budget?: Budget;
+  metricHint?: string;
+  resumeFrom?: SolutionNode[];
+  guidance?: string[];
+}
+
+/**
+ * Runs one search over local data with the given parts: builds the data preview and the submission checker
+ * from `inputDir`, wires the file operations the search needs, and runs it to the end. Shared by the
+ * terminal command and the runner service.
+ */
+export async function executeRun(args: ExecuteRunArgs): Promise<SearchResult> {
+  const { config, runDir } = args;
+  await mkdir(runDir, { recursive: true });
+  const dataPreview = await buildDataPreview(args.inputDir, { maxChars: config.data.previewMaxChars });
+  const checker = new SampleSubmissionChecker(args.inputDir);
+  const search = new Search(
+    {
+      runId: args.runId,
+      brief: {
+        task: args.task,
+        dataPreview,
+        timeLimitSec: config.execution.timeoutSec,
+        packages: SANDBOX_PACKAGES,
+        metricHint: args.metricHint,
+        totalSteps: config.search.steps,
+      },
+      steps: config.search.steps,
+      parallel: config.search.parallel,
+      seed: config.search.seed,
+      limits: {
+        timeoutMs: config.execution.timeoutSec * 1000,
+        memoryMb: config.execution.memoryMb,
+        outputCap: config.execution.outputCapChars,
+      },
+      inputDir: args.inputDir,
+      budget: args.budget,
+      guidance: args.guidance,
+    },
+    {
+      coder: args.coder,
+      executor: args.executor,
+      checker,
+      sink: args.sink,
+      inbox: args.inbox,
+      logger: args.logger,
+      policy: new GreedyPolicy({
+        numDrafts: config.search.numDrafts,
+        debugProb: config.search.debugProb,
+        maxDebugDepth: config.search.maxDebugDepth,
+      }),
+      clock: { now: () => new Date() },
+      resolve: (rel) => join(runDir, rel),
+      exists: (p) => access(p).then(
+        () => true,
+        () => false,
+      ),
+      saveOutput: async (id, output) => {
+        const dir = join(runDir, nodeDirName(id));
+        await mkdir(dir, { recursive: true });
+        await writeFile(join(dir, "output.log"), output);
+      },
+    },
+    args.resumeFrom ?? [],
+  );
+  return search.run();
+}
