@@ -1,0 +1,231 @@
+/**
+ * Starts a local redis-server (tests, `aide demo`, a single-machine deployment) and checks that a Redis answers.
+ *
+ * The server runs in the foreground (`--daemonize no`) as our child, so we know its pid without reading a
+ * pidfile. With `detached: true` it gets its own process group, is unref'd and outlives the starter; the pid
+ * is also written to `<dir>/redis-<port>.pid` so another process can stop it later (`stopRedisPid`).
+ */
+import { spawn } from "node:child_process";
+import { mkdirSync, readFileSync, writeFileSync, rmSync, existsSync } from "node:fs";
+import { createServer } from "node:net";
+import { join } from "node:path";
+import { Redis } from "ioredis";
+import { AideError } from "../errors.ts";
+
+export interface RedisServerOptions {
+  /** 0 or undefined: pick a free port. */
+  port?: number;
+  /** Directory for the log and pid files (created if missing). */
+  dir: string;
+  /** Let the server outlive this process (own process group, not tied to our stdio). Default false. */
+  detached?: boolean;
+  /** The redis-server binary. Default `redis-server` on PATH. */
+  bin?: string;
+  /** How long to wait for PING to answer. Default 10 s. */
+  readyTimeoutMs?: number;
+}
+
+export interface RedisServerHandle {
+  url: string;
+  port: number;
+  pid: number;
+  /** SIGTERM, wait for exit (SIGKILL after 5 s). Idempotent. */
+  stop(): Promise<void>;
+}
+
+const INSTALL_HINT = "redis-server is not installed. Install it with: apt-get install -y redis-server";
+
+export async function startRedisServer(opts: RedisServerOptions): Promise<RedisServerHandle> {
+  const autoPort = !opts.port;
+  // A port picked by us can be taken between picking and binding; retry a few times in that case.
+  for (let attempt = 0; ; attempt++) {
+    const port = opts.port || (await freePort());
+    try {
+      return await startOnPort(port, opts);
+    } catch (err) {
+      if (err instanceof PortInUse) {
+        if (autoPort && attempt < 4) continue;
+        throw new AideError("redis", `Port ${port} is already in use; cannot start redis-server there.`, { cause: err });
+      }
+      throw err;
+    }
+  }
+}
+
+class PortInUse extends Error {}
+
+async function startOnPort(port: number, opts: RedisServerOptions): Promise<RedisServerHandle> {
+  mkdirSync(opts.dir, { recursive: true });
+  const url = `redis://127.0.0.1:${port}`;
+  // Something (maybe another Redis) already listens there: do not start, and do not touch its log file.
+  if (await redisAnswers(url, 300)) throw new PortInUse(`port ${port} in use`);
+  const logFile = join(opts.dir, `redis-${port}.log`);
+  const pidFile = join(opts.dir, `redis-${port}.pid`);
+  rmSync(logFile, { force: true });
+  const bin = opts.bin ?? "redis-server";
+  const args = [
+    "--port", String(port),
+    "--bind", "127.0.0.1",
+    "--save", "",
+    "--appendonly", "no",
+    "--daemonize", "no",
+    "--dir", opts.dir,
+    "--logfile", logFile,
+  ];
+  const child = spawn(bin, args, { detached: opts.detached ?? false, stdio: "ignore" });
+
+  let exited: { code: number | null; signal: NodeJS.Signals | null } | null = null;
+  let spawnError: NodeJS.ErrnoException | null = null;
+  child.on("error", (err) => (spawnError = err));
+  child.on("exit", (code, signal) => (exited = { code, signal }));
+  if (opts.detached) child.unref();
+
+  const deadline = Date.now() + (opts.readyTimeoutMs ?? 10_000);
+  for (;;) {
+    const err = spawnError as NodeJS.ErrnoException | null;
+    if (err) {
+      if (err.code === "ENOENT") throw new AideError("redis", INSTALL_HINT, { cause: err, detail: `${bin} not found` });
+      throw new AideError("redis", "Could not start redis-server.", { cause: err, detail: err.message });
+    }
+    if (exited) {
+      const log = readTail(logFile);
+      if (/address already in use/i.test(log)) throw new PortInUse(`port ${port} in use`);
+      const how = exited as { code: number | null; signal: NodeJS.Signals | null };
+      throw new AideError("redis", "redis-server exited during startup.", {
+        detail: `exit code ${how.code} signal ${how.signal}; log: ${log.slice(-500)}`,
+      });
+    }
+    // The server answering must be ours (not another process that took the port meanwhile).
+    if (child.pid !== undefined && (await redisServerPid(url, 500)) === child.pid) break;
+    if (Date.now() > deadline) {
+      child.kill("SIGKILL");
+      throw new AideError("redis", "redis-server did not answer in time.", { detail: `${url}; log: ${readTail(logFile).slice(-500)}` });
+    }
+    await new Promise((r) => setTimeout(r, 25));
+  }
+
+  const pid = child.pid!;
+  writeFileSync(pidFile, `${pid}\n`);
+  // An attached server goes down with its starter, even when the starter forgets to stop it.
+  const onExit = () => {
+    try {
+      process.kill(pid, "SIGTERM");
+    } catch {
+      /* already gone */
+    }
+  };
+  if (!opts.detached) process.once("exit", onExit);
+  let stopping: Promise<void> | null = null;
+  return {
+    url,
+    port,
+    pid,
+    stop() {
+      process.removeListener("exit", onExit);
+      stopping ??= stopRedisPid(pid).finally(() => rmSync(pidFile, { force: true }));
+      return stopping;
+    },
+  };
+}
+
+/** Stops a redis-server by pid (e.g. one started detached by another process): SIGTERM, then SIGKILL after `graceMs`. */
+export async function stopRedisPid(pid: number, graceMs = 5_000): Promise<void> {
+  if (!alive(pid)) return;
+  try {
+    process.kill(pid, "SIGTERM");
+  } catch {
+    return;
+  }
+  const deadline = Date.now() + graceMs;
+  while (alive(pid)) {
+    if (Date.now() > deadline) {
+      try {
+        process.kill(pid, "SIGKILL");
+      } catch {
+        /* gone */
+      }
+    }
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** Reads the pid written by `startRedisServer` into `dir` for `port`, or null. */
+export function readRedisPid(dir: string, port: number): number | null {
+  const file = join(dir, `redis-${port}.pid`);
+  if (!existsSync(file)) return null;
+  const pid = Number.parseInt(readFileSync(file, "utf8").trim(), 10);
+  return Number.isFinite(pid) && pid > 0 ? pid : null;
+}
+
+/** True when a Redis at `url` answers PING (an auth error also counts: something is answering). */
+export async function redisAnswers(url: string, timeoutMs = 1_000): Promise<boolean> {
+  const client = quickClient(url, timeoutMs);
+  try {
+    await client.connect();
+    const pong = await client.ping();
+    return pong === "PONG";
+  } catch (err) {
+    return err instanceof Error && /NOAUTH|WRONGPASS/.test(err.message);
+  } finally {
+    client.disconnect();
+  }
+}
+
+/** The `process_id` a Redis at `url` reports (INFO server), or null when it does not answer. */
+export async function redisServerPid(url: string, timeoutMs = 1_000): Promise<number | null> {
+  const client = quickClient(url, timeoutMs);
+  try {
+    await client.connect();
+    const info = await client.info("server");
+    const m = /^process_id:(\d+)/m.exec(info);
+    return m ? Number(m[1]) : null;
+  } catch {
+    return null;
+  } finally {
+    client.disconnect();
+  }
+}
+
+function quickClient(url: string, timeoutMs: number): Redis {
+  const client = new Redis(url, {
+    lazyConnect: true,
+    connectTimeout: timeoutMs,
+    commandTimeout: timeoutMs,
+    maxRetriesPerRequest: 0,
+    enableOfflineQueue: false,
+    retryStrategy: () => null,
+    reconnectOnError: () => false,
+  });
+  client.on("error", () => {});
+  return client;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+function readTail(file: string): string {
+  try {
+    return readFileSync(file, "utf8").slice(-4000);
+  } catch {
+    return "";
+  }
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const addr = srv.address();
+      const port = typeof addr === "object" && addr ? addr.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
+}
