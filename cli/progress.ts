@@ -94,8 +94,13 @@ export class TerminalProgress implements RunSink {
 }
 
 /** The table of nodes printed at the end of a run. */
-export function nodesTable(nodes: readonly SolutionNode[], bestId: number | null): string {
-  const table = new Table({ head: ["node", "parent", "stage", "result", "time", "plan"], colWidths: [7, 8, 9, 24, 8, 60], wordWrap: true });
+export function nodesTable(nodes: readonly SolutionNode[], bestId: number | null, color = false): string {
+  const table = new Table({
+    head: ["node", "parent", "stage", "result", "time", "plan"],
+    colWidths: [7, 8, 9, 24, 8, 60],
+    wordWrap: true,
+    style: color ? undefined : { head: [], border: [] },
+  });
   for (const n of nodes) {
     table.push([
       n.id === bestId ? `${n.id} *` : String(n.id),

@@ -32,14 +32,28 @@ export const configSchema = z
       .strict(),
     execution: z
       .object({
-        executor: z.enum(["sandbox", "local"]),
+        executor: z.enum(["auto", "docker", "sandbox", "local"]),
+        dockerImage: z.string().min(1),
+        cpus: z.number().positive(),
         python: z.string().min(1),
         timeoutSec: z.number().positive(),
         memoryMb: z.number().int().min(64),
         outputCapChars: z.number().int().min(10_000),
       })
       .strict(),
-    data: z.object({ previewMaxChars: z.number().int().min(500) }).strict(),
+    data: z
+      .object({
+        previewMaxChars: z.number().int().min(500),
+        maxDownloadMb: z.number().positive(),
+        downloadTimeoutSec: z.number().positive(),
+        maxRedirects: z.number().int().min(0).max(20),
+        maxUnpackedMb: z.number().positive(),
+        maxFiles: z.number().int().min(1),
+        allowPrivateHosts: z.boolean(),
+      })
+      .strict(),
+    services: z.object({ redisUrl: z.string(), mongoUri: z.string(), dataDir: z.string() }).strict(),
+    runner: z.object({ concurrency: z.number().int().min(1).max(64), lockDurationSec: z.number().min(1) }).strict(),
     log: z.object({ level: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]) }).strict(),
   })
   .strict();
@@ -60,6 +74,11 @@ const ENV_KEYS: Array<[string, (c: Record<string, any>, v: string) => void]> = [
   ["AIDE_EXECUTOR", (c, v) => (c.execution.executor = v)],
   ["AIDE_PYTHON", (c, v) => (c.execution.python = v)],
   ["AIDE_LOG_LEVEL", (c, v) => (c.log.level = v)],
+  ["AIDE_SANDBOX_IMAGE", (c, v) => (c.execution.dockerImage = v)],
+  ["AIDE_DATA_ALLOW_PRIVATE_HOSTS", (c, v) => (c.data.allowPrivateHosts = ["1", "true", "yes"].includes(v.toLowerCase()))],
+  ["REDIS_URL", (c, v) => (c.services.redisUrl = v)],
+  ["MONGODB_URI", (c, v) => (c.services.mongoUri = v)],
+  ["AIDE_DATA_DIR", (c, v) => (c.services.dataDir = v)],
 ];
 
 function readYaml(path: string): Record<string, any> {
@@ -106,5 +125,14 @@ export function loadConfig(options: { env?: Env; overrides?: Record<string, any>
 
 /** The configuration as it may be written to disk or shown: without secrets. */
 export function redactConfig(config: Config): Config {
-  return { ...config, openai: { ...config.openai, apiKey: config.openai.apiKey ? "[set]" : undefined } };
+  return {
+    ...config,
+    openai: { ...config.openai, apiKey: config.openai.apiKey ? "[set]" : undefined },
+    services: { ...config.services, redisUrl: redactUrl(config.services.redisUrl), mongoUri: redactUrl(config.services.mongoUri) },
+  };
+}
+
+/** A service URL without its password. */
+export function redactUrl(url: string): string {
+  return url.replace(/\/\/([^:/@]+):([^@]+)@/, "//$1:***@");
 }

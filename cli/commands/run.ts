@@ -12,7 +12,7 @@ import { executeRun } from "../../src/runs/execute.ts";
 import { MemoryInbox } from "../../src/runs/memory-inbox.ts";
 import { writeRunOutputs } from "../../src/runs/outputs.ts";
 import { parseDurationSec } from "../../src/runs/duration.ts";
-import { createExecutor } from "../../runner/executors/index.ts";
+import { selectExecutor } from "../../runner/executors/select.ts";
 import { nodesTable, TerminalProgress } from "../progress.ts";
 
 export interface RunFlags {
@@ -122,7 +122,12 @@ export async function runCommand(flags: RunFlags, out: NodeJS.WriteStream = proc
   const runId = newRunId();
   const outDir = resolve(flags.out ?? join("aide-out", runId));
   const logger = createLogger({ level: config.log.level, destination: join(outDir, "aide.log") });
-  const executor = await createExecutor(config.execution.executor, { pythonPath: config.execution.python, logger });
+  const executor = await selectExecutor(config.execution.executor, {
+    pythonPath: config.execution.python,
+    dockerImage: config.execution.dockerImage,
+    cpus: config.execution.cpus,
+    logger,
+  });
   await checkCoder(config, logger);
   const coder = createCoder(config, logger);
 
@@ -174,7 +179,7 @@ export async function runCommand(flags: RunFlags, out: NodeJS.WriteStream = proc
       },
     });
     const nodes = result.journal.nodes;
-    out.write(`\n${nodesTable(nodes, result.best?.id ?? null)}\n`);
+    out.write(`\n${nodesTable(nodes, result.best?.id ?? null, Boolean(out.isTTY))}\n`);
     const buggy = nodes.filter((n) => n.buggy).length;
     const tokens = result.usage.promptTokens + result.usage.completionTokens;
     out.write(
@@ -205,7 +210,7 @@ export function registerRunCommand(program: Command): void {
     .option("--metric <name>", "the metric the task is judged by, when the task text does not say (e.g. rmse, roc_auc)")
     .option("--timeout <duration>", "time limit per script, e.g. 90s, 10m (default 10m)")
     .option("--memory <mb>", "memory limit per script in MB (default 4096)")
-    .addOption(new Option("--executor <name>", "where scripts run: sandbox (bubblewrap, no network)").choices(["sandbox", "local"]))
+    .addOption(new Option("--executor <name>", "where scripts run: auto (Docker if available, else sandbox), docker, sandbox (bubblewrap); all without network").choices(["auto", "docker", "sandbox", "local"]))
     .option("--unsafe-no-sandbox", "run scripts directly on this machine with no isolation (only for trusted code)")
     .option("--base-url <url>", "OpenAI-compatible endpoint (env OPENAI_BASE_URL; key from OPENAI_API_KEY)")
     .option("--code-model <model>", "model that writes scripts (env AIDE_CODE_MODEL, default gpt-4o)")

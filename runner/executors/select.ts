@@ -1,0 +1,54 @@
+import { ExecutorError } from "../../src/errors.ts";
+import type { Logger } from "../../src/logger.ts";
+import type { Executor } from "../../src/search/types.ts";
+import { DockerExecutor } from "./docker.ts";
+import { LocalExecutor } from "./local.ts";
+import { SandboxExecutor } from "./sandbox.ts";
+
+export type ExecutorChoice = "auto" | "docker" | "sandbox" | "local";
+
+export interface SelectExecutorOptions {
+  pythonPath?: string;
+  dockerImage: string;
+  cpus: number;
+  logger: Logger;
+}
+
+/**
+ * The executor the configuration asks for, checked before any run uses it. `auto` takes Docker when a daemon
+ * answers and the sandbox image exists, else the bubblewrap sandbox, and logs which and why.
+ */
+export async function selectExecutor(choice: ExecutorChoice, opts: SelectExecutorOptions): Promise<Executor> {
+  const { logger } = opts;
+  const docker = () => new DockerExecutor({ logger, image: opts.dockerImage, cpus: opts.cpus });
+  const sandbox = () => new SandboxExecutor({ logger, pythonPath: opts.pythonPath });
+  switch (choice) {
+    case "local":
+      return new LocalExecutor({ logger, pythonPath: opts.pythonPath });
+    case "docker": {
+      const check = await DockerExecutor.check({ image: opts.dockerImage });
+      if (!check.ok) throw new ExecutorError(check.reason ?? "Docker cannot run scripts here.");
+      return docker();
+    }
+    case "sandbox": {
+      const check = await SandboxExecutor.check({ pythonPath: opts.pythonPath });
+      if (!check.ok) throw new ExecutorError(check.reason ?? "The bubblewrap sandbox cannot run here.");
+      return sandbox();
+    }
+    case "auto": {
+      const dockerCheck = await DockerExecutor.check({ image: opts.dockerImage });
+      if (dockerCheck.ok) {
+        logger.info({ executor: "docker", image: opts.dockerImage }, "executor auto: using Docker");
+        return docker();
+      }
+      const sandboxCheck = await SandboxExecutor.check({ pythonPath: opts.pythonPath });
+      if (sandboxCheck.ok) {
+        logger.info({ executor: "sandbox", dockerUnavailable: dockerCheck.reason }, "executor auto: Docker unavailable, using the bubblewrap sandbox");
+        return sandbox();
+      }
+      throw new ExecutorError(
+        `No sandbox can run scripts here. Docker: ${dockerCheck.reason ?? "unavailable"}. Bubblewrap: ${sandboxCheck.reason ?? "unavailable"}.`,
+      );
+    }
+  }
+}
