@@ -1,0 +1,22 @@
+/** Sub-schemas shared by the models. */
+import { Schema } from "mongoose";
+
+export const PLATFORMS = ["slack", "discord", "cli"] as const;
+
+export const personSchema = new Schema(
+  {
+    platform: { type: String, enum: PLATFORMS, required: true },
+    userId: { type: String, required: true },
+    displayName: { type: String, default: "" },
+  },
+  { _id: false, id: false },
+);
+
+export const usageSchema = new Schema(
+  {
+    promptTokens: { type: Number, default: 0 },
+    completionTokens: { type: Number, default: 0 },
+    costUsd: { type: Number, default: 0 },
+  },
+  { _id: false, id: false },
+);

@@ -1,0 +1,41 @@
+/** SolutionNode: the journal, one document per node, `_id` = `${runId}:${nodeId}` so a retried append is a no-op. */
+import { Schema, type Connection, type Model } from "mongoose";
+import { usageSchema } from "./common.ts";
+
+export const solutionNodeSchema = new Schema(
+  {
+    _id: { type: String, required: true },
+    runId: { type: String, required: true },
+    id: { type: Number, required: true },
+    parentId: { type: Number, default: null },
+    step: { type: Number, required: true },
+    stage: { type: String, enum: ["draft", "improve", "debug"], required: true },
+    plan: { type: String, default: "" },
+    code: { type: String, default: "" },
+    metric: {
+      type: new Schema({ name: String, value: Number, lowerIsBetter: Boolean }, { _id: false, id: false }),
+      default: null,
+    },
+    buggy: { type: Boolean, required: true },
+    analysis: { type: String, default: "" },
+    execTimeMs: { type: Number, default: 0 },
+    exitCode: { type: Number, default: null },
+    timedOut: { type: Boolean, default: false },
+    killed: { type: Boolean, default: false },
+    output: { type: String, default: "" },
+    submissionOk: { type: Boolean, default: false },
+    submissionPath: { type: String, default: null },
+    usage: { type: usageSchema, default: () => ({}) },
+    coder: { type: String, default: "" },
+    createdAt: { type: Date, required: true },
+    finishedAt: { type: Date, required: true },
+  },
+  // `id: false`: the node's own `id` field replaces mongoose's `id` virtual.
+  { id: false, versionKey: false, collection: "solution_nodes" },
+);
+
+solutionNodeSchema.index({ runId: 1, id: 1 });
+
+export function solutionNodeModel(conn: Connection): Model<any> {
+  return conn.models.SolutionNode ?? conn.model("SolutionNode", solutionNodeSchema);
+}
