@@ -2,6 +2,12 @@ import { Command, CommanderError } from "commander";
 import { AideError, userMessageOf } from "../src/errors.ts";
 import { registerDemoCommand } from "./commands/demo.ts";
 import { registerRunCommand } from "./commands/run.ts";
+import { registerRunnerCommand } from "./commands/runner.ts";
+import { registerSubmitCommand } from "./commands/submit.ts";
+import { registerInspectCommands } from "./commands/inspect.ts";
+import { registerSteerCommand } from "./commands/steer.ts";
+import { registerExportCommand } from "./commands/export.ts";
+import { registerServicesCommand } from "./commands/services.ts";
 
 export function buildProgram(): Command {
   const program = new Command("aide")
@@ -11,7 +17,17 @@ export function buildProgram(): Command {
     .exitOverride();
   registerRunCommand(program);
   registerDemoCommand(program);
-  for (const command of program.commands) command.exitOverride();
+  registerRunnerCommand(program);
+  registerSubmitCommand(program);
+  registerInspectCommands(program);
+  registerSteerCommand(program);
+  registerExportCommand(program);
+  registerServicesCommand(program);
+  const override = (c: Command) => {
+    c.exitOverride();
+    c.commands.forEach(override);
+  };
+  program.commands.forEach(override);
   return program;
 }
 

@@ -10,7 +10,7 @@ import { parseBudget, describeBudget, type Budget } from "../../src/search/budge
 import { formatMetric } from "../../src/search/metric.ts";
 import { executeRun } from "../../src/runs/execute.ts";
 import { MemoryInbox } from "../../src/runs/memory-inbox.ts";
-import { writeRunOutputs } from "../../src/runs/outputs.ts";
+import { submissionFromRunDir, writeRunOutputs } from "../../src/runs/outputs.ts";
 import { parseDurationSec } from "../../src/runs/duration.ts";
 import { selectExecutor } from "../../runner/executors/select.ts";
 import { nodesTable, TerminalProgress } from "../progress.ts";
@@ -163,7 +163,7 @@ export async function runCommand(flags: RunFlags, out: NodeJS.WriteStream = proc
     });
     await writeRunOutputs({
       outDir,
-      runDir: outDir,
+      readSubmission: submissionFromRunDir(outDir),
       config: redactConfig(config),
       record: {
         runId,

@@ -28,6 +28,8 @@ export interface ExecuteRunArgs {
   metricHint?: string;
   resumeFrom?: SolutionNode[];
   guidance?: string[];
+  startPaused?: boolean;
+  signal?: AbortSignal;
 }
 
 /**
@@ -62,6 +64,8 @@ export async function executeRun(args: ExecuteRunArgs): Promise<SearchResult> {
       inputDir: args.inputDir,
       budget: args.budget,
       guidance: args.guidance,
+      startPaused: args.startPaused,
+      signal: args.signal,
     },
     {
       coder: args.coder,

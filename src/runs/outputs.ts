@@ -1,4 +1,4 @@
-import { copyFile, mkdir, writeFile } from "node:fs/promises";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { SolutionNode, TokenUsage } from "../search/types.ts";
 
@@ -25,11 +25,16 @@ export const OUTPUT_FILES = {
 
 /**
  * Writes journal.json (every node), best_solution.py and best_submission.csv (the best node's own files,
- * never a later node's) and config.json into `outDir`. `runDir` is where node submissions live (node paths
- * in the journal are relative to it). Returns the paths written.
+ * never a later node's) and config.json into `outDir`. `readSubmission` returns a node's own submission
+ * (from the run directory, or from the store). Returns the paths written.
  */
-export async function writeRunOutputs(args: { outDir: string; runDir: string; record: RunRecord; config: unknown }): Promise<string[]> {
-  const { outDir, runDir, record } = args;
+export async function writeRunOutputs(args: {
+  outDir: string;
+  record: RunRecord;
+  config: unknown;
+  readSubmission: (node: SolutionNode) => Promise<string | null>;
+}): Promise<string[]> {
+  const { outDir, record } = args;
   await mkdir(outDir, { recursive: true });
   const written: string[] = [];
   const journalPath = join(outDir, OUTPUT_FILES.journal);
@@ -57,11 +62,17 @@ export async function writeRunOutputs(args: { outDir: string; runDir: string; re
     const solutionPath = join(outDir, OUTPUT_FILES.bestSolution);
     await writeFile(solutionPath, record.best.code.endsWith("\n") ? record.best.code : record.best.code + "\n");
     written.push(solutionPath);
-    if (record.best.submissionPath) {
+    const submission = await args.readSubmission(record.best);
+    if (submission !== null) {
       const submissionPath = join(outDir, OUTPUT_FILES.bestSubmission);
-      await copyFile(join(runDir, record.best.submissionPath), submissionPath);
+      await writeFile(submissionPath, submission);
       written.push(submissionPath);
     }
   }
   return written;
+}
+
+/** Reads a node's submission from the run directory it was written in, or null when there is none. */
+export function submissionFromRunDir(runDir: string): (node: SolutionNode) => Promise<string | null> {
+  return async (node) => (node.submissionPath ? readFile(join(runDir, node.submissionPath), "utf8").catch(() => null) : null);
 }

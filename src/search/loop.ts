@@ -1,3 +1,4 @@
+import { userMessageOf } from "../errors.ts";
 import type { Logger } from "../logger.ts";
 import { budgetExhausted, type Budget } from "./budget.ts";
 import { buildPromptContext, type PendingProposal, type RunBrief } from "./context.ts";
@@ -33,6 +34,10 @@ export interface SearchOptions {
   lowerIsBetter?: boolean;
   /** Guidance carried over from earlier (a resumed run). */
   guidance?: string[];
+  /** Start paused (a resumed run that was paused); a `resume` command starts the steps. */
+  startPaused?: boolean;
+  /** Aborts the run at once (steps in flight are cancelled and lost); `run()` rejects with the signal's reason. */
+  signal?: AbortSignal;
 }
 
 export interface SearchDeps extends StepDeps {
@@ -87,6 +92,7 @@ export class Search {
     this.journal = new Journal([...resumeFrom].sort((a, b) => a.id - b.id));
     this.guidance = [...(options.guidance ?? [])];
     this.totalSteps = options.steps;
+    this.paused = options.startPaused ?? false;
     this.nextId = this.journal.nodes.reduce((max, n) => Math.max(max, n.id + 1), 0);
     this.lowerIsBetter = options.lowerIsBetter ?? this.journal.goodNodes[0]?.metric?.lowerIsBetter ?? null;
     if (this.lowerIsBetter !== null) this.best = this.journal.best(this.lowerIsBetter);
@@ -97,8 +103,10 @@ export class Search {
     const { deps, options } = this;
     await this.emit({ type: "run.started", coder: deps.coder.name, executor: deps.executor.name, steps: this.totalSteps });
     let reason: FinishReason = "steps";
+    const abortedP = this.aborted();
     try {
       for (;;) {
+        if (options.signal?.aborted) throw options.signal.reason ?? new Error("run aborted");
         await this.applySteering();
         if (this.stopped) {
           reason = "stopped";
@@ -109,14 +117,19 @@ export class Search {
           while (this.inFlight.size < options.parallel && this.journal.size + this.inFlight.size < this.totalSteps) this.startStep();
         }
         if (this.inFlight.size === 0) {
-          if (this.paused && !this.stopped) {
+          if (this.paused && !this.stopped && this.journal.size < this.totalSteps && !budgetExhausted(options.budget, this.usage)) {
             await this.emit({ type: "run.paused" });
             await this.waitForSteering();
             continue;
           }
           break;
         }
-        const finished = await Promise.race([...this.inFlight.values()].map((f) => f.done));
+        const finished = await Promise.race([...[...this.inFlight.values()].map((f) => f.done), abortedP]);
+        if (finished === null) {
+          for (const f of this.inFlight.values()) f.abort.abort();
+          await Promise.allSettled([...this.inFlight.values()].map((f) => f.done));
+          throw options.signal!.reason ?? new Error("run aborted");
+        }
         this.inFlight.delete(finished.id);
         if (finished.error !== undefined) {
           if (this.stopped) continue;
@@ -127,7 +140,8 @@ export class Search {
         if (finished.node) await this.record(finished.node, finished.suggested);
       }
     } catch (err) {
-      await this.emit({ type: "run.failed", error: err instanceof Error ? err.message : String(err) });
+      // An aborted run is not a failed one: whoever aborted it (a lost lease, a shutdown) decides what follows.
+      if (!options.signal?.aborted) await this.emit({ type: "run.failed", error: userMessageOf(err) });
       throw err;
     }
     await this.emit({ type: "run.finished", best: this.best, reason });
@@ -139,6 +153,14 @@ export class Search {
       usage: this.usage,
       guidance: [...this.guidance],
     };
+  }
+
+  /** Resolves with null when the run's signal aborts; never otherwise. */
+  private aborted(): Promise<null> {
+    const signal = this.options.signal;
+    if (!signal) return new Promise(() => {});
+    if (signal.aborted) return Promise.resolve(null);
+    return new Promise((resolve) => signal.addEventListener("abort", () => resolve(null), { once: true }));
   }
 
   private startStep(): void {
@@ -222,7 +244,7 @@ export class Search {
       this.paused = false;
       return;
     }
-    await this.deps.inbox.wait();
+    await this.deps.inbox.wait(this.options.signal);
   }
 
   /** Applies one steering command and says what it did, in words for the thread. */

@@ -175,15 +175,19 @@ export interface RunSink {
   event(e: RunEvent): Promise<void>;
 }
 
-/** Commands that steer a running search; applied at step boundaries. */
-export type SteerCommand =
+/**
+ * Commands that steer a running search; applied at step boundaries. `ref` is an opaque id of the stored
+ * message a command came from (set by inboxes that persist commands), echoed in its `steer.applied` event.
+ */
+export type SteerCommand = (
   | { kind: "guidance"; text: string; author?: string }
   | { kind: "pause" }
   | { kind: "resume" }
   | { kind: "stop" }
   | { kind: "more"; steps: number }
   | { kind: "focus"; node: NodeId }
-  | { kind: "debug"; node: NodeId };
+  | { kind: "debug"; node: NodeId }
+) & { ref?: string };
 
 export interface SteeringInbox {
   /** Commands that arrived since the last call, oldest first. */

@@ -5,6 +5,7 @@
  * deterministic `_id`s, and every state change is a single atomic document update.
  */
 import { randomBytes } from "node:crypto";
+import { readFile, stat } from "node:fs/promises";
 import mongoose, { type Connection, type Model } from "mongoose";
 import { AideError } from "../errors.ts";
 import type { Logger } from "../logger.ts";
@@ -14,6 +15,7 @@ import { runModel } from "./models/run.ts";
 import { solutionNodeModel } from "./models/solution-node.ts";
 import { counterModel, steerMessageModel } from "./models/steer-message.ts";
 import { threadBindingModel } from "./models/thread-binding.ts";
+import { MAX_STORED_SUBMISSION_BYTES, submissionModel } from "./models/submission.ts";
 import type {
   ListRunsQuery,
   NewRun,
@@ -31,7 +33,8 @@ export const LEGAL_TRANSITIONS: Readonly<Record<RunStatus, readonly RunStatus[]>
   queued: ["running", "stopped", "failed"],
   // running -> queued: a worker shutting down hands the run back to the queue.
   running: ["paused", "finished", "stopped", "failed", "queued"],
-  paused: ["running", "stopped", "failed"],
+  // paused -> finished: a paused run whose steps are all done (e.g. resumed after a crash) ends normally.
+  paused: ["running", "finished", "stopped", "failed"],
   finished: [],
   stopped: [],
   failed: [],
@@ -109,6 +112,7 @@ export class Store {
   private readonly steers: Model<any>;
   private readonly counters: Model<any>;
   private readonly bindings: Model<any>;
+  private readonly submissions: Model<any>;
 
   constructor(connection: Connection, logger: Logger) {
     this.connection = connection;
@@ -118,11 +122,12 @@ export class Store {
     this.steers = steerMessageModel(connection);
     this.counters = counterModel(connection);
     this.bindings = threadBindingModel(connection);
+    this.submissions = submissionModel(connection);
   }
 
   /** Creates the declared indexes (idempotent). Failures are logged: lookups still work, only slower. */
   async ensureIndexes(): Promise<void> {
-    for (const model of [this.runs, this.nodes, this.steers, this.counters, this.bindings]) {
+    for (const model of [this.runs, this.nodes, this.steers, this.counters, this.bindings, this.submissions]) {
       try {
         await model.createIndexes();
       } catch (err) {
@@ -347,6 +352,33 @@ export class Store {
       );
     }
     return { inserted };
+  }
+
+  /**
+   * Keeps a node's submission file (idempotent). Returns false, storing nothing, when the file is larger than
+   * MAX_STORED_SUBMISSION_BYTES; the runner's own copy on disk stays the source then.
+   */
+  async saveSubmission(runId: string, nodeId: number, path: string): Promise<boolean> {
+    const { size } = await stat(path);
+    if (size > MAX_STORED_SUBMISSION_BYTES) {
+      this.logger.warn({ runId, nodeId, bytes: size }, "submission too large to keep in MongoDB");
+      return false;
+    }
+    const csv = await readFile(path, "utf8");
+    await this.submissions.updateOne(
+      { _id: `${runId}:${nodeId}` },
+      { $setOnInsert: { runId, nodeId, csv, bytes: size, createdAt: new Date() } },
+      { upsert: true },
+    ).catch((err: unknown) => {
+      if (!isDuplicateKey(err)) throw err;
+    });
+    return true;
+  }
+
+  /** A node's kept submission, or null. */
+  async getSubmission(runId: string, nodeId: number): Promise<string | null> {
+    const doc = await this.submissions.findById(`${runId}:${nodeId}`).lean<Lean>();
+    return doc ? (doc.csv as string) : null;
   }
 
   /** The run's journal, ordered by node id. */

@@ -298,3 +298,19 @@ describe("indexes", () => {
     expect(await names("thread_bindings")).toContain(JSON.stringify({ runId: 1 }));
   });
 });
+
+describe("submissions", () => {
+  it("keeps a node's submission once and reads it back", async () => {
+    const { mkdtempSync, writeFileSync } = await import("node:fs");
+    const { join } = await import("node:path");
+    const { tmpdir } = await import("node:os");
+    const dir = mkdtempSync(join(tmpdir(), "aide-sub-"));
+    const run = await store.createRun(newRun());
+    writeFileSync(join(dir, "a.csv"), "id,y\n1,0.5\n");
+    expect(await store.saveSubmission(run.id, 3, join(dir, "a.csv"))).toBe(true);
+    writeFileSync(join(dir, "b.csv"), "id,y\n1,0.9\n");
+    expect(await store.saveSubmission(run.id, 3, join(dir, "b.csv"))).toBe(true);
+    expect(await store.getSubmission(run.id, 3)).toBe("id,y\n1,0.5\n");
+    expect(await store.getSubmission(run.id, 4)).toBeNull();
+  });
+});

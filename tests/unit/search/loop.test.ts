@@ -176,3 +176,21 @@ describe("search loop", () => {
     expect(sink.events.at(-1)).toMatchObject({ type: "run.failed", error: "model unreachable" });
   });
 });
+
+describe("search loop abort", () => {
+  it("cancels the steps in flight and rejects with the signal's reason, without run.failed", async () => {
+    const controller = new AbortController();
+    const coder = new ScriptedCoder((a, ctx) => `sleep=${ctx.step === 2 ? 5000 : 1} metric=0.5`);
+    const sink = new RecordingSink();
+    sink.onEvent = (e) => {
+      if (e.type === "step.started" && e.nodeId === 2) setTimeout(() => controller.abort(new Error("lease lost")), 20);
+    };
+    const started = Date.now();
+    await expect(
+      runSearch(options({ steps: 10, signal: controller.signal }), fakeSearchDeps(coder, new InterpretingExecutor(), sink)),
+    ).rejects.toThrow("lease lost");
+    expect(Date.now() - started).toBeLessThan(4000);
+    expect(sink.nodes.map((n) => n.id)).toEqual([0, 1]);
+    expect(sink.events.some((e) => e.type === "run.failed")).toBe(false);
+  });
+});

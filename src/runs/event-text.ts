@@ -1,0 +1,31 @@
+import { formatMetric } from "../search/metric.ts";
+import type { Action, RunEvent } from "../search/types.ts";
+
+function action(a: Action): string {
+  return a.kind === "draft" ? "draft" : `${a.kind} of node ${a.parent}`;
+}
+
+/** One line of plain text per run event, as `aide events` prints it and as logs show it. */
+export function describeEvent(e: RunEvent): string {
+  switch (e.type) {
+    case "run.started":
+      return `run started: ${e.steps} steps, coder ${e.coder}, executor ${e.executor}`;
+    case "step.started":
+      return `step ${e.nodeId} started: ${action(e.action)}`;
+    case "step.finished": {
+      const n = e.node;
+      const result = n.buggy ? `buggy (${n.analysis.split(/(?<=\.)\s/)[0]?.slice(0, 160) ?? ""})` : formatMetric(n.metric);
+      return `step ${n.id} finished: ${n.stage}${n.parentId === null ? "" : ` of node ${n.parentId}`} -> ${result}`;
+    }
+    case "best.improved":
+      return `new best: node ${e.node.id}, ${formatMetric(e.node.metric)}${e.previous ? ` (was ${formatMetric(e.previous.metric)} at node ${e.previous.id})` : ""}`;
+    case "steer.applied":
+      return `steering applied: ${e.note}`;
+    case "run.paused":
+      return "run paused";
+    case "run.finished":
+      return `run finished (${e.reason}): ${e.best ? `best node ${e.best.id}, ${formatMetric(e.best.metric)}` : "no working solution"}`;
+    case "run.failed":
+      return `run failed: ${e.error}`;
+  }
+}
