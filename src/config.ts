@@ -54,6 +54,34 @@ export const configSchema = z
       .strict(),
     services: z.object({ redisUrl: z.string(), mongoUri: z.string(), dataDir: z.string() }).strict(),
     runner: z.object({ concurrency: z.number().int().min(1).max(64), lockDurationSec: z.number().min(1) }).strict(),
+    chat: z
+      .object({
+        notifyIntervalSec: z.number().min(0),
+        snippetLines: z.number().int().min(5).max(200),
+        maxAttachmentMb: z.number().positive(),
+        defaultSteps: z.number().int().min(1).max(10_000),
+        defaultParallel: z.number().int().min(1).max(64),
+      })
+      .strict(),
+    slack: z
+      .object({
+        botToken: z.string().optional(),
+        signingSecret: z.string().optional(),
+        appToken: z.string().optional(),
+        apiUrl: z.string(),
+        port: z.number().int().min(0).max(65535),
+        admins: z.array(z.string()),
+      })
+      .strict(),
+    discord: z
+      .object({
+        token: z.string().optional(),
+        applicationId: z.string(),
+        apiUrl: z.string(),
+        admins: z.array(z.string()),
+        adminPermissions: z.array(z.string()),
+      })
+      .strict(),
     log: z.object({ level: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]) }).strict(),
   })
   .strict();
@@ -79,7 +107,21 @@ const ENV_KEYS: Array<[string, (c: Record<string, any>, v: string) => void]> = [
   ["REDIS_URL", (c, v) => (c.services.redisUrl = v)],
   ["MONGODB_URI", (c, v) => (c.services.mongoUri = v)],
   ["AIDE_DATA_DIR", (c, v) => (c.services.dataDir = v)],
+  ["SLACK_BOT_TOKEN", (c, v) => (c.slack.botToken = v)],
+  ["SLACK_SIGNING_SECRET", (c, v) => (c.slack.signingSecret = v)],
+  ["SLACK_APP_TOKEN", (c, v) => (c.slack.appToken = v)],
+  ["SLACK_API_URL", (c, v) => (c.slack.apiUrl = v)],
+  ["PORT", (c, v) => (c.slack.port = Number(v))],
+  ["SLACK_ADMINS", (c, v) => (c.slack.admins = splitList(v))],
+  ["DISCORD_TOKEN", (c, v) => (c.discord.token = v)],
+  ["DISCORD_APPLICATION_ID", (c, v) => (c.discord.applicationId = v)],
+  ["DISCORD_API_URL", (c, v) => (c.discord.apiUrl = v)],
+  ["DISCORD_ADMINS", (c, v) => (c.discord.admins = splitList(v))],
 ];
+
+function splitList(v: string): string[] {
+  return v.split(",").map((x) => x.trim()).filter(Boolean);
+}
 
 function readYaml(path: string): Record<string, any> {
   try {
@@ -128,6 +170,13 @@ export function redactConfig(config: Config): Config {
   return {
     ...config,
     openai: { ...config.openai, apiKey: config.openai.apiKey ? "[set]" : undefined },
+    slack: {
+      ...config.slack,
+      botToken: config.slack.botToken ? "[set]" : undefined,
+      signingSecret: config.slack.signingSecret ? "[set]" : undefined,
+      appToken: config.slack.appToken ? "[set]" : undefined,
+    },
+    discord: { ...config.discord, token: config.discord.token ? "[set]" : undefined },
     services: { ...config.services, redisUrl: redactUrl(config.services.redisUrl), mongoUri: redactUrl(config.services.mongoUri) },
   };
 }

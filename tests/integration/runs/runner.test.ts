@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { silentLogger } from "../../../src/logger.ts";
+import type { Executor } from "../../../src/search/types.ts";
 import { PermissionError } from "../../../src/runs/service.ts";
 import type { Store } from "../../../src/store/index.ts";
 import { DockerExecutor } from "../../../runner/executors/docker.ts";
@@ -27,7 +28,7 @@ function origin(thread: string | null = null) {
   return { platform: "slack" as const, channel: "C-RUNS", thread };
 }
 
-function startRunner(executor = new SandboxExecutor({ logger: silentLogger }), lockDurationMs = 2000): Runner {
+function startRunner(executor: Executor = new SandboxExecutor({ logger: silentLogger }), lockDurationMs = 2000): Runner {
   const runner = new Runner({
     config: runnerConfig(),
     store,
