@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
 # Installs what `npm run demo`, `npm test` and `npm run bench` need and is missing, then returns quickly on
 # later calls: npm packages, and on Debian the sandbox (bubblewrap) and Debian's Python ML stack.
+# With --services (npm test, npm run bench) also Redis, the Docker engine (started with the flags that leave
+# the machine's network settings alone) and the Docker sandbox image, built from Debian packages.
 set -euo pipefail
+services=0
+[ "${1:-}" = "--services" ] && services=1
 cd "$(dirname "$0")/.."
 
 say() { printf '[aide setup] %s\n' "$*" >&2; }
@@ -14,6 +18,7 @@ fi
 
 # Debian packages: bubblewrap for the sandbox, Debian's python3 with numpy / pandas / scikit-learn / scipy.
 DEB_PACKAGES=(bubblewrap python3 python3-numpy python3-pandas python3-sklearn python3-scipy)
+[ "$services" = 1 ] && DEB_PACKAGES+=(redis-server docker.io debootstrap)
 missing=()
 if command -v dpkg-query >/dev/null 2>&1; then
   for p in "${DEB_PACKAGES[@]}"; do
@@ -30,4 +35,9 @@ if [ "${#missing[@]}" -gt 0 ]; then
     say "missing Debian packages: ${missing[*]}; install them with: sudo apt-get install -y ${missing[*]}"
     exit 1
   fi
+fi
+
+if [ "$services" = 1 ]; then
+  bash scripts/start-docker.sh >&2
+  bash runner/image/build-image.sh >&2
 fi
