@@ -9,6 +9,7 @@ import { randomBytes } from "node:crypto";
 import { mkdir, readdir, readFile, rmdir, writeFile } from "node:fs/promises";
 import { join, relative } from "node:path";
 import type { Logger } from "../../src/logger.ts";
+import { pidAlive } from "../../src/services/process-utils.ts";
 
 export interface CgroupLimits {
   memoryBytes: number;
@@ -169,14 +170,6 @@ async function removeDirs(dirs: string[], logger: Logger): Promise<void> {
 let warnedUnavailable = false;
 const swept = new Set<string>();
 
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
 
 /**
  * Removes job groups left behind by executor processes that died without cleaning up (their

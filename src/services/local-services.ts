@@ -24,6 +24,7 @@ import type { Logger } from "../logger.ts";
 import { AideError } from "../errors.ts";
 import { mongoServerPid, startMongoServer, stopMongoPid } from "./mongo-server.ts";
 import { redisServerPid, startRedisServer, stopRedisPid } from "./redis-server.ts";
+import { pidAlive } from "./process-utils.ts";
 
 export interface ServiceRecord {
   port: number;
@@ -205,14 +206,6 @@ async function startPreferringPort<T>(preferred: number | undefined, start: (por
 
 // ------------------------------------------------------------------------------------------------ the lock
 
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
 
 async function withLock<T>(dataDir: string, logger: Logger, f: () => Promise<T>): Promise<T> {
   const lock = join(dataDir, "services.lock");

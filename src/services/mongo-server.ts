@@ -9,11 +9,12 @@
  */
 import { spawn } from "node:child_process";
 import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { connect, createServer } from "node:net";
+import { connect } from "node:net";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import mongoose from "mongoose";
 import { AideError } from "../errors.ts";
+import { freePort, pidAlive as alive, readTail } from "./process-utils.ts";
 
 export interface MongoServerOptions {
   /** 0 or undefined: pick a free port. */
@@ -193,35 +194,8 @@ export async function mongoServerPid(uri: string, timeoutMs = 1_000): Promise<nu
   }
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
 
-function readTail(file: string): string {
-  try {
-    return readFileSync(file, "utf8").slice(-4000);
-  } catch {
-    return "";
-  }
-}
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.unref();
-    srv.on("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const addr = srv.address();
-      const port = typeof addr === "object" && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 // ------------------------------------------------------------------------------------------------ the server process
 

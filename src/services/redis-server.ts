@@ -7,10 +7,10 @@
  */
 import { spawn } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync, rmSync, existsSync } from "node:fs";
-import { createServer } from "node:net";
 import { join } from "node:path";
 import { Redis } from "ioredis";
 import { AideError } from "../errors.ts";
+import { freePort, pidAlive as alive, readTail } from "./process-utils.ts";
 
 export interface RedisServerOptions {
   /** 0 or undefined: pick a free port. */
@@ -200,32 +200,5 @@ function quickClient(url: string, timeoutMs: number): Redis {
   return client;
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
 
-function readTail(file: string): string {
-  try {
-    return readFileSync(file, "utf8").slice(-4000);
-  } catch {
-    return "";
-  }
-}
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.unref();
-    srv.on("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const addr = srv.address();
-      const port = typeof addr === "object" && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}
