@@ -9,7 +9,7 @@ import { join, resolve } from "node:path";
 import { DataError, ExecutorError } from "../../src/errors.ts";
 import type { Logger } from "../../src/logger.ts";
 import type { ExecutionResult, Executor, ScriptJob } from "../../src/search/types.ts";
-import { cleanEnv, findExecutable, runLimited } from "./process.ts";
+import { cleanEnv, findExecutable, runLimited, toExecutionResult } from "./process.ts";
 import { DEFAULT_PYTHON } from "./sandbox.ts";
 
 export interface LocalOptions {
@@ -71,16 +71,7 @@ export class LocalExecutor implements Executor {
         outputCeiling: this.opts.outputCeiling,
         fileSizeMb: this.opts.fileSizeMb,
       });
-      return {
-        exitCode: r.exitCode,
-        signal: r.signal,
-        timedOut: r.timedOut,
-        outOfMemory: r.outOfMemory,
-        durationMs: r.durationMs,
-        output: r.output,
-        outputCapped: r.outputCapped,
-        workingDir,
-      };
+      return toExecutionResult(r, workingDir);
     } finally {
       await rm(home, { recursive: true, force: true });
     }

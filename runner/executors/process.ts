@@ -4,6 +4,7 @@
  * writable, else RLIMIT_AS), a pids cap (cgroup only), a file-size cap (RLIMIT_FSIZE), and stdout+stderr
  * merged in arrival order into a capped buffer. The executors only decide what command runs.
  */
+import type { ExecutionResult } from "../../src/search/types.ts";
 import { spawn } from "node:child_process";
 import { constants as osConstants, availableParallelism } from "node:os";
 import { readdirSync, readFileSync } from "node:fs";
@@ -157,6 +158,20 @@ function signalName(n: number): string | null {
 }
 
 /** Runs the command and resolves once it and everything it started are gone. */
+/** The executor-facing result of a limited run whose script worked in `workingDir`. */
+export function toExecutionResult(r: LimitedRunResult, workingDir: string): ExecutionResult {
+  return {
+    exitCode: r.exitCode,
+    signal: r.signal,
+    timedOut: r.timedOut,
+    outOfMemory: r.outOfMemory,
+    durationMs: r.durationMs,
+    output: r.output,
+    outputCapped: r.outputCapped,
+    workingDir,
+  };
+}
+
 export async function runLimited(run: LimitedRun): Promise<LimitedRunResult> {
   const { logger } = run;
   if (run.signal?.aborted) throw abortError(run.signal);

@@ -9,7 +9,7 @@ import { dirname, join, resolve } from "node:path";
 import { DataError, ExecutorError } from "../../src/errors.ts";
 import type { Logger } from "../../src/logger.ts";
 import type { ExecutionResult, Executor, ScriptJob } from "../../src/search/types.ts";
-import { cleanEnv, findExecutable, runLimited } from "./process.ts";
+import { cleanEnv, findExecutable, runLimited, toExecutionResult } from "./process.ts";
 
 export const DEFAULT_PYTHON = "/usr/bin/python3";
 /** Where the job's directory appears inside the sandbox; scripts run with this as their cwd. */
@@ -258,15 +258,6 @@ export class SandboxExecutor implements Executor {
       { nodeId: job.nodeId, exitCode: r.exitCode, signal: r.signal, timedOut: r.timedOut, oom: r.outOfMemory, ms: r.durationMs, memory: r.memoryMechanism },
       "sandbox run finished",
     );
-    return {
-      exitCode: r.exitCode,
-      signal: r.signal,
-      timedOut: r.timedOut,
-      outOfMemory: r.outOfMemory,
-      durationMs: r.durationMs,
-      output: r.output,
-      outputCapped: r.outputCapped,
-      workingDir,
-    };
+    return toExecutionResult(r, workingDir);
   }
 }
