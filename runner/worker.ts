@@ -36,6 +36,24 @@ export interface RunnerOptions {
 const DATA_READY = ".data-ready";
 
 /**
+ * Files shared in Slack (url_private on files.slack.com, or on the configured Slack API host in tests and
+ * proxies) need the bot token. Sent only to those hosts; fetchDatasets never logs headers.
+ */
+export function slackFileHeaders(url: URL, config: Config): Record<string, string> | undefined {
+  const token = config.slack.botToken;
+  if (!token) return undefined;
+  const hosts = new Set(["files.slack.com"]);
+  if (config.slack.apiUrl) {
+    try {
+      hosts.add(new URL(config.slack.apiUrl).host.toLowerCase());
+    } catch {
+      // not a URL: only files.slack.com gets the token
+    }
+  }
+  return hosts.has(url.host.toLowerCase()) ? { Authorization: `Bearer ${token}` } : undefined;
+}
+
+/**
  * A runner: takes run jobs from the queue and drives each run's search to its end, with the run's journal,
  * steering and events in MongoDB and Redis. A run is only driven while this worker holds its lease; a worker
  * that dies leaves a stalled job that another worker picks up, reloading the journal and continuing after the
@@ -174,6 +192,7 @@ export class Runner {
         download: { maxBytes: d.maxDownloadMb * 1024 * 1024, timeoutMs: d.downloadTimeoutSec * 1000, maxRedirects: d.maxRedirects, allowPrivateHosts: d.allowPrivateHosts },
         unpack: { maxFiles: d.maxFiles, maxTotalBytes: d.maxUnpackedMb * 1024 * 1024 },
         localFiles,
+        headersFor: (url) => slackFileHeaders(url, this.opts.config),
         logger: this.opts.logger,
         signal,
       });

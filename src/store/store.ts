@@ -247,6 +247,18 @@ export class Store {
     return res.matchedCount === 1;
   }
 
+  /** Removes a follower (no longer mentioned). Returns false when there is no such run. */
+  async removeFollower(runId: string, userId: string): Promise<boolean> {
+    const res = await this.runs.updateOne({ _id: runId }, { $pull: { followers: userId } });
+    return res.matchedCount === 1;
+  }
+
+  /** Chat: post a line per finished step in the run's thread (`verbose on|off`). False when there is no such run. */
+  async setVerbose(runId: string, verbose: boolean): Promise<boolean> {
+    const res = await this.runs.updateOne({ _id: runId }, { $set: { verbose } });
+    return res.matchedCount === 1;
+  }
+
   async addAdmin(runId: string, userId: string): Promise<boolean> {
     const res = await this.runs.updateOne({ _id: runId }, { $addToSet: { admins: userId } });
     return res.matchedCount === 1;
@@ -522,6 +534,7 @@ function toRun(d: Lean): RunRecord {
     origin: { platform: d.origin.platform, channel: d.origin.channel, thread: d.origin.thread ?? null },
     admins: [...(d.admins ?? [])],
     followers: [...(d.followers ?? [])],
+    verbose: !!d.verbose,
     progress: {
       step: p.step ?? 0,
       totalSteps: p.totalSteps ?? o.steps ?? 0,

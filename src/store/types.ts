@@ -68,6 +68,8 @@ export interface RunRecord {
   admins: string[];
   /** User ids to mention in the final summary. */
   followers: string[];
+  /** Chat: a line per finished step is posted in the run's thread (`verbose on`). Absent: off. */
+  verbose?: boolean;
   progress: RunProgress;
   /** Totals over all nodes appended (each counted once, when first appended). */
   usage: TokenUsage;

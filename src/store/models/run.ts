@@ -40,6 +40,8 @@ export const runSchema = new Schema(
     },
     admins: { type: [String], default: [] },
     followers: { type: [String], default: [] },
+    // Chat: post a line per finished step in the run's thread (`verbose on`).
+    verbose: { type: Boolean, default: false },
     progress: {
       type: new Schema(
         {

@@ -1,0 +1,182 @@
+/**
+ * The metric-over-steps chart of a run, as a PNG: Chart.js drawn on a Skia canvas (@napi-rs/canvas, prebuilt
+ * binaries from npm; no browser, no system Cairo). Each working node is a point, the best-so-far is a stepped
+ * line, and buggy nodes are crosses on the bottom of the axis.
+ */
+import { createCanvas } from "@napi-rs/canvas";
+import { Chart, registerables, type ChartConfiguration, type Plugin } from "chart.js";
+import { isBetter } from "../../search/metric.ts";
+import type { SolutionNode } from "../../search/types.ts";
+
+Chart.register(...registerables);
+
+export interface MetricChartOptions {
+  /** Chart title; default "Metric over steps". */
+  title?: string;
+  /** Pixels; default 900 x 500. */
+  width?: number;
+  height?: number;
+}
+
+interface Point {
+  x: number;
+  y: number;
+}
+
+/** Paints the background white (Chart.js leaves it transparent, which chat clients show as black or grey). */
+const whiteBackground: Plugin<"line"> = {
+  id: "aideWhiteBackground",
+  beforeDraw(chart) {
+    const ctx = chart.ctx;
+    ctx.save();
+    ctx.globalCompositeOperation = "destination-over";
+    ctx.fillStyle = "#ffffff";
+    ctx.fillRect(0, 0, chart.width, chart.height);
+    ctx.restore();
+  },
+};
+
+/** The series the chart shows, in node order; exported for tests. */
+export function chartSeries(journal: SolutionNode[]): {
+  good: Point[];
+  bestSoFar: Point[];
+  buggySteps: number[];
+  metricName: string | null;
+  lowerIsBetter: boolean | null;
+} {
+  const nodes = [...journal].sort((a, b) => a.id - b.id);
+  const good: Point[] = [];
+  const bestSoFar: Point[] = [];
+  const buggySteps: number[] = [];
+  let best: number | null = null;
+  let metricName: string | null = null;
+  let lowerIsBetter: boolean | null = null;
+  for (const n of nodes) {
+    const x = n.step + 1;
+    if (n.buggy || !n.metric || !Number.isFinite(n.metric.value)) {
+      buggySteps.push(x);
+    } else {
+      metricName ??= n.metric.name;
+      lowerIsBetter ??= n.metric.lowerIsBetter;
+      good.push({ x, y: n.metric.value });
+      if (best === null || isBetter(n.metric.value, best, lowerIsBetter)) best = n.metric.value;
+    }
+    if (best !== null) bestSoFar.push({ x, y: best });
+  }
+  return { good, bestSoFar, buggySteps, metricName, lowerIsBetter };
+}
+
+/** Renders the run's metric over steps as a PNG. */
+export async function metricChartPng(journal: SolutionNode[], opts: MetricChartOptions = {}): Promise<Buffer> {
+  const width = opts.width ?? 900;
+  const height = opts.height ?? 500;
+  const s = chartSeries(journal);
+  const values = s.good.map((p) => p.y);
+  let lo = values.length ? Math.min(...values) : 0;
+  let hi = values.length ? Math.max(...values) : 1;
+  if (hi - lo < 1e-12) {
+    const pad = Math.abs(hi) * 0.05 || 0.5;
+    lo -= pad;
+    hi += pad;
+  }
+  const pad = (hi - lo) * 0.08;
+  const yMin = lo - pad;
+  const yMax = hi + pad;
+  const steps = journal.length ? Math.max(...journal.map((n) => n.step + 1)) : 1;
+  const direction = s.lowerIsBetter === null ? "" : s.lowerIsBetter ? " (lower is better)" : " (higher is better)";
+  const yLabel = `${s.metricName ?? "validation metric"}${direction}`;
+  const subtitle = `${journal.length} nodes: ${s.good.length} working, ${s.buggySteps.length} buggy${s.good.length === 0 ? " (no working solution)" : ""}`;
+  const font = { family: "DejaVu Sans, Liberation Sans, Arial, Helvetica, sans-serif" };
+
+  const config: ChartConfiguration<"line", Point[]> = {
+    type: "line",
+    data: {
+      datasets: [
+        {
+          label: "Best so far",
+          data: s.bestSoFar,
+          borderColor: "#1f77b4",
+          backgroundColor: "#1f77b4",
+          borderWidth: 2.5,
+          stepped: "before",
+          pointRadius: 0,
+          fill: false,
+          order: 2,
+        },
+        {
+          label: "Working solution",
+          data: s.good,
+          showLine: false,
+          borderColor: "#2ca02c",
+          backgroundColor: "rgba(44, 160, 44, 0.75)",
+          pointRadius: 5,
+          pointStyle: "circle",
+          order: 1,
+        },
+        {
+          label: "Buggy step",
+          data: s.buggySteps.map((x) => ({ x, y: yMin })),
+          showLine: false,
+          borderColor: "#d62728",
+          backgroundColor: "#d62728",
+          pointStyle: "crossRot",
+          pointRadius: 7,
+          borderWidth: 2,
+          // Drawn on the x axis itself: not clipped to the plot area.
+          clip: false,
+          order: 0,
+        },
+      ],
+    },
+    options: {
+      responsive: false,
+      animation: false,
+      devicePixelRatio: 1,
+      parsing: false,
+      layout: { padding: 12 },
+      scales: {
+        x: {
+          type: "linear",
+          min: 0,
+          max: steps + 1,
+          title: { display: true, text: "step", font: { ...font, size: 14 } },
+          ticks: {
+            stepSize: 1,
+            precision: 0,
+            font,
+            // Only the steps themselves are labelled, not the margins at 0 and steps + 1.
+            callback: (v) => (Number.isInteger(Number(v)) && Number(v) >= 1 && Number(v) <= steps ? String(v) : ""),
+            autoSkip: true,
+            maxTicksLimit: 30,
+          },
+          grid: { color: "#eeeeee" },
+        },
+        y: {
+          type: "linear",
+          min: yMin,
+          max: yMax,
+          title: { display: true, text: yLabel, font: { ...font, size: 14 } },
+          ticks: { font },
+          grid: { color: "#eeeeee" },
+        },
+      },
+      plugins: {
+        title: { display: true, text: opts.title ?? "Metric over steps", font: { ...font, size: 18, weight: "bold" } },
+        subtitle: { display: true, text: subtitle, font: { ...font, size: 13 }, padding: { bottom: 8 } },
+        legend: { position: "bottom", labels: { usePointStyle: true, font } },
+        tooltip: { enabled: false },
+      },
+    },
+    plugins: [whiteBackground],
+  };
+
+  const canvas = createCanvas(width, height);
+  // Chart.js reads the canvas through its 2D context; Skia's context implements the same API.
+  const chart = new Chart(canvas.getContext("2d") as unknown as CanvasRenderingContext2D, config);
+  try {
+    chart.draw();
+    return await canvas.encode("png");
+  } finally {
+    chart.destroy();
+  }
+}

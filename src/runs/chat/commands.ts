@@ -1,0 +1,220 @@
+/**
+ * Parsing of what people type in chat: `/aide ...` commands and replies in a run's thread. Pure functions; bad
+ * input becomes `{ kind: "invalid", problem }` (a short sentence for the help text), never an exception.
+ */
+import type { SteerCommand } from "../../search/types.ts";
+import { parseDurationSec } from "../duration.ts";
+import { parseSteer } from "../steer-parse.ts";
+
+/** Limits of `/aide start` flags. */
+export const START_LIMITS = {
+  maxSteps: 1000,
+  maxParallel: 16,
+  minTimeoutSec: 10,
+  maxTimeoutSec: 24 * 3600,
+} as const;
+
+export interface StartCommand {
+  kind: "start";
+  /** The task description, links removed, whitespace collapsed. */
+  task: string;
+  /** http(s) links found anywhere in the text (Slack's `<url|label>` / `<url>` unwrapped), in order, unique. */
+  links: string[];
+  steps?: number;
+  metric?: string;
+  timeoutSec?: number;
+  parallel?: number;
+}
+
+export type ParsedCommand =
+  | StartCommand
+  | { kind: "status"; runId?: string }
+  | { kind: "list" }
+  | { kind: "stop"; runId: string }
+  | { kind: "help" }
+  | { kind: "invalid"; problem: string };
+
+export type ParsedReply =
+  /** pause, resume, stop, more N, focus <node>, debug <node>, or free-text guidance. */
+  | { kind: "steer"; command: SteerCommand }
+  | { kind: "status" }
+  | { kind: "best" }
+  | { kind: "tree" }
+  | { kind: "verbose"; on: boolean }
+  | { kind: "follow" }
+  | { kind: "unfollow" }
+  | { kind: "help" }
+  | { kind: "invalid"; problem: string };
+
+/** Slack's `<https://x|label>` and `<https://x>`; Discord's `<https://x>` (embed suppressed). */
+const WRAPPED_LINK = /<(https?:\/\/[^>|\s]+)(?:\|[^>]*)?>/gi;
+const BARE_LINK = /https?:\/\/[^\s<>]+/gi;
+/** Slack (and phones) turn `--` into an em or en dash; accept those as flag prefixes too. */
+const FLAG = /^(?:--|\u2014|\u2013)([a-z][a-z-]*)(?:=(.*))?$/i;
+const RUN_ID = /^[A-Za-z0-9_-]{1,128}$/;
+
+function unescapeSlack(text: string): string {
+  return text.replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&amp;/g, "&");
+}
+
+/** Removes punctuation that ends a sentence rather than a URL ("see https://x/data.csv."). */
+function trimLink(url: string): string {
+  let u = url;
+  while (/[.,;:!?'"]$/.test(u) || (u.endsWith(")") && !u.includes("("))) u = u.slice(0, -1);
+  return u;
+}
+
+/** Finds the links in a text and returns the text without them. Slack's wrapped links are unwrapped. */
+export function extractLinks(text: string): { text: string; links: string[] } {
+  const links: string[] = [];
+  const add = (url: string) => {
+    const u = unescapeSlack(trimLink(url));
+    if (!links.includes(u)) links.push(u);
+  };
+  let rest = text.replace(WRAPPED_LINK, (_m, url: string) => {
+    add(url);
+    return " ";
+  });
+  rest = rest.replace(BARE_LINK, (m) => {
+    const trimmed = trimLink(m);
+    add(trimmed);
+    return " " + m.slice(trimmed.length);
+  });
+  return { text: rest, links };
+}
+
+function positiveInt(value: string, flag: string, max: number): number | string {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || !Number.isInteger(n) || n < 1 || n > max) return `--${flag} takes a whole number from 1 to ${max}, got "${value}".`;
+  return n;
+}
+
+function parseStart(rest: string): StartCommand | { kind: "invalid"; problem: string } {
+  const { text, links } = extractLinks(rest);
+  const tokens = text.split(/\s+/).filter(Boolean);
+  const words: string[] = [];
+  const out: StartCommand = { kind: "start", task: "", links };
+  for (let i = 0; i < tokens.length; i++) {
+    const token = tokens[i]!;
+    const flag = FLAG.exec(token);
+    if (!flag) {
+      words.push(token);
+      continue;
+    }
+    const name = flag[1]!.toLowerCase();
+    if (!["steps", "parallel", "timeout", "metric"].includes(name)) {
+      return { kind: "invalid", problem: `Unknown option --${name}. Options: --steps N, --metric NAME, --timeout DURATION, --parallel K.` };
+    }
+    let value = flag[2];
+    if (value === undefined) {
+      const next = tokens[i + 1];
+      if (next === undefined || FLAG.test(next)) return { kind: "invalid", problem: `--${name} needs a value.` };
+      value = next;
+      i++;
+    }
+    switch (name) {
+      case "steps": {
+        const n = positiveInt(value, name, START_LIMITS.maxSteps);
+        if (typeof n === "string") return { kind: "invalid", problem: n };
+        out.steps = n;
+        break;
+      }
+      case "parallel": {
+        const n = positiveInt(value, name, START_LIMITS.maxParallel);
+        if (typeof n === "string") return { kind: "invalid", problem: n };
+        out.parallel = n;
+        break;
+      }
+      case "timeout": {
+        const sec = parseDurationSec(value);
+        if (sec === null || sec < START_LIMITS.minTimeoutSec || sec > START_LIMITS.maxTimeoutSec) {
+          return { kind: "invalid", problem: `--timeout takes a duration from 10s to 24h per script, e.g. "90s", "10m" or "1h"; got "${value}".` };
+        }
+        out.timeoutSec = Math.round(sec);
+        break;
+      }
+      case "metric": {
+        if (!/^[A-Za-z0-9_@.+-]{1,64}$/.test(value)) return { kind: "invalid", problem: `--metric takes a metric name such as rmse or roc_auc, got "${value}".` };
+        out.metric = value;
+        break;
+      }
+    }
+  }
+  out.task = words.join(" ").trim();
+  return out;
+}
+
+/**
+ * Parses the text after `/aide` (or after a mention of the bot). Empty text is `help`. A leading `aide` or
+ * `/aide` (people type it in mentions) is ignored.
+ */
+export function parseCommand(input: string): ParsedCommand {
+  const text = input.trim().replace(/^\/?aide\b\s*/i, "");
+  if (!text) return { kind: "help" };
+  const m = /^(\S+)\s*([\s\S]*)$/.exec(text)!;
+  const verb = m[1]!.toLowerCase();
+  const rest = m[2]!.trim();
+  switch (verb) {
+    case "help":
+    case "?":
+    case "-h":
+    case "--help":
+      return { kind: "help" };
+    case "start":
+    case "run":
+      return parseStart(rest);
+    case "list":
+    case "ls":
+      if (rest) return { kind: "invalid", problem: `"list" takes no arguments.` };
+      return { kind: "list" };
+    case "status": {
+      if (!rest) return { kind: "status" };
+      const id = rest.split(/\s+/);
+      if (id.length > 1 || !RUN_ID.test(id[0]!)) return { kind: "invalid", problem: `"status" takes one run id, e.g. "status r1a2b3c4d".` };
+      return { kind: "status", runId: id[0]! };
+    }
+    case "stop": {
+      const id = rest.split(/\s+/).filter(Boolean);
+      if (id.length !== 1 || !RUN_ID.test(id[0]!)) return { kind: "invalid", problem: `"stop" takes the run id, e.g. "stop r1a2b3c4d" (see "list").` };
+      return { kind: "stop", runId: id[0]! };
+    }
+    default:
+      return { kind: "invalid", problem: `Unknown command "${m[1]}".` };
+  }
+}
+
+/**
+ * Parses a reply in a run's thread. Chat commands (status, best, tree, verbose on|off, follow, unfollow, help)
+ * first; then steering (pause, resume, stop, more N, focus <node>, debug <node>); anything else is guidance.
+ * A leading mention of the bot (`<@U123>`) is ignored.
+ */
+export function parseReply(input: string, author?: string): ParsedReply {
+  const text = input.trim().replace(/^(?:<@[!&]?[A-Za-z0-9]+>\s*)+/, "").trim();
+  if (!text) return { kind: "help" };
+  const lower = text.toLowerCase().replace(/[.!]+$/, "");
+  switch (lower) {
+    case "status":
+      return { kind: "status" };
+    case "best":
+      return { kind: "best" };
+    case "tree":
+      return { kind: "tree" };
+    case "follow":
+      return { kind: "follow" };
+    case "unfollow":
+      return { kind: "unfollow" };
+    case "help":
+    case "?":
+      return { kind: "help" };
+  }
+  const verbose = /^verbose(?:\s+(\S+))?$/.exec(lower);
+  if (verbose) {
+    const v = verbose[1];
+    if (v === "on" || v === "true" || v === "yes") return { kind: "verbose", on: true };
+    if (v === "off" || v === "false" || v === "no") return { kind: "verbose", on: false };
+    return { kind: "invalid", problem: `"verbose" takes on or off, e.g. "verbose on".` };
+  }
+  const parsed = parseSteer(["pause", "resume", "stop"].includes(lower) ? lower : text, author);
+  if ("error" in parsed) return { kind: "invalid", problem: parsed.error };
+  return { kind: "steer", command: parsed.command };
+}

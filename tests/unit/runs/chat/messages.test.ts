@@ -1,0 +1,202 @@
+import { describe, expect, it } from "vitest";
+import {
+  bestMessage,
+  changeText,
+  coderLabel,
+  failedMessage,
+  finalSummary,
+  helpMessage,
+  newBestMessage,
+  runListMessage,
+  statusCard,
+  steerAck,
+  stepLine,
+  treeMessage,
+} from "../../../../src/runs/chat/messages.ts";
+import type { ChatBlock, ChatMessage } from "../../../../src/runs/chat/types.ts";
+import type { SolutionNode } from "../../../../src/search/types.ts";
+import type { RunRecord } from "../../../../src/store/types.ts";
+
+function run(over: Partial<RunRecord> = {}): RunRecord {
+  return {
+    id: "r0000abcd",
+    task: "Predict house prices.\nMetric: RMSE.",
+    links: ["https://x.test/d.zip"],
+    options: { steps: 20, parallel: 1, coder: "offline", metric: null, timeoutSec: 600, budgetUsd: null },
+    status: "running",
+    owner: { platform: "slack", userId: "U1", displayName: "Ada" },
+    origin: { platform: "slack", channel: "C1", thread: "1.2" },
+    admins: [],
+    followers: ["U1"],
+    progress: { step: 4, totalSteps: 20, nodes: 3, bestNodeId: 2, bestMetric: 0.1234, metricName: "rmse", lowerIsBetter: true },
+    usage: { promptTokens: 0, completionTokens: 0, costUsd: 0 },
+    error: null,
+    finishReason: null,
+    worker: null,
+    createdAt: new Date(),
+    updatedAt: new Date(),
+    startedAt: new Date(),
+    finishedAt: null,
+    ...over,
+  };
+}
+
+function node(id: number, value: number | null, over: Partial<SolutionNode> = {}): SolutionNode {
+  return {
+    id,
+    parentId: null,
+    step: id,
+    stage: "draft",
+    plan: "Use a gradient boosting model. Then tune it a lot.",
+    code: Array.from({ length: 50 }, (_, i) => `line_${i + 1} = ${i}`).join("\n"),
+    metric: value === null ? null : { name: "rmse", value, lowerIsBetter: true },
+    buggy: value === null,
+    analysis: value === null ? "ValueError: could not convert string to float. More text." : "",
+    execTimeMs: 2300,
+    exitCode: value === null ? 1 : 0,
+    timedOut: false,
+    killed: false,
+    output: "",
+    submissionOk: value !== null,
+    submissionPath: null,
+    usage: { promptTokens: 0, completionTokens: 0, costUsd: 0 },
+    coder: "offline (no model)",
+    createdAt: "2026-01-01T00:00:00.000Z",
+    finishedAt: "2026-01-01T00:00:01.000Z",
+    ...over,
+  };
+}
+
+const blocks = <K extends ChatBlock["kind"]>(m: ChatMessage, kind: K) => m.blocks.filter((b): b is Extract<ChatBlock, { kind: K }> => b.kind === kind);
+const fieldsOf = (m: ChatMessage) => Object.fromEntries(blocks(m, "fields").flatMap((b) => b.fields.map((f) => [f.label, f.value])));
+const buttonsOf = (m: ChatMessage) => blocks(m, "buttons").flatMap((b) => b.buttons.map((x) => x.action));
+const allText = (m: ChatMessage) => JSON.stringify(m.blocks) + m.text;
+
+describe("status card", () => {
+  it("shows the task's first line, step k of N, best, running now and the coder labelled offline", () => {
+    const m = statusCard(run(), "step 5: improving node 2");
+    expect(blocks(m, "header")[0]!.text).toBe("AIDE: Predict house prices.");
+    const f = fieldsOf(m);
+    expect(f.Step).toBe("4 of 20");
+    expect(f["Best so far"]).toBe("rmse = 0.1234 (node 2)");
+    expect(f["Running now"]).toBe("step 5: improving node 2");
+    expect(f.Status).toBe("Running");
+    expect(f.Coder).toBe("offline (no model)");
+    expect(m.text).toContain("r0000abcd");
+  });
+
+  it("offers Pause, Stop and +10 while running; Resume while paused; nothing once terminal", () => {
+    expect(buttonsOf(statusCard(run()))).toEqual(["pause", "stop", "more10"]);
+    expect(buttonsOf(statusCard(run({ status: "queued" })))).toEqual(["pause", "stop", "more10"]);
+    expect(buttonsOf(statusCard(run({ status: "paused" })))).toEqual(["resume", "stop", "more10"]);
+    for (const status of ["finished", "stopped", "failed"] as const) {
+      const m = statusCard(run({ status }));
+      expect(buttonsOf(m)).toEqual([]);
+      expect(fieldsOf(m)["Running now"]).toBeUndefined();
+    }
+    expect(blocks(statusCard(run()), "buttons")[0]!.buttons.every((b) => b.runId === "r0000abcd")).toBe(true);
+  });
+
+  it("says none yet without a best and shows the error of a failed run", () => {
+    const m = statusCard(run({ status: "failed", error: "Data not found", progress: { ...run().progress, bestNodeId: null, bestMetric: null } }));
+    expect(fieldsOf(m)["Best so far"]).toBe("none yet");
+    expect(allText(m)).toContain("Data not found");
+  });
+});
+
+describe("new best", () => {
+  it("cuts the snippet at snippetLines with totalLines, attaches the script and mentions", () => {
+    const m = newBestMessage(node(3, 0.1), node(1, 0.125), run(), { snippetLines: 12, mentions: ["U1", "U2", "U1"] });
+    const code = blocks(m, "code")[0]!;
+    expect(code.code.split("\n")).toHaveLength(12);
+    expect(code.totalLines).toBe(50);
+    expect(code.language).toBe("python");
+    expect(m.files).toHaveLength(1);
+    expect(m.files![0]!.name).toBe("best_node_3.py");
+    expect(m.files![0]!.mime).toBe("text/x-python");
+    expect(m.files![0]!.content.toString()).toContain("line_50 = 49");
+    expect(m.mentions).toEqual(["U1", "U2"]);
+    const f = fieldsOf(m);
+    expect(f.Metric).toBe("rmse = 0.1 (lower is better)");
+    expect(f.Change).toMatch(/^−0\.025 \(−20%\) vs node 1/);
+    expect(f.Coder).toBe("offline (no model)");
+    expect(allText(m)).toContain("Use a gradient boosting model.");
+    expect(allText(m)).not.toContain("tune it a lot");
+  });
+
+  it("does not set totalLines when the script fits, and names the first solution", () => {
+    const m = newBestMessage(node(0, 0.2, { code: "print(1)\nprint(2)\n" }), null, run(), { snippetLines: 30, mentions: [] });
+    expect(blocks(m, "code")[0]!.totalLines).toBeUndefined();
+    expect(fieldsOf(m).Change).toBe("first working solution");
+    expect(m.mentions).toBeUndefined();
+  });
+
+  it("shows increases for higher-is-better metrics", () => {
+    const a = node(1, null, { metric: { name: "auc", value: 0.8, lowerIsBetter: false }, buggy: false });
+    const b = node(2, null, { metric: { name: "auc", value: 0.84, lowerIsBetter: false }, buggy: false });
+    expect(changeText(b, a)).toMatch(/^\+0\.04 \(\+5%\) vs node 1/);
+  });
+});
+
+describe("final summary", () => {
+  const journal = [node(0, 0.3), node(1, null), node(2, 0.2)];
+
+  it("has outcome, best, counts, the chart, the script and the submission, and mentions followers", () => {
+    const m = finalSummary({ run: run({ status: "finished" }), journal, best: journal[2]!, reason: "steps", chart: Buffer.from("png"), submission: "id,price\n1,2\n", mentions: ["U1", "U9"] });
+    const f = fieldsOf(m);
+    expect(f.Outcome).toMatch(/finished all its steps/);
+    expect(f.Best).toBe("rmse = 0.2 (lower is better), node 2");
+    expect(f.Nodes).toBe("3 (2 working, 1 buggy)");
+    expect(f["Tokens / cost"]).toBeUndefined();
+    expect(m.files!.map((x) => [x.name, x.mime])).toEqual([
+      ["aide_r0000abcd_metric.png", "image/png"],
+      ["best_node_2.py", "text/x-python"],
+      ["submission.csv", "text/csv"],
+    ]);
+    expect(m.mentions).toEqual(["U1", "U9"]);
+  });
+
+  it("shows usage when tokens were spent, and survives a run with no working solution", () => {
+    const m = finalSummary({ run: run({ usage: { promptTokens: 1000, completionTokens: 234, costUsd: 0.0123 } }), journal: [node(0, null)], best: null, reason: "stopped" });
+    expect(fieldsOf(m)["Tokens / cost"]).toBe("1,234 tokens, $0.0123");
+    expect(fieldsOf(m).Best).toBe("no working solution");
+    expect(m.files).toBeUndefined();
+    expect(fieldsOf(m).Outcome).toMatch(/was stopped/);
+  });
+});
+
+describe("other messages", () => {
+  it("labels the coder offline wherever it is named", () => {
+    expect(coderLabel("offline")).toBe("offline (no model)");
+    expect(coderLabel("offline (no model)")).toBe("offline (no model)");
+    expect(coderLabel("openai")).toBe("openai");
+    const best = bestMessage(node(2, 0.2, { coder: "offline" }), run());
+    expect(fieldsOf(best).Coder).toBe("offline (no model)");
+  });
+
+  it("acknowledges steering, failures, help and lists", () => {
+    expect(steerAck("now using a random forest", { kind: "guidance", text: "rf", author: "Bob" }).text).toBe("Guidance applied: now using a random forest");
+    expect(allText(steerAck("x", { kind: "guidance", text: "rf", author: "Bob" }))).toContain("from Bob");
+    expect(failedMessage("404 at https://x", ["U1"])).toMatchObject({ text: "The run failed: 404 at https://x", mentions: ["U1"] });
+    const help = helpMessage("Unknown command \"x\".");
+    expect(help.text).toMatch(/^Unknown command/);
+    expect(allText(help)).toContain("/aide start");
+    expect(allText(helpMessage(undefined, { thread: true }))).toContain("verbose on|off");
+    expect(runListMessage([]).text).toMatch(/No runs/);
+    expect(allText(runListMessage([run(), run({ id: "r0000beef", status: "finished" })]))).toContain("r0000beef");
+  });
+
+  it("draws the tree with the best starred, and a compact step line", () => {
+    const j = [node(0, 0.3), node(1, null), node(2, 0.2, { parentId: 0, stage: "improve" }), node(3, 0.25, { parentId: 1, stage: "debug" })];
+    const t = treeMessage(j);
+    const code = blocks(t, "code")[0]!.code;
+    expect(code.split("\n")).toEqual([
+      "#0 draft: rmse=0.3",
+      "└─ #2 improve: rmse=0.2  ★ best",
+      "#1 draft: buggy (ValueError: could not convert string to float.)",
+      "└─ #3 debug: rmse=0.25",
+    ]);
+    expect(stepLine(j[1]!).text).toBe("Step 2 (node 1, draft): buggy (ValueError: could not convert string to float.), 2.3 s");
+    expect(stepLine(j[2]!).text).toBe("Step 3 (node 2, improve of node 0): rmse=0.2, 2.3 s");
+  });
+});
