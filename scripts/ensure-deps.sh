@@ -17,7 +17,7 @@ if [ ! -d node_modules ] || [ ! -f node_modules/.package-lock.json ] || [ packag
 fi
 
 # Debian packages: bubblewrap for the sandbox, Debian's python3 with numpy / pandas / scikit-learn / scipy.
-DEB_PACKAGES=(bubblewrap python3 python3-numpy python3-pandas python3-sklearn python3-scipy)
+DEB_PACKAGES=(bubblewrap python3 python3-numpy python3-pandas python3-sklearn python3-scipy fonts-dejavu-core)
 [ "$services" = 1 ] && DEB_PACKAGES+=(redis-server docker.io debootstrap)
 missing=()
 if command -v dpkg-query >/dev/null 2>&1; then
