@@ -93,6 +93,11 @@ export class TerminalProgress implements RunSink {
   }
 }
 
+function oneLine(text: string, max: number): string {
+  const flat = text.replace(/\s+/g, " ").trim();
+  return flat.length <= max ? flat : `${flat.slice(0, max - 1).trimEnd()}…`;
+}
+
 /** The table of nodes printed at the end of a run. */
 export function nodesTable(nodes: readonly SolutionNode[], bestId: number | null, color = false): string {
   const table = new Table({
@@ -108,7 +113,7 @@ export function nodesTable(nodes: readonly SolutionNode[], bestId: number | null
       n.stage,
       outcome(n),
       `${(n.execTimeMs / 1000).toFixed(1)}s`,
-      n.plan.replace(/\s+/g, " ").slice(0, 110),
+      oneLine(n.plan, 110),
     ]);
   }
   return table.toString();

@@ -19,8 +19,8 @@ export function registerDemoCommand(program: Command): void {
     .command("demo")
     .description("Run a search on a bundled example task (offline coder unless a model is configured) and grade the result.")
     .option("--example <name>", `bundled task: ${DEMO_TASKS.join(", ")}`, "loan-default")
-    .option("--steps <n>", "number of nodes", "12")
-    .option("--parallel <k>", "steps in flight at once", "1")
+    .option("--steps <n>", "number of nodes", "10")
+    .option("--parallel <k>", "steps in flight at once", "2")
     .option("--out <dir>", "output directory", "aide-out/demo")
     .action(async (flags: { example: string; steps: string; parallel: string; out: string }) => {
       const dir = join(EXAMPLES_DIR, flags.example);

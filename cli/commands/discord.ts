@@ -1,0 +1,76 @@
+import { Command } from "commander";
+import { REST } from "discord.js";
+import { Redis } from "ioredis";
+import { DiscordBot } from "../../bots/discord/bot.ts";
+import { registerCommands } from "../../bots/discord/commands.ts";
+import type { Config } from "../../src/config.ts";
+import { UsageError } from "../../src/errors.ts";
+import { openServiceContext } from "../service-context.ts";
+import { serviceSetup } from "./common.ts";
+
+const TRUE = ["1", "true", "yes", "on"];
+
+/**
+ * Whether to subscribe to the privileged MessageContent intent: `--message-content`, DISCORD_MESSAGE_CONTENT=1,
+ * or `discord.messageContent: true` in the config (once the schema has the key).
+ */
+export function messageContentEnabled(config: Config, flag: boolean | undefined, env: NodeJS.ProcessEnv = process.env): boolean {
+  if (flag) return true;
+  const v = env.DISCORD_MESSAGE_CONTENT;
+  if (v !== undefined && v !== "") return TRUE.includes(v.toLowerCase());
+  return (config.discord as { messageContent?: unknown }).messageContent === true;
+}
+
+function requireToken(config: Config): string {
+  if (!config.discord.token) throw new UsageError("Set DISCORD_TOKEN to your bot's token (Discord Developer Portal > your application > Bot).");
+  return config.discord.token;
+}
+
+/** `aide discord` (the bot) and `aide discord register [--guild ID]` (the slash commands). */
+export function registerDiscordCommand(program: Command): void {
+  const discord = program
+    .command("discord")
+    .description("Run the Discord bot: /aide slash commands, a status card and a thread per run. Needs DISCORD_TOKEN; see bots/discord/README.md.")
+    .option("--message-content", "use the privileged MessageContent intent: every reply in a run's thread steers (enable it in the Developer Portal too)")
+    .action(async (flags: { messageContent?: boolean }) => {
+      const { config, logger } = serviceSetup("info");
+      const token = requireToken(config);
+      const messageContent = messageContentEnabled(config, flags.messageContent);
+      const ctx = await openServiceContext(config, logger);
+      const redis = new Redis(ctx.urls.redisUrl, { maxRetriesPerRequest: null });
+      let bot: DiscordBot | null = null;
+      try {
+        bot = new DiscordBot({ config, runs: ctx.runs, store: ctx.store, redis, logger, token, messageContent });
+        await bot.start();
+        process.stderr.write(
+          `aide discord: connected as ${bot.client.user?.tag ?? "?"} in ${bot.client.guilds.cache.size} server(s); message content intent ${messageContent ? "on" : "off"}. Ctrl-C to stop.\n`,
+        );
+        await new Promise<void>((resolve) => {
+          process.once("SIGINT", () => resolve());
+          process.once("SIGTERM", () => resolve());
+        });
+        process.stderr.write("aide discord: stopping.\n");
+      } finally {
+        await bot?.stop().catch(() => undefined);
+        redis.disconnect();
+        await ctx.close();
+        logger.flush();
+      }
+    });
+
+  discord
+    .command("register")
+    .description("Register the /aide slash command with Discord: globally (may take up to an hour to show everywhere) or for one server with --guild (at once).")
+    .option("--guild <id>", "register for this server (guild) id only")
+    .action(async (flags: { guild?: string }) => {
+      const { config } = serviceSetup("warn");
+      const token = requireToken(config);
+      const applicationId = config.discord.applicationId;
+      if (!applicationId) throw new UsageError("Set DISCORD_APPLICATION_ID to your application's id (Developer Portal > General Information).");
+      if (flags.guild !== undefined && !/^\d{5,25}$/.test(flags.guild)) throw new UsageError(`--guild takes a server id (a number), got "${flags.guild}".`);
+      const rest = new REST({ ...(config.discord.apiUrl ? { api: config.discord.apiUrl } : {}) }).setToken(token);
+      const stored = await registerCommands({ rest, applicationId, ...(flags.guild ? { guildId: flags.guild } : {}) });
+      const names = stored.map((c) => `/${c.name}`).join(", ");
+      process.stdout.write(`Registered ${names} ${flags.guild ? `for server ${flags.guild}` : "globally (may take up to an hour to appear)"}.\n`);
+    });
+}

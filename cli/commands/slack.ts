@@ -1,0 +1,75 @@
+import { join } from "node:path";
+import { Command, Option } from "commander";
+import { slackModeFrom, startSlackBot } from "../../bots/slack/bot.ts";
+import { UsageError } from "../../src/errors.ts";
+import { selectExecutor } from "../../runner/executors/select.ts";
+import { Runner } from "../../runner/worker.ts";
+import { openServiceContext } from "../service-context.ts";
+import { serviceSetup } from "./common.ts";
+
+interface SlackFlags {
+  withRunner?: boolean;
+  port?: string;
+  executor?: "auto" | "docker" | "sandbox";
+  concurrency?: string;
+}
+
+function positiveInt(value: string | undefined, flag: string, min = 1): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min || n > 65535) throw new UsageError(`${flag} must be a whole number${min === 0 ? "" : " from 1"} up to 65535.`);
+  return n;
+}
+
+export function registerSlackCommand(program: Command): void {
+  program
+    .command("slack")
+    .description(
+      "Run the Slack bot: /aide commands, mentions with files, thread replies and buttons. Socket Mode when SLACK_APP_TOKEN is set, " +
+        "else HTTP mode on PORT (POST /slack/events, needs SLACK_SIGNING_SECRET). Always needs SLACK_BOT_TOKEN. Install the app from bots/slack/manifest.yaml.",
+    )
+    .option("--with-runner", "also run a runner worker in this process (one command serves a small team)")
+    .option("--port <n>", "HTTP mode port (default: PORT, else 3000)")
+    .addOption(new Option("--executor <name>", "with --with-runner: where scripts run (default auto)").choices(["auto", "docker", "sandbox"]))
+    .option("--concurrency <n>", "with --with-runner: runs driven at once (default from config: 2)")
+    .action(async (flags: SlackFlags) => {
+      const port = positiveInt(flags.port, "--port", 0);
+      const concurrency = positiveInt(flags.concurrency, "--concurrency");
+      const { config, logger } = serviceSetup("info", flags.executor ? { execution: { executor: flags.executor } } : {});
+      // Tokens first: a missing one is a single clear line, before anything is started.
+      const { mode } = slackModeFrom(config, port);
+      const ctx = await openServiceContext(config, logger);
+      let runner: Runner | null = null;
+      try {
+        if (flags.withRunner) {
+          const executor = await selectExecutor(config.execution.executor, {
+            pythonPath: config.execution.python,
+            dockerImage: config.execution.dockerImage,
+            cpus: config.execution.cpus,
+            logger,
+          });
+          runner = new Runner({ config, store: ctx.store, redisUrl: ctx.urls.redisUrl, dataDir: ctx.urls.dataDir, executor, logger, concurrency });
+          runner.start();
+          process.stderr.write(`aide slack: runner ${runner.workerId} in this process, executor ${executor.name}, data in ${join(ctx.urls.dataDir, "runs")}.\n`);
+        }
+        const bot = await startSlackBot({ config, logger, runs: ctx.runs, store: ctx.store, redis: ctx.redis, port });
+        process.stderr.write(
+          mode.kind === "socket"
+            ? "aide slack: connected in Socket Mode. Ctrl-C to stop.\n"
+            : `aide slack: HTTP mode, listening on port ${bot.port}; point the app's request URLs at https://YOUR-HOST${bot.eventsPath}. Ctrl-C to stop.\n`,
+        );
+        if (!flags.withRunner) process.stderr.write("aide slack: runs are driven by `aide runner` processes on the same REDIS_URL and MONGODB_URI (or use --with-runner).\n");
+        await new Promise<void>((resolve) => {
+          const shutdown = () => resolve();
+          process.once("SIGINT", shutdown);
+          process.once("SIGTERM", shutdown);
+        });
+        process.stderr.write("aide slack: stopping.\n");
+        await bot.stop();
+      } finally {
+        await runner?.close();
+        await ctx.close();
+        logger.flush();
+      }
+    });
+}
