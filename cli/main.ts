@@ -8,6 +8,7 @@ import { registerInspectCommands } from "./commands/inspect.ts";
 import { registerSteerCommand } from "./commands/steer.ts";
 import { registerExportCommand } from "./commands/export.ts";
 import { registerServicesCommand } from "./commands/services.ts";
+import { registerDiscordCommand } from "./commands/discord.ts";
 
 export function buildProgram(): Command {
   const program = new Command("aide")
@@ -23,6 +24,7 @@ export function buildProgram(): Command {
   registerSteerCommand(program);
   registerExportCommand(program);
   registerServicesCommand(program);
+  registerDiscordCommand(program);
   const override = (c: Command) => {
     c.exitOverride();
     c.commands.forEach(override);
