@@ -80,6 +80,7 @@ export const configSchema = z
         apiUrl: z.string(),
         admins: z.array(z.string()),
         adminPermissions: z.array(z.string()),
+        messageContent: z.boolean(),
       })
       .strict(),
     log: z.object({ level: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]) }).strict(),
@@ -117,6 +118,7 @@ const ENV_KEYS: Array<[string, (c: Record<string, any>, v: string) => void]> = [
   ["DISCORD_APPLICATION_ID", (c, v) => (c.discord.applicationId = v)],
   ["DISCORD_API_URL", (c, v) => (c.discord.apiUrl = v)],
   ["DISCORD_ADMINS", (c, v) => (c.discord.admins = splitList(v))],
+  ["DISCORD_MESSAGE_CONTENT", (c, v) => (c.discord.messageContent = ["1", "true", "yes"].includes(v.toLowerCase()))],
 ];
 
 function splitList(v: string): string[] {

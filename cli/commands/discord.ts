@@ -8,19 +8,6 @@ import { UsageError } from "../../src/errors.ts";
 import { openServiceContext } from "../service-context.ts";
 import { serviceSetup } from "./common.ts";
 
-const TRUE = ["1", "true", "yes", "on"];
-
-/**
- * Whether to subscribe to the privileged MessageContent intent: `--message-content`, DISCORD_MESSAGE_CONTENT=1,
- * or `discord.messageContent: true` in the config (once the schema has the key).
- */
-export function messageContentEnabled(config: Config, flag: boolean | undefined, env: NodeJS.ProcessEnv = process.env): boolean {
-  if (flag) return true;
-  const v = env.DISCORD_MESSAGE_CONTENT;
-  if (v !== undefined && v !== "") return TRUE.includes(v.toLowerCase());
-  return (config.discord as { messageContent?: unknown }).messageContent === true;
-}
-
 function requireToken(config: Config): string {
   if (!config.discord.token) throw new UsageError("Set DISCORD_TOKEN to your bot's token (Discord Developer Portal > your application > Bot).");
   return config.discord.token;
@@ -35,7 +22,7 @@ export function registerDiscordCommand(program: Command): void {
     .action(async (flags: { messageContent?: boolean }) => {
       const { config, logger } = serviceSetup("info");
       const token = requireToken(config);
-      const messageContent = messageContentEnabled(config, flags.messageContent);
+      const messageContent = Boolean(flags.messageContent) || config.discord.messageContent;
       const ctx = await openServiceContext(config, logger);
       const redis = new Redis(ctx.urls.redisUrl, { maxRetriesPerRequest: null });
       let bot: DiscordBot | null = null;
