@@ -9,6 +9,7 @@ import { registerSteerCommand } from "./commands/steer.ts";
 import { registerExportCommand } from "./commands/export.ts";
 import { registerServicesCommand } from "./commands/services.ts";
 import { registerDiscordCommand } from "./commands/discord.ts";
+import { registerSlackCommand } from "./commands/slack.ts";
 
 export function buildProgram(): Command {
   const program = new Command("aide")
@@ -24,6 +25,7 @@ export function buildProgram(): Command {
   registerSteerCommand(program);
   registerExportCommand(program);
   registerServicesCommand(program);
+  registerSlackCommand(program);
   registerDiscordCommand(program);
   const override = (c: Command) => {
     c.exitOverride();

@@ -7,6 +7,8 @@ import type { Config } from "../../src/config.ts";
 import { UsageError } from "../../src/errors.ts";
 import { openServiceContext } from "../service-context.ts";
 import { serviceSetup } from "./common.ts";
+import type { Runner } from "../../runner/worker.ts";
+import { launchRunner, untilSignal } from "../runner-launch.ts";
 
 function requireToken(config: Config): string {
   if (!config.discord.token) throw new UsageError("Set DISCORD_TOKEN to your bot's token (Discord Developer Portal > your application > Bot).");
@@ -19,26 +21,29 @@ export function registerDiscordCommand(program: Command): void {
     .command("discord")
     .description("Run the Discord bot: /aide slash commands, a status card and a thread per run. Needs DISCORD_TOKEN; see bots/discord/README.md.")
     .option("--message-content", "use the privileged MessageContent intent: every reply in a run's thread steers (enable it in the Developer Portal too)")
-    .action(async (flags: { messageContent?: boolean }) => {
+    .option("--with-runner", "also run a runner worker in this process (one command serves a small team)")
+    .action(async (flags: { messageContent?: boolean; withRunner?: boolean }) => {
       const { config, logger } = serviceSetup("info");
       const token = requireToken(config);
       const messageContent = Boolean(flags.messageContent) || config.discord.messageContent;
       const ctx = await openServiceContext(config, logger);
       const redis = new Redis(ctx.urls.redisUrl, { maxRetriesPerRequest: null });
       let bot: DiscordBot | null = null;
+      let runner: Runner | null = null;
       try {
+        if (flags.withRunner) {
+          runner = await launchRunner({ config, store: ctx.store, redisUrl: ctx.urls.redisUrl, dataDir: ctx.urls.dataDir, logger, label: "aide discord" });
+        }
         bot = new DiscordBot({ config, runs: ctx.runs, store: ctx.store, redis, logger, token, messageContent });
         await bot.start();
         process.stderr.write(
           `aide discord: connected as ${bot.client.user?.tag ?? "?"} in ${bot.client.guilds.cache.size} server(s); message content intent ${messageContent ? "on" : "off"}. Ctrl-C to stop.\n`,
         );
-        await new Promise<void>((resolve) => {
-          process.once("SIGINT", () => resolve());
-          process.once("SIGTERM", () => resolve());
-        });
+        await untilSignal();
         process.stderr.write("aide discord: stopping.\n");
       } finally {
         await bot?.stop().catch(() => undefined);
+        await runner?.close();
         redis.disconnect();
         await ctx.close();
         logger.flush();

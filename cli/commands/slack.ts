@@ -1,9 +1,8 @@
-import { join } from "node:path";
 import { Command, Option } from "commander";
 import { slackModeFrom, startSlackBot } from "../../bots/slack/bot.ts";
 import { UsageError } from "../../src/errors.ts";
-import { selectExecutor } from "../../runner/executors/select.ts";
-import { Runner } from "../../runner/worker.ts";
+import type { Runner } from "../../runner/worker.ts";
+import { launchRunner, untilSignal } from "../runner-launch.ts";
 import { openServiceContext } from "../service-context.ts";
 import { serviceSetup } from "./common.ts";
 
@@ -42,15 +41,7 @@ export function registerSlackCommand(program: Command): void {
       let runner: Runner | null = null;
       try {
         if (flags.withRunner) {
-          const executor = await selectExecutor(config.execution.executor, {
-            pythonPath: config.execution.python,
-            dockerImage: config.execution.dockerImage,
-            cpus: config.execution.cpus,
-            logger,
-          });
-          runner = new Runner({ config, store: ctx.store, redisUrl: ctx.urls.redisUrl, dataDir: ctx.urls.dataDir, executor, logger, concurrency });
-          runner.start();
-          process.stderr.write(`aide slack: runner ${runner.workerId} in this process, executor ${executor.name}, data in ${join(ctx.urls.dataDir, "runs")}.\n`);
+          runner = await launchRunner({ config, store: ctx.store, redisUrl: ctx.urls.redisUrl, dataDir: ctx.urls.dataDir, logger, concurrency, label: "aide slack" });
         }
         const bot = await startSlackBot({ config, logger, runs: ctx.runs, store: ctx.store, redis: ctx.redis, port });
         process.stderr.write(
@@ -59,11 +50,7 @@ export function registerSlackCommand(program: Command): void {
             : `aide slack: HTTP mode, listening on port ${bot.port}; point the app's request URLs at https://YOUR-HOST${bot.eventsPath}. Ctrl-C to stop.\n`,
         );
         if (!flags.withRunner) process.stderr.write("aide slack: runs are driven by `aide runner` processes on the same REDIS_URL and MONGODB_URI (or use --with-runner).\n");
-        await new Promise<void>((resolve) => {
-          const shutdown = () => resolve();
-          process.once("SIGINT", shutdown);
-          process.once("SIGTERM", shutdown);
-        });
+        await untilSignal();
         process.stderr.write("aide slack: stopping.\n");
         await bot.stop();
       } finally {

@@ -1,0 +1,72 @@
+/**
+ * How the bot talks to Slack's Web API: the options of the @slack/web-api client that Bolt creates
+ * (`clientOptions`), and a bridge from our pino logger to the logger interface Slack's packages expect.
+ *
+ * Retries, chosen deliberately (the client's default retries for about 30 minutes):
+ * - HTTP 429: the client waits the `Retry-After` seconds (pausing its whole request queue, so other calls do not
+ *   pile onto the limit), then retries. Each retry counts against `retries` below.
+ * - HTTP 5xx and network errors: retried with exponential backoff (0.5 s, 1 s, 2 s ... at most 30 s, jittered).
+ * - `ok:false` answers (channel_not_found, invalid_blocks...) are not retried: they would fail again.
+ * With 8 retries a call gives up after about 1.5 minutes of outage plus the Retry-After waits; the caller
+ * (SlackSurface) then logs the failure and rethrows, so the bridge keeps the event for redelivery.
+ */
+import { LogLevel, webApi } from "@slack/bolt";
+import type { Logger as SlackLogger } from "@slack/bolt";
+import type { Logger } from "../../src/logger.ts";
+
+export const SLACK_RETRY_POLICY = {
+  retries: 8,
+  factor: 2,
+  minTimeout: 500,
+  maxTimeout: 30_000,
+  randomize: true,
+} as const satisfies webApi.RetryOptions;
+
+/** Per-request timeout of Web API calls (a hung connection is retried like a network error). */
+export const SLACK_REQUEST_TIMEOUT_MS = 30_000;
+
+export function slackClientOptions(opts: { apiUrl?: string; logger: Logger; retryConfig?: webApi.RetryOptions; timeoutMs?: number }): webApi.WebClientOptions {
+  const apiUrl = opts.apiUrl ? (opts.apiUrl.endsWith("/") ? opts.apiUrl : `${opts.apiUrl}/`) : undefined;
+  return {
+    ...(apiUrl ? { slackApiUrl: apiUrl } : {}),
+    retryConfig: opts.retryConfig ?? SLACK_RETRY_POLICY,
+    rejectRateLimitedCalls: false,
+    timeout: opts.timeoutMs ?? SLACK_REQUEST_TIMEOUT_MS,
+    logger: slackLogger(opts.logger, "slack-web-api"),
+  };
+}
+
+const ORDER: Record<LogLevel, number> = { [LogLevel.DEBUG]: 0, [LogLevel.INFO]: 1, [LogLevel.WARN]: 2, [LogLevel.ERROR]: 3 };
+
+/** A @slack/logger Logger writing to pino. Slack's debug output (request bodies) stays at pino's debug level. */
+export function slackLogger(logger: Logger, name: string): SlackLogger {
+  let level: LogLevel = LogLevel.INFO;
+  let log = logger.child({ component: name });
+  const text = (msg: unknown[]) => msg.map((m) => (typeof m === "string" ? m : m instanceof Error ? m.message : JSON.stringify(m))).join(" ");
+  const at = (l: LogLevel) => ORDER[l] >= ORDER[level];
+  return {
+    debug: (...msg: unknown[]) => void (at(LogLevel.DEBUG) && log.debug(text(msg))),
+    info: (...msg: unknown[]) => void (at(LogLevel.INFO) && log.info(text(msg))),
+    warn: (...msg: unknown[]) => void (at(LogLevel.WARN) && log.warn(text(msg))),
+    error: (...msg: unknown[]) => void (at(LogLevel.ERROR) && log.error(text(msg))),
+    setLevel: (l: LogLevel) => void (level = l),
+    getLevel: () => level,
+    setName: (n: string) => void (log = logger.child({ component: n })),
+  };
+}
+
+/** A short description of a Web API failure for logs (never the token or the request body). */
+export function describeSlackError(err: unknown): string {
+  const e = err as { code?: string; data?: { error?: string }; statusCode?: number; retryAfter?: number; message?: string };
+  if (e?.code === webApi.ErrorCode.PlatformError) return `Slack answered ok:false (${e.data?.error ?? "unknown error"})`;
+  if (e?.code === webApi.ErrorCode.HTTPError) return `Slack answered HTTP ${e.statusCode}`;
+  if (e?.code === webApi.ErrorCode.RateLimitedError) return `rate limited (retry after ${e.retryAfter} s)`;
+  if (e?.code === webApi.ErrorCode.RequestError) return `request failed: ${e.message ?? "network error"}`;
+  return e?.message ?? String(err);
+}
+
+/** The `error` code of an ok:false answer, or null. */
+export function platformErrorCode(err: unknown): string | null {
+  const e = err as { code?: string; data?: { error?: string } };
+  return e?.code === webApi.ErrorCode.PlatformError ? (e.data?.error ?? null) : null;
+}

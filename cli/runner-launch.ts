@@ -1,0 +1,37 @@
+import { join } from "node:path";
+import type { Config } from "../src/config.ts";
+import type { Logger } from "../src/logger.ts";
+import type { Store } from "../src/store/index.ts";
+import { selectExecutor } from "../runner/executors/select.ts";
+import { Runner } from "../runner/worker.ts";
+
+/** Picks the configured executor and starts a runner worker in this process; says where on stderr. */
+export async function launchRunner(args: {
+  config: Config;
+  store: Store;
+  redisUrl: string;
+  dataDir: string;
+  logger: Logger;
+  concurrency?: number;
+  label: string;
+}): Promise<Runner> {
+  const { config, logger } = args;
+  const executor = await selectExecutor(config.execution.executor, {
+    pythonPath: config.execution.python,
+    dockerImage: config.execution.dockerImage,
+    cpus: config.execution.cpus,
+    logger,
+  });
+  const runner = new Runner({ config, store: args.store, redisUrl: args.redisUrl, dataDir: args.dataDir, executor, logger, concurrency: args.concurrency });
+  runner.start();
+  process.stderr.write(`${args.label}: runner ${runner.workerId}, executor ${executor.name}, data in ${join(args.dataDir, "runs")}.\n`);
+  return runner;
+}
+
+/** Resolves on SIGINT or SIGTERM. */
+export function untilSignal(): Promise<void> {
+  return new Promise<void>((resolve) => {
+    process.once("SIGINT", () => resolve());
+    process.once("SIGTERM", () => resolve());
+  });
+}
