@@ -100,9 +100,9 @@ export class ChatController {
     }
     switch (parsed.kind) {
       case "help":
-        return helpMessage();
+        return helpMessage(undefined, { platform: this.deps.surface.platform });
       case "invalid":
-        await this.ephemeral(req.where, req.user, helpMessage(parsed.problem));
+        await this.ephemeral(req.where, req.user, helpMessage(parsed.problem, { platform: this.deps.surface.platform }));
         return null;
       case "start":
         return this.start(req, parsed);
@@ -136,7 +136,7 @@ export class ChatController {
     for (const a of req.attachments ?? []) {
       const problem = attachmentProblem(a, maxBytes, config.chat.maxAttachmentMb);
       if (problem) {
-        await this.ephemeral(req.where, req.user, helpMessage(problem));
+        await this.ephemeral(req.where, req.user, helpMessage(problem, { platform: this.deps.surface.platform }));
         return null;
       }
       if (!links.includes(a.url)) links.push(a.url);
@@ -147,7 +147,7 @@ export class ChatController {
         ? "A run needs data: give at least one http(s) link to a CSV, zip or tar file, or attach the files."
         : null;
     if (problem) {
-      await this.ephemeral(req.where, req.user, helpMessage(problem));
+      await this.ephemeral(req.where, req.user, helpMessage(problem, { platform: this.deps.surface.platform }));
       return null;
     }
     const actor = this.actor(req.user, req.where.platform);
@@ -197,9 +197,9 @@ export class ChatController {
     const parsed = parseReply(req.text, req.user.displayName || req.user.userId);
     switch (parsed.kind) {
       case "help":
-        return helpMessage(undefined, { thread: true });
+        return helpMessage(undefined, { thread: true, platform: this.deps.surface.platform });
       case "invalid":
-        await this.ephemeral(req.where, req.user, helpMessage(parsed.problem, { thread: true }));
+        await this.ephemeral(req.where, req.user, helpMessage(parsed.problem, { thread: true, platform: this.deps.surface.platform }));
         return null;
       case "status":
         return statusCard(run, await this.runningNow(run));

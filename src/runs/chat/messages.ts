@@ -338,9 +338,13 @@ const REPLY_HELP = [
 ];
 
 /** What the bot understands; `problem` first when the input was not understood. */
-export function helpMessage(problem?: string, opts: { thread?: boolean } = {}): ChatMessage {
+export function helpMessage(problem?: string, opts: { thread?: boolean; platform?: string } = {}): ChatMessage {
   const lines = opts.thread ? [...REPLY_HELP, "", ...COMMAND_HELP] : [...COMMAND_HELP, "", ...REPLY_HELP];
-  const example = `Example: /aide start Predict house prices, RMSE https://example.com/houses.zip --steps 20 (at most ${START_LIMITS.maxSteps} steps)`;
+  // Discord's slash command takes named options; Slack's takes free text with flags.
+  const example =
+    opts.platform === "discord"
+      ? `Example: /aide start task:Predict house prices, RMSE data:https://example.com/houses.zip steps:20 (at most ${START_LIMITS.maxSteps} steps)`
+      : `Example: /aide start Predict house prices, RMSE https://example.com/houses.zip --steps 20 (at most ${START_LIMITS.maxSteps} steps)`;
   const blocks: ChatBlock[] = [];
   if (problem) blocks.push({ kind: "text", text: `**${problem}**` });
   blocks.push({ kind: "header", text: "AIDE: an ML engineering agent in chat" });

@@ -182,6 +182,8 @@ describe("other messages", () => {
     expect(help.text).toMatch(/^Unknown command/);
     expect(allText(help)).toContain("/aide start");
     expect(allText(helpMessage(undefined, { thread: true }))).toContain("verbose on|off");
+    expect(allText(helpMessage(undefined, { platform: "discord" }))).toContain("/aide start task:");
+    expect(allText(helpMessage(undefined, { platform: "slack" }))).toContain("--steps 20");
     expect(runListMessage([]).text).toMatch(/No runs/);
     expect(allText(runListMessage([run(), run({ id: "r0000beef", status: "finished" })]))).toContain("r0000beef");
   });
