@@ -14,7 +14,7 @@ import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import mongoose from "mongoose";
 import { AideError } from "../errors.ts";
-import { freePort, pidAlive as alive, readTail } from "./process-utils.ts";
+import { freePort, pidAlive as alive, readTail, stopPid } from "./process-utils.ts";
 
 export interface MongoServerOptions {
   /** 0 or undefined: pick a free port. */
@@ -115,26 +115,8 @@ async function startOnPort(port: number, opts: MongoServerOptions): Promise<Mong
 }
 
 /** Stops a server by pid (e.g. one started detached by another process): SIGTERM, then SIGKILL after `graceMs`. */
-export async function stopMongoPid(pid: number, graceMs = 5_000): Promise<void> {
-  if (!alive(pid)) return;
-  try {
-    process.kill(pid, "SIGTERM");
-  } catch {
-    return;
-  }
-  const deadline = Date.now() + graceMs;
-  let killed = false;
-  while (alive(pid)) {
-    if (!killed && Date.now() > deadline) {
-      killed = true;
-      try {
-        process.kill(pid, "SIGKILL");
-      } catch {
-        /* gone */
-      }
-    }
-    await new Promise((r) => setTimeout(r, 20));
-  }
+export function stopMongoPid(pid: number, graceMs = 5_000): Promise<void> {
+  return stopPid(pid, graceMs);
 }
 
 async function withClient<T>(uri: string, timeoutMs: number, f: (c: mongoose.mongo.MongoClient) => Promise<T>): Promise<T> {

@@ -33,3 +33,26 @@ export function freePort(): Promise<number> {
     });
   });
 }
+
+/** Stops a process by pid: SIGTERM, then SIGKILL once `graceMs` has passed; resolves when it is gone. */
+export async function stopPid(pid: number, graceMs = 5_000): Promise<void> {
+  if (!pidAlive(pid)) return;
+  try {
+    process.kill(pid, "SIGTERM");
+  } catch {
+    return;
+  }
+  const deadline = Date.now() + graceMs;
+  let killed = false;
+  while (pidAlive(pid)) {
+    if (!killed && Date.now() > deadline) {
+      killed = true;
+      try {
+        process.kill(pid, "SIGKILL");
+      } catch {
+        /* gone */
+      }
+    }
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}

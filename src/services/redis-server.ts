@@ -10,7 +10,7 @@ import { mkdirSync, readFileSync, writeFileSync, rmSync, existsSync } from "node
 import { join } from "node:path";
 import { Redis } from "ioredis";
 import { AideError } from "../errors.ts";
-import { freePort, pidAlive as alive, readTail } from "./process-utils.ts";
+import { freePort, pidAlive as alive, readTail, stopPid } from "./process-utils.ts";
 
 export interface RedisServerOptions {
   /** 0 or undefined: pick a free port. */
@@ -129,24 +129,8 @@ async function startOnPort(port: number, opts: RedisServerOptions): Promise<Redi
 }
 
 /** Stops a redis-server by pid (e.g. one started detached by another process): SIGTERM, then SIGKILL after `graceMs`. */
-export async function stopRedisPid(pid: number, graceMs = 5_000): Promise<void> {
-  if (!alive(pid)) return;
-  try {
-    process.kill(pid, "SIGTERM");
-  } catch {
-    return;
-  }
-  const deadline = Date.now() + graceMs;
-  while (alive(pid)) {
-    if (Date.now() > deadline) {
-      try {
-        process.kill(pid, "SIGKILL");
-      } catch {
-        /* gone */
-      }
-    }
-    await new Promise((r) => setTimeout(r, 20));
-  }
+export function stopRedisPid(pid: number, graceMs = 5_000): Promise<void> {
+  return stopPid(pid, graceMs);
 }
 
 /** Reads the pid written by `startRedisServer` into `dir` for `port`, or null. */
