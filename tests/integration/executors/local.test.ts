@@ -6,10 +6,10 @@ import { createExecutor } from "../../../runner/executors/index.ts";
 import { LocalExecutor } from "../../../runner/executors/local.ts";
 import { ALLOWED_ENV, ENV_DUMP, makeScratch, parseEnvDump, pidsWithMarker, processAlive, waitFor, type Scratch } from "./helpers.ts";
 
-const hasPython = existsSync("/usr/bin/python3");
-if (!hasPython) console.warn("skipping local executor tests: /usr/bin/python3 is missing");
-
-describe.skipIf(!hasPython)("LocalExecutor (unsafe)", () => {
+describe("LocalExecutor (unsafe)", () => {
+  beforeAll(() => {
+    if (!existsSync("/usr/bin/python3")) throw new Error("/usr/bin/python3 is missing (scripts/ensure-deps.sh installs it)");
+  });
   let scratch: Scratch;
   const executor = new LocalExecutor({ logger: silentLogger });
 
