@@ -49,7 +49,7 @@ export function createSlackApp(opts: SlackAppOptions): App {
   const logger = slackLogger(opts.logger, "slack-bolt");
   const logLevel = opts.logger.isLevelEnabled("debug") ? LogLevel.DEBUG : LogLevel.INFO;
   if (opts.mode.kind === "socket") {
-    return new App({ token: opts.botToken, appToken: opts.mode.appToken, socketMode: true, clientOptions, logger, logLevel });
+    return new App({ token: opts.botToken, appToken: opts.mode.appToken, socketMode: true, clientOptions, logger, logLevel, deferInitialization: true });
   }
   const receiver = new HTTPReceiver({
     signingSecret: opts.mode.signingSecret,
@@ -59,7 +59,7 @@ export function createSlackApp(opts: SlackAppOptions): App {
     logger,
     logLevel,
   });
-  return new App({ token: opts.botToken, receiver, clientOptions, logger, logLevel });
+  return new App({ token: opts.botToken, receiver, clientOptions, logger, logLevel, deferInitialization: true });
 }
 
 export interface SlackHandlerDeps {

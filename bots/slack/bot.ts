@@ -16,6 +16,7 @@ import { ChatController } from "../../src/runs/chat/controller.ts";
 import type { RunService } from "../../src/runs/service.ts";
 import type { Store } from "../../src/store/index.ts";
 import { createSlackApp, registerSlackHandlers, SLACK_EVENTS_PATH, type SlackMode } from "./app.ts";
+import { verifySlackToken } from "./client.ts";
 import { RedisDedupe } from "./dedupe.ts";
 import { SlackSurface } from "./surface.ts";
 import { SlackUsers } from "./users.ts";
@@ -64,6 +65,7 @@ export interface SlackBot {
 export async function startSlackBot(opts: SlackBotOptions): Promise<SlackBot> {
   const { config, logger, store, redis } = opts;
   const { botToken, mode } = slackModeFrom(config, opts.port);
+  await verifySlackToken(botToken, { apiUrl: config.slack.apiUrl, logger });
   const app = createSlackApp({ botToken, mode, apiUrl: config.slack.apiUrl, logger, retryConfig: opts.retryConfig });
   const surface = new SlackSurface({ client: app.client, logger, editIntervalMs: opts.editIntervalMs });
   const controller = new ChatController({ runs: opts.runs, store, surface, logger, config });
@@ -88,6 +90,8 @@ export async function startSlackBot(opts: SlackBotOptions): Promise<SlackBot> {
   await bridge.start();
   let port: number | null = null;
   try {
+    // Bolt's own token check runs here (deferred), so its failure is an error of this call, not an unhandled one.
+    await app.init();
     if (mode.kind === "http") {
       const server = (await app.start(mode.port)) as Server;
       port = (server.address() as AddressInfo).port;

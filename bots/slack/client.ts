@@ -12,6 +12,7 @@
  */
 import { LogLevel, webApi } from "@slack/bolt";
 import type { Logger as SlackLogger } from "@slack/bolt";
+import { AideError } from "../../src/errors.ts";
 import type { Logger } from "../../src/logger.ts";
 
 export const SLACK_RETRY_POLICY = {
@@ -69,4 +70,26 @@ export function describeSlackError(err: unknown): string {
 export function platformErrorCode(err: unknown): string | null {
   const e = err as { code?: string; data?: { error?: string } };
   return e?.code === webApi.ErrorCode.PlatformError ? (e.data?.error ?? null) : null;
+}
+
+/** Retries of the start-up token check: a few quick ones, so a wrong URL or token is one clear line at once. */
+const STARTUP_RETRY_POLICY = { retries: 2, factor: 2, minTimeout: 300, maxTimeout: 1_000 } as const satisfies webApi.RetryOptions;
+
+/**
+ * Checks the bot token with `auth.test` before the bot starts. Throws an AideError with one user-facing line
+ * when Slack cannot be reached or refuses the token (never including the token).
+ */
+export async function verifySlackToken(botToken: string, opts: { apiUrl?: string; logger: Logger }): Promise<{ botUserId?: string; team?: string }> {
+  const client = new webApi.WebClient(botToken, { ...slackClientOptions({ ...opts, retryConfig: STARTUP_RETRY_POLICY, timeoutMs: 10_000 }) });
+  const where = opts.apiUrl || "https://slack.com/api/";
+  try {
+    const r = await client.auth.test();
+    return { botUserId: r.user_id, team: r.team };
+  } catch (err) {
+    const e = err as { code?: string; data?: { error?: string } };
+    if (e.code === "slack_webapi_platform_error") {
+      throw new AideError("slack", `Slack refused SLACK_BOT_TOKEN (${e.data?.error ?? "error"}); use the app's Bot User OAuth Token (xoxb-...).`);
+    }
+    throw new AideError("slack", `Cannot reach Slack's Web API at ${where}: ${describeSlackError(err)}.`);
+  }
 }
