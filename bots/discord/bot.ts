@@ -75,7 +75,7 @@ export class DiscordBot {
 
   /** Connects to the gateway, waits until ready, then starts posting run events. */
   async start(): Promise<void> {
-    await loginAndWait(this.client, this.token);
+    await loginAndWait(this.client, this.token, 30_000, this.opts.config.discord.apiUrl || undefined);
     await this.bridge.start();
     this.opts.logger.info({ user: this.client.user?.tag, guilds: this.client.guilds.cache.size }, "discord bot ready");
   }

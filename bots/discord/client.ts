@@ -13,6 +13,7 @@
  * Intents: Guilds, GuildMessages, and MessageContent only when enabled (it is privileged: switch it on in the
  * Developer Portal too, or Discord refuses the connection).
  */
+import { AideError } from "../../src/errors.ts";
 import { Client, Events, GatewayIntentBits, MessageFlags, type ButtonInteraction, type ChatInputCommandInteraction, type Interaction, type Message } from "discord.js";
 import type { Logger } from "../../src/logger.ts";
 import type { ChatMessage, ChatRequest } from "../../src/runs/chat/types.ts";
@@ -126,15 +127,26 @@ export function attachHandlers(client: Client, deps: HandlerDeps): () => void {
   };
 }
 
-/** Logs in and resolves once the client is ready (guilds received). */
-export async function loginAndWait(client: Client, token: string, timeoutMs = 30_000): Promise<void> {
+/**
+ * Logs in and resolves once the client is ready (guilds received). Failures become one user-facing line: an
+ * unreachable API, a refused token, or no READY in time (the token never appears in the message).
+ */
+export async function loginAndWait(client: Client, token: string, timeoutMs = 30_000, apiUrl = "https://discord.com/api"): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
   const ready = new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`Discord did not become ready within ${timeoutMs / 1000} s`)), timeoutMs);
-    client.once(Events.ClientReady, () => {
-      clearTimeout(timer);
-      resolve();
-    });
+    timer = setTimeout(() => reject(new AideError("discord", `Discord did not become ready within ${timeoutMs / 1000} s.`)), timeoutMs);
+    client.once(Events.ClientReady, () => resolve());
   });
-  await client.login(token);
-  await ready;
+  ready.catch(() => undefined); // observed below; never an unhandled rejection if login fails first
+  try {
+    await client.login(token);
+    await ready;
+  } catch (err) {
+    if (err instanceof AideError) throw err;
+    const e = err as { code?: string; status?: number; message?: string };
+    if (e.code === "TokenInvalid" || e.status === 401) throw new AideError("discord", "Discord refused DISCORD_TOKEN; use the bot token from the Developer Portal (Bot > Reset Token).");
+    throw new AideError("discord", `Cannot reach Discord at ${apiUrl}: ${e.message ?? String(err)}.`);
+  } finally {
+    clearTimeout(timer);
+  }
 }
