@@ -14,7 +14,8 @@ import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import mongoose from "mongoose";
 import { AideError } from "../errors.ts";
-import { freePort, pidAlive as alive, readTail, stopPid } from "./process-utils.ts";
+import { PortInUse, startOnPort, waitUntilServing } from "./local-server.ts";
+import { pidAlive as alive, stopPid } from "./process-utils.ts";
 
 export interface MongoServerOptions {
   /** 0 or undefined: pick a free port. */
@@ -42,25 +43,16 @@ const INFO_COMMAND = "aideServerInfo";
 
 const thisFile = fileURLToPath(import.meta.url);
 
-export async function startMongoServer(opts: MongoServerOptions): Promise<MongoServerHandle> {
-  const autoPort = !opts.port;
-  for (let attempt = 0; ; attempt++) {
-    const port = opts.port || (await freePort());
-    try {
-      return await startOnPort(port, opts);
-    } catch (err) {
-      if (err instanceof PortInUse) {
-        if (autoPort && attempt < 4) continue;
-        throw new AideError("mongo", `Port ${port} is already in use; cannot start the embedded MongoDB server there.`, { cause: err });
-      }
-      throw err;
-    }
-  }
+export function startMongoServer(opts: MongoServerOptions): Promise<MongoServerHandle> {
+  return startOnPort(
+    opts.port,
+    (port) => startOnFreshPort(port, opts),
+    (port, cause) => new AideError("mongo", `Port ${port} is already in use; cannot start the embedded MongoDB server there.`, { cause }),
+  );
 }
 
-class PortInUse extends Error {}
 
-async function startOnPort(port: number, opts: MongoServerOptions): Promise<MongoServerHandle> {
+async function startOnFreshPort(port: number, opts: MongoServerOptions): Promise<MongoServerHandle> {
   mkdirSync(opts.dir, { recursive: true });
   const uri = `mongodb://127.0.0.1:${port}`;
   if (await mongoAnswers(uri, 300)) throw new PortInUse(`port ${port} in use`);
@@ -76,31 +68,23 @@ async function startOnPort(port: number, opts: MongoServerOptions): Promise<Mong
   } finally {
     closeSync(logFd);
   }
-  let exited: { code: number | null; signal: NodeJS.Signals | null } | null = null;
-  let spawnError: Error | null = null;
-  child.on("error", (err) => (spawnError = err));
-  child.on("exit", (code, signal) => (exited = { code, signal }));
   if (opts.detached) child.unref();
-
-  const deadline = Date.now() + (opts.readyTimeoutMs ?? 20_000);
-  for (;;) {
-    if (spawnError) throw new AideError("mongo", "Could not start the embedded MongoDB server.", { cause: spawnError });
-    if (exited) {
-      const log = readTail(logFile);
-      if (/EADDRINUSE/.test(log.slice(-600))) throw new PortInUse(`port ${port} in use`);
-      const how = exited as { code: number | null; signal: NodeJS.Signals | null };
-      throw new AideError("mongo", "The embedded MongoDB server exited during startup.", {
-        detail: `exit code ${how.code} signal ${how.signal}; log: ${log.slice(-800)}`,
-      });
-    }
-    if (child.pid !== undefined && (await mongoServerPid(uri, 500)) === child.pid) break;
-    if (Date.now() > deadline) {
-      child.kill("SIGKILL");
-      throw new AideError("mongo", "The embedded MongoDB server did not answer in time.", { detail: `${uri}; log: ${readTail(logFile).slice(-800)}` });
-    }
-    await new Promise((r) => setTimeout(r, 30));
-  }
-  const pid = child.pid!;
+  const pid = await waitUntilServing({
+    child,
+    port,
+    logFile,
+    timeoutMs: opts.readyTimeoutMs ?? 20_000,
+    pollMs: 30,
+    portInUseLog: /EADDRINUSE/,
+    portInUseWindow: 600,
+    logChars: 800,
+    answeringPid: () => mongoServerPid(uri, 500),
+    errors: {
+      spawn: (err) => new AideError("mongo", "Could not start the embedded MongoDB server.", { cause: err }),
+      exited: (detail) => new AideError("mongo", "The embedded MongoDB server exited during startup.", { detail }),
+      timeout: (log) => new AideError("mongo", "The embedded MongoDB server did not answer in time.", { detail: `${uri}; log: ${log}` }),
+    },
+  });
   writeFileSync(pidFile, `${pid}\n`);
   let stopping: Promise<void> | null = null;
   return {

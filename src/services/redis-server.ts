@@ -10,7 +10,8 @@ import { mkdirSync, readFileSync, writeFileSync, rmSync, existsSync } from "node
 import { join } from "node:path";
 import { Redis } from "ioredis";
 import { AideError } from "../errors.ts";
-import { freePort, pidAlive as alive, readTail, stopPid } from "./process-utils.ts";
+import { PortInUse, startOnPort, waitUntilServing } from "./local-server.ts";
+import { stopPid } from "./process-utils.ts";
 
 export interface RedisServerOptions {
   /** 0 or undefined: pick a free port. */
@@ -35,26 +36,16 @@ export interface RedisServerHandle {
 
 const INSTALL_HINT = "redis-server is not installed. Install it with: apt-get install -y redis-server";
 
-export async function startRedisServer(opts: RedisServerOptions): Promise<RedisServerHandle> {
-  const autoPort = !opts.port;
-  // A port picked by us can be taken between picking and binding; retry a few times in that case.
-  for (let attempt = 0; ; attempt++) {
-    const port = opts.port || (await freePort());
-    try {
-      return await startOnPort(port, opts);
-    } catch (err) {
-      if (err instanceof PortInUse) {
-        if (autoPort && attempt < 4) continue;
-        throw new AideError("redis", `Port ${port} is already in use; cannot start redis-server there.`, { cause: err });
-      }
-      throw err;
-    }
-  }
+export function startRedisServer(opts: RedisServerOptions): Promise<RedisServerHandle> {
+  return startOnPort(
+    opts.port,
+    (port) => startOnFreshPort(port, opts),
+    (port, cause) => new AideError("redis", `Port ${port} is already in use; cannot start redis-server there.`, { cause }),
+  );
 }
 
-class PortInUse extends Error {}
 
-async function startOnPort(port: number, opts: RedisServerOptions): Promise<RedisServerHandle> {
+async function startOnFreshPort(port: number, opts: RedisServerOptions): Promise<RedisServerHandle> {
   mkdirSync(opts.dir, { recursive: true });
   const url = `redis://127.0.0.1:${port}`;
   // Something (maybe another Redis) already listens there: do not start, and do not touch its log file.
@@ -74,37 +65,26 @@ async function startOnPort(port: number, opts: RedisServerOptions): Promise<Redi
   ];
   const child = spawn(bin, args, { detached: opts.detached ?? false, stdio: "ignore" });
 
-  let exited: { code: number | null; signal: NodeJS.Signals | null } | null = null;
-  let spawnError: NodeJS.ErrnoException | null = null;
-  child.on("error", (err) => (spawnError = err));
-  child.on("exit", (code, signal) => (exited = { code, signal }));
   if (opts.detached) child.unref();
-
-  const deadline = Date.now() + (opts.readyTimeoutMs ?? 10_000);
-  for (;;) {
-    const err = spawnError as NodeJS.ErrnoException | null;
-    if (err) {
-      if (err.code === "ENOENT") throw new AideError("redis", INSTALL_HINT, { cause: err, detail: `${bin} not found` });
-      throw new AideError("redis", "Could not start redis-server.", { cause: err, detail: err.message });
-    }
-    if (exited) {
-      const log = readTail(logFile);
-      if (/address already in use/i.test(log)) throw new PortInUse(`port ${port} in use`);
-      const how = exited as { code: number | null; signal: NodeJS.Signals | null };
-      throw new AideError("redis", "redis-server exited during startup.", {
-        detail: `exit code ${how.code} signal ${how.signal}; log: ${log.slice(-500)}`,
-      });
-    }
-    // The server answering must be ours (not another process that took the port meanwhile).
-    if (child.pid !== undefined && (await redisServerPid(url, 500)) === child.pid) break;
-    if (Date.now() > deadline) {
-      child.kill("SIGKILL");
-      throw new AideError("redis", "redis-server did not answer in time.", { detail: `${url}; log: ${readTail(logFile).slice(-500)}` });
-    }
-    await new Promise((r) => setTimeout(r, 25));
-  }
-
-  const pid = child.pid!;
+  const pid = await waitUntilServing({
+    child,
+    port,
+    logFile,
+    timeoutMs: opts.readyTimeoutMs ?? 10_000,
+    pollMs: 25,
+    portInUseLog: /address already in use/i,
+    portInUseWindow: 4000,
+    logChars: 500,
+    answeringPid: () => redisServerPid(url, 500),
+    errors: {
+      spawn: (err) =>
+        err.code === "ENOENT"
+          ? new AideError("redis", INSTALL_HINT, { cause: err, detail: `${bin} not found` })
+          : new AideError("redis", "Could not start redis-server.", { cause: err, detail: err.message }),
+      exited: (detail) => new AideError("redis", "redis-server exited during startup.", { detail }),
+      timeout: (log) => new AideError("redis", "redis-server did not answer in time.", { detail: `${url}; log: ${log}` }),
+    },
+  });
   writeFileSync(pidFile, `${pid}\n`);
   // An attached server goes down with its starter, even when the starter forgets to stop it.
   const onExit = () => {
