@@ -35,6 +35,7 @@ export interface RunStatusReport {
   events: EventEntry[];
 }
 
+const HTTP_LINK = /^https?:\/\/\S+$/i;
 const LINK = /^(https?:\/\/\S+|\/\S*)$/i;
 
 /**
@@ -57,7 +58,9 @@ export class RunService {
     if (!task) throw new UsageError("A run needs a task description, e.g. \"Predict churn; metric ROC AUC\".");
     if (req.links.length === 0) throw new UsageError("A run needs data: give at least one link to a CSV, zip or tar file.");
     for (const link of req.links) {
-      if (!LINK.test(link)) throw new UsageError(`Not a data link: ${link} (use http:// or https:// links).`);
+      // Local paths are read on the runner's machine: only someone at its terminal may name them, never a chat user.
+      const allowed = req.actor.platform === "cli" ? LINK.test(link) : HTTP_LINK.test(link);
+      if (!allowed) throw new UsageError(`Not a data link: ${link} (use http:// or https:// links).`);
     }
     const run = await this.deps.store.createRun({
       task,

@@ -222,3 +222,11 @@ describe("bad data links", () => {
     ).rejects.toThrow(/Not a data link/);
   });
 });
+
+describe("local data paths", () => {
+  it("are refused from chat users: only the runner machine's own terminal may name them", async () => {
+    await expect(
+      svc.runs.start({ task: "t", links: ["/etc"], options: options(), actor: starter, origin: origin() }),
+    ).rejects.toThrow(/Not a data link: \/etc/);
+  });
+});
