@@ -1,5 +1,6 @@
 import { userInfo } from "node:os";
 import { loadConfig, type Config } from "../../src/config.ts";
+import { UsageError } from "../../src/errors.ts";
 import { createLogger, type Logger } from "../../src/logger.ts";
 import type { Actor } from "../../src/runs/service.ts";
 import { openServiceContext, type ServiceContext } from "../service-context.ts";
@@ -31,4 +32,12 @@ export function terminalActor(): Actor {
 
 export function printJson(value: unknown): void {
   process.stdout.write(JSON.stringify(value, null, 2) + "\n");
+}
+
+/** A flag that must be a positive whole number; undefined when the flag was not given. */
+export function positiveIntFlag(name: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`--${name} must be a positive whole number, got "${value}".`);
+  return n;
 }

@@ -14,6 +14,7 @@ import { submissionFromRunDir, writeRunOutputs } from "../../src/runs/outputs.ts
 import { parseDurationSec } from "../../src/runs/duration.ts";
 import { selectExecutor } from "../../runner/executors/select.ts";
 import { nodesTable, TerminalProgress } from "../progress.ts";
+import { positiveIntFlag } from "./common.ts";
 
 export interface RunFlags {
   task: string;
@@ -36,13 +37,6 @@ export interface RunFlags {
   logLevel?: string;
 }
 
-function positiveInt(name: string, value: string | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new UsageError(`--${name} must be a positive whole number, got "${value}".`);
-  return n;
-}
-
 /** Task text from a file path or the literal text given. */
 export function readTask(task: string): string {
   const looksLikeFile = /\.(md|txt|markdown)$/i.test(task) && !/\s/.test(task);
@@ -63,9 +57,9 @@ export function checkDataDir(dir: string): string {
 /** Turns flags into config overrides (the flags win over files and environment). */
 export function configFromFlags(flags: RunFlags): Config {
   const search: Record<string, number> = {};
-  const steps = positiveInt("steps", flags.steps);
+  const steps = positiveIntFlag("steps", flags.steps);
   if (steps) search.steps = steps;
-  const parallel = positiveInt("parallel", flags.parallel);
+  const parallel = positiveIntFlag("parallel", flags.parallel);
   if (parallel) search.parallel = parallel;
   if (flags.seed !== undefined) {
     const seed = Number(flags.seed);
@@ -78,7 +72,7 @@ export function configFromFlags(flags: RunFlags): Config {
     if (sec === null) throw new UsageError(`--timeout must be a duration such as 90s, 10m or 1h, got "${flags.timeout}".`);
     execution.timeoutSec = sec;
   }
-  const memory = positiveInt("memory", flags.memory);
+  const memory = positiveIntFlag("memory", flags.memory);
   if (memory) execution.memoryMb = memory;
   if (flags.python) execution.python = flags.python;
   if (flags.unsafeNoSandbox) execution.executor = "local";

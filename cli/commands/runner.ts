@@ -1,9 +1,8 @@
 import { Command, Option } from "commander";
-import { UsageError } from "../../src/errors.ts";
 import { resolveServices } from "../../src/services/connect.ts";
 import { connectStore } from "../../src/store/index.ts";
 import { launchRunner, untilSignal } from "../runner-launch.ts";
-import { serviceSetup } from "./common.ts";
+import { positiveIntFlag, serviceSetup } from "./common.ts";
 
 export function registerRunnerCommand(program: Command): void {
   program
@@ -12,8 +11,7 @@ export function registerRunnerCommand(program: Command): void {
     .option("--concurrency <n>", "runs this worker drives at once (default from config: 2)")
     .addOption(new Option("--executor <name>", "where scripts run (default auto: Docker if available, else bubblewrap)").choices(["auto", "docker", "sandbox"]))
     .action(async (flags: { concurrency?: string; executor?: "auto" | "docker" | "sandbox" }) => {
-      const concurrency = flags.concurrency === undefined ? undefined : Number(flags.concurrency);
-      if (concurrency !== undefined && (!Number.isInteger(concurrency) || concurrency < 1)) throw new UsageError("--concurrency must be a positive whole number.");
+      const concurrency = positiveIntFlag("concurrency", flags.concurrency);
       const { config, logger } = serviceSetup("info", flags.executor ? { execution: { executor: flags.executor } } : {});
       const urls = await resolveServices(config, logger);
       const store = await connectStore(urls.mongoUri, logger);

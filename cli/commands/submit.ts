@@ -5,7 +5,7 @@ import { UsageError } from "../../src/errors.ts";
 import { parseBudget } from "../../src/search/budget.ts";
 import { parseDurationSec } from "../../src/runs/duration.ts";
 import { readTask } from "./run.ts";
-import { printJson, terminalActor, withServices } from "./common.ts";
+import { positiveIntFlag, printJson, terminalActor, withServices } from "./common.ts";
 
 interface SubmitFlags {
   task: string;
@@ -17,13 +17,6 @@ interface SubmitFlags {
   timeout?: string;
   budget?: string;
   json?: boolean;
-}
-
-function whole(name: string, v: string | undefined, fallback: number): number {
-  if (v === undefined) return fallback;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new UsageError(`--${name} must be a positive whole number, got "${v}".`);
-  return n;
 }
 
 /** A link as the runner takes it: http(s) as given, a local path made absolute (the runner must see it). */
@@ -66,8 +59,8 @@ export function registerSubmitCommand(program: Command): void {
           task,
           links,
           options: {
-            steps: whole("steps", flags.steps, config.search.steps),
-            parallel: whole("parallel", flags.parallel, config.search.parallel),
+            steps: positiveIntFlag("steps", flags.steps) ?? config.search.steps,
+            parallel: positiveIntFlag("parallel", flags.parallel) ?? config.search.parallel,
             coder: flags.coder ?? config.coder,
             metric: flags.metric ?? null,
             timeoutSec,
