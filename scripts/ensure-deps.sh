@@ -18,7 +18,8 @@ fi
 
 # Debian packages: bubblewrap for the sandbox, Debian's python3 with numpy / pandas / scikit-learn / scipy.
 DEB_PACKAGES=(bubblewrap python3 python3-numpy python3-pandas python3-sklearn python3-scipy fonts-dejavu-core)
-[ "$services" = 1 ] && DEB_PACKAGES+=(redis-server docker.io debootstrap)
+# chromium: the browser tests of the tree page (driven by playwright-core; no browser download).
+[ "$services" = 1 ] && DEB_PACKAGES+=(redis-server docker.io debootstrap chromium)
 missing=()
 if command -v dpkg-query >/dev/null 2>&1; then
   for p in "${DEB_PACKAGES[@]}"; do
