@@ -83,6 +83,14 @@ export const configSchema = z
         messageContent: z.boolean(),
       })
       .strict(),
+    web: z
+      .object({
+        enabled: z.boolean(),
+        host: z.string().min(1),
+        port: z.number().int().min(0).max(65535),
+        publicUrl: z.union([z.literal(""), z.url({ protocol: /^https?$/ })]),
+      })
+      .strict(),
     log: z.object({ level: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]) }).strict(),
   })
   .strict();
@@ -118,6 +126,10 @@ const ENV_KEYS: Array<[string, (c: Record<string, any>, v: string) => void]> = [
   ["DISCORD_APPLICATION_ID", (c, v) => (c.discord.applicationId = v)],
   ["DISCORD_API_URL", (c, v) => (c.discord.apiUrl = v)],
   ["DISCORD_ADMINS", (c, v) => (c.discord.admins = splitList(v))],
+  ["AIDE_WEB", (c, v) => (c.web.enabled = !["0", "false", "no", "off"].includes(v.toLowerCase()))],
+  ["AIDE_WEB_HOST", (c, v) => (c.web.host = v)],
+  ["AIDE_WEB_PORT", (c, v) => (c.web.port = Number(v))],
+  ["AIDE_PUBLIC_URL", (c, v) => (c.web.publicUrl = v)],
   ["DISCORD_MESSAGE_CONTENT", (c, v) => (c.discord.messageContent = ["1", "true", "yes"].includes(v.toLowerCase()))],
 ];
 

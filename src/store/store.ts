@@ -180,6 +180,19 @@ export class Store {
     return run;
   }
 
+  /**
+   * The run's view token (the secret in its tree page link), made on first use: 32 random bytes, base64url.
+   * Of two processes asking at once, both get the one that was saved first. Null when there is no such run.
+   */
+  async viewToken(runId: string): Promise<string | null> {
+    const existing = await this.runs.findById(runId).select({ viewToken: 1 }).lean<Lean>();
+    if (!existing) return null;
+    if (existing.viewToken) return existing.viewToken as string;
+    await this.runs.updateOne({ _id: runId, viewToken: null }, { $set: { viewToken: randomBytes(32).toString("base64url") } }, { timestamps: false });
+    const doc = await this.runs.findById(runId).select({ viewToken: 1 }).lean<Lean>();
+    return (doc?.viewToken as string | undefined) ?? null;
+  }
+
   /** Newest first. */
   async listRuns(q: ListRunsQuery = {}): Promise<RunRecord[]> {
     const filter: Lean = {};

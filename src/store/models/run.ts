@@ -64,6 +64,8 @@ export const runSchema = new Schema(
       type: new Schema({ id: String, claimedAt: Date, heartbeatAt: Date }, { _id: false, id: false }),
       default: null,
     },
+    // The secret of the run's tree page link (/runs/<id>?token=...): random, made on first use, never in RunRecord.
+    viewToken: { type: String, default: null },
     startedAt: { type: Date, default: null },
     finishedAt: { type: Date, default: null },
   },
