@@ -11,11 +11,22 @@ import type { SolutionNode } from "../../search/types.ts";
 Chart.register(...registerables);
 
 export interface MetricChartOptions {
-  /** Chart title; default "Metric over steps". */
+  /** What the chart is of, e.g. "run r-12"; the title adds the metric and its direction. */
   title?: string;
-  /** Pixels; default 900 x 500. */
+  /** "full" (900 x 500, the final summary and on demand) or "small" (600 x 320, each new best). */
+  size?: "full" | "small";
+  /** Pixels; override `size`. */
   width?: number;
   height?: number;
+}
+
+const SIZES = { full: { width: 900, height: 500 }, small: { width: 600, height: 320 } } as const;
+
+/** "Metric over steps: run r-12 · roc_auc (higher is better)": the direction is always in the title once known. */
+export function chartTitle(series: Pick<ReturnType<typeof chartSeries>, "metricName" | "lowerIsBetter">, subject?: string): string {
+  const base = subject ? `Metric over steps: ${subject}` : "Metric over steps";
+  if (series.lowerIsBetter === null) return base;
+  return `${base} · ${series.metricName ?? "metric"} (${series.lowerIsBetter ? "lower is better ↓" : "higher is better ↑"})`;
 }
 
 interface Point {
@@ -68,8 +79,10 @@ export function chartSeries(journal: SolutionNode[]): {
 
 /** Renders the run's metric over steps as a PNG. */
 export async function metricChartPng(journal: SolutionNode[], opts: MetricChartOptions = {}): Promise<Buffer> {
-  const width = opts.width ?? 900;
-  const height = opts.height ?? 500;
+  const size = SIZES[opts.size ?? "full"];
+  const width = opts.width ?? size.width;
+  const height = opts.height ?? size.height;
+  const small = width < 800;
   const s = chartSeries(journal);
   const values = s.good.map((p) => p.y);
   let lo = values.length ? Math.min(...values) : 0;
@@ -83,8 +96,7 @@ export async function metricChartPng(journal: SolutionNode[], opts: MetricChartO
   const yMin = lo - pad;
   const yMax = hi + pad;
   const steps = journal.length ? Math.max(...journal.map((n) => n.step + 1)) : 1;
-  const direction = s.lowerIsBetter === null ? "" : s.lowerIsBetter ? " (lower is better)" : " (higher is better)";
-  const yLabel = `${s.metricName ?? "validation metric"}${direction}`;
+  const yLabel = s.metricName ?? "validation metric";
   const subtitle = `${journal.length} nodes: ${s.good.length} working, ${s.buggySteps.length} buggy${s.good.length === 0 ? " (no working solution)" : ""}`;
   const font = { family: "DejaVu Sans, Liberation Sans, Arial, Helvetica, sans-serif" };
 
@@ -161,9 +173,10 @@ export async function metricChartPng(journal: SolutionNode[], opts: MetricChartO
         },
       },
       plugins: {
-        title: { display: true, text: opts.title ?? "Metric over steps", font: { ...font, size: 18, weight: "bold" } },
-        subtitle: { display: true, text: subtitle, font: { ...font, size: 13 }, padding: { bottom: 8 } },
-        legend: { position: "bottom", labels: { usePointStyle: true, font } },
+        title: { display: true, text: chartTitle(s, opts.title), font: { ...font, size: small ? 14 : 18, weight: "bold" } },
+        subtitle: { display: true, text: subtitle, font: { ...font, size: small ? 11 : 13 }, padding: { bottom: 8 } },
+        // Only series that have points are listed (an all-buggy run shows no "working solution" entry).
+        legend: { position: "bottom", labels: { usePointStyle: true, font, filter: (item, data) => (data.datasets[item.datasetIndex ?? 0]?.data.length ?? 0) > 0 } },
         tooltip: { enabled: false },
       },
     },
