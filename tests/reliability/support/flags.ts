@@ -1,0 +1,24 @@
+/**
+ * The reliability suite's two speeds.
+ *
+ * - Fast parts run in every `npm test` (vitest includes tests/**\/*.test.ts) and in `npm run test:reliability`.
+ * - Long parts (a minute-long chat outage, 50 concurrent runs...) run only with the flag: `AIDE_RELIABILITY_LONG=1`,
+ *   or `npm run test:reliability -- --long` (fast and long) / `-- --only-long` (long only, as `.ci/run` does).
+ *
+ * Convention: long parts live in files named `*.long.test.ts` and wrap their tests in `describeLong(...)`, so a
+ * plain `npm test` loads them but skips them (hooks included, when they are declared inside the describe).
+ */
+import { describe } from "vitest";
+
+/** True when the long parts should run. */
+export const LONG = ["1", "true", "yes"].includes((process.env.AIDE_RELIABILITY_LONG ?? "").toLowerCase());
+
+/** A describe block that runs only with the long flag; its name says so in the report. */
+export function describeLong(name: string, body: () => void): void {
+  describe.runIf(LONG)(`[long] ${name}`, body);
+}
+
+/** A value for the fast suite and another for the long one (durations, counts). */
+export function fastOrLong<T>(fast: T, long: T): T {
+  return LONG ? long : fast;
+}
