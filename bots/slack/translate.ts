@@ -64,13 +64,13 @@ export function isThreadReply(event: SlackMessageEvent): event is SlackMessageEv
 /** Does the text mention this user (`<@U123>` or `<@U123|name>`)? */
 export function mentions(text: string | undefined, userId: string | undefined): boolean {
   if (!text || !userId) return false;
-  return new RegExp(`<@${userId}(?:\\|[^>]*)?>`).test(text);
+  return new RegExp(`<@${userId}(?:\\|[^<>]*)?>`).test(text);
 }
 
 /** The text without mentions of the bot, trimmed. */
 export function withoutMention(text: string | undefined, botUserId: string | undefined): string {
   let t = text ?? "";
-  if (botUserId) t = t.replace(new RegExp(`<@${botUserId}(?:\\|[^>]*)?>`, "g"), " ");
+  if (botUserId) t = t.replace(new RegExp(`<@${botUserId}(?:\\|[^<>]*)?>`, "g"), " ");
   return t.replace(/\s+/g, " ").trim();
 }
 

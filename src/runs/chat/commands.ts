@@ -47,11 +47,17 @@ export type ParsedReply =
   | { kind: "invalid"; problem: string };
 
 /** Slack's `<https://x|label>` and `<https://x>`; Discord's `<https://x>` (embed suppressed). */
-const WRAPPED_LINK = /<(https?:\/\/[^>|\s]+)(?:\|[^>]*)?>/gi;
+const WRAPPED_LINK = /<(https?:\/\/[^<>|\s]+)(?:\|[^<>]*)?>/gi;
 const BARE_LINK = /https?:\/\/[^\s<>]+/gi;
 /** Slack (and phones) turn `--` into an em or en dash; accept those as flag prefixes too. */
 const FLAG = /^(?:--|\u2014|\u2013)([a-z][a-z-]*)(?:=(.*))?$/i;
 const RUN_ID = /^[A-Za-z0-9_-]{1,128}$/;
+
+/** A piece of the user's input quoted in a message, cut so that a huge token cannot blow up the answer. */
+function echo(value: string, max = 40): string {
+  const chars = [...value];
+  return chars.length > max ? `${chars.slice(0, max - 1).join("")}…` : value;
+}
 
 function unescapeSlack(text: string): string {
   return text.replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&amp;/g, "&");
@@ -59,25 +65,27 @@ function unescapeSlack(text: string): string {
 
 /** Removes punctuation that ends a sentence rather than a URL ("see https://x/data.csv."). */
 function trimLink(url: string): string {
-  let u = url;
-  while (/[.,;:!?'"]$/.test(u) || (u.endsWith(")") && !u.includes("("))) u = u.slice(0, -1);
-  return u;
+  // One pass from the end (a link thousands of characters long must not cost quadratic time).
+  const balanced = url.includes("(");
+  let end = url.length;
+  while (end > 0 && (`.,;:!?'"`.includes(url[end - 1]!) || (url[end - 1] === ")" && !balanced))) end--;
+  return url.slice(0, end);
 }
 
 /** Finds the links in a text and returns the text without them. Slack's wrapped links are unwrapped. */
 export function extractLinks(text: string): { text: string; links: string[] } {
   const links: string[] = [];
-  const add = (url: string) => {
+  /** Adds a link; false when nothing is left of it after trimming ("http://." is no link). */
+  const add = (url: string): boolean => {
     const u = unescapeSlack(trimLink(url));
+    if (!/^https?:\/\/[^\s<>]/i.test(u)) return false;
     if (!links.includes(u)) links.push(u);
+    return true;
   };
-  let rest = text.replace(WRAPPED_LINK, (_m, url: string) => {
-    add(url);
-    return " ";
-  });
+  let rest = text.replace(WRAPPED_LINK, (m, url: string) => (add(url) ? " " : m));
   rest = rest.replace(BARE_LINK, (m) => {
     const trimmed = trimLink(m);
-    add(trimmed);
+    if (!add(trimmed)) return m;
     return " " + m.slice(trimmed.length);
   });
   return { text: rest, links };
@@ -85,7 +93,7 @@ export function extractLinks(text: string): { text: string; links: string[] } {
 
 function positiveInt(value: string, flag: string, max: number): number | string {
   const n = Number(value);
-  if (!/^\d+$/.test(value) || !Number.isInteger(n) || n < 1 || n > max) return `--${flag} takes a whole number from 1 to ${max}, got "${value}".`;
+  if (!/^\d+$/.test(value) || !Number.isInteger(n) || n < 1 || n > max) return `--${flag} takes a whole number from 1 to ${max}, got "${echo(value)}".`;
   return n;
 }
 
@@ -103,7 +111,7 @@ function parseStart(rest: string): StartCommand | { kind: "invalid"; problem: st
     }
     const name = flag[1]!.toLowerCase();
     if (!["steps", "parallel", "timeout", "metric"].includes(name)) {
-      return { kind: "invalid", problem: `Unknown option --${name}. Options: --steps N, --metric NAME, --timeout DURATION, --parallel K.` };
+      return { kind: "invalid", problem: `Unknown option --${echo(name)}. Options: --steps N, --metric NAME, --timeout DURATION, --parallel K.` };
     }
     let value = flag[2];
     if (value === undefined) {
@@ -128,13 +136,13 @@ function parseStart(rest: string): StartCommand | { kind: "invalid"; problem: st
       case "timeout": {
         const sec = parseDurationSec(value);
         if (sec === null || sec < START_LIMITS.minTimeoutSec || sec > START_LIMITS.maxTimeoutSec) {
-          return { kind: "invalid", problem: `--timeout takes a duration from 10s to 24h per script, e.g. "90s", "10m" or "1h"; got "${value}".` };
+          return { kind: "invalid", problem: `--timeout takes a duration from 10s to 24h per script, e.g. "90s", "10m" or "1h"; got "${echo(value)}".` };
         }
         out.timeoutSec = Math.round(sec);
         break;
       }
       case "metric": {
-        if (!/^[A-Za-z0-9_@.+-]{1,64}$/.test(value)) return { kind: "invalid", problem: `--metric takes a metric name such as rmse or roc_auc, got "${value}".` };
+        if (!/^[A-Za-z0-9_@.+-]{1,64}$/.test(value)) return { kind: "invalid", problem: `--metric takes a metric name such as rmse or roc_auc, got "${echo(value)}".` };
         out.metric = value;
         break;
       }
@@ -179,8 +187,18 @@ export function parseCommand(input: string): ParsedCommand {
       return { kind: "stop", runId: id[0]! };
     }
     default:
-      return { kind: "invalid", problem: `Unknown command "${m[1]}".` };
+      return { kind: "invalid", problem: `Unknown command "${echo(m[1]!)}".` };
   }
+}
+
+/**
+ * Drops trailing "." and "!" ("stop!", "pause."). A loop, not `/[.!]+$/`: that regex retries from every
+ * position of a long run of dots and takes seconds on a 40,000-character message.
+ */
+function withoutTrailingPunctuation(s: string): string {
+  let end = s.length;
+  while (end > 0 && (s[end - 1] === "." || s[end - 1] === "!")) end--;
+  return s.slice(0, end);
 }
 
 /**
@@ -191,7 +209,7 @@ export function parseCommand(input: string): ParsedCommand {
 export function parseReply(input: string, author?: string): ParsedReply {
   const text = input.trim().replace(/^(?:<@[!&]?[A-Za-z0-9]+>\s*)+/, "").trim();
   if (!text) return { kind: "help" };
-  const lower = text.toLowerCase().replace(/[.!]+$/, "");
+  const lower = withoutTrailingPunctuation(text.toLowerCase());
   switch (lower) {
     case "status":
       return { kind: "status" };
