@@ -193,6 +193,12 @@ export class Store {
     return (doc?.viewToken as string | undefined) ?? null;
   }
 
+  /** The run's view token if one was made; null for a run without one and for no such run. Never makes one. */
+  async viewTokenIfSet(runId: string): Promise<string | null> {
+    const doc = await this.runs.findById(runId).select({ viewToken: 1 }).lean<Lean>();
+    return (doc?.viewToken as string | undefined) || null;
+  }
+
   /** Newest first. */
   async listRuns(q: ListRunsQuery = {}): Promise<RunRecord[]> {
     const filter: Lean = {};
