@@ -189,7 +189,7 @@ export class Runner {
     const d = this.opts.config.data;
     if (links.length || localFiles.length) {
       await fetchDatasets(links, inputDir, {
-        download: { maxBytes: d.maxDownloadMb * 1024 * 1024, timeoutMs: d.downloadTimeoutSec * 1000, maxRedirects: d.maxRedirects, allowPrivateHosts: d.allowPrivateHosts },
+        download: { maxBytes: d.maxDownloadMb * 1024 * 1024, timeoutMs: d.downloadTimeoutSec * 1000, maxRedirects: d.maxRedirects, allowPrivateHosts: d.allowPrivateHosts, allowedAddresses: d.allowedAddresses },
         unpack: { maxFiles: d.maxFiles, maxTotalBytes: d.maxUnpackedMb * 1024 * 1024 },
         localFiles,
         headersFor: (url) => slackFileHeaders(url, this.opts.config),

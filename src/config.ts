@@ -50,6 +50,7 @@ export const configSchema = z
         maxUnpackedMb: z.number().positive(),
         maxFiles: z.number().int().min(1),
         allowPrivateHosts: z.boolean(),
+        allowedAddresses: z.array(z.string().min(1)),
       })
       .strict(),
     services: z.object({ redisUrl: z.string(), mongoUri: z.string(), dataDir: z.string() }).strict(),
@@ -113,6 +114,7 @@ const ENV_KEYS: Array<[string, (c: Record<string, any>, v: string) => void]> = [
   ["AIDE_LOG_LEVEL", (c, v) => (c.log.level = v)],
   ["AIDE_SANDBOX_IMAGE", (c, v) => (c.execution.dockerImage = v)],
   ["AIDE_DATA_ALLOW_PRIVATE_HOSTS", (c, v) => (c.data.allowPrivateHosts = ["1", "true", "yes"].includes(v.toLowerCase()))],
+  ["AIDE_DATA_ALLOWED_ADDRESSES", (c, v) => (c.data.allowedAddresses = splitList(v))],
   ["REDIS_URL", (c, v) => (c.services.redisUrl = v)],
   ["MONGODB_URI", (c, v) => (c.services.mongoUri = v)],
   ["AIDE_DATA_DIR", (c, v) => (c.services.dataDir = v)],
