@@ -10,6 +10,8 @@ import { registerExportCommand } from "./commands/export.ts";
 import { registerServicesCommand } from "./commands/services.ts";
 import { registerDiscordCommand } from "./commands/discord.ts";
 import { registerSlackCommand } from "./commands/slack.ts";
+import { registerTreeCommand } from "./commands/tree.ts";
+import { registerWebCommand } from "./commands/web.ts";
 
 export function buildProgram(): Command {
   const program = new Command("aide")
@@ -24,6 +26,8 @@ export function buildProgram(): Command {
   registerInspectCommands(program);
   registerSteerCommand(program);
   registerExportCommand(program);
+  registerTreeCommand(program);
+  registerWebCommand(program);
   registerServicesCommand(program);
   registerSlackCommand(program);
   registerDiscordCommand(program);

@@ -9,6 +9,8 @@ import { openServiceContext } from "../service-context.ts";
 import { serviceSetup } from "./common.ts";
 import type { Runner } from "../../runner/worker.ts";
 import { launchRunner, untilSignal } from "../runner-launch.ts";
+import { launchTreeServer } from "../web-launch.ts";
+import type { TreeServer } from "../../src/web/server.ts";
 
 function requireToken(config: Config): string {
   if (!config.discord.token) throw new UsageError("Set DISCORD_TOKEN to your bot's token (Discord Developer Portal > your application > Bot).");
@@ -30,10 +32,12 @@ export function registerDiscordCommand(program: Command): void {
       const redis = new Redis(ctx.urls.redisUrl, { maxRetriesPerRequest: null });
       let bot: DiscordBot | null = null;
       let runner: Runner | null = null;
+      let web: TreeServer | null = null;
       try {
         if (flags.withRunner) {
           runner = await launchRunner({ config, store: ctx.store, redisUrl: ctx.urls.redisUrl, dataDir: ctx.urls.dataDir, logger, label: "aide discord" });
         }
+        web = await launchTreeServer({ config, store: ctx.store, redis: ctx.redis, logger, label: "aide discord", required: false });
         bot = new DiscordBot({ config, runs: ctx.runs, store: ctx.store, redis, logger, token, messageContent });
         await bot.start();
         process.stderr.write(
@@ -43,6 +47,7 @@ export function registerDiscordCommand(program: Command): void {
         process.stderr.write("aide discord: stopping.\n");
       } finally {
         await bot?.stop().catch(() => undefined);
+        await web?.stop();
         await runner?.close();
         redis.disconnect();
         await ctx.close();

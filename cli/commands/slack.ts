@@ -3,6 +3,8 @@ import { slackModeFrom, startSlackBot } from "../../bots/slack/bot.ts";
 import { UsageError } from "../../src/errors.ts";
 import type { Runner } from "../../runner/worker.ts";
 import { launchRunner, untilSignal } from "../runner-launch.ts";
+import { launchTreeServer } from "../web-launch.ts";
+import type { TreeServer } from "../../src/web/server.ts";
 import { openServiceContext } from "../service-context.ts";
 import { serviceSetup } from "./common.ts";
 
@@ -39,10 +41,12 @@ export function registerSlackCommand(program: Command): void {
       const { mode } = slackModeFrom(config, port);
       const ctx = await openServiceContext(config, logger);
       let runner: Runner | null = null;
+      let web: TreeServer | null = null;
       try {
         if (flags.withRunner) {
           runner = await launchRunner({ config, store: ctx.store, redisUrl: ctx.urls.redisUrl, dataDir: ctx.urls.dataDir, logger, concurrency, label: "aide slack" });
         }
+        web = await launchTreeServer({ config, store: ctx.store, redis: ctx.redis, logger, label: "aide slack", required: false });
         const bot = await startSlackBot({ config, logger, runs: ctx.runs, store: ctx.store, redis: ctx.redis, port });
         process.stderr.write(
           mode.kind === "socket"
@@ -54,6 +58,7 @@ export function registerSlackCommand(program: Command): void {
         process.stderr.write("aide slack: stopping.\n");
         await bot.stop();
       } finally {
+        await web?.stop();
         await runner?.close();
         await ctx.close();
         logger.flush();

@@ -1,6 +1,8 @@
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { SolutionNode, TokenUsage } from "../search/types.ts";
+import type { RunStatus } from "../store/types.ts";
+import { treeFileHtmlOf } from "../web/tree-file.ts";
 
 /** What a finished (or stopped) run leaves behind, as `aide run --out` and `aide export` write it. */
 export interface RunRecord {
@@ -21,11 +23,21 @@ export const OUTPUT_FILES = {
   bestSolution: "best_solution.py",
   bestSubmission: "best_submission.csv",
   config: "config.json",
+  tree: "tree.html",
 } as const;
+
+const LIVE_STATUSES: readonly string[] = ["queued", "running", "paused"];
+
+/** The run's status as the tree page shows it: a finish reason ("steps", "budget", "stopped") or a live status. */
+function statusOf(finishReason: string): RunStatus {
+  if (LIVE_STATUSES.includes(finishReason)) return finishReason as RunStatus;
+  if (finishReason === "stopped" || finishReason === "failed") return finishReason;
+  return "finished";
+}
 
 /**
  * Writes journal.json (every node), best_solution.py and best_submission.csv (the best node's own files,
- * never a later node's) and config.json into `outDir`. `readSubmission` returns a node's own submission
+ * never a later node's), config.json and tree.html (the self-contained tree page) into `outDir`. `readSubmission` returns a node's own submission
  * (from the run directory, or from the store). Returns the paths written.
  */
 export async function writeRunOutputs(args: {
@@ -57,6 +69,26 @@ export async function writeRunOutputs(args: {
   const configPath = join(outDir, OUTPUT_FILES.config);
   await writeFile(configPath, JSON.stringify(args.config, null, 2) + "\n");
   written.push(configPath);
+
+  const treePath = join(outDir, OUTPUT_FILES.tree);
+  const treeHtml = await treeFileHtmlOf(
+    {
+      id: record.runId,
+      task: record.task,
+      status: statusOf(record.finishReason),
+      progress: {
+        step: record.nodes.length,
+        totalSteps: record.nodes.length,
+        bestNodeId: record.best?.id ?? null,
+        metricName: record.best?.metric?.name ?? null,
+        lowerIsBetter: record.lowerIsBetter,
+      },
+      options: { coder: record.coder },
+    },
+    record.nodes,
+  );
+  await writeFile(treePath, treeHtml);
+  written.push(treePath);
 
   if (record.best) {
     const solutionPath = join(outDir, OUTPUT_FILES.bestSolution);

@@ -5,16 +5,15 @@
  */
 import type { SolutionNode } from "../search/types.ts";
 import type { Store } from "../store/store.ts";
-import type { RunRecord } from "../store/types.ts";
 import { metricChartPng } from "../runs/chat/chart.ts";
 import { filePageHtml } from "./page.ts";
-import { buildTreeView, nodeDetail, type NodeDetail } from "./tree-model.ts";
+import { buildTreeView, nodeDetail, type NodeDetail, type TreeRunSource } from "./tree-model.ts";
 
-export async function treeFileHtmlOf(run: RunRecord, journal: SolutionNode[]): Promise<string> {
-  const view = buildTreeView(run, journal);
+export async function treeFileHtmlOf(run: TreeRunSource, journal: readonly SolutionNode[]): Promise<string> {
+  const view = buildTreeView(run, [...journal]);
   const details: Record<number, NodeDetail> = {};
   for (const n of journal) details[n.id] = nodeDetail(n, view.run.bestNodeId);
-  const chart = journal.length ? await metricChartPng(journal, { title: `run ${run.id}` }) : null;
+  const chart = journal.length ? await metricChartPng([...journal], { title: `run ${run.id}` }) : null;
   return filePageHtml(view, details, chart);
 }
 

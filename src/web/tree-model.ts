@@ -7,7 +7,7 @@
 import { stratify, tree } from "d3-hierarchy";
 import { formatNumber, isBetter } from "../search/metric.ts";
 import type { SolutionNode } from "../search/types.ts";
-import type { RunRecord } from "../store/types.ts";
+import type { RunProgress, RunRecord } from "../store/types.ts";
 import { highlightPython } from "./highlight.ts";
 
 /** Horizontal distance between neighbouring nodes and vertical distance between levels, in SVG units. */
@@ -83,8 +83,17 @@ export interface NodeDetail {
 
 const TERMINAL = new Set(["finished", "stopped", "failed"]);
 
+/** What the page needs of a run: a stored RunRecord, or what `aide run --out` knows of a terminal run. */
+export interface TreeRunSource {
+  id: string;
+  task: string;
+  status: RunRecord["status"];
+  progress: Pick<RunProgress, "step" | "totalSteps" | "bestNodeId" | "metricName" | "lowerIsBetter">;
+  options: Pick<RunRecord["options"], "coder">;
+}
+
 /** The best working node: the run's record when it names one, else computed from the journal. */
-export function bestNodeId(run: Pick<RunRecord, "progress">, journal: SolutionNode[]): number | null {
+export function bestNodeId(run: Pick<TreeRunSource, "progress">, journal: SolutionNode[]): number | null {
   if (run.progress.bestNodeId !== null && journal.some((n) => n.id === run.progress.bestNodeId)) return run.progress.bestNodeId;
   let best: SolutionNode | null = null;
   for (const n of journal) {
@@ -112,7 +121,7 @@ function shortReason(n: SolutionNode): string {
   return "buggy";
 }
 
-export function buildTreeView(run: RunRecord, journal: SolutionNode[]): TreeView {
+export function buildTreeView(run: TreeRunSource, journal: SolutionNode[]): TreeView {
   const nodes = [...journal].sort((a, b) => a.id - b.id);
   const ids = new Set(nodes.map((n) => n.id));
   const best = bestNodeId(run, nodes);
