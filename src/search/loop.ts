@@ -79,6 +79,11 @@ export class Search {
   private usage: TokenUsage = NO_USAGE;
   private totalSteps: number;
   private nextId: NodeId;
+  /**
+   * Ids below `nextId` that no node has: steps that were in flight when an earlier worker died while a later
+   * step had already finished (parallel > 1). They are taken first, so a resumed run's ids stay 0..n-1.
+   */
+  private readonly gaps: NodeId[];
   private paused = false;
   private stopped = false;
   /** Serialises proposals so parallel steps see each other's code and never propose the same change. */
@@ -94,6 +99,7 @@ export class Search {
     this.totalSteps = options.steps;
     this.paused = options.startPaused ?? false;
     this.nextId = this.journal.nodes.reduce((max, n) => Math.max(max, n.id + 1), 0);
+    this.gaps = Array.from({ length: this.nextId }, (_, id) => id).filter((id) => !this.journal.has(id));
     this.lowerIsBetter = options.lowerIsBetter ?? this.journal.goodNodes[0]?.metric?.lowerIsBetter ?? null;
     if (this.lowerIsBetter !== null) this.best = this.journal.best(this.lowerIsBetter);
     for (const node of this.journal.nodes) this.usage = addUsage(this.usage, node.usage);
@@ -164,7 +170,7 @@ export class Search {
   }
 
   private startStep(): void {
-    const id = this.nextId++;
+    const id = this.gaps.shift() ?? this.nextId++;
     const action =
       this.overrides.shift() ??
       this.deps.policy.next(this.journal, seededRng(`${this.options.seed}/${id}`), [...this.inFlight.values()], this.lowerIsBetter);

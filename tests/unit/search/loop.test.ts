@@ -78,6 +78,18 @@ describe("search loop", () => {
     );
   });
 
+  it("fills the ids of steps that were in flight when a parallel run was interrupted", async () => {
+    // A worker died with node 3 in flight after node 4 had finished: the journal holds 0, 1, 2 and 4.
+    const first = await runSearch(options({ steps: 5 }), fakeSearchDeps(new ScriptedCoder(climbing), new InterpretingExecutor(), new RecordingSink()));
+    const survivors = first.journal.nodes.filter((n) => n.id !== 3);
+    const rest = new ScriptedCoder(climbing);
+    const sink = new RecordingSink();
+    const resumed = await runSearch(options({ steps: 7, parallel: 2 }), fakeSearchDeps(rest, new InterpretingExecutor(), sink), survivors);
+    expect(rest.actions).toHaveLength(3);
+    expect(sink.nodes.map((n) => n.id).sort((a, b) => a - b)).toEqual([3, 5, 6]);
+    expect(resumed.journal.nodes.map((n) => n.id).sort((a, b) => a - b)).toEqual([0, 1, 2, 3, 4, 5, 6]);
+  });
+
   it("fixes the metric direction from the first node with a metric, for the whole run", async () => {
     const coder = new ScriptedCoder((a, ctx) => (ctx.step === 0 ? "metric=2.0 lower" : `metric=${3 - ctx.step / 10}`));
     const result = await runSearch(options({ steps: 6 }), fakeSearchDeps(coder, new InterpretingExecutor(), new RecordingSink()));
