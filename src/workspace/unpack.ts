@@ -181,7 +181,16 @@ export async function detectKind(path: string, name: string): Promise<ArchiveKin
     throw new DataError(`${name} is a web page, not a data file: use a direct download link.`);
   }
   if (BINARY_DATA_EXTENSIONS.has(ext)) return "file";
-  if (looksLikeText(head)) return "file";
+  if (looksLikeText(head)) {
+    // Text under a name promising an archive (an error message, a "file not found" page in plain text) is
+    // refused rather than placed in input/ as a data file named data.zip.
+    const archiveName = /\.(zip|tar|tgz|gz|gzip)$/.exec(lower);
+    if (archiveName) {
+      const what = archiveName[1] === "zip" ? "a zip archive" : archiveName[1] === "tar" ? "a tar archive" : "gzip data";
+      throw new DataError(`${name} is named like ${what} but holds text: check the link or the file.`);
+    }
+    return "file";
+  }
   throw new DataError(`${name} is not a zip, tar or csv file.`);
 }
 
