@@ -25,6 +25,8 @@ export interface JobCgroup {
   readonly limitsPids: boolean;
   /** True when the kernel's OOM killer fired inside the job. */
   oomKilled(): Promise<boolean>;
+  /** How many times the kernel's OOM killer fired inside the job (failures to allocate where no counter exists). */
+  oomKills(): Promise<number>;
   /** Pids (in this process's pid namespace) still in the job. */
   pids(): Promise<number[]>;
   /** Kills what is left and removes the groups. Never throws. */
@@ -251,17 +253,19 @@ async function createV1(
     }
   }
   const procsFiles = [join(memDir, "cgroup.procs"), ...(pidsDir ? [join(pidsDir, "cgroup.procs")] : [])];
+  const oomKills = async (): Promise<number> => {
+    const kills = await readNumber(join(memDir, "memory.oom_control"), /oom_kill (\d+)/);
+    if (kills !== null) return kills;
+    // Old kernels have no counter: hitting the limit is the best sign left.
+    return (await readNumber(join(memDir, "memory.failcnt"))) ?? 0;
+  };
   return {
     version: 1,
     procsFiles,
     limitsMemory: true,
     limitsPids: pidsDir !== null,
-    async oomKilled() {
-      const kills = await readNumber(join(memDir, "memory.oom_control"), /oom_kill (\d+)/);
-      if (kills !== null) return kills > 0;
-      // Old kernels have no counter: hitting the limit is the best sign left.
-      return ((await readNumber(join(memDir, "memory.failcnt"))) ?? 0) > 0;
-    },
+    oomKilled: async () => (await oomKills()) > 0,
+    oomKills,
     async pids() {
       const all = new Set<number>();
       for (const f of procsFiles) for (const p of await readPids(f)) all.add(p);
@@ -297,14 +301,14 @@ async function createV2(own: Hierarchy, name: string, limits: CgroupLimits, logg
   await tryWrite(join(dir, "memory.swap.max"), "0");
   const limitsPids = limits.pidsMax > 0 && (await tryWrite(join(dir, "pids.max"), String(limits.pidsMax)));
   const procs = join(dir, "cgroup.procs");
+  const oomKills = async (): Promise<number> => (await readNumber(join(dir, "memory.events"), /oom_kill (\d+)/)) ?? 0;
   return {
     version: 2,
     procsFiles: [procs],
     limitsMemory: true,
     limitsPids,
-    async oomKilled() {
-      return ((await readNumber(join(dir, "memory.events"), /oom_kill (\d+)/)) ?? 0) > 0;
-    },
+    oomKilled: async () => (await oomKills()) > 0,
+    oomKills,
     pids: () => readPids(procs),
     async destroy() {
       await tryWrite(join(dir, "cgroup.kill"), "1");

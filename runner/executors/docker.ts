@@ -15,7 +15,10 @@ import Dockerode from "dockerode";
 import { DataError, ExecutorError } from "../../src/errors.ts";
 import type { Logger } from "../../src/logger.ts";
 import { CappedOutput } from "../../src/search/output.ts";
-import type { ExecutionResult, Executor, ScriptJob } from "../../src/search/types.ts";
+import type { ExecutionResult, Executor, RunScope, ScriptJob } from "../../src/search/types.ts";
+import { DockerWarmLauncher } from "./warm/docker-launcher.ts";
+import { WarmPool } from "./warm/pool.ts";
+import { workspaceParentOf } from "./warm/scope.ts";
 
 export const DEFAULT_DOCKER_IMAGE = "aide-sandbox:latest";
 /** Label set on every container this executor creates; its value is the node id. */
@@ -57,6 +60,15 @@ export interface DockerExecutorOptions {
   fileSizeMb?: number;
   /** Run a minimal init (docker-init) as pid 1 that forwards signals and reaps zombies. Default true. */
   init?: boolean;
+  /**
+   * Warm mode: per run, long-lived containers whose main process has imported numpy, pandas and
+   * scikit-learn and forks a fresh child per script (one script at a time per container). Falls back to a
+   * container per script, with the reason logged, when it cannot start. Default false here; the
+   * configuration (`execution.warm`) turns it on.
+   */
+  warm?: boolean;
+  /** An idle warm container is removed after this many ms. Default 10 minutes. */
+  warmIdleMs?: number;
 }
 
 export interface DockerCheck {
@@ -236,11 +248,52 @@ export class DockerExecutor implements Executor {
   private readonly image: string;
   private ready: Promise<void> | null = null;
   private warnedInputMode = false;
+  private warmPool: WarmPool | null = null;
 
   constructor(private readonly opts: DockerExecutorOptions) {
     this.image = opts.image ?? defaultImage();
     this.docker = opts.docker ?? new Dockerode();
-    this.name = `docker (${this.image})`;
+    this.name = opts.warm ? `docker (${this.image}, warm)` : `docker (${this.image})`;
+  }
+
+  private pool(): WarmPool {
+    const cpus = this.opts.cpus ?? defaultCpus();
+    this.warmPool ??= new WarmPool({
+      launcher: new DockerWarmLauncher({
+        docker: this.docker,
+        image: this.image,
+        logger: this.opts.logger,
+        cpus,
+        pidsLimit: this.opts.pidsLimit ?? DEFAULT_PIDS_LIMIT,
+        fileSizeMb: this.opts.fileSizeMb ?? DEFAULT_FILE_SIZE_MB,
+        env: containerEnv(Math.ceil(cpus)),
+        labels: { [OWNER_LABEL]: String(process.pid) },
+      }),
+      logger: this.opts.logger,
+      graceMs: this.opts.graceMs ?? DEFAULT_GRACE_MS,
+      outputCeiling: this.opts.outputCeiling ?? DEFAULT_OUTPUT_CEILING,
+      idleMs: this.opts.warmIdleMs,
+    });
+    return this.warmPool;
+  }
+
+  async prepareRun(scope: RunScope): Promise<void> {
+    if (!this.opts.warm) return;
+    try {
+      await this.prepare();
+      await this.pool().prepare(resolve(scope.inputDir), scope.memoryMb, workspaceParentOf(scope.runDir));
+    } catch (err) {
+      this.opts.logger.debug({ err }, "warm container not prepared");
+    }
+  }
+
+  async releaseRun(scope: RunScope): Promise<void> {
+    await this.warmPool?.release(scope.inputDir);
+  }
+
+  /** Removes every warm container. */
+  async close(): Promise<void> {
+    await this.warmPool?.close();
   }
 
   /**
@@ -290,6 +343,10 @@ export class DockerExecutor implements Executor {
     if ((inputMode & 0o005) !== 0o005 && !this.warnedInputMode) {
       this.warnedInputMode = true;
       logger.warn({ inputDir, mode: (inputMode & 0o777).toString(8) }, "the input directory is not world-readable; scripts run as uid 1000 may not read it");
+    }
+    if (this.opts.warm) {
+      const warm = await this.pool().run({ ...job, inputDir }, signal);
+      if (warm) return warm;
     }
     const nodeDir = resolve(job.nodeDir);
     const workingDir = join(nodeDir, "working");

@@ -8,8 +8,11 @@ import { lstat, mkdir, readdir, readlink, realpath, stat, writeFile } from "node
 import { dirname, join, resolve } from "node:path";
 import { DataError, ExecutorError } from "../../src/errors.ts";
 import type { Logger } from "../../src/logger.ts";
-import type { ExecutionResult, Executor, ScriptJob } from "../../src/search/types.ts";
-import { cleanEnv, findExecutable, runLimited, toExecutionResult } from "./process.ts";
+import type { ExecutionResult, Executor, RunScope, ScriptJob } from "../../src/search/types.ts";
+import { cleanEnv, DEFAULT_GRACE_MS, DEFAULT_OUTPUT_CEILING, findExecutable, runLimited, toExecutionResult } from "./process.ts";
+import { WarmPool } from "./warm/pool.ts";
+import { SandboxWarmLauncher } from "./warm/sandbox-launcher.ts";
+import { workspaceParentOf } from "./warm/scope.ts";
 
 export const DEFAULT_PYTHON = "/usr/bin/python3";
 /** Where the job's directory appears inside the sandbox; scripts run with this as their cwd. */
@@ -41,6 +44,14 @@ export interface SandboxOptions {
    * (used by tests to cover machines without writable cgroups).
    */
   memoryLimit?: "auto" | "rlimit";
+  /**
+   * Warm mode: one long-lived interpreter per run (inside its own sandbox) that has imported numpy, pandas
+   * and scikit-learn and forks a fresh child per script. Falls back to cold runs, with the reason logged,
+   * when it cannot start. Default false here; the configuration (`execution.warm`) turns it on.
+   */
+  warm?: boolean;
+  /** An idle warm interpreter is stopped after this many ms. Default 10 minutes. */
+  warmIdleMs?: number;
 }
 
 export interface SandboxCheck {
@@ -51,7 +62,7 @@ export interface SandboxCheck {
   pythonPath: string;
 }
 
-interface Prepared {
+export interface Prepared {
   bwrap: string;
   python: string;
   systemArgs: string[];
@@ -125,7 +136,7 @@ async function systemArgs(python: string): Promise<string[]> {
 }
 
 /** The bwrap arguments around the interpreter, excluding the job's own mounts. */
-function sandboxArgs(p: Prepared, memoryBytes: number | null): string[] {
+export function sandboxArgs(p: Prepared, memoryBytes: number | null): string[] {
   const args = [
     "--unshare-all",
     "--die-with-parent",
@@ -147,10 +158,52 @@ function sandboxArgs(p: Prepared, memoryBytes: number | null): string[] {
 let checkCache: Promise<SandboxCheck> | null = null;
 
 export class SandboxExecutor implements Executor {
-  readonly name = "sandbox (bubblewrap)";
+  readonly name: string;
   private prepared: Promise<Prepared> | null = null;
+  private warmPool: WarmPool | null = null;
 
-  constructor(private readonly opts: SandboxOptions) {}
+  constructor(private readonly opts: SandboxOptions) {
+    this.name = opts.warm ? "sandbox (bubblewrap, warm)" : "sandbox (bubblewrap)";
+  }
+
+  private async pool(): Promise<WarmPool> {
+    const p = await this.prepare();
+    this.warmPool ??= new WarmPool({
+      launcher: new SandboxWarmLauncher({
+        bwrap: p.bwrap,
+        python: p.python,
+        baseArgs: (memoryBytes) => sandboxArgs(p, memoryBytes),
+        logger: this.opts.logger,
+        threads: this.opts.threads,
+        fileSizeMb: this.opts.fileSizeMb,
+        pidsMax: this.opts.pidsMax,
+        memoryLimit: this.opts.memoryLimit,
+      }),
+      logger: this.opts.logger,
+      graceMs: this.opts.graceMs ?? DEFAULT_GRACE_MS,
+      outputCeiling: this.opts.outputCeiling ?? DEFAULT_OUTPUT_CEILING,
+      idleMs: this.opts.warmIdleMs,
+    });
+    return this.warmPool;
+  }
+
+  async prepareRun(scope: RunScope): Promise<void> {
+    if (!this.opts.warm) return;
+    try {
+      await (await this.pool()).prepare(scope.inputDir, scope.memoryMb, workspaceParentOf(scope.runDir));
+    } catch (err) {
+      this.opts.logger.debug({ err }, "warm interpreter not prepared");
+    }
+  }
+
+  async releaseRun(scope: RunScope): Promise<void> {
+    await this.warmPool?.release(scope.inputDir);
+  }
+
+  /** Stops every warm interpreter. */
+  async close(): Promise<void> {
+    await this.warmPool?.close();
+  }
 
   /**
    * Whether bubblewrap can run a Python script here (it is installed, and user namespaces are allowed:
@@ -203,6 +256,10 @@ export class SandboxExecutor implements Executor {
     const p = await this.prepare();
     const inputDir = resolve(job.inputDir);
     if (!(await exists(inputDir))) throw new DataError(`The task's input directory ${inputDir} does not exist.`);
+    if (this.opts.warm) {
+      const warm = await (await this.pool()).run(job, signal);
+      if (warm) return warm;
+    }
     const nodeDir = resolve(job.nodeDir);
     const workingDir = join(nodeDir, "working");
     const scriptPath = join(nodeDir, SCRIPT_NAME);

@@ -93,5 +93,11 @@ export async function executeRun(args: ExecuteRunArgs): Promise<SearchResult> {
     },
     args.resumeFrom ?? [],
   );
-  return search.run();
+  const scope = { inputDir: args.inputDir, runDir, memoryMb: config.execution.memoryMb };
+  void args.executor.prepareRun?.(scope);
+  try {
+    return await search.run();
+  } finally {
+    await args.executor.releaseRun?.(scope);
+  }
 }

@@ -147,9 +147,20 @@ export interface ScriptJob {
   outputCap: number;
 }
 
+/** What an executor may keep ready for one run (e.g. a warm interpreter): the run's input, files and limit. */
+export interface RunScope {
+  inputDir: string;
+  runDir: string;
+  memoryMb: number;
+}
+
 export interface Executor {
   readonly name: string;
   run(job: ScriptJob, signal?: AbortSignal): Promise<ExecutionResult>;
+  /** Optional: a run starts; get ready for its scripts (never throws; scripts may come before it resolves). */
+  prepareRun?(scope: RunScope): Promise<void>;
+  /** Optional: the run is over; free what was kept for it. */
+  releaseRun?(scope: RunScope): Promise<void>;
 }
 
 /** Checks a node's submission against the task's expected format (sample_submission.csv). */
