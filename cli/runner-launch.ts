@@ -21,6 +21,7 @@ export async function launchRunner(args: {
     dockerImage: config.execution.dockerImage,
     cpus: config.execution.cpus,
     logger,
+    warm: config.execution.warm,
   });
   const runner = new Runner({ config, store: args.store, redisUrl: args.redisUrl, dataDir: args.dataDir, executor, logger, concurrency: args.concurrency });
   runner.start();

@@ -33,6 +33,7 @@ export const configSchema = z
     execution: z
       .object({
         executor: z.enum(["auto", "docker", "sandbox", "local"]),
+        warm: z.boolean(),
         dockerImage: z.string().min(1),
         cpus: z.number().positive(),
         python: z.string().min(1),
@@ -111,6 +112,7 @@ const ENV_KEYS: Array<[string, (c: Record<string, any>, v: string) => void]> = [
   ["AIDE_REVIEW_MODEL", (c, v) => (c.openai.reviewModel = v)],
   ["AIDE_EXECUTOR", (c, v) => (c.execution.executor = v)],
   ["AIDE_PYTHON", (c, v) => (c.execution.python = v)],
+  ["AIDE_WARM", (c, v) => (c.execution.warm = ["1", "true", "yes"].includes(v.toLowerCase()))],
   ["AIDE_LOG_LEVEL", (c, v) => (c.log.level = v)],
   ["AIDE_SANDBOX_IMAGE", (c, v) => (c.execution.dockerImage = v)],
   ["AIDE_DATA_ALLOW_PRIVATE_HOSTS", (c, v) => (c.data.allowPrivateHosts = ["1", "true", "yes"].includes(v.toLowerCase()))],

@@ -30,6 +30,8 @@ export interface RunFlags {
   memory?: string;
   executor?: string;
   unsafeNoSandbox?: boolean;
+  /** Commander sets false for --no-warm. */
+  warm?: boolean;
   baseUrl?: string;
   codeModel?: string;
   reviewModel?: string;
@@ -75,6 +77,7 @@ export function configFromFlags(flags: RunFlags): Config {
   const memory = positiveIntFlag("memory", flags.memory);
   if (memory) execution.memoryMb = memory;
   if (flags.python) execution.python = flags.python;
+  if (flags.warm === false) execution.warm = false;
   if (flags.unsafeNoSandbox) execution.executor = "local";
   else if (flags.executor === "local") {
     throw new UsageError("Running scripts without a sandbox needs the explicit flag --unsafe-no-sandbox.");
@@ -121,6 +124,7 @@ export async function runCommand(flags: RunFlags, out: NodeJS.WriteStream = proc
     dockerImage: config.execution.dockerImage,
     cpus: config.execution.cpus,
     logger,
+    warm: config.execution.warm,
   });
   await checkCoder(config, logger);
   const coder = createCoder(config, logger);
@@ -205,6 +209,7 @@ export function registerRunCommand(program: Command): void {
     .option("--timeout <duration>", "time limit per script, e.g. 90s, 10m (default 10m)")
     .option("--memory <mb>", "memory limit per script in MB (default 4096)")
     .addOption(new Option("--executor <name>", "where scripts run: auto (Docker if available, else sandbox), docker, sandbox (bubblewrap); all without network").choices(["auto", "docker", "sandbox", "local"]))
+    .option("--no-warm", "start a fresh interpreter for every script instead of forking a warm one (env AIDE_WARM=0)")
     .option("--unsafe-no-sandbox", "run scripts directly on this machine with no isolation (only for trusted code)")
     .option("--base-url <url>", "OpenAI-compatible endpoint (env OPENAI_BASE_URL; key from OPENAI_API_KEY)")
     .option("--code-model <model>", "model that writes scripts (env AIDE_CODE_MODEL, default gpt-4o)")

@@ -12,6 +12,8 @@ export interface SelectExecutorOptions {
   dockerImage: string;
   cpus: number;
   logger: Logger;
+  /** Warm interpreters for the docker and sandbox executors (execution.warm). Default false. */
+  warm?: boolean;
 }
 
 /**
@@ -20,8 +22,8 @@ export interface SelectExecutorOptions {
  */
 export async function selectExecutor(choice: ExecutorChoice, opts: SelectExecutorOptions): Promise<Executor> {
   const { logger } = opts;
-  const docker = () => new DockerExecutor({ logger, image: opts.dockerImage, cpus: opts.cpus });
-  const sandbox = () => new SandboxExecutor({ logger, pythonPath: opts.pythonPath });
+  const docker = () => new DockerExecutor({ logger, image: opts.dockerImage, cpus: opts.cpus, warm: opts.warm });
+  const sandbox = () => new SandboxExecutor({ logger, pythonPath: opts.pythonPath, warm: opts.warm });
   switch (choice) {
     case "local":
       return new LocalExecutor({ logger, pythonPath: opts.pythonPath });

@@ -97,7 +97,8 @@ export class DockerWarmLauncher implements WarmLauncher {
           `${args.controlDir}:${CONTROL_DIR}:rw`,
         ],
         LogConfig: { Type: "none", Config: {} },
-        AutoRemove: false,
+        // The server exits when this process goes away (its socket closes): the container goes with it.
+        AutoRemove: true,
         Privileged: false,
       },
     });
