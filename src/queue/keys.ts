@@ -25,7 +25,7 @@ export const keys = {
   runLease: (runId: string) => `aide:run-lease:${runId}`,
   /** Pub/sub channel that wakes the runner of a run when a steer message was saved. */
   steerChannel: (runId: string) => `aide:steer:${runId}`,
-  /** Counter bumped on every steer signal; polled at step boundaries in case pub/sub missed one. */
+  /** Counter bumped on every steer signal; read at step boundaries and after a reconnect, in case pub/sub missed one. */
   steerSeq: (runId: string) => `aide:steer-seq:${runId}`,
 };
 

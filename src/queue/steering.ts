@@ -1,9 +1,11 @@
 /**
  * The wake-up channel for steering. The RunService saves a SteerMessage in MongoDB, then calls
  * `signalSteer(redis, runId)`: it bumps the counter `aide:steer-seq:<runId>` and publishes the new value on
- * `aide:steer:<runId>`. The runner waits with `SteerSignals.wait` (pub/sub, plus polling the counter so a
- * missed message, e.g. during a reconnect, still wakes it within `pollMs`) and then reads the unapplied
- * SteerMessages from MongoDB. The counter carries no commands: MongoDB is the source of truth.
+ * `aide:steer:<runId>`. The runner waits with `SteerSignals.wait`, pushed only, with no polling: it subscribes,
+ * then reads the counter once (a signal sent before the subscription took effect is seen there), and reads it
+ * again whenever the subscriber connection comes back after a reconnect (a message published while it was
+ * down is lost by pub/sub, but not by the counter). Then it reads the unapplied SteerMessages from MongoDB.
+ * The counter carries no commands: MongoDB is the source of truth.
  *
  * Race-free use in the runner:
  *   const seen = await signals.seq(runId);   // 1. remember the counter
@@ -37,15 +39,13 @@ interface Waiter {
 export class SteerSignals {
   private readonly redis: Redis;
   private readonly log: Logger | undefined;
-  private readonly pollMs: number;
   private subscriber: Redis | null = null;
   private readonly waiters = new Map<string, Set<Waiter>>();
   private closed = false;
 
-  constructor(opts: { redis: Redis; logger?: Logger; pollMs?: number }) {
+  constructor(opts: { redis: Redis; logger?: Logger }) {
     this.redis = opts.redis;
     this.log = opts.logger;
-    this.pollMs = opts.pollMs ?? 2_000;
   }
 
   /** The run's current steer sequence number (0 when never signalled). */
@@ -73,26 +73,16 @@ export class SteerSignals {
 
     const onAbort = () => wake();
     signal?.addEventListener("abort", onAbort, { once: true });
-    let poll: NodeJS.Timeout | undefined;
     try {
       try {
         await this.subscribe(channel);
       } catch (err) {
-        this.log?.warn({ err, runId }, "steer signals: subscribe failed; polling only");
+        this.log?.warn({ err, runId }, "steer signals: subscribe failed; waiting for the connection to come back");
       }
       // Anything signalled before the subscription took effect is visible in the counter.
-      if ((await this.seq(runId).catch(() => since)) > since) return;
-      poll = setInterval(() => {
-        this.seq(runId).then(
-          (s) => {
-            if (s > since) wake();
-          },
-          (err) => this.log?.warn({ err, runId }, "steer signals: poll failed"),
-        );
-      }, this.pollMs);
+      this.recheck(waiter);
       await woken;
     } finally {
-      if (poll) clearInterval(poll);
       signal?.removeEventListener("abort", onAbort);
       set.delete(waiter);
       if (set.size === 0 && this.waiters.get(channel) === set) {
@@ -100,6 +90,33 @@ export class SteerSignals {
         this.subscriber?.unsubscribe(channel).catch(() => {});
       }
     }
+  }
+
+  /** Reads the run's counter and wakes the waiter if it moved; if Redis does not answer, again once it is back. */
+  private recheck(waiter: Waiter): void {
+    this.seq(waiter.runId).then(
+      (s) => {
+        if (s > waiter.since) waiter.wake();
+      },
+      (err: unknown) => {
+        if (this.closed) return;
+        this.log?.warn({ err, runId: waiter.runId }, "steer signals: reading the counter failed; again when Redis is back");
+        this.redis.once("ready", () => this.recheck(waiter));
+      },
+    );
+  }
+
+  /**
+   * After a reconnect: once the resubscription has been processed (a PING on the same connection answers
+   * after it), read every waiting run's counter: a message published while the connection was down is lost.
+   */
+  private async afterReconnect(sub: Redis): Promise<void> {
+    try {
+      await sub.ping();
+    } catch {
+      return; // down again; the next 'ready' comes back here
+    }
+    for (const set of this.waiters.values()) for (const w of set) this.recheck(w);
   }
 
   /** Wakes every waiter and closes the subscriber connection. */
@@ -118,6 +135,11 @@ export class SteerSignals {
       const sub = this.redis.duplicate();
       sub.on("error", (err) => {
         if (!this.closed) this.log?.warn({ err }, "steer signals: subscriber connection error");
+      });
+      let connectedBefore = false;
+      sub.on("ready", () => {
+        if (connectedBefore) void this.afterReconnect(sub);
+        connectedBefore = true;
       });
       sub.on("message", (ch: string, message: string) => {
         const seq = Number(message);

@@ -10,8 +10,8 @@ afterEach(async () => {
   for (const s of open.splice(0)) await s.close();
 });
 
-function signals(pollMs = 2_000): SteerSignals {
-  const s = new SteerSignals({ redis: r.redis, logger: silentLogger, pollMs });
+function signals(): SteerSignals {
+  const s = new SteerSignals({ redis: r.redis, logger: silentLogger });
   open.push(s);
   return s;
 }
@@ -24,7 +24,7 @@ async function settlesWithin(p: Promise<void>, ms: number): Promise<number | "pe
 
 describe("steering signals", () => {
   it("a signal wakes a waiter via pub/sub and bumps the sequence", async () => {
-    const s = signals(60_000); // no polling help: pub/sub alone
+    const s = signals();
     expect(await s.seq("run-1")).toBe(0);
     const waiting = s.wait("run-1");
     expect(await settlesWithin(waiting, 200)).toBe("pending");
@@ -34,7 +34,7 @@ describe("steering signals", () => {
   });
 
   it("a signal for another run does not wake the waiter", async () => {
-    const s = signals(60_000);
+    const s = signals();
     const waiting = s.wait("run-2");
     await delay(100);
     await signalSteer(r.redis, "run-3");
@@ -44,22 +44,34 @@ describe("steering signals", () => {
   });
 
   it("a signal sent before wait (after the runner read the sequence) is not lost", async () => {
-    const s = signals(60_000);
+    const s = signals();
     const seen = await s.seq("run-4");
     await signalSteer(r.redis, "run-4"); // arrives while the runner reads MongoDB
     expect(await settlesWithin(s.wait("run-4", undefined, seen), 500)).not.toBe("pending");
   });
 
-  it("a missed pub/sub message still wakes the waiter through the polled counter", async () => {
-    const s = signals(100);
+  it("nothing polls: a counter that moves without a message does not wake the waiter", async () => {
+    const s = signals();
     const waiting = s.wait("run-5");
     await delay(100);
     await r.redis.incr("aide:steer-seq:run-5"); // counter moved, no message published
+    expect(await settlesWithin(waiting, 2_500)).toBe("pending");
+    await signalSteer(r.redis, "run-5");
     expect(await settlesWithin(waiting, 1_000)).not.toBe("pending");
   });
 
+  it("a message missed while the subscriber was disconnected wakes the waiter once it is back", async () => {
+    const s = signals();
+    const waiting = s.wait("run-9");
+    await delay(100);
+    // The message is lost (it is never published); only the counter moved, then the subscriber reconnects.
+    await r.redis.incr("aide:steer-seq:run-9");
+    await r.redis.call("CLIENT", "KILL", "TYPE", "pubsub");
+    expect(await settlesWithin(waiting, 5_000)).not.toBe("pending");
+  });
+
   it("abort and close resolve waiters", async () => {
-    const s = signals(60_000);
+    const s = signals();
     const ac = new AbortController();
     const a = s.wait("run-6", ac.signal);
     const b = s.wait("run-7");
@@ -72,7 +84,7 @@ describe("steering signals", () => {
   });
 
   it("many waiters on one run all wake, and later waits still work after unsubscribing", async () => {
-    const s = signals(60_000);
+    const s = signals();
     const ws = [s.wait("run-8"), s.wait("run-8"), s.wait("run-8")];
     await delay(100);
     await signalSteer(r.redis, "run-8");
