@@ -24,6 +24,11 @@ export interface RedisServerOptions {
   bin?: string;
   /** How long to wait for PING to answer. Default 10 s. */
   readyTimeoutMs?: number;
+  /**
+   * Keep the data across restarts in an append-only file in `dir` (fsync every second), as a deployment's Redis
+   * does (docker-compose.yml). Default false: memory only.
+   */
+  appendOnly?: boolean;
 }
 
 export interface RedisServerHandle {
@@ -58,7 +63,8 @@ async function startOnFreshPort(port: number, opts: RedisServerOptions): Promise
     "--port", String(port),
     "--bind", "127.0.0.1",
     "--save", "",
-    "--appendonly", "no",
+    "--appendonly", opts.appendOnly ? "yes" : "no",
+    "--appendfsync", "everysec",
     "--daemonize", "no",
     "--dir", opts.dir,
     "--logfile", logFile,

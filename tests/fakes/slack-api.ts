@@ -84,14 +84,23 @@ export interface FakeResponse {
   body: any;
 }
 
-/** A scripted failure for the next `times` calls of the named methods (in the order rules were added). */
-export type FailureRule =
-  | { methods: string[]; times: number; kind: "error"; error: string }
-  | { methods: string[]; times: number; kind: "rate_limited"; retryAfterSec: number }
-  | { methods: string[]; times: number; kind: "http"; status: number };
+/**
+ * A scripted failure for the next `times` calls of the named methods (in the order rules were added); `"*"` in
+ * `methods` matches every method (file uploads included). With `durationMs` the rule also ends that long after
+ * it was added (use `times: Infinity` for an outage that lasts a while). `outage` answers HTTP 500 and HTTP 429
+ * (with Retry-After) in turns, as an API having a bad minute does.
+ */
+export type FailureRule = { methods: string[]; times: number; durationMs?: number } & (
+  | { kind: "error"; error: string }
+  | { kind: "rate_limited"; retryAfterSec: number }
+  | { kind: "http"; status: number }
+  | { kind: "outage"; retryAfterSec: number }
+);
 
 export interface FakeSlackApi {
   readonly origin: string;
+  /** Date.now() when the fake started: `calls[i].at` is relative to it. */
+  readonly startedAt: number;
   /** What the app gets as SLACK_API_URL: `<origin>/api/`. */
   readonly apiUrl: string;
   readonly botToken: string;
@@ -165,7 +174,8 @@ export async function startFakeSlackApi(options: FakeSlackOptions = {}): Promise
   const ephemerals: FakeEphemeral[] = [];
   const files: FakeFile[] = [];
   const responses: FakeResponse[] = [];
-  const rules: Array<FailureRule & { used: number }> = [];
+  type ActiveRule = FailureRule & { used: number; endsAt: number };
+  const rules: ActiveRule[] = [];
   const sockets = new Set<Socket>();
   let tsCounter = 0;
   let fileCounter = 0;
@@ -177,10 +187,16 @@ export async function startFakeSlackApi(options: FakeSlackOptions = {}): Promise
     return `${1_700_000_000 + Math.floor(tsCounter / 1000)}.${String(100 + (tsCounter % 1000)).padStart(6, "0")}`;
   };
 
-  function takeFailure(method: string): (FailureRule & { used: number }) | undefined {
-    const rule = rules.find((r) => r.used < r.times && r.methods.includes(method));
-    if (rule) rule.used += 1;
-    return rule;
+  /** The failure to answer this call with, if a rule applies; an outage rule resolves to 500 or 429 by turns. */
+  function takeFailure(method: string): FailureRule | undefined {
+    const t = Date.now();
+    const rule = rules.find((r) => r.used < r.times && t < r.endsAt && (r.methods.includes(method) || r.methods.includes("*")));
+    if (!rule) return undefined;
+    rule.used += 1;
+    if (rule.kind !== "outage") return rule;
+    return rule.used % 2 === 1
+      ? { methods: rule.methods, times: 1, kind: "http", status: 500 }
+      : { methods: rule.methods, times: 1, kind: "rate_limited", retryAfterSec: rule.retryAfterSec };
   }
 
   type Answer = { ok: true; [k: string]: unknown } | { ok: false; error: string; [k: string]: unknown };
@@ -420,6 +436,7 @@ export async function startFakeSlackApi(options: FakeSlackOptions = {}): Promise
 
   return {
     origin,
+    startedAt: started,
     apiUrl: `${origin}/api/`,
     botToken,
     botUserId,
@@ -435,7 +452,7 @@ export async function startFakeSlackApi(options: FakeSlackOptions = {}): Promise
     filesIn: (channel, threadTs) => files.filter((f) => f.channel === channel && f.threadTs === threadTs),
     responseUrl: () => `${origin}/response/${randomBytes(6).toString("hex")}`,
     fail(rule) {
-      const r = { ...rule, used: 0 };
+      const r: ActiveRule = { ...rule, used: 0, endsAt: rule.durationMs === undefined ? Infinity : Date.now() + rule.durationMs };
       rules.push(r);
       return r;
     },

@@ -5,8 +5,9 @@
  * - Long parts (a minute-long chat outage, 50 concurrent runs...) run only with the flag: `AIDE_RELIABILITY_LONG=1`,
  *   or `npm run test:reliability -- --long` (fast and long) / `-- --only-long` (long only, as `.ci/run` does).
  *
- * Convention: long parts live in files named `*.long.test.ts` and wrap their tests in `describeLong(...)`, so a
- * plain `npm test` loads them but skips them (hooks included, when they are declared inside the describe).
+ * Convention: wrap long parts in `describeLong(...)` (any file). Its name starts with `[long]`, which is how
+ * `--only-long` selects them (`vitest -t "\[long\]"`); without the flag they are skipped. Declare their hooks
+ * (beforeAll...) inside the describe block: vitest runs no hooks of a block whose tests are all skipped.
  */
 import { describe } from "vitest";
 

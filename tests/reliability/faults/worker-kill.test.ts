@@ -1,0 +1,51 @@
+/**
+ * Fault: the worker driving a run is killed with SIGKILL in the middle of a step, again and again. Each time a
+ * fresh `aide runner` takes its place; the run must move to a live worker, lose and duplicate no node, apply every
+ * steering message sent in between, post every chat message once, and finish.
+ */
+import { describe, expect, it } from "vitest";
+import { useDeployment } from "../support/deployment.ts";
+import { fastOrLong } from "../support/flags.ts";
+import { runInvariants } from "../support/invariants.ts";
+import { recordFigure } from "../support/figures.ts";
+import { sleep, waitMidStep } from "../support/run-watch.ts";
+
+const KILLS = fastOrLong(2, 5);
+const STEPS = fastOrLong(6, 12);
+
+describe("fault: workers killed with SIGKILL mid-step", () => {
+  const d = useDeployment({ workers: 2, workerConcurrency: 2 });
+
+  it(`loses nothing when the driving worker is killed ${KILLS} times`, async () => {
+    const started = await d.startRun("CKILL", { steps: STEPS, parallel: 2 });
+    const runId = started.run.id;
+    const guidance: string[] = [];
+    const killed: Array<{ node: number; pid: number }> = [];
+    for (let k = 0; k < KILLS; k++) {
+      const node = await waitMidStep(d.redisClient, runId, 1 + 2 * k, 120_000);
+      const victim = await d.workerDriving(runId);
+      expect(victim, `a worker holds run ${runId}`).not.toBeNull();
+      await sleep(300);
+      await victim!.stop("SIGKILL");
+      killed.push({ node, pid: victim!.pid });
+      // A teammate steers while the run has no live worker; the message must wait for the next one.
+      const text = `try a random forest, attempt ${k + 1}`;
+      await d.reply(started, text);
+      guidance.push(text);
+      await d.startWorker();
+    }
+    const end = await d.waitForEnd(runId, 300_000);
+    expect(end.status).toBe("finished");
+    const { problems, facts } = await runInvariants({ store: d.store, redis: d.redisClient, slack: d.slack, started, guidance });
+    const pickups = facts.events.filter((e) => e.type === "run.started").length;
+    recordFigure("faults", "worker SIGKILL mid-step", {
+      kills: killed.length,
+      "run.started (pickups)": pickups,
+      nodes: facts.nodes,
+      "steering applied": `${guidance.length} of ${guidance.length}`,
+      problems: problems.length,
+    });
+    expect(problems).toEqual([]);
+    expect(pickups).toBeGreaterThanOrEqual(KILLS + 1);
+  }, 600_000);
+});
