@@ -164,7 +164,10 @@ export class WarmParent {
     let timer: NodeJS.Timeout | undefined;
     const failed = (why: string) => {
       const diag = this.sandbox.diagnostics().trim();
-      return new ExecutorError(`The warm interpreter did not start (${what}): ${why}.`, { detail: diag || undefined });
+      const last = diag.split("\n").filter((l) => l.trim()).pop();
+      return new ExecutorError(`The warm interpreter did not start (${what}): ${why}${last ? ` (${last.trim().slice(0, 300)})` : ""}.`, {
+        detail: diag || undefined,
+      });
     };
     try {
       return await Promise.race([
