@@ -105,6 +105,7 @@ function renderEmbed(blocks: ChatBlock[], color: number): APIEmbed {
         fields.push({ name: clip(f.label.trim() || "\u200b", L.embedFieldName), value: truncateText(value, L.embedFieldValue), inline: value.length <= 40 && !value.includes("\n") });
       }
     } else if (b.kind === "context") footer.push(b.text);
+    else if (b.kind === "link") description.push(maskedLink(b));
   }
   const embed: APIEmbed = { color };
   if (title) embed.title = clip(title.text, L.embedTitle);
@@ -156,11 +157,19 @@ function renderMarkdown(blocks: ChatBlock[]): string {
             .join("\n"),
         );
         break;
+      case "link":
+        parts.push(maskedLink(b));
+        break;
       case "buttons":
         break;
     }
   }
   return parts.join("\n");
+}
+
+/** "[label](url)": Discord's masked link, the label without the brackets that would end it. */
+function maskedLink(b: Extract<ChatBlock, { kind: "link" }>): string {
+  return `[${b.label.replace(/[[\]]/g, "")}](${b.url.replace(/[()\s]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, "0")}`)})`;
 }
 
 /** Groups files for messages: at most 10 per message and `maxBytes` per message; too-large files are noted. */

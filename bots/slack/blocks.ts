@@ -147,6 +147,9 @@ function renderBlock(block: ChatBlock): SlackBlock[] {
     }
     case "context":
       return block.text.trim() ? [context(toMrkdwn(block.text))] : [];
+    case "link":
+      // "<url|label>": the URL is ours (percent-encoded), the label is escaped like any text.
+      return [context(cut(`<${block.url.replace(/[<>|]/g, encodeURIComponent)}|${escapeMrkdwn(block.label.replace(/[|]/g, "/"))}>`, SLACK_LIMITS.sectionText))];
   }
 }
 

@@ -22,10 +22,11 @@ import { EventConsumer, type StoredRunEvent } from "../../queue/events.ts";
 import type { Action, SolutionNode } from "../../search/types.ts";
 import type { Store } from "../../store/store.ts";
 import type { RunRecord, ThreadBindingRecord } from "../../store/types.ts";
-import { metricChartPng } from "./chart.ts";
+import { chartForMessage } from "./chart.ts";
 import { cardRef } from "./controller.ts";
 import { failedMessage, finalSummary, newBestMessage, runningText, statusCard, steerAck, stepLine } from "./messages.ts";
 import { NotifyThrottle } from "./notify.ts";
+import { TreeLinks } from "./tree-links.ts";
 import type { ChatMessage, ChatSurface, ThreadRef } from "./types.ts";
 
 const CARD_EVENTS = new Set<StoredRunEvent["type"]>([
@@ -69,6 +70,7 @@ export class ChatBridge {
   private readonly log: Logger;
   private readonly group: string;
   private readonly throttle: NotifyThrottle;
+  private readonly links: TreeLinks;
   private consumer: EventConsumer | null = null;
   /** Steps started and not finished, per run: the card's "Running now". In memory: a hint, not a record. */
   private readonly inFlight = new Map<string, Map<number, Action>>();
@@ -77,6 +79,7 @@ export class ChatBridge {
     this.group = chatGroup(deps.surface.platform);
     this.log = deps.logger.child({ component: "chat-bridge", platform: deps.surface.platform });
     this.throttle = new NotifyThrottle({ redis: deps.redis, intervalSec: deps.config.chat.notifyIntervalSec });
+    this.links = new TreeLinks(deps.store, deps.config.web, this.log);
   }
 
   /** Joins the group (created at the stream's start when new) and handles events in the background. */
@@ -141,6 +144,7 @@ export class ChatBridge {
           newBestMessage(event.node, event.previous, run, {
             snippetLines: config.chat.snippetLines,
             mentions: await this.throttle.mentionsForBest(run, event.id),
+            chart: await chartForMessage(run.id, await this.journalUpTo(run.id, event.node.id), this.log, "small"),
           }),
         );
         break;
@@ -191,7 +195,7 @@ export class ChatBridge {
     const fresh = (await this.deps.store.getRun(run.id)) ?? run;
     const running = runningText([...(this.inFlight.get(run.id) ?? new Map<number, Action>())].map(([nodeId, action]) => ({ nodeId, action })));
     try {
-      await this.deps.surface.edit(ref, statusCard(fresh, running));
+      await this.deps.surface.edit(ref, statusCard(fresh, running, await this.links.of(run.id)));
     } catch (err) {
       // A missed intermediate edit is repaired by the next one; the final state must land, so that one retries.
       if (final) throw err;
@@ -203,16 +207,17 @@ export class ChatBridge {
     const { store } = this.deps;
     const journal = await store.loadJournal(run.id);
     const best = eventBest ?? (run.progress.bestNodeId !== null ? journal.find((n) => n.id === run.progress.bestNodeId) ?? null : null);
-    let chart: Buffer | null = null;
-    if (journal.length > 0) {
-      try {
-        chart = await metricChartPng(journal, { title: `Metric over steps: run ${run.id}` });
-      } catch (err) {
-        this.log.warn({ err, runId: run.id }, "could not draw the chart; the summary goes without it");
-      }
-    }
+    const chart = await chartForMessage(run.id, journal, this.log);
     const submission = best ? await store.getSubmission(run.id, best.id) : null;
-    return finalSummary({ run, journal, best, reason, chart, submission, mentions: this.throttle.finalMentions(run) });
+    return finalSummary({ run, journal, best, reason, chart, submission, mentions: this.throttle.finalMentions(run), treeUrl: await this.links.of(run.id) });
+  }
+
+  /**
+   * The journal as it was when `nodeId` finished (nodes with smaller ids that have finished, and it): a new
+   * best's chart ends at that node even when the event is handled later.
+   */
+  private async journalUpTo(runId: string, nodeId: number): Promise<SolutionNode[]> {
+    return (await this.deps.store.loadJournal(runId)).filter((n) => n.id <= nodeId);
   }
 
   private track(event: StoredRunEvent): void {

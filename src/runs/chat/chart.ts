@@ -6,6 +6,7 @@
 import { createCanvas } from "@napi-rs/canvas";
 import { Chart, registerables, type ChartConfiguration, type Plugin } from "chart.js";
 import { isBetter } from "../../search/metric.ts";
+import type { Logger } from "../../logger.ts";
 import type { SolutionNode } from "../../search/types.ts";
 
 Chart.register(...registerables);
@@ -191,5 +192,19 @@ export async function metricChartPng(journal: SolutionNode[], opts: MetricChartO
     return await canvas.encode("png");
   } finally {
     chart.destroy();
+  }
+}
+
+/**
+ * The chart for a chat message: null when there is nothing to draw yet, or when drawing failed (logged; the
+ * message goes without it rather than not at all).
+ */
+export async function chartForMessage(runId: string, journal: SolutionNode[], log: Logger, size: "full" | "small" = "full"): Promise<Buffer | null> {
+  if (journal.length === 0) return null;
+  try {
+    return await metricChartPng(journal, { title: `run ${runId}`, size });
+  } catch (err) {
+    log.warn({ err, runId }, "could not draw the chart; the message goes without it");
+    return null;
   }
 }

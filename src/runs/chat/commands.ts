@@ -40,6 +40,7 @@ export type ParsedReply =
   | { kind: "status" }
   | { kind: "best" }
   | { kind: "tree" }
+  | { kind: "chart" }
   | { kind: "verbose"; on: boolean }
   | { kind: "follow" }
   | { kind: "unfollow" }
@@ -202,7 +203,7 @@ function withoutTrailingPunctuation(s: string): string {
 }
 
 /**
- * Parses a reply in a run's thread. Chat commands (status, best, tree, verbose on|off, follow, unfollow, help)
+ * Parses a reply in a run's thread. Chat commands (status, best, tree, chart, verbose on|off, follow, unfollow, help)
  * first; then steering (pause, resume, stop, more N, focus <node>, debug <node>); anything else is guidance.
  * A leading mention of the bot (`<@U123>`) is ignored.
  */
@@ -217,6 +218,9 @@ export function parseReply(input: string, author?: string): ParsedReply {
       return { kind: "best" };
     case "tree":
       return { kind: "tree" };
+    case "chart":
+    case "plot":
+      return { kind: "chart" };
     case "follow":
       return { kind: "follow" };
     case "unfollow":

@@ -18,8 +18,10 @@ import { TERMINAL_STATUSES } from "../../store/store.ts";
 import type { Platform, RunRecord, RunStatus } from "../../store/types.ts";
 import { PermissionError, type Actor, type RunService } from "../service.ts";
 import { parseCommand, parseReply, type StartCommand } from "./commands.ts";
+import { chartForMessage } from "./chart.ts";
 import {
   bestMessage,
+  chartMessage,
   helpMessage,
   noticeMessage,
   runListMessage,
@@ -29,6 +31,7 @@ import {
   steerQueued,
   treeMessage,
 } from "./messages.ts";
+import { TreeLinks } from "./tree-links.ts";
 import type { ButtonAction, ChatAttachment, ChatMessage, ChatRequest, ChatSurface, ChatUser, MessageRef, ThreadRef } from "./types.ts";
 
 const ACTIVE: RunStatus[] = ["queued", "running", "paused"];
@@ -57,9 +60,16 @@ export function cardRef(binding: { platform: Platform; channel: string; thread: 
 
 export class ChatController {
   private readonly log: Logger;
+  private readonly links: TreeLinks;
 
   constructor(private readonly deps: ChatControllerDeps) {
     this.log = deps.logger.child({ component: "chat-controller", platform: deps.surface.platform });
+    this.links = new TreeLinks(deps.store, deps.config.web, this.log);
+  }
+
+  /** The status card with what is running now and the tree page link. */
+  private async card(run: RunRecord): Promise<ChatMessage> {
+    return statusCard(run, await this.runningNow(run), await this.links.of(run.id));
   }
 
   /**
@@ -113,11 +123,11 @@ export class ChatController {
       case "status": {
         if (parsed.runId) {
           const run = await this.deps.store.requireRun(parsed.runId);
-          return statusCard(run, await this.runningNow(run));
+          return this.card(run);
         }
         const active = await this.deps.runs.list({ platform: req.where.platform, channel: req.where.channel, status: ACTIVE, limit: 15 });
         if (active.length === 0) return noticeMessage("No active runs in this channel. `/aide list` shows earlier ones.");
-        if (active.length === 1) return statusCard(active[0]!, await this.runningNow(active[0]!));
+        if (active.length === 1) return this.card(active[0]!);
         return runListMessage(active, "Active runs in this channel");
       }
       case "stop": {
@@ -181,7 +191,7 @@ export class ChatController {
     }
     await store.bindThread({ platform: req.where.platform, channel: req.where.channel, thread, runId: run.id, rootMessageId: root.messageId });
     const card: MessageRef = { ...root, thread };
-    await surface.edit(card, statusCard(run)).catch((err: unknown) => this.log.warn({ err, runId: run.id }, "could not edit the status card"));
+    await surface.edit(card, statusCard(run, undefined, await this.links.of(run.id))).catch((err: unknown) => this.log.warn({ err, runId: run.id }, "could not edit the status card"));
     this.log.info({ runId: run.id, channel: req.where.channel, steps: run.options.steps }, "run started from chat");
     return noticeMessage(
       `Started run \`${run.id}\`: ${run.options.steps} steps, ${links.length} data source${links.length === 1 ? "" : "s"}. Progress and results in the thread; reply there to steer.`,
@@ -202,13 +212,19 @@ export class ChatController {
         await this.ephemeral(req.where, req.user, helpMessage(parsed.problem, { thread: true, platform: this.deps.surface.platform }));
         return null;
       case "status":
-        return statusCard(run, await this.runningNow(run));
+        return this.card(run);
       case "best": {
         const node = run.progress.bestNodeId !== null ? await store.getNode(run.id, run.progress.bestNodeId) : null;
         return bestMessage(node, run, { snippetLines: this.deps.config.chat.snippetLines });
       }
-      case "tree":
-        return treeMessage(await store.loadJournal(run.id), { bestId: run.progress.bestNodeId });
+      case "tree": {
+        const journal = await store.loadJournal(run.id);
+        const message = treeMessage(journal, { bestId: run.progress.bestNodeId, treeUrl: await this.links.of(run.id), ended: TERMINAL_STATUSES.includes(run.status) });
+        const chart = await chartForMessage(run.id, journal, this.log);
+        return chart ? { ...message, files: [...(message.files ?? []), ...(chartMessage(run, chart).files ?? [])] } : message;
+      }
+      case "chart":
+        return chartMessage(run, await chartForMessage(run.id, await store.loadJournal(run.id), this.log), await this.links.of(run.id));
       case "follow":
         await store.addFollower(run.id, req.user.userId);
         return noticeMessage(`${req.user.displayName || "You"} will be mentioned on new bests${formatInterval(this.deps.config.chat.notifyIntervalSec)} and in the final summary.`);
@@ -256,7 +272,7 @@ export class ChatController {
       if (!TERMINAL_STATUSES.includes(run.status) || run.startedAt !== null) return;
       for (const b of await this.deps.store.bindingsForRun(runId)) {
         const ref = b.platform === this.deps.surface.platform ? cardRef(b) : null;
-        if (ref) await this.deps.surface.edit(ref, statusCard(run));
+        if (ref) await this.deps.surface.edit(ref, statusCard(run, undefined, await this.links.of(run.id)));
       }
     } catch (err) {
       this.log.warn({ err, runId }, "could not refresh the status card");

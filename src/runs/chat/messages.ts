@@ -86,7 +86,7 @@ export function cardButtons(run: RunRecord): ChatButton[] {
  * The run's root message, edited in place: task, step k of N, best so far, what is running now, status, and
  * the buttons while the run can still change.
  */
-export function statusCard(run: RunRecord, running?: string): ChatMessage {
+export function statusCard(run: RunRecord, running?: string, treeUrl?: string | null): ChatMessage {
   const p = run.progress;
   const step = Math.min(p.step, p.totalSteps);
   const terminal = isTerminal(run.status);
@@ -104,6 +104,7 @@ export function statusCard(run: RunRecord, running?: string): ChatMessage {
     { kind: "fields", fields },
   ];
   if (run.status === "failed" && run.error) blocks.push({ kind: "text", text: `Error: ${firstLine(run.error, 300)}` });
+  if (treeUrl) blocks.push(treeLink(treeUrl, terminal));
   const buttons = cardButtons(run);
   if (buttons.length) blocks.push({ kind: "buttons", buttons });
   blocks.push({
@@ -114,6 +115,16 @@ export function statusCard(run: RunRecord, running?: string): ChatMessage {
     text: `AIDE run ${run.id}: ${statusWord(run).toLowerCase()}, step ${step} of ${p.totalSteps}, best ${bestText(run)}`,
     blocks,
   };
+}
+
+/** The link to the run's tree page. */
+export function treeLink(url: string, ended: boolean): ChatBlock {
+  return { kind: "link", url, label: ended ? "Open the solution tree" : "Watch the solution tree live" };
+}
+
+/** A chart as a message file. */
+function chartFile(run: RunRecord, png: Buffer, suffix = ""): ChatFile {
+  return { name: `aide_${run.id}_metric${suffix}.png`, content: png, mime: "image/png", title: "Metric over steps" };
 }
 
 function statusWord(run: RunRecord): string {
@@ -168,7 +179,7 @@ export function newBestMessage(
   node: SolutionNode,
   previous: SolutionNode | null,
   run: RunRecord,
-  opts: { snippetLines?: number; mentions?: string[] } = {},
+  opts: { snippetLines?: number; mentions?: string[]; chart?: Buffer | null } = {},
 ): ChatMessage {
   const metric = node.metric ? `${node.metric.name} = ${formatNumber(node.metric.value)}` : "no metric";
   const cut = snippet(node.code, opts.snippetLines ?? DEFAULT_SNIPPET_LINES);
@@ -190,7 +201,7 @@ export function newBestMessage(
   return {
     text: `New best in run ${run.id}: node ${node.id}, ${metric} (${changeText(node, previous)})`,
     blocks,
-    files: [scriptFile(node)],
+    files: opts.chart ? [scriptFile(node), chartFile(run, opts.chart, `_node${node.id}`)] : [scriptFile(node)],
     ...mentionSuffix(opts.mentions),
   };
 }
@@ -226,6 +237,8 @@ export interface FinalSummaryInput {
   /** The best node's submission CSV, when kept. */
   submission?: string | null;
   mentions?: string[];
+  /** The run's tree page. */
+  treeUrl?: string | null;
 }
 
 const OUTCOME: Record<string, string> = {
@@ -253,8 +266,9 @@ export function finalSummary(input: FinalSummaryInput): ChatMessage {
     { kind: "fields", fields },
   ];
   if (best?.plan.trim()) blocks.push({ kind: "text", text: `**Best plan:** ${oneLine(best.plan, 300)}` });
+  if (input.treeUrl) blocks.push(treeLink(input.treeUrl, true));
   const files: ChatFile[] = [];
-  if (input.chart) files.push({ name: `aide_${run.id}_metric.png`, content: input.chart, mime: "image/png", title: "Metric over steps" });
+  if (input.chart) files.push(chartFile(run, input.chart));
   if (best) files.push(scriptFile(best));
   if (best && input.submission) files.push({ name: "submission.csv", content: Buffer.from(input.submission, "utf8"), mime: "text/csv", title: `Submission of node ${best.id}` });
   const attached = files.map((f) => f.name).join(", ");
@@ -333,7 +347,7 @@ const COMMAND_HELP = [
 const REPLY_HELP = [
   "In a run's thread, reply with:",
   "`pause`, `resume`, `stop`, `more N` (add steps), `focus <node>`, `debug <node>`",
-  "`status`, `best`, `tree`, `verbose on|off` (a line per step), `follow` / `unfollow` (mentions), `help`",
+  "`status`, `best`, `tree` (the tree and its live page), `chart`, `verbose on|off` (a line per step), `follow` / `unfollow` (mentions), `help`",
   "anything else is guidance for the coder, e.g. \"try gradient boosting\"",
 ];
 
@@ -372,8 +386,12 @@ function nodeResult(n: SolutionNode): string {
 }
 
 /** The solution tree as indented text; the best node starred. */
-export function treeMessage(journal: SolutionNode[], opts: { bestId?: number | null; maxLines?: number } = {}): ChatMessage {
-  if (journal.length === 0) return { text: "The tree is empty so far.", blocks: [{ kind: "text", text: "The tree is empty so far: no step has finished yet." }] };
+export function treeMessage(
+  journal: SolutionNode[],
+  opts: { bestId?: number | null; maxLines?: number; treeUrl?: string | null; ended?: boolean } = {},
+): ChatMessage {
+  const link: ChatBlock[] = opts.treeUrl ? [treeLink(opts.treeUrl, opts.ended ?? false)] : [];
+  if (journal.length === 0) return { text: "The tree is empty so far.", blocks: [{ kind: "text", text: "The tree is empty so far: no step has finished yet." }, ...link] };
   let bestId = opts.bestId;
   if (bestId === undefined) {
     let best: SolutionNode | null = null;
@@ -405,8 +423,17 @@ export function treeMessage(journal: SolutionNode[], opts: { bestId?: number | n
     blocks: [
       { kind: "header", text: `Solution tree (${journal.length} nodes, ${buggy} buggy)` },
       { kind: "code", language: "text", code: shown.join("\n") },
+      ...link,
     ],
   };
+}
+
+/** The metric-over-steps chart on demand (`chart` in the thread). */
+export function chartMessage(run: RunRecord, png: Buffer | null, treeUrl?: string | null): ChatMessage {
+  const link: ChatBlock[] = treeUrl ? [treeLink(treeUrl, isTerminal(run.status))] : [];
+  if (!png) return { text: `Run ${run.id} has no finished step to chart yet.`, blocks: [{ kind: "text", text: `Run \`${run.id}\` has no finished step to chart yet.` }, ...link] };
+  const text = `Metric over steps of run ${run.id}: ${run.progress.nodes} nodes, best ${bestText(run)}`;
+  return { text, blocks: [{ kind: "context", text }, ...link], files: [chartFile(run, png)] };
 }
 
 /** One compact line per finished step, posted when the thread asked for `verbose on`. */

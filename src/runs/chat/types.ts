@@ -25,7 +25,7 @@ export interface ChatFile {
   title?: string;
 }
 
-/** Parts of a message, in order. Text is light markdown: **bold**, `code`, <url|label> links are not used. */
+/** Parts of a message, in order. Text is light markdown: **bold**, `code`; links are `link` blocks, not markup. */
 export type ChatBlock =
   | { kind: "header"; text: string }
   | { kind: "text"; text: string }
@@ -34,7 +34,9 @@ export type ChatBlock =
   | { kind: "code"; language: string; code: string; totalLines?: number }
   | { kind: "buttons"; buttons: ChatButton[] }
   /** A small line of secondary text. */
-  | { kind: "context"; text: string };
+  | { kind: "context"; text: string }
+  /** A link to a web page (the run's tree page), with the words it is shown as. */
+  | { kind: "link"; url: string; label: string };
 
 export interface ChatMessage {
   /** Plain-text summary: the notification text and the fallback where blocks are not shown. */

@@ -67,7 +67,7 @@ describe("Discord: /aide from the slash command to the final summary", () => {
     expect(thread.parent_id).toBe(d.channel.id);
     expect(thread.name).toMatch(/^AIDE: Predict loan default/);
 
-    const summary = await waitForBotMessage(world, thread.id, (m) => m.files.some((f) => f.name.endsWith(".png")), 90_000, "the final summary");
+    const summary = await waitForBotMessage(world, thread.id, (m) => m.files.some((f) => f.name === "submission.csv"), 90_000, "the final summary");
     const run = await waitForStatus(world, runId, ["finished"], 10_000);
     expect(run.progress.nodes).toBe(1);
     // The runner fetched the attachment from the CDN link.
@@ -91,7 +91,7 @@ describe("Discord: /aide from the slash command to the final summary", () => {
     expect(names.some((n) => n.endsWith(".png"))).toBe(true);
     expect(names.some((n) => n.endsWith(".py"))).toBe(true);
     expect(names).toContain("submission.csv");
-    const png = summary.files.find((f) => f.name.endsWith(".png"))!;
+    const png = summary.files.find((f) => f.name.endsWith("_metric.png"))!;
     expect(png.data.subarray(1, 4).toString("latin1")).toBe("PNG");
     expect(summary.embeds[0].image.url).toBe(`attachment://${png.name}`);
     expect(summary.files.find((f) => f.name === "submission.csv")!.data.toString("utf8").split("\n")[0]).toBe("id,default");

@@ -108,6 +108,16 @@ describe("splitting and rendering within Discord's limits", () => {
   });
 });
 
+describe("links", () => {
+  it("renders a link block as a masked link in a card's embed and in a plain message", () => {
+    const url = "https://aide.example.com/runs/r1?token=a-b_c";
+    const card = renderMessage({ text: "t", blocks: [{ kind: "header", text: "Card" }, { kind: "link", url, label: "Watch the [tree] live" }] });
+    expect(card[0]!.embeds[0]!.description).toBe(`[Watch the tree live](${url})`);
+    const plain = renderMessage({ text: "t", blocks: [{ kind: "code", language: "text", code: "#0 draft" }, { kind: "link", url: `${url}(x)`, label: "Open" }] });
+    expect(plain.map((p) => p.content).join("\n")).toContain(`[Open](${url}%28x%29)`);
+  });
+});
+
 describe("DiscordSurface against the REST API", () => {
   it("posts an oversized snippet as several messages within 2000 characters, fences balanced, the script on the last", async () => {
     const { where, threadId } = await newThread();

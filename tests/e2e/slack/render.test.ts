@@ -43,6 +43,12 @@ describe("Block Kit rendering", () => {
     expect(actionFromId("aide_rm_rf")).toBeNull();
   });
 
+  it("renders a link block as a Slack link with its label escaped", () => {
+    const url = "https://aide.example.com/runs/r1?token=a-b_c";
+    const r = renderMessage({ text: "card", blocks: [{ kind: "link", url, label: "Watch the <tree> | live" }] });
+    expect(r.blocks).toEqual([{ type: "context", elements: [{ type: "mrkdwn", text: `<${url}|Watch the &lt;tree&gt; / live>` }] }]);
+  });
+
   it("keeps at most 50 blocks, the last one kept", () => {
     const r = renderMessage({ text: "many", blocks: [...Array.from({ length: 80 }, (_, i) => ({ kind: "context" as const, text: `c${i}` })), { kind: "buttons", buttons: [{ action: "stop", label: "Stop", runId: "r2" }] }] });
     expect(r.blocks.length).toBe(50);

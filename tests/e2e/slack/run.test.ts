@@ -97,7 +97,7 @@ describe("a run in Slack", () => {
       // The final summary: chart PNG, best script, submission; the starter mentioned.
       expect(summary.text).toContain(`<@${STARTER.id}>`);
       expect(messageText(summary)).toContain(`<@${STARTER.id}>`);
-      const png = files.find((f) => f.name.endsWith(".png"));
+      const png = files.find((f) => f.name === `aide_${run.id}_metric.png`);
       expect(png?.content?.subarray(1, 4).toString("latin1")).toBe("PNG");
       const submission = files.find((f) => f.name === "submission.csv");
       expect(submission?.content?.toString("utf8").split("\n")[0]).toBe("id,default");
@@ -229,10 +229,11 @@ describe("a run in Slack", () => {
       const files = h.fake.filesIn(channel, card.ts);
       expect(files.some((f) => f.name === "submission.csv")).toBe(true);
       expect(files.some((f) => f.name.endsWith(".png"))).toBe(true);
-      // Edits coalesced: fewer accepted edits than card-changing events, never two within a second.
+      // Edits paced: never more accepted edits than card-changing events, never two within a second. (How many
+      // are coalesced depends on how fast events arrive, so it is not asserted here; render.test.ts covers it.)
       const root = h.fake.message(channel, card.ts)!;
       const cardEvents = events.length;
-      expect(root.updatedAt.length).toBeLessThan(cardEvents);
+      expect(root.updatedAt.length).toBeLessThanOrEqual(cardEvents);
       const gaps = root.updatedAt.slice(1).map((t, i) => t - root.updatedAt[i]!);
       expect(Math.min(...gaps)).toBeGreaterThanOrEqual(900);
       expect(messageText(root)).toMatch(/Finished/);

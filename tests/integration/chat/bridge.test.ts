@@ -172,7 +172,7 @@ describe("chat bridge and controller with a real run", () => {
     expect(applied).toEqual(["guidance", "pause", "resume", "more", "stop"]);
 
     // The final summary: chart, best script and submission, all followers but the one who unfollowed mentioned.
-    const summary = await until("the final summary", () => surface.inThread(thread).find((m) => m.files?.some((f) => f.mime === "image/png")));
+    const summary = await until("the final summary", () => surface.inThread(thread).find((m) => m.files?.some((f) => f.name === `aide_${run!.id}_metric.png`)));
     const done = await store.requireRun(run!.id);
     expect(done.status).toBe("stopped");
     expect(summary.text).toMatch(new RegExp(`^Run ${run!.id} was stopped\\. Best: roc_auc = `, "i"));
@@ -183,6 +183,25 @@ describe("chat bridge and controller with a real run", () => {
     writeFileSync(join(tmpdir(), "aide-chat-final-chart.png"), png);
     expect(summary.files![2]!.content.toString().split("\n")[0]).toBe("id,default");
     expect(summary.mentions).toEqual(["U-START", "U-FAN"]);
+
+    // The tree page: linked from the summary and the card with the run's own token; each new best carries a small chart.
+    const token = await store.viewToken(run!.id);
+    const treeUrl = `http://localhost:3100/runs/${run!.id}?token=${token}`;
+    expect(summary.blocks).toContainEqual({ kind: "link", url: treeUrl, label: "Open the solution tree" });
+    expect(surface.edits.at(-1)!.message.blocks).toContainEqual({ kind: "link", url: treeUrl, label: "Open the solution tree" });
+    const bestPosts = surface.inThread(thread).filter((m) => m.text.startsWith("New best"));
+    expect(bestPosts.length).toBeGreaterThan(0);
+    for (const b of bestPosts) {
+      const chart = b.files!.find((f) => f.mime === "image/png")!;
+      expect(chart.name).toMatch(new RegExp(`^aide_${run!.id}_metric_node\\d+\\.png$`));
+      expect([chart.content.readUInt32BE(16), chart.content.readUInt32BE(20)]).toEqual([600, 320]);
+    }
+    // `chart` and `tree` on demand.
+    const chart = await reply(ada, "chart");
+    expect(chart!.files!.map((f) => [f.name, f.content.readUInt32BE(16)])).toEqual([[`aide_${run!.id}_metric.png`, 900]]);
+    const tree = await reply(bob, "tree");
+    expect(tree!.blocks).toContainEqual({ kind: "link", url: treeUrl, label: "Open the solution tree" });
+    expect(tree!.files!.map((f) => f.mime)).toEqual(["image/png"]);
     const journal = await store.loadJournal(run!.id);
     expect(fieldsOf(summary).Nodes).toMatch(new RegExp(`^${journal.length} \\(`));
     expect(fieldsOf(summary).Coder).toBe("offline (no model)");

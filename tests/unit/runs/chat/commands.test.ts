@@ -76,6 +76,8 @@ describe("parseReply", () => {
     expect(parseReply("status")).toEqual({ kind: "status" });
     expect(parseReply("Best")).toEqual({ kind: "best" });
     expect(parseReply("tree")).toEqual({ kind: "tree" });
+    expect(parseReply("chart")).toEqual({ kind: "chart" });
+    expect(parseReply("Plot.")).toEqual({ kind: "chart" });
     expect(parseReply("follow")).toEqual({ kind: "follow" });
     expect(parseReply("unfollow")).toEqual({ kind: "unfollow" });
     expect(parseReply("help")).toEqual({ kind: "help" });

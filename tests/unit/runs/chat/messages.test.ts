@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import {
   bestMessage,
   changeText,
+  chartMessage,
   coderLabel,
   failedMessage,
   finalSummary,
@@ -200,5 +201,40 @@ describe("other messages", () => {
     ]);
     expect(stepLine(j[1]!).text).toBe("Step 2 (node 1, draft): buggy (ValueError: could not convert string to float.), 2.3 s");
     expect(stepLine(j[2]!).text).toBe("Step 3 (node 2, improve of node 0): rmse=0.2, 2.3 s");
+  });
+});
+
+describe("tree page links and charts in messages", () => {
+  const url = "https://aide.example.com/runs/r0000abcd?token=abc";
+  const png = Buffer.from("png-bytes");
+
+  it("links the status card to the live tree page, and the final summary and the tree reply to the tree", () => {
+    expect(blocks(statusCard(run(), undefined, url), "link")).toEqual([{ kind: "link", url, label: "Watch the solution tree live" }]);
+    expect(blocks(statusCard(run({ status: "finished" }), undefined, url), "link")[0]!.label).toBe("Open the solution tree");
+    expect(blocks(statusCard(run()), "link")).toEqual([]);
+    const journal = [node(0, 0.2), node(1, null)];
+    expect(blocks(finalSummary({ run: run({ status: "finished" }), journal, best: journal[0]!, reason: "steps", treeUrl: url }), "link")[0]!.url).toBe(url);
+    expect(blocks(treeMessage(journal, { treeUrl: url }), "link")[0]!.url).toBe(url);
+    expect(blocks(treeMessage([], { treeUrl: url }), "link")[0]!.url).toBe(url);
+  });
+
+  it("attaches a chart to a new best when one is given", () => {
+    const with_ = newBestMessage(node(3, 0.1), null, run(), { chart: png });
+    expect(with_.files!.map((f) => [f.name, f.mime])).toEqual([
+      ["best_node_3.py", "text/x-python"],
+      ["aide_r0000abcd_metric_node3.png", "image/png"],
+    ]);
+    expect(with_.files![1]!.content).toBe(png);
+    expect(newBestMessage(node(3, 0.1), null, run()).files!.map((f) => f.name)).toEqual(["best_node_3.py"]);
+  });
+
+  it("posts the chart on demand, or says there is nothing to chart yet", () => {
+    const m = chartMessage(run(), png, url);
+    expect(m.files).toEqual([{ name: "aide_r0000abcd_metric.png", content: png, mime: "image/png", title: "Metric over steps" }]);
+    expect(m.text).toContain("best rmse = 0.1234 (node 2)");
+    expect(blocks(m, "link")[0]!.url).toBe(url);
+    const none = chartMessage(run({ progress: { ...run().progress, nodes: 0 } }), null);
+    expect(none.files).toBeUndefined();
+    expect(none.text).toContain("no finished step to chart yet");
   });
 });
