@@ -49,6 +49,14 @@ type JournalEntry =
   | { op: "index"; db: string; c: string; spec: IndexSpec }
   | { op: "dropIndex"; db: string; c: string; name: string };
 
+/**
+ * How the snapshot and the journal are read back. Relaxed: numbers come back as JS numbers (and Dates as Dates),
+ * as the wire protocol hands them to the engines. Canonical parsing would leave Int32/Double wrapper objects in
+ * the documents, which the update engine copies into plain `{ value: n }` objects: every number of a document
+ * updated after a restart was corrupted that way.
+ */
+const LOAD_OPTIONS = { relaxed: true } as const;
+
 /** Journal lines after which the journal is folded into a new snapshot. */
 const COMPACT_AFTER = 20_000;
 
@@ -114,7 +122,7 @@ export class EmbeddedStorage {
     if (!this.dir) return;
     mkdirSync(this.dir, { recursive: true });
     if (existsSync(this.snapshotFile)) {
-      const snap = EJSON.parse(readFileSync(this.snapshotFile, "utf8"), { relaxed: false }) as {
+      const snap = EJSON.parse(readFileSync(this.snapshotFile, "utf8"), LOAD_OPTIONS) as {
         dbs: Record<string, Record<string, { docs: Doc[]; indexes: IndexSpec[] }>>;
       };
       for (const [db, colls] of Object.entries(snap.dbs)) {
@@ -131,7 +139,7 @@ export class EmbeddedStorage {
         if (!line.trim()) continue;
         let entry: JournalEntry;
         try {
-          entry = EJSON.parse(line, { relaxed: false }) as JournalEntry;
+          entry = EJSON.parse(line, LOAD_OPTIONS) as JournalEntry;
         } catch {
           break; // a torn write at the end (the process died mid-append): everything before it is intact
         }

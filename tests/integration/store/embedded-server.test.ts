@@ -47,6 +47,29 @@ describe.skipIf(!!process.env.MONGODB_URI)("embedded MongoDB server", () => {
     await second.stop();
   });
 
+  it("keeps numbers numbers when a document is updated after a restart", async () => {
+    const dir = tempDir();
+    const first = await startMongoServer({ dir });
+    const conn = await mongoose.createConnection(`${first.uri}/persist`).asPromise();
+    await conn.collection("runs").insertOne({ _id: "r1" as never, options: { steps: 6, budget: 2.5 }, progress: { step: 1 } });
+    await conn.close();
+    await first.stop();
+
+    const second = await startMongoServer({ dir, port: first.port });
+    const conn2 = await mongoose.createConnection(`${second.uri}/persist`).asPromise();
+    await conn2.collection("runs").updateOne({ _id: "r1" as never }, { $set: { "progress.step": 2 } });
+    await conn2.collection("runs").findOneAndUpdate({ _id: "r1" as never }, { $set: { status: "failed" } }, { returnDocument: "after" });
+    expect(await conn2.collection("runs").findOne({ _id: "r1" as never })).toEqual({ _id: "r1", options: { steps: 6, budget: 2.5 }, progress: { step: 2 }, status: "failed" });
+    await conn2.close();
+    await second.stop();
+
+    const third = await startMongoServer({ dir, port: first.port });
+    const conn3 = await mongoose.createConnection(`${third.uri}/persist`).asPromise();
+    expect(await conn3.collection("runs").findOne({ _id: "r1" as never })).toEqual({ _id: "r1", options: { steps: 6, budget: 2.5 }, progress: { step: 2 }, status: "failed" });
+    await conn3.close();
+    await third.stop();
+  });
+
   it("refuses to serve one data dir from two processes", async () => {
     const dir = tempDir();
     const a = await startMongoServer({ dir });
