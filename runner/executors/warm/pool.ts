@@ -1,7 +1,7 @@
 /**
  * Warm interpreters for the runs an executor serves: per run (its input directory and memory limit) a set
  * of WarmParents, each running one script at a time, so a run with `parallel` K keeps up to K of them. A
- * script takes an idle interpreter, or the first one to become ready or free. An interpreter that dies,
+ * script takes an idle interpreter; when none is free it runs cold while one more starts. An interpreter that dies,
  * hangs or reports pollution is dropped and replaced on demand; if none can be started, the reason is
  * logged once and the run's scripts run cold (the caller's ordinary path).
  *
@@ -41,7 +41,8 @@ interface Scope {
   idle: WarmParent[];
   all: Set<WarmParent>;
   starting: number;
-  waiters: Array<(p: WarmParent | null) => void>;
+  /** Starts in flight. */
+  pending: Set<Promise<void>>;
   /** Why warm mode does not work for this run (scripts run cold), or null. */
   broken: string | null;
   idleTimers: Map<WarmParent, NodeJS.Timeout>;
@@ -63,16 +64,17 @@ export class WarmPool {
     const key = `${resolve(inputDir)}\n${memoryMb}`;
     let scope = this.scopes.get(key);
     if (!scope) {
-      scope = { key, inputDir: resolve(inputDir), memoryMb, idle: [], all: new Set(), starting: 0, waiters: [], broken: null, idleTimers: new Map(), workspaceParent };
+      scope = { key, inputDir: resolve(inputDir), memoryMb, idle: [], all: new Set(), starting: 0, pending: new Set(), broken: null, idleTimers: new Map(), workspaceParent };
       this.scopes.set(key, scope);
     }
     return scope;
   }
 
-  /** Starts an interpreter for a run ahead of its first script. Never throws. */
+  /** Starts an interpreter for a run ahead of its first script (or waits for one starting). Never throws. */
   prepare(inputDir: string, memoryMb: number, workspaceParent: string): Promise<void> {
     const scope = this.scopeFor(inputDir, memoryMb, workspaceParent);
-    if (scope.all.size > 0 || scope.starting > 0 || scope.broken) return Promise.resolve();
+    if (scope.all.size > 0 || scope.broken) return Promise.resolve();
+    if (scope.pending.size > 0) return Promise.race(scope.pending);
     return this.startOne(scope);
   }
 
@@ -93,7 +95,6 @@ export class WarmPool {
 
   private async stopScope(scope: Scope): Promise<void> {
     scope.broken ??= "released";
-    for (const w of scope.waiters.splice(0)) w(null);
     for (const t of scope.idleTimers.values()) clearTimeout(t);
     scope.idleTimers.clear();
     await Promise.all([...scope.all].map((p) => p.destroy()));
@@ -104,7 +105,7 @@ export class WarmPool {
   private startOne(scope: Scope): Promise<void> {
     scope.starting++;
     const started = performance.now();
-    return WarmParent.start({
+    const start = WarmParent.start({
       launcher: this.opts.launcher,
       inputDir: scope.inputDir,
       memoryMb: scope.memoryMb,
@@ -130,9 +131,11 @@ export class WarmPool {
           scope.broken = reason;
           this.opts.logger.warn({ err, executor: this.opts.launcher.kind }, `warm mode unavailable, running scripts cold: ${reason}`);
         }
-        for (const w of scope.waiters.splice(0)) w(null);
       },
     );
+    scope.pending.add(start);
+    void start.finally(() => scope.pending.delete(start));
+    return start;
   }
 
   private forget(scope: Scope, parent: WarmParent): void {
@@ -143,16 +146,10 @@ export class WarmPool {
     void parent.destroy();
   }
 
-  /** Hands a free interpreter to the first waiting script, or parks it (stopped after idleMs). */
+  /** Parks a free interpreter for the next script (stopped after idleMs unused). */
   private giveBack(scope: Scope, parent: WarmParent): void {
     if (!parent.alive || parent.polluted) {
       this.forget(scope, parent);
-      return;
-    }
-    const waiter = scope.waiters.shift();
-    if (waiter) {
-      parent.busy = true;
-      waiter(parent);
       return;
     }
     parent.busy = false;
@@ -164,32 +161,35 @@ export class WarmPool {
     scope.idleTimers.set(parent, timer);
   }
 
-  /** A free interpreter for the scope, or null when warm mode does not work for it. */
-  private acquire(scope: Scope): Promise<WarmParent | null> {
-    if (scope.broken || this.closed) return Promise.resolve(null);
+  /**
+   * A free interpreter for the scope, or null. With none free, one more is started in the background and
+   * this script runs cold: a script never waits for scikit-learn to be imported, so warm mode is never slower
+   * than a cold run, and the run's later scripts find the interpreters ready.
+   */
+  private acquire(scope: Scope): WarmParent | null {
+    if (scope.broken || this.closed) return null;
     const idle = scope.idle.pop();
     if (idle) {
       clearTimeout(scope.idleTimers.get(idle));
       scope.idleTimers.delete(idle);
       idle.busy = true;
-      return Promise.resolve(idle);
+      return idle;
     }
-    const got = new Promise<WarmParent | null>((r) => scope.waiters.push(r));
-    // One more interpreter for each script that has nothing to run on; whichever frees or starts first serves it.
-    if (scope.starting < scope.waiters.length) void this.startOne(scope);
-    return got;
+    const busy = [...scope.all].filter((p) => p.busy).length;
+    if (scope.starting + scope.all.size <= busy) void this.startOne(scope);
+    return null;
   }
 
   /**
-   * Runs the job on a warm interpreter. Resolves null when warm mode cannot serve it (the caller runs it
-   * cold); the reason was logged.
+   * Runs the job on a warm interpreter. Resolves null when none can serve it now (the caller runs it cold):
+   * none is free yet, or warm mode does not work for this run (the reason was logged once).
    */
   async run(job: ScriptJob, signal?: AbortSignal): Promise<ExecutionResult | null> {
     const nodeDir = resolve(job.nodeDir);
     const scope = this.scopeFor(job.inputDir, job.memoryMb, dirname(nodeDir));
     for (let attempt = 0; attempt < 3; attempt++) {
       if (signal?.aborted) return null;
-      const parent = await this.acquire(scope);
+      const parent = this.acquire(scope);
       if (!parent) return null;
       const outcome = await this.runOn(parent, job, nodeDir, signal);
       this.giveBack(scope, parent);
