@@ -180,7 +180,7 @@ afterAll(async () => {
 
 const ORDER = Object.keys(SCRIPTS);
 
-async function search(executor: Executor, label: string): Promise<SolutionNode[]> {
+async function search(executor: Executor, label: string): Promise<readonly SolutionNode[]> {
   const runDir = join(root, "run", label);
   const config = loadConfig({ env: {}, overrides: { search: { steps: ORDER.length, parallel: 1 }, execution: { timeoutSec: 60, memoryMb: MEMORY_MB } } });
   const sink = new RecordingSink();
@@ -193,7 +193,7 @@ function attempts(node: SolutionNode): string[] {
   return node.output.split("\n").filter((l) => l.startsWith("ABUSE "));
 }
 
-function checkNodes(nodes: SolutionNode[]): void {
+function checkNodes(nodes: readonly SolutionNode[]): void {
   if (process.env.AIDE_SHOW_ABUSE) for (const n of nodes) console.info(`[${n.plan}] ${n.analysis}\n${attempts(n).join("\n")}`);
   expect(nodes.map((n) => n.plan)).toEqual(ORDER);
   const by = Object.fromEntries(nodes.map((n) => [n.plan, n]));
