@@ -25,7 +25,7 @@ import type {
   ReviewInput,
   TokenUsage,
 } from "../../search/types.ts";
-import { displayEndpoint, isAbort, toModelError, type ErrorContext } from "./errors.ts";
+import { displayEndpoint, isAbort, redact, toModelError, type ErrorContext } from "./errors.ts";
 import { costOf, type PriceTable } from "./pricing.ts";
 
 export const DEFAULT_BASE_URL = "https://api.openai.com/v1";
@@ -33,6 +33,15 @@ export const DEFAULT_BASE_URL = "https://api.openai.com/v1";
 export const PLACEHOLDER_API_KEY = "no-key-configured";
 /** Requests per propose/review call when the answer is unusable (transport retries come on top, per request). */
 export const ANSWER_ATTEMPTS = 3;
+/**
+ * Longest script accepted from a model. Real scripts are a few kilobytes; a code block past this is a broken or
+ * hostile answer, and would bloat the journal, the events and every later prompt.
+ */
+export const MAX_SCRIPT_CHARS = 200_000;
+/** Longest review summary kept (the tool asks for two to four sentences). */
+export const MAX_SUMMARY_CHARS = 4000;
+/** How much of an unusable answer is sent back to the model when asking again. */
+const ECHO_CHARS = 4000;
 
 export interface OpenAICoderOptions {
   apiKey?: string;
@@ -125,7 +134,17 @@ export function parseReviewArguments(raw: string): ParsedReview | string {
   }
   const lib = rec.lower_is_better === null || rec.lower_is_better === undefined ? null : asBoolean(rec.lower_is_better);
   if (lib === undefined) return "lower_is_better was neither a boolean nor null";
-  return { isBug, summary: rec.summary.trim(), metric, lowerIsBetter: lib };
+  const summary = rec.summary.trim();
+  return { isBug, summary: summary.length > MAX_SUMMARY_CHARS ? `${summary.slice(0, MAX_SUMMARY_CHARS - 1)}…` : summary, metric, lowerIsBetter: lib };
+}
+
+/** The text of an assistant message, whatever a compatible server sent: a string, text parts, or nothing usable. */
+function messageText(content: unknown): string {
+  if (typeof content === "string") return content;
+  if (Array.isArray(content)) {
+    return content.map((p) => (p && typeof p === "object" && typeof (p as { text?: unknown }).text === "string" ? (p as { text: string }).text : "")).join("");
+  }
+  return "";
 }
 
 /** Some local servers ignore `tool_choice` and answer with the JSON in the content instead. */
@@ -160,24 +179,33 @@ export class OpenAICoder implements Coder {
     ];
     let messages = base;
     let tokens = { promptTokens: 0, completionTokens: 0 };
+    let problem = "";
     for (let attempt = 1; attempt <= ANSWER_ATTEMPTS; attempt++) {
       const completion = await this.chat(model, { messages, ...this.temperature() }, signal);
       tokens = addTokens(tokens, completion);
-      const content = completion.choices[0]?.message.content ?? "";
+      const content = messageText(completion.choices[0]?.message?.content);
       const code = extractCode(content);
-      if (code !== null) {
+      let nudge = NO_CODE_NUDGE;
+      if (code !== null && code.length <= MAX_SCRIPT_CHARS) {
         const plan = extractPlan(content) || firstCommentLines(code) || `${action.kind} step ${ctx.step}`;
         this.log.debug({ action: action.kind, attempt, ...tokens }, "proposal received");
         return { plan, code, usage: this.usage(model, tokens) };
       }
+      if (code !== null) {
+        problem = `its script had ${code.length} characters, more than the ${MAX_SCRIPT_CHARS} allowed`;
+        nudge = `Your previous script had ${code.length} characters; a script may have at most ${MAX_SCRIPT_CHARS}. Answer again with a complete, much shorter script in a single \`\`\`python fenced block.`;
+      } else {
+        problem = completion.choices.length === 0 ? "the answer was empty" : "the answer had no Python code block";
+      }
       this.log.warn(
-        { action: action.kind, attempt, finishReason: completion.choices[0]?.finish_reason, chars: content.length },
+        { action: action.kind, attempt, finishReason: completion.choices[0]?.finish_reason, chars: content.length, problem },
         "reply had no usable code; asking again",
       );
-      messages = [...base, { role: "assistant", content: content || "(empty answer)" }, { role: "user", content: NO_CODE_NUDGE }];
+      const echo = content.length > ECHO_CHARS ? `${content.slice(0, ECHO_CHARS)}\n[... ${content.length - ECHO_CHARS} more characters cut ...]` : content;
+      messages = [...base, { role: "assistant", content: echo || "(empty answer)" }, { role: "user", content: nudge }];
     }
     throw new ModelError(
-      `Model "${model}" at ${displayEndpoint(this.baseURL)} gave no usable Python code in ${ANSWER_ATTEMPTS} answers.`,
+      `Model "${model}" at ${displayEndpoint(this.baseURL)} gave no usable Python code in ${ANSWER_ATTEMPTS} answers (the last time ${problem}).`,
       { detail: `${tokens.promptTokens + tokens.completionTokens} tokens spent` },
     );
   }
@@ -211,7 +239,7 @@ export class OpenAICoder implements Coder {
       tokens = addTokens(tokens, completion);
       const message = completion.choices[0]?.message;
       const call = message?.tool_calls?.find((c) => c.type === "function" && c.function.name === REVIEW_TOOL_NAME);
-      const raw = call && call.type === "function" ? call.function.arguments : jsonInContent(message?.content);
+      const raw = call && call.type === "function" ? call.function.arguments : jsonInContent(messageText(message?.content));
       if (raw === null || raw === undefined) {
         reason = `no ${REVIEW_TOOL_NAME} tool call`;
       } else {
@@ -254,14 +282,23 @@ export class OpenAICoder implements Coder {
     params: Omit<ChatCompletionCreateParamsNonStreaming, "model">,
     signal?: AbortSignal,
   ): Promise<ChatCompletion> {
+    let completion: unknown;
     try {
-      return await this.client.chat.completions.create({ ...params, model, stream: false }, { signal });
+      completion = await this.client.chat.completions.create({ ...params, model, stream: false }, { signal });
     } catch (err) {
       if (isAbort(err, signal)) throw err;
       const modelError = toModelError(err, this.errorContext(model));
       this.log.error({ model, detail: modelError.message }, "model request failed");
       throw modelError;
     }
+    // A proxy's error page or a server speaking another API answers 200 with something else entirely.
+    if (!completion || typeof completion !== "object" || !Array.isArray((completion as { choices?: unknown }).choices)) {
+      const seen = redact((typeof completion === "string" ? completion : JSON.stringify(completion) ?? String(completion)).replace(/\s+/g, " ").slice(0, 200), this.options.apiKey);
+      const modelError = new ModelError(`The model endpoint at ${displayEndpoint(this.baseURL)} answered with something that is not a chat completion; check the base URL.`, { detail: seen });
+      this.log.error({ model, detail: modelError.message }, "model answer unusable");
+      throw modelError;
+    }
+    return completion as ChatCompletion;
   }
 }
 

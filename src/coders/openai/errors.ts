@@ -137,5 +137,8 @@ export function toModelError(err: unknown, ctx: ErrorContext): ModelError {
     return new ModelError(`The model endpoint at ${where} answered with HTTP ${status} for model "${ctx.model}".`, { detail });
   }
   const message = err instanceof Error ? err.message : String(err);
+  if (err instanceof SyntaxError || (err as { cause?: unknown } | null)?.cause instanceof SyntaxError) {
+    return new ModelError(`The model endpoint at ${where} answered with JSON that cannot be read (cut off or malformed).`, { detail: redact(message, ctx.apiKey) });
+  }
   return new ModelError(`The request to the model endpoint at ${where} failed.`, { detail: redact(message, ctx.apiKey) });
 }
