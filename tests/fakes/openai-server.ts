@@ -55,6 +55,13 @@ export interface DropReply {
   drop: true;
 }
 
+/** Any status and body, as given (not JSON-encoded): error pages of proxies, truncated or foreign answers. */
+export interface RawReply {
+  raw: string | Buffer;
+  status?: number;
+  contentType?: string;
+}
+
 export type FakeReply =
   | string
   | ContentReply
@@ -62,6 +69,7 @@ export type FakeReply =
   | ErrorReply
   | DelayedReply
   | DropReply
+  | RawReply
   | ((request: RecordedRequest) => FakeReply);
 
 export interface FakeOpenAIServerOptions {
@@ -193,6 +201,12 @@ export class FakeOpenAIServer {
     if (typeof reply === "string") return this.answer(res, request, { content: reply });
     if ("drop" in reply) {
       res.socket?.destroy();
+      return;
+    }
+    if ("raw" in reply) {
+      const body = Buffer.isBuffer(reply.raw) ? reply.raw : Buffer.from(reply.raw);
+      res.writeHead(reply.status ?? 200, { "content-type": reply.contentType ?? "application/json", "content-length": String(body.length) });
+      res.end(body);
       return;
     }
     if ("delayMs" in reply) {
