@@ -2,7 +2,7 @@
  * Hostile archives built byte by byte, so a test controls exactly what an attacker would: entry names (`../x`,
  * absolute paths), entry types (symbolic and hard links, devices), declared sizes that lie, and compression
  * ratios of bombs. Zip (store or deflate, Unix mode bits in the central directory) and ustar tar (optionally
- * gzipped).
+ * gzipped). Also the tiny task the reliability tests run scripts on, and a good script for it.
  */
 import { deflateRawSync, gzipSync } from "node:zlib";
 
@@ -139,4 +139,19 @@ export function tinyTaskFiles(): Record<string, string> {
     "test.csv": `id,a,b\n${test.join("\n")}\n`,
     "sample_submission.csv": `id,y\n${test.map((r) => `${r.split(",")[0]},0`).join("\n")}\n`,
   };
+}
+
+/** A working script for tinyTaskFiles (standard library only): predicts the majority class. */
+export function tinyTaskScript(): string {
+  return `
+import csv, json
+rows = list(csv.DictReader(open("./input/train.csv")))
+ones = sum(int(r["y"]) for r in rows)
+guess = 1 if ones * 2 >= len(rows) else 0
+acc = sum(int(r["y"]) == guess for r in rows) / len(rows)
+ids = [r["id"] for r in csv.DictReader(open("./input/test.csv"))]
+with open("./working/submission.csv", "w") as f:
+    f.write("id,y\\n" + "".join(f"{i},{guess}\\n" for i in ids))
+print("AIDE_METRIC " + json.dumps({"name": "accuracy", "value": acc, "lower_is_better": False}))
+`;
 }

@@ -23,7 +23,7 @@ import { createExecutor } from "../../../runner/executors/index.ts";
 import { selectExecutor } from "../../../runner/executors/select.ts";
 import { RecordingSink } from "../../fakes/search-fakes.ts";
 import { DOCKER_SETUP_TIMEOUT_MS, ensureDockerSandbox } from "../../support/docker.ts";
-import { tinyTaskFiles } from "./archives.ts";
+import { tinyTaskFiles, tinyTaskScript } from "./archives.ts";
 
 const REPO = join(import.meta.dirname, "../../..");
 const MEMORY_MB = 256;
@@ -123,17 +123,7 @@ print("ABUSE env", "GOT canary" if "AIDECANARY" in values else "blocked: no cana
 print("ABUSE proc", f"GOT canary in {found}" if found else "blocked: no canary in any /proc/N/environ")
 sys.exit(1)
 `,
-  "a good script": () => `
-import csv, json, os
-rows = list(csv.DictReader(open("./input/train.csv")))
-ones = sum(int(r["y"]) for r in rows)
-guess = 1 if ones * 2 >= len(rows) else 0
-acc = sum(int(r["y"]) == guess for r in rows) / len(rows)
-ids = [r["id"] for r in csv.DictReader(open("./input/test.csv"))]
-with open("./working/submission.csv", "w") as f:
-    f.write("id,y\\n" + "".join(f"{i},{guess}\\n" for i in ids))
-print("AIDE_METRIC " + json.dumps({"name": "accuracy", "value": acc, "lower_is_better": False}))
-`,
+  "a good script": tinyTaskScript,
 };
 
 /** Proposes the scripts in order, whatever the policy asks; reviews from the run alone. */
