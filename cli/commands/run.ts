@@ -184,7 +184,7 @@ export async function runCommand(flags: RunFlags, out: NodeJS.WriteStream = proc
       `\nFinished (${result.reason}): ${nodes.length} nodes, ${buggy} buggy. ` +
         (result.best ? `Best: node ${result.best.id}, ${formatMetric(result.best.metric)}.` : "No working solution was found.") +
         (tokens > 0 ? ` Tokens: ${tokens}, cost $${result.usage.costUsd.toFixed(4)}.` : "") +
-        `\nWrote ${outDir}/journal.json${result.best ? ", best_solution.py" : ""}${result.best?.submissionPath ? ", best_submission.csv" : ""}, config.json\n`,
+        `\nWrote ${outDir}/journal.json${result.best ? ", best_solution.py" : ""}${result.best?.submissionPath ? ", best_submission.csv" : ""}, config.json, tree.html\n`,
     );
     return { runId, outDir, bestNodeId: result.best?.id ?? null, bestMetric: formatMetric(result.best?.metric ?? null), nodes: nodes.length, buggy };
   } finally {

@@ -46,6 +46,8 @@ export interface TreeViewRun {
   lowerIsBetter: boolean | null;
   bestNodeId: number | null;
   bestMetric: number | null;
+  /** The best metric as the chat messages write it. */
+  bestMetricText: string | null;
   coder: string;
   finished: boolean;
 }
@@ -68,7 +70,7 @@ export interface NodeDetail {
   codeHtml: string;
   /** The script as plain text (for copying). */
   code: string;
-  metric: { name: string; value: number; lowerIsBetter: boolean } | null;
+  metric: { name: string; value: number; lowerIsBetter: boolean; text: string } | null;
   buggy: boolean;
   best: boolean;
   /** The review's findings: why the node is buggy, or what the reviewer noticed. */
@@ -179,6 +181,7 @@ export function buildTreeView(run: TreeRunSource, journal: SolutionNode[]): Tree
       lowerIsBetter: run.progress.lowerIsBetter ?? good[0]?.metric?.lowerIsBetter ?? null,
       bestNodeId: best,
       bestMetric: best !== null ? (byId.get(best)?.metric?.value ?? null) : null,
+      bestMetricText: best !== null && byId.get(best)?.metric ? formatNumber(byId.get(best)!.metric!.value) : null,
       coder: run.options.coder,
       finished: TERMINAL.has(run.status),
     },
@@ -198,7 +201,7 @@ export function nodeDetail(node: SolutionNode, bestId: number | null): NodeDetai
     plan: node.plan,
     code: node.code,
     codeHtml: highlightPython(node.code),
-    metric: node.metric && !node.buggy ? { name: node.metric.name, value: node.metric.value, lowerIsBetter: node.metric.lowerIsBetter } : null,
+    metric: node.metric && !node.buggy ? { name: node.metric.name, value: node.metric.value, lowerIsBetter: node.metric.lowerIsBetter, text: formatNumber(node.metric.value) } : null,
     buggy: node.buggy,
     best: node.id === bestId,
     findings: node.analysis,

@@ -77,6 +77,19 @@ describe("aide runner / submit / status / steer / events / export / services", (
     expect(readFileSync(join(out, "best_solution.py"), "utf8").trim()).toBe(best.code.trim());
     expect(readFileSync(join(out, "best_submission.csv"), "utf8").split("\n")[0]).toBe("id,price");
     expect(existsSync(join(dataDir, "services.json"))).toBe(true);
+
+    // The tree: a self-contained file with every node, and the live page's link with the run's token.
+    const treeFile = join(out, "run-tree.html");
+    const tree = await aide("tree", runId, "--out", treeFile);
+    expect(tree.code).toBe(0);
+    expect(tree.stdout).toContain("5 nodes, run finished");
+    const html = readFileSync(treeFile, "utf8");
+    for (const n of journal.nodes) expect(html).toContain(`"id":${n.id},"parentId"`);
+    expect(html).not.toMatch(/<script src=|<link /);
+    expect(readFileSync(join(out, "tree.html"), "utf8")).toContain('id="aide-boot"');
+    const link = await aide("tree", runId, "--link");
+    expect(link.stdout.trim()).toMatch(new RegExp(`^http://localhost:3100/runs/${runId}\\?token=[A-Za-z0-9_-]{43}$`));
+    expect((await aide("tree", "rnotarun0", "--out", treeFile)).stderr).toMatch(/^aide: .*rnotarun0/);
   }, 300_000);
 
   it("says so in one line for a run that does not exist", async () => {

@@ -169,7 +169,8 @@ export async function metricChartPng(journal: SolutionNode[], opts: MetricChartO
           min: yMin,
           max: yMax,
           title: { display: true, text: yLabel, font: { ...font, size: 14 } },
-          ticks: { font },
+          // Round ticks only: the padded bounds would otherwise be labelled too (e.g. 67,128.6).
+          ticks: { font, includeBounds: false },
           grid: { color: "#eeeeee" },
         },
       },

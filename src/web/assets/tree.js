@@ -29,15 +29,9 @@
     return e;
   }
 
-  function fmt(v) {
-    if (v === null || v === undefined || !isFinite(v)) return "-";
-    var a = Math.abs(v);
-    if (a !== 0 && (a < 1e-3 || a >= 1e6)) return v.toExponential(3);
-    return String(Number(v.toPrecision(4)));
-  }
-
   function firstLine(text) {
-    var line = (text || "").split(/\r?\n/).map(function (l) { return l.trim(); }).filter(Boolean)[0] || "";
+    // The task's first line, without the "#" of a markdown heading.
+    var line = (text || "").split(/\r?\n/).map(function (l) { return l.replace(/^#+\s*/, "").trim(); }).filter(Boolean)[0] || "";
     return line.length > 160 ? line.slice(0, 159) + "…" : line;
   }
 
@@ -47,7 +41,7 @@
     var facts = document.getElementById("run-facts");
     facts.textContent = "";
     var direction = run.lowerIsBetter === null ? "" : run.lowerIsBetter ? " (lower is better)" : " (higher is better)";
-    var best = run.bestNodeId === null ? "none yet" : (run.metricName || "metric") + " = " + fmt(run.bestMetric) + direction + ", node " + run.bestNodeId;
+    var best = run.bestNodeId === null ? "none yet" : (run.metricName || "metric") + " = " + run.bestMetricText + direction + ", node " + run.bestNodeId;
     [["Status", run.status], ["Step", run.step + " of " + run.totalSteps], ["Best", best], ["Coder", run.coder]].forEach(function (f) {
       var span = el("span", { "class": "fact" });
       span.appendChild(el("b", null, f[0] + ": "));
@@ -131,7 +125,7 @@
     box.appendChild(el("p", { "class": "meta" }, "step " + (d.step + 1) + " · " + stage + " · " + (d.execTimeMs / 1000).toFixed(1) + " s"));
     var badge;
     if (d.metric) {
-      badge = el("p", { "class": "badge good", "data-kind": "metric" }, d.metric.name + " = " + fmt(d.metric.value) + (d.metric.lowerIsBetter ? " (lower is better)" : " (higher is better)"));
+      badge = el("p", { "class": "badge good", "data-kind": "metric" }, d.metric.name + " = " + d.metric.text + (d.metric.lowerIsBetter ? " (lower is better)" : " (higher is better)"));
     } else {
       var why = d.timedOut ? "timed out" : d.killed ? "killed by a limit" : d.exitCode !== null && d.exitCode !== 0 ? "exit code " + d.exitCode : "no valid metric";
       badge = el("p", { "class": "badge bad", "data-kind": "buggy" }, "buggy: " + why);
