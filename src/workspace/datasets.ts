@@ -20,6 +20,8 @@ export interface DatasetDownloadSettings {
   allowPrivateHosts: boolean;
   allowedAddresses?: readonly string[];
   resolver?: Resolver;
+  minBytesPerSec?: number;
+  rateGraceMs?: number;
 }
 
 export interface LocalDataFile {
@@ -82,6 +84,8 @@ export async function fetchDatasets(links: string[], inputDir: string, opts: Fet
     allowPrivateHosts: opts.download?.allowPrivateHosts ?? false,
     allowedAddresses: opts.download?.allowedAddresses,
     resolver: opts.download?.resolver,
+    minBytesPerSec: opts.download?.minBytesPerSec ?? DEFAULT_DOWNLOAD_LIMITS.minBytesPerSec,
+    rateGraceMs: opts.download?.rateGraceMs ?? DEFAULT_DOWNLOAD_LIMITS.rateGraceMs,
   };
   const limits = opts.unpack ?? DEFAULT_UNPACK_LIMITS;
   await mkdir(inputDir, { recursive: true });

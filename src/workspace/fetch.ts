@@ -1,7 +1,8 @@
 /**
  * Downloading one data link into a directory, defensively: http(s) only, no credentials in URLs, the
  * address guard on every hop (connections pinned to the checked address), a bounded number of redirects,
- * a size limit enforced on the header and on the bytes that actually arrive, and an overall timeout.
+ * a size limit enforced on the header and on the bytes that actually arrive, an overall timeout, and a minimum
+ * average rate once the body has had time to start.
  * Request headers (e.g. a Slack bot token) are sent only to the link's own origin, never logged and never
  * put in error messages; URLs in messages and logs lose their query string and fragment.
  */
@@ -33,6 +34,12 @@ export interface DownloadOptions {
   signal?: AbortSignal;
   /** Host name resolver (tests); dns.lookup by default. */
   resolver?: Resolver;
+  /**
+   * Slowest average body rate tolerated once `rateGraceMs` have passed since the body started, in bytes per
+   * second (0: no minimum). A server trickling bytes would otherwise hold a runner until the overall timeout.
+   */
+  minBytesPerSec?: number;
+  rateGraceMs?: number;
 }
 
 export interface DownloadResult {
@@ -48,6 +55,8 @@ export const DEFAULT_DOWNLOAD_LIMITS = {
   maxBytes: 500 * 1024 * 1024,
   timeoutMs: 10 * 60_000,
   maxRedirects: 5,
+  minBytesPerSec: 1024,
+  rateGraceMs: 30_000,
 } as const;
 
 const MAX_FILENAME_CHARS = 120;
@@ -256,6 +265,8 @@ export async function downloadToFile(url: string, destDir: string, opts: Downloa
 
   const controller = new AbortController();
   let timedOut = false;
+  let tooSlow: string | null = null;
+  let rateCheck: NodeJS.Timeout | undefined;
   const timer = setTimeout(() => {
     timedOut = true;
     controller.abort(new Error("download timeout"));
@@ -355,7 +366,20 @@ export async function downloadToFile(url: string, destDir: string, opts: Downloa
           cb(null, chunk);
         },
       });
+      const minRate = opts.minBytesPerSec ?? DEFAULT_DOWNLOAD_LIMITS.minBytesPerSec;
+      if (minRate > 0) {
+        const grace = opts.rateGraceMs ?? DEFAULT_DOWNLOAD_LIMITS.rateGraceMs;
+        const bodyStarted = Date.now();
+        rateCheck = setInterval(() => {
+          const elapsed = Date.now() - bodyStarted;
+          const rate = bytes / Math.max(elapsed / 1000, 0.001);
+          if (elapsed < grace || rate >= minRate) return;
+          tooSlow = `${formatBytes(Math.floor(rate))}/s on average over ${formatSeconds(elapsed)}, below the ${formatBytes(minRate)}/s minimum`;
+          controller.abort(new Error("download too slow"));
+        }, Math.min(1000, Math.max(50, grace / 4)));
+      }
       await pipeline(res, counter, createWriteStream("", { fd: handle }), { signal: controller.signal });
+      clearInterval(rateCheck);
       if (declared !== null && bytes !== declared) {
         throw new DataError(`${failed}: the connection closed before the whole file arrived (${formatBytes(bytes)} of ${formatBytes(declared)}).`);
       }
@@ -367,6 +391,7 @@ export async function downloadToFile(url: string, destDir: string, opts: Downloa
     if (partialPath) await unlink(partialPath).catch(() => undefined);
     let out: DataError;
     if (err instanceof DataError) out = err;
+    else if (tooSlow) out = new DataError(`Download of ${shown} was too slow: ${tooSlow}.`);
     else if (timedOut) out = new DataError(`Download of ${shown} timed out after ${formatSeconds(opts.timeoutMs)}.`);
     else if (opts.signal?.aborted) out = new DataError(`Download of ${shown} was cancelled.`);
     else out = new DataError(`${failed}: ${networkReason(err)}.`, { cause: err });
@@ -374,6 +399,7 @@ export async function downloadToFile(url: string, destDir: string, opts: Downloa
     throw out;
   } finally {
     clearTimeout(timer);
+    clearInterval(rateCheck);
     opts.signal?.removeEventListener("abort", onOuterAbort);
   }
 }
