@@ -90,6 +90,7 @@ const CASES: Record<string, Case[]> = {
   ],
   slow: [
     { what: "a server that never answers", routes: { "/hang.csv": { kind: "hang" } }, link: "http://data.example.test:PORT/hang.csv", expected: /timed out after 1\.5 s/ },
+    { what: "a trickle below the minimum rate", routes: { "/drip.csv": { kind: "slow", body: Buffer.alloc(100_000, 0x61), chunkSize: 100, intervalMs: 100 } }, link: "http://data.example.test:PORT/drip.csv", expected: /was too slow: .*\/s on average over .* s, below the 2 KB\/s minimum/, download: { timeoutMs: 20_000, minBytesPerSec: 2000, rateGraceMs: 500 } },
     { what: "a trickle past the time limit", routes: { "/trickle.csv": { kind: "slow", body: Buffer.alloc(100_000, 0x61), chunkSize: 100, intervalMs: 100 } }, link: "http://data.example.test:PORT/trickle.csv", expected: /timed out after 1\.5 s/ },
   ],
   "wrongly typed": [
