@@ -12,9 +12,10 @@ import { bullConnection, createRunWorker, withRunLease, type RunWorker } from ".
 import { SteerSignals } from "../src/queue/steering.ts";
 import { executeRun } from "../src/runs/execute.ts";
 import type { Executor, SolutionNode } from "../src/search/types.ts";
-import { TERMINAL_STATUSES, type Store } from "../src/store/index.ts";
+import { IllegalTransitionError, TERMINAL_STATUSES, type Store } from "../src/store/index.ts";
 import type { RunRecord } from "../src/store/types.ts";
 import { fetchDatasets } from "../src/workspace/datasets.ts";
+import { OutageTolerantExecutor, untilAnswered } from "./infrastructure.ts";
 import { StoreInbox, StoreSink } from "./run-bridge.ts";
 
 export interface RunnerOptions {
@@ -31,6 +32,11 @@ export interface RunnerOptions {
   lockDurationMs?: number;
   stalledIntervalMs?: number;
   workerId?: string;
+  /**
+   * How long a script whose container engine went away (a Docker daemon restart) is tried again before its run
+   * fails with the executor's message. Default 10 minutes.
+   */
+  executorOutageMs?: number;
 }
 
 const DATA_READY = ".data-ready";
@@ -65,9 +71,11 @@ export class Runner {
   private readonly signals: SteerSignals;
   private worker: RunWorker | null = null;
   private readonly active = new Map<string, AbortController>();
+  private readonly executor: Executor;
 
   constructor(private readonly opts: RunnerOptions) {
     this.workerId = opts.workerId ?? `${hostname()}-${process.pid}-${randomBytes(2).toString("hex")}`;
+    this.executor = new OutageTolerantExecutor(opts.executor, { logger: opts.logger, maxWaitMs: opts.executorOutageMs ?? 10 * 60_000 });
     this.redis = new Redis(opts.redisUrl, { maxRetriesPerRequest: null });
     this.signals = new SteerSignals({ redis: this.redis, logger: opts.logger });
   }
@@ -102,13 +110,15 @@ export class Runner {
   /** Drives one run from wherever its journal is. Never throws for problems of the run itself. */
   async drive(runId: string, leaseSignal: AbortSignal): Promise<void> {
     const { store, logger } = this.opts;
-    let run = await store.getRun(runId);
+    // MongoDB not answering is no reason to give the job up: wait for it while this worker holds the run.
+    const outage = { logger, signal: leaseSignal };
+    let run = await untilAnswered("run", () => store.getRun(runId), outage);
     if (!run) {
       logger.warn({ runId }, "job for an unknown run; dropped");
       return;
     }
     if (TERMINAL_STATUSES.includes(run.status)) return;
-    if (run.status === "queued") run = await store.transition(runId, ["queued"], "running");
+    if (run.status === "queued") run = await untilAnswered("run start", () => this.markRunning(runId), outage);
     const controller = new AbortController();
     const onLeaseLost = () => controller.abort(leaseSignal.reason);
     leaseSignal.addEventListener("abort", onLeaseLost, { once: true });
@@ -118,8 +128,9 @@ export class Runner {
     try {
       const runDir = join(this.opts.dataDir, "runs", runId);
       const inputDir = join(runDir, "input");
-      const journal = await store.loadJournal(runId);
-      const sink = new StoreSink({ store, redis: this.redis, runId, attempt, logger: log, journalSize: journal.length, onBest: (n) => this.saveSubmission(runDir, runId, n) });
+      const runOutage = { logger: log, signal: controller.signal };
+      const journal = await untilAnswered("journal", () => store.loadJournal(runId), runOutage);
+      const sink = new StoreSink({ store, redis: this.redis, runId, attempt, logger: log, journal, onBest: (n) => this.saveSubmission(runDir, runId, n), outage: runOutage });
       try {
         await this.prepareData(run, runDir, inputDir, controller.signal);
       } catch (err) {
@@ -128,7 +139,7 @@ export class Runner {
         log.warn({ err }, "run failed: data");
         return;
       }
-      const steers = await store.listSteers(runId);
+      const steers = await untilAnswered("steering", () => store.listSteers(runId), runOutage);
       const applied = steers.filter((s) => s.appliedAt !== null);
       const guidance = applied.flatMap((s) => (s.command.kind === "guidance" ? [s.command.text] : []));
       const config: Config = {
@@ -137,7 +148,7 @@ export class Runner {
         search: { ...this.opts.config.search, steps: run.progress.totalSteps, parallel: run.options.parallel },
         execution: { ...this.opts.config.execution, timeoutSec: run.options.timeoutSec },
       };
-      log.info({ resumedNodes: journal.length, totalSteps: run.progress.totalSteps, executor: this.opts.executor.name }, journal.length ? "resuming run" : "starting run");
+      log.info({ resumedNodes: journal.length, totalSteps: run.progress.totalSteps, executor: this.executor.name }, journal.length ? "resuming run" : "starting run");
       await executeRun({
         runId,
         task: run.task,
@@ -145,10 +156,10 @@ export class Runner {
         runDir,
         config,
         coder: createCoder(config, log),
-        executor: this.opts.executor,
+        executor: this.executor,
         sink,
         logger: log,
-        inbox: new StoreInbox(store, this.signals, runId),
+        inbox: new StoreInbox(store, this.signals, runId, runOutage),
         budget: run.options.budgetUsd !== null ? { usd: run.options.budgetUsd } : undefined,
         metricHint: run.options.metric ?? undefined,
         resumeFrom: journal,
@@ -172,6 +183,16 @@ export class Runner {
     } finally {
       leaseSignal.removeEventListener("abort", onLeaseLost);
       this.active.delete(runId);
+    }
+  }
+
+  /** queued -> running; also done when an earlier attempt went through and only its answer was lost. */
+  private async markRunning(runId: string): Promise<RunRecord> {
+    try {
+      return await this.opts.store.transition(runId, ["queued"], "running");
+    } catch (err) {
+      if (err instanceof IllegalTransitionError && err.current === "running") return this.opts.store.requireRun(runId);
+      throw err;
     }
   }
 
