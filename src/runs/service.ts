@@ -6,7 +6,7 @@ import { signalSteer } from "../queue/steering.ts";
 import type { SteerCommand } from "../search/types.ts";
 import { TERMINAL_STATUSES, type Store } from "../store/index.ts";
 import type { ListRunsQuery, Person, RunOptions, RunOrigin, RunRecord, SteerRecord } from "../store/types.ts";
-import { isPrivilegedSteer } from "./steer-parse.ts";
+import { isPrivilegedSteer, privilegedVerb } from "./steer-parse.ts";
 
 /** Someone asking for something: who, and whether the platform says they administer the channel or server. */
 export interface Actor extends Person {
@@ -79,12 +79,12 @@ export class RunService {
     return run;
   }
 
-  /** Saves a steering command and wakes the run's worker. Stop and budget changes need the starter or an admin. */
+  /** Saves a steering command and wakes the run's worker. Stop, pause, resume and budget changes need the starter or an admin. */
   async steer(runId: string, command: SteerCommand, actor: Actor): Promise<SteerRecord> {
     const run = await this.deps.store.requireRun(runId);
     if (TERMINAL_STATUSES.includes(run.status)) throw new UsageError(`Run ${runId} has already ${run.status === "finished" ? "finished" : run.status}.`);
     if (isPrivilegedSteer(command) && !this.mayControl(run, actor)) {
-      throw new PermissionError(`Only the run's starter (${run.owner.displayName}) or an admin can ${command.kind === "stop" ? "stop this run" : "change its budget"}.`);
+      throw new PermissionError(`Only the run's starter (${run.owner.displayName}) or an admin can ${privilegedVerb(command)}.`);
     }
     const record = await this.deps.store.addSteer(runId, command, { platform: actor.platform, userId: actor.userId, displayName: actor.displayName });
     if (command.kind === "stop" && run.status === "queued") {

@@ -30,7 +30,25 @@ export function parseSteer(text: string, author?: string): { command: SteerComma
   return { command: author ? { kind: "guidance", text: t, author } : { kind: "guidance", text: t } };
 }
 
-/** Commands only the run's starter and admins may give. */
+/**
+ * Commands only the run's starter and admins may give: stop, pause and resume (a pause holds the run until
+ * someone resumes it, so it is a stop in all but name) and budget changes. Guidance, focus and debug are open
+ * to everyone in the channel.
+ */
 export function isPrivilegedSteer(command: SteerCommand): boolean {
-  return command.kind === "stop" || command.kind === "more";
+  return command.kind === "stop" || command.kind === "more" || command.kind === "pause" || command.kind === "resume";
+}
+
+/** What a privileged command does, for the refusal: "stop this run", "change its budget". */
+export function privilegedVerb(command: SteerCommand): string {
+  switch (command.kind) {
+    case "stop":
+      return "stop this run";
+    case "pause":
+      return "pause this run";
+    case "resume":
+      return "resume this run";
+    default:
+      return "change its budget";
+  }
 }

@@ -185,6 +185,14 @@ describe("runs through the queue, the store and an executor", () => {
   it("stops a queued run at once, and only for its starter or an admin", async () => {
     const run = await svc.runs.start({ task: "t", links: [files.url("/house-prices.tar.gz")], options: options(), actor: starter, origin: origin() });
     await expect(svc.runs.stop(run.id, stranger)).rejects.toThrow(/Only the run's starter \(Ada\)/);
+    // Pausing holds a run until someone resumes it: the starter's and admins' call too. Guidance is anyone's.
+    await expect(svc.runs.steer(run.id, { kind: "pause" }, stranger)).rejects.toThrow(/Only the run's starter \(Ada\) or an admin can pause this run/);
+    await expect(svc.runs.steer(run.id, { kind: "resume" }, stranger)).rejects.toThrow(/can resume this run/);
+    await expect(svc.runs.steer(run.id, { kind: "more", steps: 3 }, stranger)).rejects.toThrow(/can change its budget/);
+    expect(await store.listSteers(run.id)).toEqual([]);
+    await svc.runs.steer(run.id, { kind: "guidance", text: "try a random forest" }, stranger);
+    await svc.runs.steer(run.id, { kind: "pause" }, { ...stranger, isAdmin: true });
+    expect((await store.listSteers(run.id)).map((s) => s.command.kind)).toEqual(["guidance", "pause"]);
     await svc.runs.stop(run.id, starter);
     expect((await store.requireRun(run.id)).status).toBe("stopped");
     await expect(svc.runs.steer(run.id, { kind: "pause" }, starter)).rejects.toThrow(/already stopped/);

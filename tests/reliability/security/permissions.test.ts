@@ -1,8 +1,8 @@
 /**
  * Security: only permitted people stop a run or change its budget. RunService's rule (src/runs/steer-parse.ts
- * isPrivilegedSteer): `stop` and `more N` belong to the run's starter, the configured admins (SLACK_ADMINS,
- * DISCORD_ADMINS) and, on Discord, members with an admin permission (Manage Server); anyone in the channel may
- * add guidance, pause and resume (README "Who may do what").
+ * isPrivilegedSteer): `stop`, `pause`, `resume` and `more N` belong to the run's starter, the configured admins
+ * (SLACK_ADMINS, DISCORD_ADMINS) and, on Discord, members with an admin permission (Manage Server); anyone in the
+ * channel may add guidance (README "Who may do what").
  *
  * A stranger tries every way the two platforms offer: Slack buttons, `/aide stop <run>`, thread replies, a mention
  * in the thread; Discord buttons, `/aide stop`, `/aide steer` in the thread, a mention in the thread. Each attempt
@@ -20,7 +20,7 @@ import { SLACK_USERS, until, useChatWorld } from "./world.ts";
 
 const world = useChatWorld({ discord: true });
 const TASK = "Predict loan default. Metric: ROC AUC. Submit id,default.";
-const REFUSAL = /Only the run's starter \(Ada\) or an admin can (stop this run|change its budget)/;
+const REFUSAL = /Only the run's starter \(Ada\) or an admin can (stop this run|change its budget|pause this run|resume this run)/;
 
 async function snapshot(runId: string): Promise<{ status: string; totalSteps: number; steers: number }> {
   const run = await world.store.requireRun(runId);
@@ -61,6 +61,9 @@ describe("permissions in Slack", () => {
     };
 
     await expectRefused("the Stop button", () => world.sender.clickButton({ userId: stranger.id, channel, messageTs: cardTs, actionId: "aide_stop", value: run.id }));
+    await expectRefused("the Pause button", () => world.sender.clickButton({ userId: stranger.id, channel, messageTs: cardTs, actionId: "aide_pause", value: run.id }));
+    await expectRefused('the reply "pause"', () => reply("pause"));
+    await expectRefused('the reply "resume"', () => reply("resume"));
     await expectRefused("the +10 steps button", () => world.sender.clickButton({ userId: stranger.id, channel, messageTs: cardTs, actionId: "aide_more10", value: run.id }));
     await expectRefused("/aide stop <run>", () => world.sender.command({ text: `stop ${run.id}`, user_id: stranger.id, channel_id: channel }));
     await expectRefused('the reply "stop"', () => reply("stop"));
@@ -113,6 +116,8 @@ describe("permissions in Discord", () => {
       expect(await snapshot(runId), what).toEqual(before);
     };
     await refusedInteraction("the Stop button", () => d.clickButton({ user: bob }, card.id, `aide:stop:${runId}`));
+    await refusedInteraction("the Pause button", () => d.clickButton({ user: bob }, card.id, `aide:pause:${runId}`));
+    await refusedInteraction('/aide steer "pause" in the thread', () => d.slashCommand({ user: bob }, "steer", { text: "pause" }, thread));
     await refusedInteraction("the +10 button", () => d.clickButton({ user: bob }, card.id, `aide:more10:${runId}`));
     await refusedInteraction("/aide stop", () => d.slashCommand({ user: bob }, "stop", { run: runId }));
     await refusedInteraction('/aide steer "stop" in the thread', () => d.slashCommand({ user: bob }, "steer", { text: "stop" }, thread));
