@@ -18,7 +18,7 @@ import type { RunRecord } from "../../../src/store/types.ts";
 import { startFileServer, type FileServer } from "../../fakes/file-server.ts";
 import { SlackSender, startFakeSlackApi, type FakeSlackApi } from "../../fakes/slack-api.ts";
 import { exampleArchive } from "../../integration/runs/support.ts";
-import { spawnAide, type AideProcess } from "./processes.ts";
+import { AIDE_BIN, spawnAide, spawnNode, type AideProcess } from "./processes.ts";
 import { startPersistentMongo, startPersistentRedis, type RestartableServer } from "./services.ts";
 
 export const SIGNING_SECRET = "reliability-signing-secret-4f9a2c";
@@ -45,10 +45,12 @@ export interface DeploymentOptions {
   /** Seconds a worker's run lock lasts: a killed worker's runs move on after about twice this. Default 5. */
   lockDurationSec?: number;
   /**
-   * The worker command, as arguments after `node`. Default `bin/aide.mjs runner`. The load test starts its own
-   * entry (the same runner with sleep-bound scripts).
+   * The worker command, as arguments after `node` (`--concurrency N` is appended). Default `bin/aide.mjs runner
+   * --executor <executor>`. The load test starts its own entry (the same runner with sleep-bound scripts).
    */
   workerArgs?: string[];
+  /** More lines of the deployment's config file (YAML, top-level keys not set here). */
+  configYaml?: string;
 }
 
 export interface StartedRun {
@@ -163,6 +165,7 @@ class DeploymentImpl implements Deployment {
         "execution:",
         `  executor: ${opts.executor ?? "sandbox"}`,
         "  timeoutSec: 120",
+        opts.configYaml ?? "",
         "",
       ].join("\n"),
     );
@@ -189,11 +192,10 @@ class DeploymentImpl implements Deployment {
 
   async startWorker(): Promise<AideProcess> {
     const n = ++this.workerSeq;
-    const args = [...(this.opts.workerArgs ?? ["runner"]), "--concurrency", String(this.opts.workerConcurrency ?? 2)];
-    if (!this.opts.workerArgs) args.push("--executor", this.opts.executor ?? "sandbox");
-    const w = spawnAide(`worker-${n}`, args, this.workerEnv, join(this.dir, "logs"));
+    const command = this.opts.workerArgs ?? [AIDE_BIN, "runner", "--executor", this.opts.executor ?? "sandbox"];
+    const w = spawnNode(`worker-${n}`, [...command, "--concurrency", String(this.opts.workerConcurrency ?? 2)], this.workerEnv, join(this.dir, "logs"));
     this.workers.push(w);
-    await w.waitFor(/runner started|: runner \S+, executor/, 60_000);
+    await w.waitFor(/: runner \S+, executor/, 60_000);
     return w;
   }
 

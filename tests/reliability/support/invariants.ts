@@ -9,11 +9,13 @@
  * `runInvariants` returns the problems found (empty when all holds), so a test can show all of them at once.
  */
 import type { Redis } from "ioredis";
+import { expect } from "vitest";
 import { readEvents, type StoredRunEvent } from "../../../src/queue/events.ts";
 import type { Store } from "../../../src/store/index.ts";
 import type { FakeMessage, FakeSlackApi } from "../../fakes/slack-api.ts";
 import { messageText } from "../../e2e/slack/support.ts";
-import type { StartedRun } from "./deployment.ts";
+import type { Deployment, StartedRun } from "./deployment.ts";
+import { recordFigure, type FigureValues } from "./figures.ts";
 
 export interface InvariantInput {
   store: Store;
@@ -135,4 +137,27 @@ export async function runInvariants(input: InvariantInput): Promise<{ problems: 
   }
   if (journal.some((n) => !n.buggy) && !files.some((f) => f.name === "submission.csv")) problems.push("the summary's submission.csv never arrived");
   return { problems, facts: { runId, nodes: journal.length, events, threadMessages: thread.length } };
+}
+
+/**
+ * After a fault: checks every invariant, records the run's figures under `faults` (nodes, pickups of the run by a
+ * worker, steering applied, problems found, plus `extra`), and fails the test with the whole list of problems.
+ */
+export async function expectRunSurvived(
+  d: Deployment,
+  started: StartedRun,
+  fault: string,
+  opts: { guidance?: string[]; extra?: FigureValues; chatTimeoutMs?: number } = {},
+): Promise<RunFacts> {
+  const guidance = opts.guidance ?? [];
+  const { problems, facts } = await runInvariants({ store: d.store, redis: d.redisClient, slack: d.slack, started, guidance, chatTimeoutMs: opts.chatTimeoutMs });
+  recordFigure("faults", fault, {
+    nodes: facts.nodes,
+    "run.started (pickups)": facts.events.filter((e) => e.type === "run.started").length,
+    "steering applied": `${guidance.filter((t) => !problems.some((p) => p.includes(`"${t}"`))).length} of ${guidance.length}`,
+    ...opts.extra,
+    problems: problems.length,
+  });
+  expect(problems).toEqual([]);
+  return facts;
 }

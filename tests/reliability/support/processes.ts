@@ -43,11 +43,16 @@ export function peakRssMb(pid: number): number | null {
 
 /** Starts `node bin/aide.mjs <args>` with a clean service environment plus `env`. */
 export function spawnAide(name: string, args: string[], env: Record<string, string>, logDir: string): AideProcess {
+  return spawnNode(name, [AIDE_BIN, ...args], env, logDir);
+}
+
+/** Starts `node <nodeArgs>` (a script and its arguments) with a clean service environment plus `env`. */
+export function spawnNode(name: string, nodeArgs: string[], env: Record<string, string>, logDir: string): AideProcess {
   const base: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !SCRUBBED.includes(k)) base[k] = v;
   const logFile = join(logDir, `${name}.log`);
   const out = createWriteStream(logFile, { flags: "a" });
-  const child = spawn(process.execPath, [AIDE_BIN, ...args], { cwd: REPO_ROOT, env: { ...base, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, nodeArgs, { cwd: REPO_ROOT, env: { ...base, ...env }, stdio: ["ignore", "pipe", "pipe"] });
   let text = "";
   const listeners = new Set<() => void>();
   const onData = (chunk: Buffer) => {
