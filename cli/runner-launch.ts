@@ -3,7 +3,7 @@ import type { Config } from "../src/config.ts";
 import type { Logger } from "../src/logger.ts";
 import type { Store } from "../src/store/index.ts";
 import { selectExecutor } from "../runner/executors/select.ts";
-import { Runner } from "../runner/worker.ts";
+import { Runner, type RunnerOptions } from "../runner/worker.ts";
 
 /** Picks the configured executor and starts a runner worker in this process; says where on stderr. */
 export async function launchRunner(args: {
@@ -14,6 +14,8 @@ export async function launchRunner(args: {
   logger: Logger;
   concurrency?: number;
   label: string;
+  /** Instead of the configured coder (a test's or a benchmark's). */
+  createCoder?: RunnerOptions["createCoder"];
 }): Promise<Runner> {
   const { config, logger } = args;
   const executor = await selectExecutor(config.execution.executor, {
@@ -23,7 +25,7 @@ export async function launchRunner(args: {
     logger,
     warm: config.execution.warm,
   });
-  const runner = new Runner({ config, store: args.store, redisUrl: args.redisUrl, dataDir: args.dataDir, executor, logger, concurrency: args.concurrency });
+  const runner = new Runner({ config, store: args.store, redisUrl: args.redisUrl, dataDir: args.dataDir, executor, logger, concurrency: args.concurrency, createCoder: args.createCoder });
   runner.start();
   process.stderr.write(`${args.label}: runner ${runner.workerId}, executor ${executor.name}, data in ${join(args.dataDir, "runs")}.\n`);
   return runner;

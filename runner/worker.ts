@@ -11,7 +11,7 @@ import type { Logger } from "../src/logger.ts";
 import { bullConnection, createRunWorker, withRunLease, type RunWorker } from "../src/queue/run-queue.ts";
 import { SteerSignals } from "../src/queue/steering.ts";
 import { executeRun } from "../src/runs/execute.ts";
-import type { Executor, SolutionNode } from "../src/search/types.ts";
+import type { Coder, Executor, SolutionNode } from "../src/search/types.ts";
 import { IllegalTransitionError, TERMINAL_STATUSES, type Store } from "../src/store/index.ts";
 import type { RunRecord } from "../src/store/types.ts";
 import { fetchDatasets } from "../src/workspace/datasets.ts";
@@ -37,6 +37,8 @@ export interface RunnerOptions {
    * fails with the executor's message. Default 10 minutes.
    */
   executorOutageMs?: number;
+  /** Builds each run's coder from the run's configuration. Default: the configured coder (src/coders). */
+  createCoder?: (config: Config, logger: Logger) => Coder;
 }
 
 const DATA_READY = ".data-ready";
@@ -155,7 +157,7 @@ export class Runner {
         inputDir,
         runDir,
         config,
-        coder: createCoder(config, log),
+        coder: (this.opts.createCoder ?? createCoder)(config, log),
         executor: this.executor,
         sink,
         logger: log,
