@@ -49,6 +49,20 @@ export async function startEmbeddedMongo(opts: EmbeddedMongoOptions): Promise<Em
   for (const name of ["createIndexes", "listIndexes", "dropIndexes"]) routerInternals.handlers.set(name, indexes);
   const info = opts.info;
   if (info) routerInternals.handlers.set(info.command, { handle: async () => ({ ok: 1, ...info.answer() }) });
+  // CongoServer's hello carries a topologyVersion, which tells drivers to monitor it with streaming (exhaust)
+  // hellos; it answers those at once and without moreToCome, so every heartbeat failed and the driver cleared its
+  // connection pool, failing whatever was in flight (seen under load as PoolClearedError). Without the field,
+  // drivers poll with plain hellos, which it answers correctly.
+  for (const name of ["hello", "ismaster", "isMaster"]) {
+    const hello = routerInternals.handlers.get(name);
+    if (!hello) continue;
+    routerInternals.handlers.set(name, {
+      handle: async (ctx) => {
+        const { topologyVersion: _streamingMonitor, ...answer } = await hello.handle(ctx);
+        return answer;
+      },
+    });
+  }
 
   await server.start();
   let port = opts.port;

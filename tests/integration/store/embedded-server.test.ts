@@ -70,6 +70,25 @@ describe.skipIf(!!process.env.MONGODB_URI)("embedded MongoDB server", () => {
     await third.stop();
   });
 
+  it("is monitored without failed heartbeats, so the driver never clears its pool under way", async () => {
+    const server = await startMongoServer({ dir: tempDir(), memoryOnly: true });
+    const conn = mongoose.createConnection(`${server.uri}/monitor`, { heartbeatFrequencyMS: 500 });
+    const failures: string[] = [];
+    conn.getClient().on("serverHeartbeatFailed", (e) => failures.push(`heartbeat: ${(e.failure as Error).message}`));
+    conn.getClient().on("connectionPoolCleared", () => failures.push("pool cleared"));
+    await conn.asPromise();
+    const deadline = Date.now() + 2_500;
+    let writes = 0;
+    while (Date.now() < deadline) {
+      await Promise.all(Array.from({ length: 5 }, () => conn.collection("t").insertOne({ at: Date.now() })));
+      writes += 5;
+    }
+    await conn.close();
+    await server.stop();
+    expect(writes).toBeGreaterThan(0);
+    expect(failures).toEqual([]);
+  });
+
   it("refuses to serve one data dir from two processes", async () => {
     const dir = tempDir();
     const a = await startMongoServer({ dir });
