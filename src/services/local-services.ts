@@ -13,8 +13,9 @@
  * `<dataDir>/services.lock` (created with O_EXCL; a lock whose holder died, or older than LOCK_STALE_MS, is
  * broken), so two aide processes starting at once start one server each kind, not two. A restarted server gets
  * its previous port back when that port is free, so URLs printed earlier stay right; the MongoDB data persists in
- * `<dataDir>/services/mongo/data`. Redis runs without persistence (queues and event streams are transient; runs
- * live in MongoDB).
+ * `<dataDir>/services/mongo/data`, Redis's in its append-only file in `<dataDir>/services/redis` (the queue, the run
+ * leases and the event streams the bots have not posted yet: without it a restart of the machine left queued and
+ * running runs stranded in MongoDB and their last chat posts unsent), as docker-compose.yml runs Redis.
  */
 import { randomBytes } from "node:crypto";
 import { closeSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from "node:fs";
@@ -124,7 +125,7 @@ export async function ensureLocalServices<N extends Need>(opts: { dataDir?: stri
     if (need.redis && !now.redis) {
       await retire("redis", state.redis, logger);
       const dir = join(dataDir, "services", "redis");
-      const redis = await startPreferringPort(state.redis?.port, (port) => startRedisServer({ port, dir, detached: true }));
+      const redis = await startPreferringPort(state.redis?.port, (port) => startRedisServer({ port, dir, detached: true, appendOnly: true }));
       state.redis = { url: redis.url, port: redis.port, pid: redis.pid, startedAt: new Date().toISOString() };
       writeServicesState(dataDir, state);
       logger.info({ url: redis.url, pid: redis.pid }, "started local redis-server");

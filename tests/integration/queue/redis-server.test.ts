@@ -49,6 +49,30 @@ describe("startRedisServer", () => {
     }
   });
 
+  it("keeps its data across a restart with appendOnly (as the local services run it), and not without", async () => {
+    const { Redis } = await import("ioredis");
+    const roundTrip = async (appendOnly: boolean): Promise<string | null> => {
+      const own = mkdtempSync(join(tmpdir(), "aide-redis-aof-"));
+      try {
+        const first = await startRedisServer({ dir: own, appendOnly });
+        const a = new Redis(first.url);
+        await a.set("queued-run", "r1");
+        a.disconnect();
+        await first.stop();
+        const second = await startRedisServer({ dir: own, appendOnly, port: first.port });
+        const b = new Redis(second.url);
+        const v = await b.get("queued-run");
+        b.disconnect();
+        await second.stop();
+        return v;
+      } finally {
+        rmSync(own, { recursive: true, force: true });
+      }
+    };
+    expect(await roundTrip(true)).toBe("r1");
+    expect(await roundTrip(false)).toBeNull();
+  });
+
   it("reports a missing redis-server binary with the install command", async () => {
     const err = await startRedisServer({ dir, bin: "/nonexistent/redis-server" }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(AideError);
