@@ -31,10 +31,4 @@ export async function launchRunner(args: {
   return runner;
 }
 
-/** Resolves on SIGINT or SIGTERM. */
-export function untilSignal(): Promise<void> {
-  return new Promise<void>((resolve) => {
-    process.once("SIGINT", () => resolve());
-    process.once("SIGTERM", () => resolve());
-  });
-}
+export { untilSignal } from "./signals.ts";

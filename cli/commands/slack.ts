@@ -2,7 +2,7 @@ import { Command, Option } from "commander";
 import { slackModeFrom, startSlackBot } from "../../bots/slack/bot.ts";
 import { UsageError } from "../../src/errors.ts";
 import type { Runner } from "../../runner/worker.ts";
-import { launchRunner, untilSignal } from "../runner-launch.ts";
+import { untilSignal } from "../signals.ts";
 import { launchTreeServer } from "../web-launch.ts";
 import type { TreeServer } from "../../src/web/server.ts";
 import { openServiceContext } from "../service-context.ts";
@@ -44,6 +44,8 @@ export function registerSlackCommand(program: Command): void {
       let web: TreeServer | null = null;
       try {
         if (flags.withRunner) {
+          // Loaded only here: a bot without --with-runner does not carry the runner's modules.
+          const { launchRunner } = await import("../runner-launch.ts");
           runner = await launchRunner({ config, store: ctx.store, redisUrl: ctx.urls.redisUrl, dataDir: ctx.urls.dataDir, logger, concurrency, label: "aide slack" });
         }
         web = await launchTreeServer({ config, store: ctx.store, redis: ctx.redis, logger, label: "aide slack", required: false });
