@@ -24,6 +24,7 @@ export async function launchRunner(args: {
     cpus: config.execution.cpus,
     logger,
     warm: config.execution.warm,
+    disk: { maxMb: config.execution.workingDirMb, maxFiles: config.execution.workingDirFiles },
   });
   const runner = new Runner({ config, store: args.store, redisUrl: args.redisUrl, dataDir: args.dataDir, executor, logger, concurrency: args.concurrency, createCoder: args.createCoder });
   runner.start();

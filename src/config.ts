@@ -40,6 +40,8 @@ export const configSchema = z
         timeoutSec: z.number().positive(),
         memoryMb: z.number().int().min(64),
         outputCapChars: z.number().int().min(10_000),
+        workingDirMb: z.number().int().min(1),
+        workingDirFiles: z.number().int().min(10),
       })
       .strict(),
     data: z

@@ -125,6 +125,7 @@ export async function runCommand(flags: RunFlags, out: NodeJS.WriteStream = proc
     cpus: config.execution.cpus,
     logger,
     warm: config.execution.warm,
+    disk: { maxMb: config.execution.workingDirMb, maxFiles: config.execution.workingDirFiles },
   });
   await checkCoder(config, logger);
   const coder = createCoder(config, logger);

@@ -1,6 +1,7 @@
 import { ExecutorError } from "../../src/errors.ts";
 import type { Logger } from "../../src/logger.ts";
 import type { Executor } from "../../src/search/types.ts";
+import { DEFAULT_DISK_LIMITS, DiskLimitedExecutor, type DiskLimits } from "./disk-limit.ts";
 import { DockerExecutor } from "./docker.ts";
 import { LocalExecutor } from "./local.ts";
 import { SandboxExecutor } from "./sandbox.ts";
@@ -14,6 +15,8 @@ export interface SelectExecutorOptions {
   logger: Logger;
   /** Warm interpreters for the docker and sandbox executors (execution.warm). Default false. */
   warm?: boolean;
+  /** What one script may write to ./working (execution.workingDirMb / workingDirFiles). */
+  disk?: DiskLimits;
 }
 
 /**
@@ -21,6 +24,10 @@ export interface SelectExecutorOptions {
  * answers and the sandbox image exists, else the bubblewrap sandbox, and logs which and why.
  */
 export async function selectExecutor(choice: ExecutorChoice, opts: SelectExecutorOptions): Promise<Executor> {
+  return new DiskLimitedExecutor(await chooseExecutor(choice, opts), opts.disk ?? DEFAULT_DISK_LIMITS, opts.logger);
+}
+
+async function chooseExecutor(choice: ExecutorChoice, opts: SelectExecutorOptions): Promise<Executor> {
   const { logger } = opts;
   const docker = () => new DockerExecutor({ logger, image: opts.dockerImage, cpus: opts.cpus, warm: opts.warm });
   const sandbox = () => new SandboxExecutor({ logger, pythonPath: opts.pythonPath, warm: opts.warm });

@@ -94,6 +94,7 @@ export async function runStep(args: {
   const problems: string[] = [];
   if (result.timedOut) problems.push(`the script timed out after ${Math.round(limits.timeoutMs / 1000)} s and was killed`);
   else if (result.outOfMemory) problems.push(`the script ran out of memory (limit ${limits.memoryMb} MB) and was killed`);
+  else if (result.limitExceeded) problems.push(result.limitExceeded);
   else if (result.signal) problems.push(`the script was killed by ${result.signal}`);
   else if (result.exitCode !== 0) problems.push(`the script exited with code ${result.exitCode}`);
 
@@ -150,7 +151,7 @@ export async function runStep(args: {
     execTimeMs: result.durationMs,
     exitCode: result.exitCode,
     timedOut: result.timedOut,
-    killed: result.outOfMemory || result.signal !== null,
+    killed: result.outOfMemory || result.signal !== null || !!result.limitExceeded,
     output,
     submissionOk: written && submissionProblem === null,
     submissionPath: written ? submissionRel : null,

@@ -103,6 +103,8 @@ export interface ExecutionResult {
   outputCapped: boolean;
   /** Absolute path of the node's working directory on the host after the run. */
   workingDir: string;
+  /** Why another limit (e.g. the working directory's size) stopped the script, in words for the user. */
+  limitExceeded?: string;
 }
 
 export interface Review {

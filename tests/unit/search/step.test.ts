@@ -66,6 +66,7 @@ describe("runStep", () => {
     ["a timeout", { exitCode: null, signal: "SIGKILL", timedOut: true }, "timed out"],
     ["a memory kill", { exitCode: null, signal: "SIGKILL", outOfMemory: true }, "ran out of memory"],
     ["a kill", { exitCode: null, signal: "SIGTERM" }, "killed by SIGTERM"],
+    ["a full working directory", { exitCode: null, signal: "SIGINT", limitExceeded: "the script wrote more than 4096 MB to ./working (the limit per script) and was stopped; its files were removed" }, "wrote more than 4096 MB to ./working"],
     ["no metric line", { output: "accuracy 0.9" }, "no AIDE_METRIC line"],
   ])("marks %s as buggy", async (_what, result, reason) => {
     const { node } = await step(fixedExecutor(result as Partial<ExecutionResult>));
