@@ -25,7 +25,21 @@ const MONGO_OUTAGE_NAMES = new Set([
   "MongoPoolClearedError",
   "MongoNotConnectedError",
 ]);
-const OUTAGE_MESSAGE = /socket hang up|buffering timed out|connection (?:is )?closed|connection .* (?:closed|reset)|not reachable|Client network socket disconnected/i;
+const OUTAGE_MESSAGE = new RegExp(
+  [
+    "socket hang up",
+    "buffering timed out",
+    "connection (?:is )?closed",
+    "connection .* (?:closed|reset)",
+    "not reachable",
+    "Client network socket disconnected",
+    // A Docker daemon shutting down still answers for a moment, with HTTP 500s from its containerd client.
+    "client connection is closing",
+    "transport is closing",
+    "daemon is shutting down",
+  ].join("|"),
+  "i",
+);
 
 /** True when the error (or any error it was caused by) is a lost or refused connection to a service. */
 export function isInfrastructureFailure(err: unknown): boolean {

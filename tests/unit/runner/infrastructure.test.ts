@@ -26,6 +26,12 @@ describe("isInfrastructureFailure", () => {
     ["mongoose giving up buffering", named("MongooseError", "Operation `runs.findOne()` buffering timed out after 10000ms")],
     ["an executor error caused by a lost daemon", new ExecutorError("Lost track of the script's container.", { cause: netError("ECONNRESET") })],
     ["a hung-up socket", new Error("socket hang up")],
+    [
+      "a Docker daemon shutting down",
+      new ExecutorError("Docker could not start the script's container.", {
+        cause: Object.assign(new Error("(HTTP code 500) server error - grpc: the client connection is closing: context canceled"), { statusCode: 500 }),
+      }),
+    ],
   ])("is true for %s", (_what, err) => {
     expect(isInfrastructureFailure(err)).toBe(true);
   });
