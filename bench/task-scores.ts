@@ -56,7 +56,7 @@ export async function scoreTask(taskDir: string, steps: number, seed: number): P
     runDir,
     config,
     coder: new OfflineCoder({ logger: silentLogger }),
-    executor: new SandboxExecutor({ logger: silentLogger }),
+    executor: new SandboxExecutor({ logger: silentLogger, warm: true }),
     sink: noSink,
     logger: silentLogger,
   });
