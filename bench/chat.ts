@@ -2,7 +2,8 @@
  * The service as deployed, measured from outside: `aide slack` (the real Bolt app, HTTP mode) and `aide runner`
  * as two separate processes sharing local Redis and MongoDB (through AIDE_DATA_DIR), the fake Slack Web API
  * (tests/fakes/slack-api.ts) over real sockets, and a run started by a signed `/aide start` with a data link on
- * a local file server. While the run makes its steps, thread replies steer it.
+ * a local file server. While the run makes its steps, thread replies steer it (from its first new best on, one
+ * every 2.5 s).
  *
  * Latency: from an event's emission in the runner (its `at`, set when the search emits it) to the fake Slack
  * receiving the API call the event causes at once: the new-best post (best.improved) and the steering
@@ -173,8 +174,10 @@ export async function chatDeployment(opts: { steps: number; steers: number }): P
       if (i >= 0) runId = fields[i + 1] ?? null;
     }
     if (!runId) throw new Error("the run did not start");
+    // Replies come while the run makes its steps, a few seconds apart (as people type), from its first result on.
+    await until(() => thread().some((m) => m.text.includes("New best in run")), 5 * 60_000, "the first new best");
     for (let i = 1; i <= opts.steers && !thread().some(isSummary); i++) {
-      await new Promise((r) => setTimeout(r, 1500));
+      await new Promise((r) => setTimeout(r, 2500));
       const ts = `${Math.floor(Date.now() / 1000)}.${String(i).padStart(6, "0")}`;
       await sender.event({ type: "message", channel: CHANNEL, user: USER.id, text: `bench guidance ${i}: prefer simple models`, ts, thread_ts: card.ts, event_ts: ts, channel_type: "channel" });
     }

@@ -22,7 +22,7 @@ import { EventConsumer, type StoredRunEvent } from "../../queue/events.ts";
 import type { Action, SolutionNode } from "../../search/types.ts";
 import type { Store } from "../../store/store.ts";
 import type { RunRecord, ThreadBindingRecord } from "../../store/types.ts";
-import { chartForMessage } from "./chart.ts";
+import { chartForMessage, metricChartPng } from "./chart.ts";
 import { cardRef } from "./controller.ts";
 import { failedMessage, finalSummary, newBestMessage, runningText, statusCard, steerAck, stepLine } from "./messages.ts";
 import { NotifyThrottle } from "./notify.ts";
@@ -94,6 +94,9 @@ export class ChatBridge {
       blockMs: this.deps.blockMs,
       claimIdleMs: this.deps.claimIdleMs,
     });
+    // A process's first chart is slow (fonts, canvas, cold code): draw a throwaway one now rather than in front
+    // of the first new-best post and the replies queued behind it (docs/benchmarks.md, chat deployment).
+    void metricChartPng([], { size: "small" }).catch(() => undefined);
     await this.consumer.start((event) => this.handleEvent(event));
     this.log.info({ group: this.group, consumer: this.deps.consumerName }, "chat bridge started");
   }
