@@ -136,6 +136,7 @@ export async function chatDeployment(opts: { steps: number; steers: number }): P
     SLACK_BOT_TOKEN: BOT_TOKEN,
     SLACK_SIGNING_SECRET: SIGNING_SECRET,
     SLACK_API_URL: fake.apiUrl,
+    ...(process.env.NODE_OPTIONS ? { NODE_OPTIONS: process.env.NODE_OPTIONS } : {}),
   };
   // AIDE_BENCH_PROFILE=<dir>: CPU profiles of both processes (written when they exit) and a heap snapshot of
   // each at the end of the run, for `node --cpu-prof` / `--heapsnapshot-signal` analysis.
