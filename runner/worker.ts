@@ -226,7 +226,13 @@ export class Runner {
   /** Keeps the best node's submission in MongoDB, so `aide export` and the bots can deliver it from anywhere. */
   private async saveSubmission(runDir: string, runId: string, node: SolutionNode): Promise<void> {
     if (!node.submissionPath) return;
-    await this.opts.store.saveSubmission(runId, node.id, join(runDir, node.submissionPath));
+    const file = join(runDir, node.submissionPath);
+    if (!existsSync(file)) {
+      // A best announced again on resume, recorded by a worker on another machine: its files stayed there.
+      this.opts.logger.warn({ runId, nodeId: node.id, file }, "the best node's submission is not on this machine; not stored");
+      return;
+    }
+    await this.opts.store.saveSubmission(runId, node.id, file);
   }
 }
 

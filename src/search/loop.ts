@@ -108,6 +108,7 @@ export class Search {
   async run(): Promise<SearchResult> {
     const { deps, options } = this;
     await this.emit({ type: "run.started", coder: deps.coder.name, executor: deps.executor.name, steps: this.totalSteps });
+    await this.announceResumed();
     let reason: FinishReason = "steps";
     const abortedP = this.aborted();
     try {
@@ -159,6 +160,24 @@ export class Search {
       usage: this.usage,
       guidance: [...this.guidance],
     };
+  }
+
+  /**
+   * A worker that died between recording a node and announcing it (step.finished, best.improved) left the
+   * announcement undone: the run's best submission unsaved, its progress stale, its chat post missing. Only the
+   * last `parallel` nodes recorded can be in that state; they and the best are announced again on resume. Events
+   * have deterministic ids, so where the first announcement got out this adds nothing.
+   */
+  private async announceResumed(): Promise<void> {
+    const nodes = [...this.journal.nodes];
+    if (nodes.length === 0) return;
+    const latest = [...nodes].sort((a, b) => a.finishedAt.localeCompare(b.finishedAt) || a.id - b.id).slice(-this.options.parallel);
+    for (const node of latest) await this.emit({ type: "step.finished", node });
+    const best = this.best;
+    if (!best || this.lowerIsBetter === null) return;
+    const lower = this.lowerIsBetter;
+    const before = new Journal(nodes.filter((n) => n.id !== best.id && n.finishedAt <= best.finishedAt));
+    await this.emit({ type: "best.improved", node: best, previous: before.best(lower) });
   }
 
   /** Resolves with null when the run's signal aborts; never otherwise. */

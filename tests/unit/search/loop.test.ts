@@ -90,6 +90,19 @@ describe("search loop", () => {
     expect(resumed.journal.nodes.map((n) => n.id).sort((a, b) => a - b)).toEqual([0, 1, 2, 3, 4, 5, 6]);
   });
 
+  it("announces its last nodes and its best again when resumed, for a worker that died before announcing them", async () => {
+    const first = await runSearch(options({ steps: 6 }), fakeSearchDeps(new ScriptedCoder(climbing), new InterpretingExecutor(), new RecordingSink()));
+    const sink = new RecordingSink();
+    await runSearch(options({ steps: 8, parallel: 2 }), fakeSearchDeps(new ScriptedCoder(climbing), new InterpretingExecutor(), sink), first.journal.nodes);
+    const types = sink.events.map((e) => e.type);
+    expect(types.slice(0, 4)).toEqual(["run.started", "step.finished", "step.finished", "best.improved"]);
+    const again = sink.events.slice(1, 3).map((e) => (e.type === "step.finished" ? e.node.id : -1));
+    expect(again).toEqual([4, 5]);
+    const best = sink.events[3]!;
+    expect(best.type === "best.improved" && best.node.id).toBe(first.best!.id);
+    expect(sink.nodes.map((n) => n.id).sort((a, b) => a - b)).toEqual([6, 7]);
+  });
+
   it("fixes the metric direction from the first node with a metric, for the whole run", async () => {
     const coder = new ScriptedCoder((a, ctx) => (ctx.step === 0 ? "metric=2.0 lower" : `metric=${3 - ctx.step / 10}`));
     const result = await runSearch(options({ steps: 6 }), fakeSearchDeps(coder, new InterpretingExecutor(), new RecordingSink()));
