@@ -183,10 +183,21 @@ class DeploymentImpl implements Deployment {
       env({ SLACK_BOT_TOKEN: BOT_TOKEN, SLACK_SIGNING_SECRET: SIGNING_SECRET, SLACK_API_URL: slack.apiUrl, SLACK_ADMINS: ADMIN.id }),
       join(dir, "logs"),
     );
-    const port = Number((await bot.waitFor(/listening on port (\d+)/, 60_000))[1]);
+    const port = await bot.waitFor(/listening on port (\d+)/, 60_000).then(
+      (m) => Number(m[1]),
+      async (err: unknown) => {
+        await bot.stop("SIGKILL");
+        throw err;
+      },
+    );
     const sender = new SlackSender(`http://127.0.0.1:${port}/slack/events`, SIGNING_SECRET, slack.teamId);
     const d = new DeploymentImpl(dir, opts, redis, mongo, slack, files, store, redisClient, bot, sender, env(opts.workerEnv));
-    await Promise.all(Array.from({ length: opts.workers ?? 1 }, () => d.startWorker()));
+    try {
+      await Promise.all(Array.from({ length: opts.workers ?? 1 }, () => d.startWorker()));
+    } catch (err) {
+      await d.close();
+      throw err;
+    }
     return d;
   }
 

@@ -124,6 +124,14 @@ export async function runInvariants(input: InvariantInput): Promise<{ problems: 
     const confirmations = thread.filter((m) => m.text.startsWith("Guidance applied:") && m.text.includes(`"${text}"`));
     if (confirmations.length !== 1) problems.push(`guidance "${text}" was confirmed ${confirmations.length} times in the thread`);
   }
+  // The run's best is the journal's best, and it was announced in the thread.
+  const good = journal.filter((n) => !n.buggy && n.metric);
+  if (good.length > 0) {
+    const lower = good[0]!.metric!.lowerIsBetter;
+    const best = good.reduce((b, n) => ((lower ? n.metric!.value < b.metric!.value : n.metric!.value > b.metric!.value) ? n : b));
+    if (run.progress.bestNodeId !== best.id) problems.push(`the run's best is node ${run.progress.bestNodeId}, the journal's node ${best.id}`);
+    if (!thread.some((m) => m.text.includes(`New best in run ${runId}: node ${best.id},`))) problems.push(`the best node ${best.id} was never announced in the thread`);
+  }
   const summaries = thread.filter((m) => isSummary(m, runId));
   if (summaries.length !== 1) problems.push(`the final summary was posted ${summaries.length} times`);
   const roots = slack.messages.filter((m) => m.channel === started.channel && m.threadTs === null);

@@ -63,8 +63,12 @@ export function spawnNode(name: string, nodeArgs: string[], env: Record<string, 
   child.stdout!.on("data", onData);
   child.stderr!.on("data", onData);
   let done = false;
+  // A test process that ends (or fails to set up) never leaves its children behind.
+  const killOnExit = () => child.kill("SIGKILL");
+  process.once("exit", killOnExit);
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
     child.once("exit", (code, signal) => {
+      process.removeListener("exit", killOnExit);
       done = true;
       out.end();
       resolve({ code, signal });
