@@ -7,26 +7,27 @@
  * Fast suite: down 2 s. Long suite: down 20 s.
  */
 import { beforeAll, afterAll, describe, expect, it } from "vitest";
+import { DOCKER_SETUP_TIMEOUT_MS, ensureDockerSandbox } from "../../support/docker.ts";
 import { useDeployment } from "../support/deployment.ts";
-import { describeLong, fastOrLong } from "../support/flags.ts";
+import { describeLong } from "../support/flags.ts";
 import { expectRunSurvived } from "../support/invariants.ts";
 import { PRIVATE_DOCKER_HOST, startPrivateDocker, type PrivateDocker } from "../support/private-docker.ts";
 import { sleep, waitMidStep } from "../support/run-watch.ts";
 
-const STEPS = fastOrLong(5, 8);
 
-function dockerRestartCase(channel: string, downMs: number) {
+function dockerRestartCase(channel: string, downMs: number, steps: number) {
   let docker: PrivateDocker;
   beforeAll(async () => {
+    await ensureDockerSandbox(); // the shared daemon and its sandbox image, which the private daemon copies
     docker = await startPrivateDocker();
-  }, 15 * 60_000);
+  }, DOCKER_SETUP_TIMEOUT_MS);
   afterAll(async () => {
     await docker?.stop();
   }, 120_000);
   const d = useDeployment({ workers: 1, workerConcurrency: 2, executor: "docker", workerEnv: { DOCKER_HOST: PRIVATE_DOCKER_HOST } });
 
   it(`loses nothing when the Docker daemon restarts mid-step, down ${downMs / 1000} s`, async () => {
-    const started = await d.startRun(channel, { steps: STEPS, parallel: 1 });
+    const started = await d.startRun(channel, { steps, parallel: 1 });
     const runId = started.run.id;
     await waitMidStep(d.redisClient, runId, 1, 180_000);
     await sleep(500);
@@ -41,9 +42,9 @@ function dockerRestartCase(channel: string, downMs: number) {
 }
 
 describe("fault: the Docker daemon restarted mid-run", () => {
-  dockerRestartCase("CDOCKER", 2_000);
+  dockerRestartCase("CDOCKER", 2_000, 5);
 });
 
 describeLong("fault: the Docker daemon down for a while", () => {
-  dockerRestartCase("CDOCKERLONG", 20_000);
+  dockerRestartCase("CDOCKERLONG", 20_000, 8);
 });

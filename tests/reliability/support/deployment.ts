@@ -175,6 +175,8 @@ class DeploymentImpl implements Deployment {
       MONGODB_URI: `${mongo.url}/${DB_NAME}`,
       AIDE_DATA_DIR: join(dir, "data"),
       AIDE_LOG_LEVEL: "info",
+      // No tree-page server: port 3100 belongs to whoever else runs one on this machine.
+      AIDE_WEB: "0",
       ...extra,
     });
     const bot = spawnAide(
