@@ -32,6 +32,7 @@ seen = {
   "attr": getattr(sklearn, "AIDE_LEAK", None),
   "env": os.environ.get("AIDE_LEAK"),
   "tmp": sorted(os.listdir("/tmp")),
+  "ctl": sorted(os.listdir("/aide-ctl")),
   "home": sorted(os.listdir(os.environ["HOME"])) if os.path.isdir(os.environ["HOME"]) else None,
   "working": sorted(os.listdir("./working")),
   "cwd": os.getcwd(),
@@ -48,6 +49,10 @@ sklearn.AIDE_LEAK = "module"
 os.environ["AIDE_LEAK"] = "env"
 open("./working/a.txt", "w").write("a")
 open("/tmp/leak.txt", "w").write("tmp")
+try:
+    open("/aide-ctl/leak.txt", "w").write("ctl")
+except OSError:
+    pass
 os.makedirs(os.path.join(os.environ["HOME"], ".cache"), exist_ok=True)
 open(os.path.join(os.environ["HOME"], ".cache", "x"), "w").write("home")
 try:
@@ -134,6 +139,7 @@ describe.each(kinds)("warm $name executor", (kind) => {
     expect(after.attr).toBeNull();
     expect(after.env).toBeNull();
     expect(after.tmp).toEqual(before.tmp);
+    expect(after.ctl).toEqual([]);
     expect(after.home).toEqual(before.home);
     expect(after.working).toEqual([]);
     expect(after.procs).not.toContain("sleep");
