@@ -55,6 +55,10 @@ class Server:
         # sandbox the executor set up: outside one they would be the machine's own /tmp.
         in_sandbox = sock_path.startswith(CONTROL_DIR + "/") and os.path.isdir(CONTROL_DIR)
         self.scratch = list(options.get("scratch", [])) if in_sandbox else []
+        # /dev is writable in bubblewrap: what a script adds there is removed; and the sandbox has its own IPC
+        # namespace, whose System V objects a script could leave for the next one.
+        self.in_sandbox = in_sandbox
+        self.dev_baseline = set(os.listdir("/dev")) if in_sandbox else None
 
     # ---- framing --------------------------------------------------------------------------------------
     def send(self, kind, job, payload):
@@ -256,6 +260,20 @@ class Server:
                     pass
                 if os.path.lexists(path):
                     left.append(path)
+        if self.dev_baseline is not None:
+            for name in set(os.listdir("/dev")) - self.dev_baseline:
+                path = os.path.join("/dev", name)
+                try:
+                    if os.path.isdir(path) and not os.path.islink(path):
+                        shutil.rmtree(path, onerror=_force_remove)
+                    else:
+                        os.unlink(path)
+                except OSError:
+                    pass
+                if os.path.lexists(path):
+                    left.append(path)
+        if self.in_sandbox:
+            left.extend(_remove_sysv_ipc())
         if self.home:
             try:
                 os.makedirs(self.home, exist_ok=True)
@@ -295,6 +313,31 @@ class Server:
                     self.on_status()
             if self.job is not None:
                 self.maybe_finish()
+
+
+def _remove_sysv_ipc():
+    """Removes every System V shared memory segment, semaphore set and message queue of this IPC namespace."""
+    left = []
+    try:
+        import ctypes
+        libc = ctypes.CDLL(None, use_errno=True)
+    except Exception:
+        return left
+    removers = {
+        "shm": lambda i: libc.shmctl(i, 0, None),  # IPC_RMID
+        "sem": lambda i: libc.semctl(i, 0, 0),
+        "msg": lambda i: libc.msgctl(i, 0, None),
+    }
+    for kind, remove in removers.items():
+        try:
+            with open("/proc/sysvipc/" + kind) as f:
+                ids = [int(line.split()[1]) for line in f.readlines()[1:] if line.strip()]
+        except (OSError, ValueError, IndexError):
+            continue
+        for ipc_id in ids:
+            if remove(ipc_id) != 0:
+                left.append("System V %s %d" % (kind, ipc_id))
+    return left
 
 
 def _force_remove(func, path, _exc):

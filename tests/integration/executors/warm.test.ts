@@ -33,6 +33,8 @@ seen = {
   "env": os.environ.get("AIDE_LEAK"),
   "tmp": sorted(os.listdir("/tmp")),
   "ctl": sorted(os.listdir("/aide-ctl")),
+  "dev": sorted(os.listdir("/dev")),
+  "shm": len(open("/proc/sysvipc/shm").readlines()) - 1,
   "home": sorted(os.listdir(os.environ["HOME"])) if os.path.isdir(os.environ["HOME"]) else None,
   "working": sorted(os.listdir("./working")),
   "cwd": os.getcwd(),
@@ -49,10 +51,14 @@ sklearn.AIDE_LEAK = "module"
 os.environ["AIDE_LEAK"] = "env"
 open("./working/a.txt", "w").write("a")
 open("/tmp/leak.txt", "w").write("tmp")
-try:
-    open("/aide-ctl/leak.txt", "w").write("ctl")
-except OSError:
-    pass
+for path in ("/aide-ctl/leak.txt", "/dev/leak"):
+    try:
+        open(path, "w").write("x")
+    except OSError:
+        pass
+import ctypes
+libc = ctypes.CDLL(None, use_errno=True)
+assert libc.shmget(0x41494445, 4096, 0o1000 | 0o600) >= 0  # IPC_CREAT: a System V segment outlives its creator
 os.makedirs(os.path.join(os.environ["HOME"], ".cache"), exist_ok=True)
 open(os.path.join(os.environ["HOME"], ".cache", "x"), "w").write("home")
 try:
@@ -140,6 +146,8 @@ describe.each(kinds)("warm $name executor", (kind) => {
     expect(after.env).toBeNull();
     expect(after.tmp).toEqual(before.tmp);
     expect(after.ctl).toEqual([]);
+    expect(after.dev).toEqual(before.dev);
+    expect(after.shm).toBe(0);
     expect(after.home).toEqual(before.home);
     expect(after.working).toEqual([]);
     expect(after.procs).not.toContain("sleep");
