@@ -9,17 +9,16 @@
  */
 import { describe, expect, it } from "vitest";
 import { useDeployment } from "../support/deployment.ts";
-import { describeLong, fastOrLong } from "../support/flags.ts";
+import { describeLong } from "../support/flags.ts";
 import { expectRunSurvived } from "../support/invariants.ts";
 import { waitMidStep } from "../support/run-watch.ts";
 
-const STEPS = fastOrLong(6, 10);
 
-function mongoRestartCase(channel: string, downMs: number) {
+function mongoRestartCase(channel: string, downMs: number, steps: number) {
   const d = useDeployment({ workers: 2, workerConcurrency: 2 });
 
   it(`loses nothing when MongoDB drops its connections mid-step for ${downMs / 1000} s`, async () => {
-    const started = await d.startRun(channel, { steps: STEPS, parallel: 2 });
+    const started = await d.startRun(channel, { steps, parallel: 2 });
     const runId = started.run.id;
     await waitMidStep(d.redisClient, runId, 2, 120_000);
     await d.mongo.restart(downMs, "crash");
@@ -32,9 +31,9 @@ function mongoRestartCase(channel: string, downMs: number) {
 }
 
 describe("fault: MongoDB connection dropped and restored", () => {
-  mongoRestartCase("CMONGO", 3_000);
+  mongoRestartCase("CMONGO", 3_000, 6);
 });
 
 describeLong("fault: MongoDB down longer than the driver waits", () => {
-  mongoRestartCase("CMONGOLONG", 30_000);
+  mongoRestartCase("CMONGOLONG", 30_000, 10);
 });

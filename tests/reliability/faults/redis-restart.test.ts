@@ -9,17 +9,16 @@
  */
 import { describe, expect, it } from "vitest";
 import { useDeployment } from "../support/deployment.ts";
-import { describeLong, fastOrLong } from "../support/flags.ts";
+import { describeLong } from "../support/flags.ts";
 import { expectRunSurvived } from "../support/invariants.ts";
 import { waitMidStep } from "../support/run-watch.ts";
 
-const STEPS = fastOrLong(6, 10);
 
-function redisRestartCase(channel: string, how: "graceful" | "crash", downMs: number) {
+function redisRestartCase(channel: string, how: "graceful" | "crash", downMs: number, steps: number) {
   const d = useDeployment({ workers: 2, workerConcurrency: 2 });
 
   it(`loses nothing when Redis is ${how === "crash" ? "killed (SIGKILL)" : "restarted"} mid-step and down for ${downMs / 1000} s`, async () => {
-    const started = await d.startRun(channel, { steps: STEPS, parallel: 2 });
+    const started = await d.startRun(channel, { steps, parallel: 2 });
     const runId = started.run.id;
     await waitMidStep(d.redisClient, runId, 2, 120_000);
     await d.redis.takeDown(how);
@@ -36,9 +35,9 @@ function redisRestartCase(channel: string, how: "graceful" | "crash", downMs: nu
 }
 
 describe("fault: Redis restarted mid-run", () => {
-  redisRestartCase("CREDIS", "graceful", 1_000);
+  redisRestartCase("CREDIS", "graceful", 1_000, 6);
 });
 
 describeLong("fault: Redis killed and down longer than a run lock", () => {
-  redisRestartCase("CREDISLONG", "crash", 20_000);
+  redisRestartCase("CREDISLONG", "crash", 20_000, 10);
 });

@@ -5,22 +5,19 @@
  */
 import { describe, expect, it } from "vitest";
 import { useDeployment } from "../support/deployment.ts";
-import { fastOrLong } from "../support/flags.ts";
+import { describeLong } from "../support/flags.ts";
 import { expectRunSurvived } from "../support/invariants.ts";
 import { sleep, waitMidStep } from "../support/run-watch.ts";
 
-const KILLS = fastOrLong(2, 5);
-const STEPS = fastOrLong(6, 12);
-
-describe("fault: workers killed with SIGKILL mid-step", () => {
+function workerKillCase(channel: string, kills: number, steps: number) {
   const d = useDeployment({ workers: 2, workerConcurrency: 2 });
 
-  it(`loses nothing when the driving worker is killed ${KILLS} times`, async () => {
-    const started = await d.startRun("CKILL", { steps: STEPS, parallel: 2 });
+  it(`loses nothing when the driving worker is killed ${kills} times`, async () => {
+    const started = await d.startRun(channel, { steps, parallel: 2 });
     const runId = started.run.id;
     const guidance: string[] = [];
     const killed: Array<{ node: number; pid: number }> = [];
-    for (let k = 0; k < KILLS; k++) {
+    for (let k = 0; k < kills; k++) {
       const node = await waitMidStep(d.redisClient, runId, 1 + 2 * k, 120_000);
       const victim = await d.workerDriving(runId);
       expect(victim, `a worker holds run ${runId}`).not.toBeNull();
@@ -36,6 +33,14 @@ describe("fault: workers killed with SIGKILL mid-step", () => {
     const end = await d.waitForEnd(runId, 300_000);
     expect(end.status, end.error ?? "").toBe("finished");
     const facts = await expectRunSurvived(d, started, "worker SIGKILL mid-step", { guidance, extra: { kills: killed.length } });
-    expect(facts.events.filter((e) => e.type === "run.started").length).toBeGreaterThanOrEqual(KILLS + 1);
-  }, 600_000);
+    expect(facts.events.filter((e) => e.type === "run.started").length).toBeGreaterThanOrEqual(kills + 1);
+  }, 900_000);
+}
+
+describe("fault: workers killed with SIGKILL mid-step", () => {
+  workerKillCase("CKILL", 2, 6);
+});
+
+describeLong("fault: workers killed with SIGKILL mid-step, again and again", () => {
+  workerKillCase("CKILLLONG", 5, 12);
 });
