@@ -159,7 +159,8 @@ describe("runs through the queue, the store and an executor", () => {
       if (e.type === "run.paused" && !paused) {
         paused = true;
         expect((await store.requireRun(run.id)).status).toBe("paused");
-        await svc.runs.steer(run.id, { kind: "resume" }, stranger);
+        await expect(svc.runs.steer(run.id, { kind: "resume" }, stranger)).rejects.toBeInstanceOf(PermissionError);
+        await svc.runs.steer(run.id, { kind: "resume" }, starter);
       }
       if (e.type === "step.finished" && e.node.id === 3) await svc.runs.stop(run.id, { ...stranger, isAdmin: true });
     });
