@@ -131,7 +131,14 @@ async function chatMarkdown(steps: number): Promise<string> {
   const r = await chatDeployment({ steps, steers: 8 });
   const n = r.latencies.length;
   const byType = (t: string) => r.latencies.filter((l) => l.type === t).length;
-  targets.push({ figure: "event emitted -> chat API call received by the fake Slack, p95", measured: `${r.p95.toFixed(0)} ms (p50 ${r.p50.toFixed(0)} ms, ${n} events)`, target: "<= 250 ms", met: r.p95 <= 250 });
+  const slowest = [...r.latencies].sort((a, b) => b.ms - a.ms)[0];
+  targets.push({
+    figure: "event emitted -> chat API call received by the fake Slack, p95",
+    measured: `${r.p95.toFixed(0)} ms (p50 ${r.p50.toFixed(0)} ms, ${n} events)`,
+    target: "<= 250 ms",
+    met: r.p95 <= 250,
+    note: `${(r.p95 - 250).toFixed(0)} ms over; the slowest was a ${slowest?.type} post: the bridge handles a run's events in order and the bot was drawing a new best's chart and uploading its files (see the chat deployment section)`,
+  });
   const over = (mb: number, limit: number) => `${(mb - limit).toFixed(0)} MB over: most of it is code loaded before the first event (see the chat deployment section)`;
   targets.push({
     figure: `peak RSS (VmHWM) of \`aide runner\` during a ${r.steps}-step run`,

@@ -16,6 +16,7 @@ import { DataError, ExecutorError } from "../../src/errors.ts";
 import type { Logger } from "../../src/logger.ts";
 import { CappedOutput } from "../../src/search/output.ts";
 import type { ExecutionResult, Executor, RunScope, ScriptJob } from "../../src/search/types.ts";
+import { MEMORY_ERROR } from "./process.ts";
 import { DockerWarmLauncher } from "./warm/docker-launcher.ts";
 import { WarmPool } from "./warm/pool.ts";
 import { workspaceParentOf } from "./warm/scope.ts";
@@ -40,7 +41,6 @@ const PING_TIMEOUT_MS = 5000;
 /** After the container exits, how long to wait for the rest of its output before giving up on it. */
 const STREAM_DRAIN_MS = 3000;
 
-const MEMORY_ERROR = /\b\w*MemoryError\b|Cannot allocate memory|std::bad_alloc|Unable to allocate/;
 
 export interface DockerExecutorOptions {
   logger: Logger;

@@ -150,9 +150,11 @@ function signalGroup(pgid: number, sig: NodeJS.Signals): void {
   }
 }
 
-const MEMORY_ERROR = /\b\w*MemoryError\b|Cannot allocate memory|std::bad_alloc|Unable to allocate/;
+/** How Python and native code say they ran out of memory, in a script's last output. */
+export const MEMORY_ERROR = /\b\w*MemoryError\b|Cannot allocate memory|std::bad_alloc|Unable to allocate/;
 
-function signalName(n: number): string | null {
+/** The name of signal number `n` (SIGKILL for 9), or null. */
+export function signalName(n: number): string | null {
   for (const [name, value] of Object.entries(osConstants.signals)) if (value === n) return name;
   return null;
 }

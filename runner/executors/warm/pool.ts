@@ -12,16 +12,15 @@
 import { chmodSync, linkSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { cp, rm } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
-import { constants as osConstants } from "node:os";
 import type { Logger } from "../../../src/logger.ts";
 import { CappedOutput } from "../../../src/search/output.ts";
 import type { ExecutionResult, ScriptJob } from "../../../src/search/types.ts";
+import { MEMORY_ERROR, signalName } from "../process.ts";
 import { WarmParent, type JobEnd, type WarmLauncher } from "./parent.ts";
 import { StringDecoder } from "node:string_decoder";
 
 const SCRIPT_NAME = "solution.py";
 const WORKSPACE = "/workspace";
-const MEMORY_ERROR = /\b\w*MemoryError\b|Cannot allocate memory|std::bad_alloc|Unable to allocate/;
 
 export interface WarmPoolOptions {
   launcher: WarmLauncher;
@@ -49,10 +48,6 @@ interface Scope {
   workspaceParent: string;
 }
 
-function signalName(n: number): string {
-  for (const [name, value] of Object.entries(osConstants.signals)) if (value === n) return name;
-  return `SIG${n}`;
-}
 
 export class WarmPool {
   private readonly scopes = new Map<string, Scope>();
@@ -303,7 +298,7 @@ export class WarmPool {
     let text = output.text;
     if (end.exit) {
       exitCode = end.exit.code;
-      sig = end.exit.signal !== null ? signalName(end.exit.signal) : null;
+      sig = end.exit.signal !== null ? (signalName(end.exit.signal) ?? `SIG${end.exit.signal}`) : null;
     } else {
       sig = "SIGKILL";
       text += `\n[aide executor: the warm interpreter stopped while the script ran (${end.reason})]\n`;
