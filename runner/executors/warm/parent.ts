@@ -5,12 +5,13 @@
  * output and exit arrive as socket events, and the sandbox's end as a process or container event.
  */
 import { randomBytes } from "node:crypto";
-import { chmod, mkdir, mkdtemp, rm, unlink } from "node:fs/promises";
+import { chmod, mkdir, mkdtemp, readdir, rm, unlink } from "node:fs/promises";
 import { createServer, type Server, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ExecutorError } from "../../../src/errors.ts";
 import type { Logger } from "../../../src/logger.ts";
+import { pidAlive } from "../../../src/services/process-utils.ts";
 import { encodeFrame, FrameReader, FrameType, SERVER_SOURCE, type ExitReport, type RunSpec, type ServerOptions } from "./protocol.ts";
 
 /** Where the control socket's directory appears inside the sandbox. */
@@ -71,6 +72,20 @@ export interface WarmParentOptions {
 }
 
 let seq = 0;
+let swept = false;
+
+/**
+ * Removes control directories left by executor processes that died without cleaning up (their sandboxes
+ * died with them). Once per process; a directory's name carries its creator's pid.
+ */
+async function sweepStaleControlDirs(): Promise<void> {
+  if (swept) return;
+  swept = true;
+  for (const name of await readdir(tmpdir()).catch(() => [] as string[])) {
+    const m = /^aide-warm-ctl-(\d+)-/.exec(name);
+    if (m && Number(m[1]) !== process.pid && !pidAlive(Number(m[1]))) await rm(join(tmpdir(), name), { recursive: true, force: true }).catch(() => undefined);
+  }
+}
 
 export class WarmParent {
   readonly id: string;
@@ -106,7 +121,8 @@ export class WarmParent {
   /** Starts the sandbox and resolves once the server has imported the stack and is ready for scripts. */
   static async start(opts: WarmParentOptions): Promise<WarmParent> {
     const id = `${process.pid}-${++seq}-${randomBytes(3).toString("hex")}`;
-    const controlDir = await mkdtemp(join(tmpdir(), "aide-warm-ctl-"));
+    await sweepStaleControlDirs();
+    const controlDir = await mkdtemp(join(tmpdir(), `aide-warm-ctl-${process.pid}-`));
     await chmod(controlDir, 0o755);
     const workspace = join(opts.workspaceParent, `.aide-warm-${id}`);
     await mkdir(join(workspace, "input"), { recursive: true });
