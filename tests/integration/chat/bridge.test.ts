@@ -158,6 +158,9 @@ describe("chat bridge and controller with a real run", () => {
       }
       if (e.type === "run.paused" && !paused) {
         paused = true;
+        // The bridge shows the paused card (with Resume) before anyone resumes; resuming at once could let the
+        // bridge read the run already running again, and the paused card would never be drawn.
+        await until("the paused card", () => surface.edits.some((x) => x.ref.messageId === root.ref.messageId && buttonsOf(x.message)[0] === "resume"));
         expect(await button(ada, "resume")).toBeNull();
         expect(await button(ada, "more10")).toBeNull();
       }
