@@ -26,10 +26,13 @@ describe("parseSteer", () => {
     expect("error" in r && r.error.length > 0).toBe(true);
   });
 
-  it("marks stop and budget changes as privileged", () => {
+  it("marks stop, pause, resume and budget changes as privileged; guidance, focus and debug are anyone's", () => {
     expect(isPrivilegedSteer({ kind: "stop" })).toBe(true);
     expect(isPrivilegedSteer({ kind: "more", steps: 2 })).toBe(true);
+    expect(isPrivilegedSteer({ kind: "pause" })).toBe(true);
+    expect(isPrivilegedSteer({ kind: "resume" })).toBe(true);
     expect(isPrivilegedSteer({ kind: "guidance", text: "x" })).toBe(false);
-    expect(isPrivilegedSteer({ kind: "pause" })).toBe(false);
+    expect(isPrivilegedSteer({ kind: "focus", node: 2 })).toBe(false);
+    expect(isPrivilegedSteer({ kind: "debug", node: 2 })).toBe(false);
   });
 });
