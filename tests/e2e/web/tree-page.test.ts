@@ -29,6 +29,9 @@ let browser: Browser;
 let runId: string;
 let token: string;
 
+/** Generous: the page and the server share two cores with the rest of the suite. */
+const POLL = { timeout: 20_000, interval: 100 };
+
 const CODE_OF_2 = "from sklearn.ensemble import HistGradientBoostingClassifier  # node two's model";
 
 async function publish(event: RunEvent): Promise<void> {
@@ -76,7 +79,12 @@ describe("tree page in Chromium", () => {
   it("shows the tree, a clicked node's code, a new node without reload, and the run's end", async () => {
     const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
     const failed: string[] = [];
-    page.on("requestfailed", (r) => failed.push(r.url()));
+    // Cancelled by the page itself, not failures: a chart image replaced by a newer one before it loaded, and the
+    // event stream the page closes when the run has ended.
+    page.on("requestfailed", (r) => {
+      const cancelled = /\/(chart\.png|stream)\?/.test(r.url()) && r.failure()?.errorText === "net::ERR_ABORTED";
+      if (!cancelled) failed.push(`${r.url()} ${r.failure()?.errorText}`);
+    });
     const external: string[] = [];
     page.on("request", (r) => {
       if (!r.url().startsWith(base) && !r.url().startsWith("data:")) external.push(r.url());
@@ -87,7 +95,7 @@ describe("tree page in Chromium", () => {
     expect(await nodeCount(page)).toBe(4);
     expect(await page.locator("#tree g.node.best").getAttribute("data-id")).toBe("2");
     expect(await page.locator("#tree g.node.buggy").getAttribute("data-id")).toBe("1");
-    await expect.poll(() => page.locator("#live-state").getAttribute("data-state")).toBe("live");
+    await expect.poll(() => page.locator("#live-state").getAttribute("data-state"), POLL).toBe("live");
 
     await page.locator('#tree g.node[data-id="2"]').click();
     await page.locator("#detail pre.code code").waitFor();
@@ -97,7 +105,7 @@ describe("tree page in Chromium", () => {
     expect(await page.locator("#detail .badge").innerText()).toContain("roc_auc = 0.78");
 
     await page.locator('#tree g.node[data-id="1"]').click();
-    await expect.poll(() => page.locator("#detail .findings").innerText()).toContain("KeyError: the target column");
+    await expect.poll(() => page.locator("#detail .findings").innerText(), POLL).toContain("KeyError: the target column");
     expect(await page.locator("#detail .badge").getAttribute("data-kind")).toBe("buggy");
     expect(await page.locator("#detail pre.output").innerText()).toContain("Traceback");
 
@@ -106,18 +114,18 @@ describe("tree page in Chromium", () => {
     await finishNode(solutionNode(4, { parentId: 2, metric: 0.83 }), true);
     await page.locator('#tree g.node[data-id="4"]').waitFor({ timeout: 15_000 });
     expect(await page.evaluate(() => (window as unknown as { __sameDocument?: boolean }).__sameDocument)).toBe(true);
-    await expect.poll(() => page.locator("#tree g.node.best").getAttribute("data-id")).toBe("4");
+    await expect.poll(() => page.locator("#tree g.node.best").getAttribute("data-id"), POLL).toBe("4");
     // The selection survives the redraw.
     expect(await page.locator("#tree g.node.selected").getAttribute("data-id")).toBe("1");
     await page.locator('#tree g.node[data-id="4"]').click();
-    await expect.poll(() => page.locator("#detail h2").innerText()).toContain("Node 4");
+    await expect.poll(() => page.locator("#detail h2").innerText(), POLL).toContain("Node 4");
     await page.locator("#chart").waitFor();
-    await expect.poll(() => page.locator("#chart").evaluate((img) => (img as HTMLImageElement).naturalWidth)).toBe(900);
+    await expect.poll(() => page.locator("#chart").evaluate((img) => (img as HTMLImageElement).naturalWidth), POLL).toBe(900);
     await page.screenshot({ path: join(TEST_OUTPUT_DIR, "tree-page.png"), fullPage: true });
 
     await store.transition(runId, ["running"], "finished", { finishReason: "steps" });
     await publish({ type: "run.finished", runId, at: new Date().toISOString(), best: null, reason: "steps" });
-    await expect.poll(() => page.locator("#live-state").getAttribute("data-state"), { timeout: 15_000 }).toBe("ended");
+    await expect.poll(() => page.locator("#live-state").getAttribute("data-state"), POLL).toBe("ended");
     expect(external).toEqual([]);
     expect(failed).toEqual([]);
     await page.close();
