@@ -2,7 +2,7 @@ import { join } from "node:path";
 import type { Config } from "../src/config.ts";
 import type { Logger } from "../src/logger.ts";
 import type { Store } from "../src/store/index.ts";
-import { selectExecutor } from "../runner/executors/select.ts";
+import { executorFromConfig } from "../runner/executors/select.ts";
 import { Runner, type RunnerOptions } from "../runner/worker.ts";
 
 /** Picks the configured executor and starts a runner worker in this process; says where on stderr. */
@@ -18,14 +18,7 @@ export async function launchRunner(args: {
   createCoder?: RunnerOptions["createCoder"];
 }): Promise<Runner> {
   const { config, logger } = args;
-  const executor = await selectExecutor(config.execution.executor, {
-    pythonPath: config.execution.python,
-    dockerImage: config.execution.dockerImage,
-    cpus: config.execution.cpus,
-    logger,
-    warm: config.execution.warm,
-    disk: { maxMb: config.execution.workingDirMb, maxFiles: config.execution.workingDirFiles },
-  });
+  const executor = await executorFromConfig(config, logger);
   const runner = new Runner({ config, store: args.store, redisUrl: args.redisUrl, dataDir: args.dataDir, executor, logger, concurrency: args.concurrency, createCoder: args.createCoder });
   runner.start();
   process.stderr.write(`${args.label}: runner ${runner.workerId}, executor ${executor.name}, data in ${join(args.dataDir, "runs")}.\n`);

@@ -12,7 +12,7 @@ import { executeRun } from "../../src/runs/execute.ts";
 import { MemoryInbox } from "../../src/runs/memory-inbox.ts";
 import { submissionFromRunDir, writeRunOutputs } from "../../src/runs/outputs.ts";
 import { parseDurationSec } from "../../src/runs/duration.ts";
-import { selectExecutor } from "../../runner/executors/select.ts";
+import { executorFromConfig } from "../../runner/executors/select.ts";
 import { nodesTable, TerminalProgress } from "../progress.ts";
 import { positiveIntFlag } from "./common.ts";
 
@@ -119,14 +119,7 @@ export async function runCommand(flags: RunFlags, out: NodeJS.WriteStream = proc
   const runId = newRunId();
   const outDir = resolve(flags.out ?? join("aide-out", runId));
   const logger = createLogger({ level: config.log.level, destination: join(outDir, "aide.log") });
-  const executor = await selectExecutor(config.execution.executor, {
-    pythonPath: config.execution.python,
-    dockerImage: config.execution.dockerImage,
-    cpus: config.execution.cpus,
-    logger,
-    warm: config.execution.warm,
-    disk: { maxMb: config.execution.workingDirMb, maxFiles: config.execution.workingDirFiles },
-  });
+  const executor = await executorFromConfig(config, logger);
   await checkCoder(config, logger);
   const coder = createCoder(config, logger);
 

@@ -1,3 +1,4 @@
+import type { Config } from "../../src/config.ts";
 import { ExecutorError } from "../../src/errors.ts";
 import type { Logger } from "../../src/logger.ts";
 import type { Executor } from "../../src/search/types.ts";
@@ -17,6 +18,19 @@ export interface SelectExecutorOptions {
   warm?: boolean;
   /** What one script may write to ./working (execution.workingDirMb / workingDirFiles). */
   disk?: DiskLimits;
+}
+
+/** The executor `execution.*` of the configuration describes (`aide run`, `aide runner`, the bots' runner). */
+export function executorFromConfig(config: Config, logger: Logger): Promise<Executor> {
+  const e = config.execution;
+  return selectExecutor(e.executor, {
+    pythonPath: e.python,
+    dockerImage: e.dockerImage,
+    cpus: e.cpus,
+    logger,
+    warm: e.warm,
+    disk: { maxMb: e.workingDirMb, maxFiles: e.workingDirFiles },
+  });
 }
 
 /**
