@@ -48,11 +48,15 @@ export interface StepOutcome {
 }
 
 export function addUsage(a: TokenUsage, b: TokenUsage): TokenUsage {
-  return {
+  const sum: TokenUsage = {
     promptTokens: a.promptTokens + b.promptTokens,
     completionTokens: a.completionTokens + b.completionTokens,
     costUsd: a.costUsd + b.costUsd,
   };
+  const reasoning = (a.reasoningTokens ?? 0) + (b.reasoningTokens ?? 0);
+  if (reasoning > 0) sum.reasoningTokens = reasoning;
+  if (a.costUnknown || b.costUnknown) sum.costUnknown = true;
+  return sum;
 }
 
 export const NO_USAGE: TokenUsage = { promptTokens: 0, completionTokens: 0, costUsd: 0 };

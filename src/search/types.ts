@@ -21,9 +21,14 @@ export interface MetricReport {
 
 export interface TokenUsage {
   promptTokens: number;
+  /** Tokens the model wrote, reasoning tokens included. */
   completionTokens: number;
-  /** Cost in US dollars; 0 for coders that use no paid model. */
+  /** Of `completionTokens`, those a reasoning model spent thinking (as the provider reports them; 0 when none). */
+  reasoningTokens?: number;
+  /** Cost in US dollars of the priced tokens; 0 for coders that use no paid model. */
   costUsd: number;
+  /** True when some of these tokens came from a model without a known price: the cost is then unknown. */
+  costUnknown?: boolean;
 }
 
 /** One solution in the tree (the journal). */

@@ -377,8 +377,10 @@ export class Store {
             "progress.nodes": 1,
             "usage.promptTokens": node.usage.promptTokens,
             "usage.completionTokens": node.usage.completionTokens,
+            "usage.reasoningTokens": node.usage.reasoningTokens ?? 0,
             "usage.costUsd": node.usage.costUsd,
           },
+          ...(node.usage.costUnknown ? { $set: { "usage.costUnknown": true } } : {}),
         },
       );
     }
@@ -526,7 +528,10 @@ export function bindingId(platform: string, channel: string, thread: string): st
 // ------------------------------------------------------------------------------------------ conversions
 
 function usageOf(u: Lean | null | undefined): TokenUsage {
-  return { promptTokens: u?.promptTokens ?? 0, completionTokens: u?.completionTokens ?? 0, costUsd: u?.costUsd ?? 0 };
+  const usage: TokenUsage = { promptTokens: u?.promptTokens ?? 0, completionTokens: u?.completionTokens ?? 0, costUsd: u?.costUsd ?? 0 };
+  if (u?.reasoningTokens) usage.reasoningTokens = u.reasoningTokens;
+  if (u?.costUnknown) usage.costUnknown = true;
+  return usage;
 }
 
 function personOf(p: Lean | null | undefined): Person | null {

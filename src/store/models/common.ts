@@ -16,7 +16,9 @@ export const usageSchema = new Schema(
   {
     promptTokens: { type: Number, default: 0 },
     completionTokens: { type: Number, default: 0 },
+    reasoningTokens: { type: Number, default: 0 },
     costUsd: { type: Number, default: 0 },
+    costUnknown: { type: Boolean, default: false },
   },
   { _id: false, id: false },
 );
