@@ -26,7 +26,7 @@ import type {
   TokenUsage,
 } from "../../search/types.ts";
 import { displayEndpoint, isAbort, redact, toModelError, type ErrorContext } from "./errors.ts";
-import { costOf, type PriceTable } from "./pricing.ts";
+import { usageCost, type PriceTable } from "./pricing.ts";
 
 export const DEFAULT_BASE_URL = "https://api.openai.com/v1";
 /** Sent as the key when none is configured (local endpoints ignore it; the client refuses an empty one). */
@@ -264,7 +264,7 @@ export class OpenAICoder implements Coder {
   }
 
   private usage(model: string, tokens: { promptTokens: number; completionTokens: number }): TokenUsage {
-    return { ...tokens, costUsd: costOf(model, tokens, this.options.prices) };
+    return { ...tokens, ...usageCost(model, tokens, this.options.prices) };
   }
 
   private errorContext(model: string): ErrorContext {

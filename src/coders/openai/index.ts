@@ -13,4 +13,4 @@ export {
   type OpenAICoderOptions,
 } from "./coder.ts";
 export { displayEndpoint, redact, toModelError, type ErrorContext } from "./errors.ts";
-export { DEFAULT_PRICES, costOf, priceOf, type ModelPrice, type PriceTable } from "./pricing.ts";
+export { DEFAULT_PRICES, costOf, priceOf, usageCost, type ModelPrice, type PriceTable } from "./pricing.ts";

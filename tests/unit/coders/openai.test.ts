@@ -11,6 +11,7 @@ import {
   priceOf,
   redact,
   toModelError,
+  usageCost,
   type OpenAICoderOptions,
 } from "../../../src/coders/openai/index.ts";
 import { APIConnectionError } from "openai";
@@ -106,12 +107,52 @@ async function closedPort(): Promise<number> {
 }
 
 describe("pricing", () => {
-  it("prices known models, dated variants and provider prefixes; unknown models cost 0", () => {
-    expect(costOf("gpt-4o", { promptTokens: 1_000_000, completionTokens: 1_000_000 }, DEFAULT_PRICES)).toBeCloseTo(12.5);
+  const M = 1_000_000;
+
+  it("prices exact names, case-insensitively", () => {
+    expect(costOf("gpt-4o", { promptTokens: M, completionTokens: M }, DEFAULT_PRICES)).toBeCloseTo(12.5);
+    expect(priceOf("GPT-4.1-Mini", DEFAULT_PRICES)).toEqual({ inputPerMTok: 0.4, outputPerMTok: 1.6 });
+    expect(priceOf("o3-pro", DEFAULT_PRICES)).toEqual({ inputPerMTok: 20, outputPerMTok: 80 });
+    expect(priceOf("o3", DEFAULT_PRICES)).toEqual({ inputPerMTok: 2, outputPerMTok: 8 });
+    expect(priceOf("gpt-5.1", DEFAULT_PRICES)).toEqual({ inputPerMTok: 1.25, outputPerMTok: 10 });
+  });
+
+  it("prices dated snapshots (both styles) and provider prefixes as their model", () => {
     expect(priceOf("gpt-4o-2024-08-06", DEFAULT_PRICES)).toEqual(DEFAULT_PRICES["gpt-4o"]);
     expect(priceOf("gpt-4o-mini-2024-07-18", DEFAULT_PRICES)).toEqual(DEFAULT_PRICES["gpt-4o-mini"]);
+    expect(priceOf("o3-pro-2025-06-10", DEFAULT_PRICES)).toEqual(DEFAULT_PRICES["o3-pro"]);
+    expect(priceOf("gpt-4-0613", { "gpt-4": { inputPerMTok: 30, outputPerMTok: 60 } })).toEqual({ inputPerMTok: 30, outputPerMTok: 60 });
     expect(priceOf("openai/gpt-4.1", DEFAULT_PRICES)).toEqual(DEFAULT_PRICES["gpt-4.1"]);
+    expect(priceOf("openrouter/openai/o4-mini-2025-04-16", DEFAULT_PRICES)).toEqual(DEFAULT_PRICES["o4-mini"]);
+    // A snapshot listed exactly keeps its own price.
+    expect(priceOf("gpt-4o-2024-05-13", DEFAULT_PRICES)).toEqual({ inputPerMTok: 5, outputPerMTok: 15 });
+  });
+
+  it("matches nothing else: no prefix matching, no made-up snapshots", () => {
+    for (const model of ["gpt-5-chat-latest", "gpt-4o-audio-preview", "gpt-4o-realtime-preview-2024-12-17", "o3-deep-research", "gpt-4o-2024-13-01", "gpt-4o-1399", "gpt-4", "llama3.1:8b", "gpt-4o/extra"]) {
+      expect(priceOf(model, DEFAULT_PRICES), model).toBeNull();
+    }
+  });
+
+  it("lets a configured table override and extend the defaults, prefixed names included", () => {
+    const prices = { ...DEFAULT_PRICES, "gpt-4o": { inputPerMTok: 1, outputPerMTok: 1 }, "openai/gpt-4o": { inputPerMTok: 3, outputPerMTok: 3 }, "llama3.1:8b": { inputPerMTok: 0, outputPerMTok: 0 } };
+    expect(priceOf("gpt-4o-2024-08-06", prices)).toEqual({ inputPerMTok: 1, outputPerMTok: 1 });
+    expect(priceOf("openai/gpt-4o", prices)).toEqual({ inputPerMTok: 3, outputPerMTok: 3 });
+    expect(priceOf("LLAMA3.1:8B", prices)).toEqual({ inputPerMTok: 0, outputPerMTok: 0 });
+  });
+
+  it("usageCost says when the cost is unknown; costOf stays 0 for unpriced models", () => {
+    expect(usageCost("o3", { promptTokens: 500_000, completionTokens: 250_000 }, DEFAULT_PRICES)).toEqual({ costUsd: 3 });
+    expect(usageCost("llama3.1:8b", { promptTokens: 5000, completionTokens: 5000 }, DEFAULT_PRICES)).toEqual({ costUsd: 0, costUnknown: true });
+    expect(usageCost("llama3.1:8b", { promptTokens: 0, completionTokens: 0 }, DEFAULT_PRICES)).toEqual({ costUsd: 0 });
+    expect(usageCost("llama3.1:8b", { promptTokens: 5000, completionTokens: 5000 }, { "llama3.1:8b": { inputPerMTok: 0, outputPerMTok: 0 } })).toEqual({ costUsd: 0 });
     expect(costOf("llama3.1:8b", { promptTokens: 5000, completionTokens: 5000 }, DEFAULT_PRICES)).toBe(0);
+  });
+
+  it("marks the usage of an unpriced model's proposal as cost unknown", async () => {
+    fake.enqueue({ content: GOOD_REPLY, usage: { prompt_tokens: 1000, completion_tokens: 200 } });
+    const p = await coder({ codeModel: "llama3.1:8b" }).propose({ kind: "draft" }, ctx);
+    expect(p.usage).toMatchObject({ promptTokens: 1000, completionTokens: 200, costUsd: 0, costUnknown: true });
   });
 });
 
