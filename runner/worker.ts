@@ -4,7 +4,7 @@ import { hostname } from "node:os";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { Redis } from "ioredis";
-import { createCoder } from "../src/coders/index.ts";
+import { checkBudgetPriced, createCoder } from "../src/coders/index.ts";
 import type { Config } from "../src/config.ts";
 import { AideError, DataError, userMessageOf } from "../src/errors.ts";
 import type { Logger } from "../src/logger.ts";
@@ -133,23 +133,26 @@ export class Runner {
       const runOutage = { logger: log, signal: controller.signal };
       const journal = await untilAnswered("journal", () => store.loadJournal(runId), runOutage);
       const sink = new StoreSink({ store, redis: this.redis, runId, attempt, logger: log, journal, onBest: (n) => this.saveSubmission(runDir, runId, n), outage: runOutage });
-      try {
-        await this.prepareData(run, runDir, inputDir, controller.signal);
-      } catch (err) {
-        if (controller.signal.aborted) throw err;
-        await sink.event({ type: "run.failed", runId, at: new Date().toISOString(), error: userMessageOf(err) });
-        log.warn({ err }, "run failed: data");
-        return;
-      }
-      const steers = await untilAnswered("steering", () => store.listSteers(runId), runOutage);
-      const applied = steers.filter((s) => s.appliedAt !== null);
-      const guidance = applied.flatMap((s) => (s.command.kind === "guidance" ? [s.command.text] : []));
       const config: Config = {
         ...this.opts.config,
         coder: run.options.coder === "openai" ? "openai" : "offline",
         search: { ...this.opts.config.search, steps: run.progress.totalSteps, parallel: run.options.parallel },
         execution: { ...this.opts.config.execution, timeoutSec: run.options.timeoutSec },
       };
+      const budget = run.options.budgetUsd !== null ? { usd: run.options.budgetUsd } : undefined;
+      try {
+        // A dollar budget over an unpriced model could not be kept: refused before any data is fetched.
+        checkBudgetPriced(budget, config, "submit the run without --budget");
+        await this.prepareData(run, runDir, inputDir, controller.signal);
+      } catch (err) {
+        if (controller.signal.aborted) throw err;
+        await sink.event({ type: "run.failed", runId, at: new Date().toISOString(), error: userMessageOf(err) });
+        log.warn({ err }, "run failed at start");
+        return;
+      }
+      const steers = await untilAnswered("steering", () => store.listSteers(runId), runOutage);
+      const applied = steers.filter((s) => s.appliedAt !== null);
+      const guidance = applied.flatMap((s) => (s.command.kind === "guidance" ? [s.command.text] : []));
       log.info({ resumedNodes: journal.length, totalSteps: run.progress.totalSteps, executor: this.executor.name }, journal.length ? "resuming run" : "starting run");
       await executeRun({
         runId,
@@ -162,7 +165,7 @@ export class Runner {
         sink,
         logger: log,
         inbox: new StoreInbox(store, this.signals, runId, runOutage),
-        budget: run.options.budgetUsd !== null ? { usd: run.options.budgetUsd } : undefined,
+        budget,
         metricHint: run.options.metric ?? undefined,
         resumeFrom: journal,
         guidance,

@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import { followEvents, readEvents } from "../../src/queue/events.ts";
 import { describeEvent } from "../../src/runs/event-text.ts";
+import { formatUsage } from "../../src/runs/usage-text.ts";
 import { formatNumber } from "../../src/search/metric.ts";
 import type { RunRecord } from "../../src/store/types.ts";
 import { printJson, withServices } from "./common.ts";
@@ -31,7 +32,7 @@ export function registerInspectCommands(program: Command): void {
         const lines = [
           runSummaryLine(run),
           `task: ${run.task.split("\n")[0]!.slice(0, 120)}`,
-          `coder: ${run.options.coder}  parallel: ${run.options.parallel}  tokens: ${run.usage.promptTokens + run.usage.completionTokens}  cost: $${run.usage.costUsd.toFixed(4)}`,
+          `coder: ${run.options.coder}  parallel: ${run.options.parallel}  usage: ${formatUsage(run.usage) ?? "none"}`,
           ...(run.error ? [`error: ${run.error}`] : []),
           ...(events.length ? ["recent events:", ...events.map((e) => `  ${e.event.at}  ${describeEvent(e.event)}`)] : []),
         ];

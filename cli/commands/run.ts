@@ -2,7 +2,7 @@ import { existsSync, readFileSync, statSync, readdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { randomBytes } from "node:crypto";
 import { Command, Option } from "commander";
-import { checkCoder, createCoder } from "../../src/coders/index.ts";
+import { checkBudgetPriced, checkCoder, createCoder } from "../../src/coders/index.ts";
 import { loadConfig, redactConfig, type Config } from "../../src/config.ts";
 import { DataError, UsageError } from "../../src/errors.ts";
 import { createLogger } from "../../src/logger.ts";
@@ -12,6 +12,7 @@ import { executeRun } from "../../src/runs/execute.ts";
 import { MemoryInbox } from "../../src/runs/memory-inbox.ts";
 import { submissionFromRunDir, writeRunOutputs } from "../../src/runs/outputs.ts";
 import { parseDurationSec } from "../../src/runs/duration.ts";
+import { formatUsage } from "../../src/runs/usage-text.ts";
 import { executorFromConfig } from "../../runner/executors/select.ts";
 import { nodesTable, TerminalProgress } from "../progress.ts";
 import { positiveIntFlag } from "./common.ts";
@@ -116,6 +117,7 @@ export async function runCommand(flags: RunFlags, out: NodeJS.WriteStream = proc
     budget = parseBudget(flags.budget) ?? undefined;
     if (!budget) throw new UsageError(`--budget must be tokens (200k, 1.5M) or dollars ($2.50), got "${flags.budget}".`);
   }
+  checkBudgetPriced(budget, config);
   const runId = newRunId();
   const outDir = resolve(flags.out ?? join("aide-out", runId));
   const logger = createLogger({ level: config.log.level, destination: join(outDir, "aide.log") });
@@ -173,11 +175,11 @@ export async function runCommand(flags: RunFlags, out: NodeJS.WriteStream = proc
     const nodes = result.journal.nodes;
     out.write(`\n${nodesTable(nodes, result.best?.id ?? null, Boolean(out.isTTY))}\n`);
     const buggy = nodes.filter((n) => n.buggy).length;
-    const tokens = result.usage.promptTokens + result.usage.completionTokens;
+    const usage = formatUsage(result.usage);
     out.write(
       `\nFinished (${result.reason}): ${nodes.length} nodes, ${buggy} buggy. ` +
         (result.best ? `Best: node ${result.best.id}, ${formatMetric(result.best.metric)}.` : "No working solution was found.") +
-        (tokens > 0 ? ` Tokens: ${tokens}, cost $${result.usage.costUsd.toFixed(4)}.` : "") +
+        (usage ? ` Spent: ${usage}.` : "") +
         `\nWrote ${outDir}/journal.json${result.best ? ", best_solution.py" : ""}${result.best?.submissionPath ? ", best_submission.csv" : ""}, config.json, tree.html\n`,
     );
     return { runId, outDir, bestNodeId: result.best?.id ?? null, bestMetric: formatMetric(result.best?.metric ?? null), nodes: nodes.length, buggy };

@@ -1,6 +1,7 @@
 import { existsSync, statSync } from "node:fs";
 import { resolve } from "node:path";
 import { Command, Option } from "commander";
+import { checkBudgetPriced } from "../../src/coders/index.ts";
 import { UsageError } from "../../src/errors.ts";
 import { parseBudget } from "../../src/search/budget.ts";
 import { parseDurationSec } from "../../src/runs/duration.ts";
@@ -51,6 +52,7 @@ export function registerSubmitCommand(program: Command): void {
           const b = parseBudget(flags.budget);
           if (!b || b.usd === undefined) throw new UsageError(`--budget for a queued run is in dollars, e.g. $2.50; got "${flags.budget}".`);
           budgetUsd = b.usd;
+          checkBudgetPriced(b, { ...config, coder: flags.coder ?? config.coder }, "submit without --budget");
         }
         const timeoutSec = flags.timeout === undefined ? config.execution.timeoutSec : parseDurationSec(flags.timeout);
         if (timeoutSec === null) throw new UsageError(`--timeout must be a duration such as 90s or 10m, got "${flags.timeout}".`);

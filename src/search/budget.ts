@@ -22,10 +22,16 @@ export function parseBudget(text: string): Budget | null {
   return null;
 }
 
+/**
+ * Whether the run has spent its budget. Conservative with a dollar budget: once some of the spent tokens have an
+ * unknown cost (`costUnknown`, a model without a price), the budget counts as spent, since the real cost may be
+ * over it and `costUsd` alone would undercount it. Runs refuse such a budget at start (`checkBudgetPriced`), so
+ * this is the backstop. A token budget counts tokens only and works for every model.
+ */
 export function budgetExhausted(budget: Budget | undefined, spent: TokenUsage): boolean {
   if (!budget) return false;
   if (budget.tokens !== undefined && spent.promptTokens + spent.completionTokens >= budget.tokens) return true;
-  if (budget.usd !== undefined && spent.costUsd >= budget.usd) return true;
+  if (budget.usd !== undefined && (spent.costUnknown || spent.costUsd >= budget.usd)) return true;
   return false;
 }
 

@@ -5,6 +5,7 @@
 import { formatMetric, formatNumber, isBetter } from "../../search/metric.ts";
 import type { Action, SolutionNode, SteerCommand } from "../../search/types.ts";
 import type { RunRecord, RunStatus } from "../../store/types.ts";
+import { formatUsage } from "../usage-text.ts";
 import { START_LIMITS } from "./commands.ts";
 import type { ChatBlock, ChatButton, ChatFile, ChatMessage } from "./types.ts";
 
@@ -58,14 +59,6 @@ function bestText(run: RunRecord): string {
   return `${p.metricName ?? "metric"} = ${formatNumber(p.bestMetric)} (node ${p.bestNodeId})`;
 }
 
-function usageText(run: RunRecord): string | null {
-  const u = run.usage;
-  const tokens = u.promptTokens + u.completionTokens;
-  if (tokens === 0 && u.costUsd === 0) return null;
-  const cost = u.costUsd > 0 ? `, $${u.costUsd.toFixed(u.costUsd < 1 ? 4 : 2)}` : "";
-  return `${tokens.toLocaleString("en-US")} tokens${cost}`;
-}
-
 function mentionSuffix(mentions: string[] | undefined): Pick<ChatMessage, "mentions"> {
   return mentions && mentions.length ? { mentions: [...new Set(mentions)] } : {};
 }
@@ -97,7 +90,7 @@ export function statusCard(run: RunRecord, running?: string, treeUrl?: string | 
   ];
   if (!terminal) fields.push({ label: "Running now", value: running ?? (run.status === "queued" ? "waiting for a runner" : run.status === "paused" ? "nothing (paused)" : "-") });
   fields.push({ label: "Coder", value: coderLabel(run.options.coder) });
-  const usage = usageText(run);
+  const usage = formatUsage(run.usage);
   if (usage) fields.push({ label: "Usage", value: usage });
   const blocks: ChatBlock[] = [
     { kind: "header", text: `AIDE: ${firstLine(run.task)}` },
@@ -259,7 +252,7 @@ export function finalSummary(input: FinalSummaryInput): ChatMessage {
     { label: "Nodes", value: `${journal.length} (${journal.length - buggy} working, ${buggy} buggy)` },
     { label: "Coder", value: coderLabel(run.options.coder) },
   ];
-  const usage = usageText(run);
+  const usage = formatUsage(run.usage);
   if (usage) fields.push({ label: "Tokens / cost", value: usage });
   const blocks: ChatBlock[] = [
     { kind: "header", text: `Run ${run.id} ${outcome}` },

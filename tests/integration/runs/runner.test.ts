@@ -28,9 +28,9 @@ function origin(thread: string | null = null) {
   return { platform: "slack" as const, channel: "C-RUNS", thread };
 }
 
-function startRunner(executor: Executor = new SandboxExecutor({ logger: silentLogger }), lockDurationMs = 2000): Runner {
+function startRunner(executor: Executor = new SandboxExecutor({ logger: silentLogger }), lockDurationMs = 2000, config = runnerConfig()): Runner {
   const runner = new Runner({
-    config: runnerConfig(),
+    config,
     store,
     redisUrl: redisServer.url,
     dataDir: mkdtempSync(join(tmpdir(), "aide-runner-data-")),
@@ -223,6 +223,19 @@ describe("bad data links", () => {
     const failed = await store.requireRun(run.id);
     expect(failed.status).toBe("failed");
     expect(failed.error).toMatch(message);
+  });
+
+  it("fails a run with a dollar budget over a model that has no price, before its data is fetched", async () => {
+    startRunner(undefined, undefined, runnerConfig({ openai: { codeModel: "llama3.1:8b", reviewModel: "gpt-4o-mini" } }));
+    // The link is missing: had the data been fetched first, the run would fail with a 404 instead.
+    const run = await svc.runs.start({ task: "t", links: [files.url("/not-fetched.zip")], options: options({ coder: "openai", budgetUsd: 1 }), actor: starter, origin: origin() });
+    const events = await collectUntilEnd(svc.redis, run.id, 60_000);
+    const message = 'A dollar budget needs prices for the models: "llama3.1:8b" has none. Add it under openai.prices in your config, or submit the run without --budget.';
+    expect(events.map((e) => e.type)).toEqual(["run.failed"]);
+    expect(events[0]!.type === "run.failed" && events[0]!.error).toBe(message);
+    const failed = await store.requireRun(run.id);
+    expect(failed.status).toBe("failed");
+    expect(failed.error).toBe(message);
   });
 
   it("refuses links that are not http(s) before anything is queued", async () => {

@@ -29,4 +29,14 @@ describe("budgetExhausted", () => {
     expect(budgetExhausted({ usd: 0.5 }, spent)).toBe(false);
     expect(budgetExhausted(undefined, spent)).toBe(false);
   });
+
+  it("counts a dollar budget as spent once some cost is unknown, never reading the unknown part as $0", () => {
+    const unknown = { ...spent, costUsd: 0, costUnknown: true };
+    expect(budgetExhausted({ usd: 100 }, unknown)).toBe(true);
+    expect(budgetExhausted({ usd: 100 }, { ...spent, costUnknown: true })).toBe(true);
+    // A token budget counts tokens whatever their price.
+    expect(budgetExhausted({ tokens: 1001 }, unknown)).toBe(false);
+    expect(budgetExhausted({ tokens: 1000 }, unknown)).toBe(true);
+    expect(budgetExhausted({ usd: 100 }, { ...spent, costUnknown: false })).toBe(false);
+  });
 });

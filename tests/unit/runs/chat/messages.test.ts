@@ -164,6 +164,13 @@ describe("final summary", () => {
     expect(m.files).toBeUndefined();
     expect(fieldsOf(m).Outcome).toMatch(/was stopped/);
   });
+
+  it("says when the cost is unknown, and shows reasoning tokens, on the summary and the card", () => {
+    const usage = { promptTokens: 9345, completionTokens: 3000, reasoningTokens: 2000, costUsd: 0, costUnknown: true };
+    const m = finalSummary({ run: run({ usage }), journal: [node(0, null)], best: null, reason: "steps" });
+    expect(fieldsOf(m)["Tokens / cost"]).toBe("12,345 tokens (2,000 reasoning), cost unknown");
+    expect(fieldsOf(statusCard(run({ usage: { ...usage, costUsd: 0.5 } })))["Usage"]).toBe("12,345 tokens (2,000 reasoning), $0.5000 + unknown");
+  });
 });
 
 describe("other messages", () => {
