@@ -17,6 +17,8 @@ export const configSchema = z
         temperature: z.number().min(0).max(2),
         maxRetries: z.number().int().min(0).max(10),
         timeoutSec: z.number().positive(),
+        /** Estimated tokens a code prompt may take (src/search/prompt-budget.ts trims it to fit). */
+        maxPromptTokens: z.number().int().min(1000),
         prices: z.record(z.string(), z.object({ inputPerMTok: z.number().min(0), outputPerMTok: z.number().min(0) }).strict()),
       })
       .strict(),

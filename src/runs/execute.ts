@@ -1,5 +1,5 @@
 import { access, mkdir, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import type { Config } from "../config.ts";
 import type { Logger } from "../logger.ts";
 import { Search, type SearchResult } from "../search/loop.ts";
@@ -8,9 +8,7 @@ import { nodeDirName } from "../search/step.ts";
 import type { Budget } from "../search/budget.ts";
 import type { Coder, Executor, RunSink, SolutionNode, SteeringInbox } from "../search/types.ts";
 import { buildDataPreview, SampleSubmissionChecker } from "../workspace/index.ts";
-
-/** Python packages the scripts may use, as prompts list them. */
-export const SANDBOX_PACKAGES = ["numpy", "pandas", "scikit-learn", "scipy"];
+import { sandboxPackages } from "./sandbox-packages.ts";
 
 export interface ExecuteRunArgs {
   runId: string;
@@ -42,6 +40,16 @@ export async function executeRun(args: ExecuteRunArgs): Promise<SearchResult> {
   await mkdir(runDir, { recursive: true });
   const dataPreview = await buildDataPreview(args.inputDir, { maxChars: config.data.previewMaxChars });
   const checker = new SampleSubmissionChecker(args.inputDir);
+  // Asked of the executor itself (once per executor): what its Python really has. With the run's own input
+  // and memory limit, beside the node directories, so a warm executor's first interpreter for this run is
+  // the one the probe starts.
+  const packages = await sandboxPackages(args.executor, {
+    inputDir: args.inputDir,
+    workDir: dirname(join(runDir, nodeDirName(0))),
+    memoryMb: config.execution.memoryMb,
+    signal: args.signal,
+    logger: args.logger,
+  });
   const search = new Search(
     {
       runId: args.runId,
@@ -49,7 +57,7 @@ export async function executeRun(args: ExecuteRunArgs): Promise<SearchResult> {
         task: args.task,
         dataPreview,
         timeLimitSec: config.execution.timeoutSec,
-        packages: SANDBOX_PACKAGES,
+        packages,
         metricHint: args.metricHint,
         totalSteps: config.search.steps,
       },

@@ -171,14 +171,18 @@ function implementationSection(ctx: PromptContext): PromptSection {
   return { title: SECTION.implementation, items };
 }
 
+/** What `ctx.packages` lists, as the sandbox reported it ("scikit-learn 1.2.1"); an entry "Python 3.11.2" names the interpreter. */
 function packagesSection(ctx: PromptContext): PromptSection {
-  const packages = ctx.packages.filter((p) => p.trim().length > 0);
+  const entries = ctx.packages.map((p) => p.trim()).filter((p) => p.length > 0);
+  const python = entries.find((p) => /^Python \d/.test(p));
+  const packages = entries.filter((p) => p !== python);
+  const interpreter = python ? `Scripts run on ${python}. ` : "";
   return {
     title: SECTION.packages,
     body:
       packages.length > 0
-        ? `These Python packages are available; nothing else can be installed: ${packages.map((p) => `\`${p.trim()}\``).join(", ")}.`
-        : "Only the Python standard library is known to be available; nothing can be installed.",
+        ? `${interpreter}These Python packages are available; nothing else can be installed: ${packages.map((p) => `\`${p}\``).join(", ")}.`
+        : `${interpreter}Only the Python standard library is known to be available; nothing can be installed.`,
   };
 }
 
@@ -195,13 +199,37 @@ function responseFormatSection(planWhat: string, codeWhat: string): PromptSectio
   };
 }
 
+/** Above this share of the time limit, a prompt warns that a change must not make the script much slower. */
+export const SLOW_RUN_SHARE = 0.5;
+
+/**
+ * "The previous solution ran for 3 minutes 20 seconds of the 10 minutes allowed (33%).", with a warning when
+ * it used more than SLOW_RUN_SHARE of the limit or was stopped at it; null when there is no limit to compare with.
+ */
+export function runTimeNote(parent: SolutionNode, timeLimitSec: number): string | null {
+  if (!(timeLimitSec > 0)) return null;
+  const ranSec = Math.max(0, parent.execTimeMs) / 1000;
+  const share = ranSec / timeLimitSec;
+  const note = `The previous solution ran for ${humanDuration(ranSec)} of the ${humanDuration(timeLimitSec)} allowed (${Math.round(share * 100)}%).`;
+  if (parent.timedOut) return `${note} It hit the limit and was stopped: the new version must be clearly cheaper, not just a little.`;
+  if (share > SLOW_RUN_SHARE) {
+    return `${note} That is more than half the limit: a change must not make it much slower (more folds, epochs, estimators or features could push it past the limit and lose the result).`;
+  }
+  return note;
+}
+
 function requireParent(ctx: PromptContext, kind: string): SolutionNode {
   if (!ctx.parent) throw new Error(`A ${kind} prompt needs ctx.parent`);
   return ctx.parent;
 }
 
-function compact(sections: Array<PromptSection | null>): PromptSection[] {
-  return sections.filter((s): s is PromptSection => s !== null);
+function compact<T>(items: Array<T | null>): T[] {
+  return items.filter((s): s is T => s !== null);
+}
+
+/** Whether a debug prompt should say how long the parent ran: it timed out or used more than SLOW_RUN_SHARE of the limit. */
+function ranLong(parent: SolutionNode, timeLimitSec: number): boolean {
+  return parent.timedOut || (timeLimitSec > 0 && parent.execTimeMs / 1000 > timeLimitSec * SLOW_RUN_SHARE);
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -263,6 +291,7 @@ export function improvePrompt(ctx: PromptContext): PromptSection[] {
             "Keep everything else from the previous solution as it is, including how the metric is computed and reported.",
             "Prefer changes you expect to matter most; avoid ones that only add run time.",
             `Previous result: ${describeMetric(parent.metric)}.`,
+            ...compact([runTimeNote(parent, ctx.timeLimitSec)]),
           ],
         },
         implementationSection(ctx),
@@ -305,6 +334,7 @@ export function debugPrompt(ctx: PromptContext): PromptSection[] {
             "Fix the cause shown by the output and analysis; keep the rest of the approach unless it cannot work.",
             "If the run timed out, make it cheaper (fewer rows, folds, epochs or a lighter model) rather than hoping it gets faster.",
             "Make sure the fixed script still writes the submission file and prints the metric line.",
+            ...compact([ranLong(parent, ctx.timeLimitSec) ? runTimeNote(parent, ctx.timeLimitSec) : null]),
           ],
         },
         implementationSection(ctx),

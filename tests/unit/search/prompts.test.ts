@@ -10,6 +10,7 @@ import {
   promptFor,
   renderMarkdown,
   reviewPrompt,
+  runTimeNote,
   type PromptSection,
 } from "../../../src/search/prompts.ts";
 import type { PromptContext, ReviewInput, SolutionNode } from "../../../src/search/types.ts";
@@ -224,6 +225,50 @@ describe("debugPrompt", () => {
     const sections = debugPrompt(ctx({ parent: node({ analysis: "", output: "" }) }));
     expect(findSection(sections, SECTION.analysis)).toBeUndefined();
     expect(renderMarkdown(sections)).toContain("(the script printed nothing)");
+  });
+});
+
+describe("the parent's run time against the limit", () => {
+  const bugfixItems = (c: PromptContext) => findSection(debugPrompt(c), SECTION.bugfix)!.items!;
+  const improvementItems = (c: PromptContext) => findSection(improvePrompt(c), SECTION.improvement)!.items!;
+  const timeItems = (items: string[]) => items.filter((i) => i.startsWith("The previous solution ran for"));
+
+  it("improve prompts say how long the parent ran, of how long, and the share", () => {
+    const c = ctx({ parent: node({ execTimeMs: 200_000 }), timeLimitSec: 600 });
+    expect(timeItems(improvementItems(c))).toEqual(["The previous solution ran for 3 minutes 20 seconds of the 10 minutes allowed (33%)."]);
+    expect(renderMarkdown(improvePrompt(c))).toContain("- The previous solution ran for 3 minutes 20 seconds of the 10 minutes allowed (33%).\n");
+  });
+
+  it("improve prompts warn, above half the limit, that a change must not make it much slower", () => {
+    const [item] = timeItems(improvementItems(ctx({ parent: node({ execTimeMs: 420_000 }), timeLimitSec: 600 })));
+    expect(item).toMatch(/^The previous solution ran for 7 minutes of the 10 minutes allowed \(70%\)\. That is more than half the limit: a change must not make it much slower/);
+    const [atHalf] = timeItems(improvementItems(ctx({ parent: node({ execTimeMs: 300_000 }), timeLimitSec: 600 })));
+    expect(atHalf).toBe("The previous solution ran for 5 minutes of the 10 minutes allowed (50%).");
+  });
+
+  it("debug prompts say it only when the parent timed out or ran long", () => {
+    expect(timeItems(bugfixItems(ctx({ parent: node({ execTimeMs: 30_000 }), timeLimitSec: 600 })))).toEqual([]);
+    const [timedOut] = timeItems(bugfixItems(ctx({ parent: node({ execTimeMs: 600_400, timedOut: true }), timeLimitSec: 600 })));
+    expect(timedOut).toMatch(/^The previous solution ran for 10 minutes of the 10 minutes allowed \(100%\)\. It hit the limit and was stopped/);
+    const [slow] = timeItems(bugfixItems(ctx({ parent: node({ execTimeMs: 500_000 }), timeLimitSec: 600 })));
+    expect(slow).toMatch(/\(83%\)\. That is more than half the limit: a change must not make it much slower/);
+  });
+
+  it("says nothing without a limit to compare with", () => {
+    expect(runTimeNote(node({ execTimeMs: 5000 }), 0)).toBeNull();
+    expect(timeItems(improvementItems(ctx({ parent: node(), timeLimitSec: 0 })))).toEqual([]);
+  });
+});
+
+describe("installed packages", () => {
+  const body = (packages: string[]) => findSection(draftPrompt(ctx({ packages })), SECTION.packages)!.body;
+
+  it("name the interpreter apart from the packages, with their versions", () => {
+    expect(body(["Python 3.11.2", "numpy 1.24.2", "scikit-learn 1.2.1"])).toBe(
+      "Scripts run on Python 3.11.2. These Python packages are available; nothing else can be installed: `numpy 1.24.2`, `scikit-learn 1.2.1`.",
+    );
+    expect(body(["numpy", " pandas ", ""])).toBe("These Python packages are available; nothing else can be installed: `numpy`, `pandas`.");
+    expect(body(["Python 3.12.0"])).toBe("Scripts run on Python 3.12.0. Only the Python standard library is known to be available; nothing can be installed.");
   });
 });
 
