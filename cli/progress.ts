@@ -8,7 +8,7 @@ export function describeAction(action: Action): string {
 }
 
 function outcome(node: SolutionNode): string {
-  if (!node.buggy) return formatMetric(node.metric);
+  if (!node.buggy) return formatMetric(node.metric, node.unranked);
   if (node.timedOut) return "timed out";
   if (node.killed) return "killed";
   return "buggy";

@@ -165,6 +165,7 @@ export async function runCommand(flags: RunFlags, out: NodeJS.WriteStream = proc
         coder: coder.name,
         executor: executor.name,
         lowerIsBetter: result.lowerIsBetter,
+        metricName: result.metricName,
         best: result.best,
         nodes: result.journal.nodes,
         usage: result.usage,

@@ -1,5 +1,6 @@
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { isRanked } from "../search/journal.ts";
 import type { SolutionNode, TokenUsage } from "../search/types.ts";
 import type { RunStatus } from "../store/types.ts";
 import { treeFileHtmlOf } from "../web/tree-file.ts";
@@ -11,11 +12,15 @@ export interface RunRecord {
   coder: string;
   executor: string;
   lowerIsBetter: boolean | null;
+  /** The metric the run is judged by (canonical name), when known; else the best node's metric names it. */
+  metricName?: string | null;
   best: SolutionNode | null;
   nodes: readonly SolutionNode[];
   usage: TokenUsage;
   finishReason: string;
   guidance: string[];
+  /** Why a failed run ended, in the user's words (finishReason "failed"). */
+  error?: string;
 }
 
 export const OUTPUT_FILES = {
@@ -25,6 +30,13 @@ export const OUTPUT_FILES = {
   config: "config.json",
   tree: "tree.html",
 } as const;
+
+/** "lower_is_better" / "higher_is_better" for a node's metric, or null when it has none or nothing told. */
+function directionText(node: SolutionNode, runLowerIsBetter: boolean | null): string | null {
+  if (!node.metric) return null;
+  const lower = isRanked(node) ? (runLowerIsBetter ?? node.metric.lowerIsBetter) : node.metric.lowerIsBetter;
+  return lower === null ? null : lower ? "lower_is_better" : "higher_is_better";
+}
 
 const LIVE_STATUSES: readonly string[] = ["queued", "running", "paused"];
 
@@ -56,12 +68,14 @@ export async function writeRunOutputs(args: {
     coder: record.coder,
     executor: record.executor,
     lowerIsBetter: record.lowerIsBetter,
-    metricName: record.best?.metric?.name ?? null,
+    metricName: record.metricName ?? record.best?.metric?.name ?? null,
     bestNodeId: record.best?.id ?? null,
     finishReason: record.finishReason,
     guidance: record.guidance,
+    ...(record.error ? { error: record.error } : {}),
     usage: record.usage,
-    nodes: record.nodes.map((n) => ({ ...n, direction: n.metric ? (n.metric.lowerIsBetter ? "lower_is_better" : "higher_is_better") : null })),
+    // Nodes as they are (an unranked one with its `unranked` reason); `direction` is the run's for a ranked node.
+    nodes: record.nodes.map((n) => ({ ...n, direction: directionText(n, record.lowerIsBetter) })),
   };
   await writeFile(journalPath, JSON.stringify(journal, null, 2) + "\n");
   written.push(journalPath);
@@ -80,7 +94,7 @@ export async function writeRunOutputs(args: {
         step: record.nodes.length,
         totalSteps: record.nodes.length,
         bestNodeId: record.best?.id ?? null,
-        metricName: record.best?.metric?.name ?? null,
+        metricName: record.metricName ?? record.best?.metric?.name ?? null,
         lowerIsBetter: record.lowerIsBetter,
       },
       options: { coder: record.coder },

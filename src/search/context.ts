@@ -1,4 +1,4 @@
-import type { Journal } from "./journal.ts";
+import { isRanked, type Journal } from "./journal.ts";
 import type { PendingStep } from "./policy.ts";
 import type { Action, PromptContext, SolutionNode } from "./types.ts";
 
@@ -12,7 +12,7 @@ export interface RunBrief {
   totalSteps: number;
 }
 
-/** Most earlier good solutions a prompt's memory lists (the best ones, in step order). */
+/** Most earlier good solutions a prompt's memory lists (the best ranked ones, then unranked ones, in step order). */
 export const MEMORY_LIMIT = 12;
 
 /** A pending step together with the proposal it got, once it has one. */
@@ -43,14 +43,16 @@ export function buildPromptContext(args: {
   const lower = args.lowerIsBetter;
   let good = journal.goodNodes;
   if (good.length > MEMORY_LIMIT && lower !== null) {
-    const sorted = [...good].sort((a, b) => (lower ? a.metric!.value - b.metric!.value : b.metric!.value - a.metric!.value));
-    const keep = new Set(sorted.slice(0, MEMORY_LIMIT).map((n) => n.id));
+    const ranked = good.filter(isRanked).sort((a, b) => (lower ? a.metric!.value - b.metric!.value : b.metric!.value - a.metric!.value));
+    const keep = new Set([...ranked, ...good.filter((n) => !isRanked(n))].slice(0, MEMORY_LIMIT).map((n) => n.id));
     good = good.filter((n) => keep.has(n.id));
   }
+  // Ranked nodes recorded before the run knew its direction carry none on their metric: show the run's.
+  const metricOf = (n: SolutionNode) => (lower !== null && isRanked(n) ? { ...n.metric!, lowerIsBetter: lower } : n.metric);
   return {
     task: brief.task,
     dataPreview: brief.dataPreview,
-    memory: good.map((n) => ({ id: n.id, plan: n.plan, analysis: n.analysis, metric: n.metric, stage: n.stage })),
+    memory: good.map((n) => ({ id: n.id, plan: n.plan, analysis: n.analysis, metric: metricOf(n), stage: n.stage, unranked: n.unranked ?? null })),
     guidance: [...args.guidance],
     parent,
     siblings,

@@ -1,6 +1,30 @@
 import { isBetter } from "./metric.ts";
 import type { NodeId, SolutionNode } from "./types.ts";
 
+/** Whether a node takes part in the ranking: it worked, reported a metric, and that metric is the run's. */
+export function isRanked(node: SolutionNode): boolean {
+  return !node.buggy && node.metric !== null && !node.unranked;
+}
+
+/** The best ranked node of `nodes` under a direction; ties go to the one that comes first. */
+export function bestNode(nodes: Iterable<SolutionNode>, lowerIsBetter: boolean): SolutionNode | null {
+  let best: SolutionNode | null = null;
+  for (const node of nodes) {
+    if (!isRanked(node) || !Number.isFinite(node.metric!.value)) continue;
+    if (!best || isBetter(node.metric!.value, best.metric!.value, lowerIsBetter)) best = node;
+  }
+  return best;
+}
+
+/**
+ * The run's direction as its nodes record it: that of the first ranked node that carries one (a run stamps its
+ * direction on every ranked node once it knows it); null when none does.
+ */
+export function recordedDirection(nodes: Iterable<SolutionNode>): boolean | null {
+  for (const node of nodes) if (isRanked(node) && node.metric!.lowerIsBetter !== null) return node.metric!.lowerIsBetter;
+  return null;
+}
+
 /**
  * The solution tree: every finished node of a run, in the order they finished. Nodes are never changed after
  * they are added. Ids are step numbers, so a parent always has a smaller id than its children.
@@ -53,8 +77,14 @@ export class Journal {
     return this.ordered.filter((n) => n.stage === "draft");
   }
 
+  /** Nodes that worked and reported a metric, ranked or not. */
   get goodNodes(): SolutionNode[] {
     return this.ordered.filter((n) => !n.buggy && n.metric !== null);
+  }
+
+  /** Good nodes whose metric is the run's: the ones compared with each other. */
+  get rankedNodes(): SolutionNode[] {
+    return this.ordered.filter(isRanked);
   }
 
   get buggyNodes(): SolutionNode[] {
@@ -72,13 +102,9 @@ export class Journal {
     return depth;
   }
 
-  /** The best good node under the run's direction; ties go to the earlier node. */
+  /** The best ranked node under the run's direction; ties go to the earlier node. */
   best(lowerIsBetter: boolean): SolutionNode | null {
-    let best: SolutionNode | null = null;
-    for (const node of this.goodNodes) {
-      if (!best || isBetter(node.metric!.value, best.metric!.value, lowerIsBetter)) best = node;
-    }
-    return best;
+    return bestNode(this.ordered, lowerIsBetter);
   }
 
   /** The path from the root draft down to the node, inclusive. */

@@ -2,8 +2,8 @@ import { userMessageOf } from "../errors.ts";
 import type { Logger } from "../logger.ts";
 import { budgetExhausted, type Budget } from "./budget.ts";
 import { buildPromptContext, type PendingProposal, type RunBrief } from "./context.ts";
-import { Journal } from "./journal.ts";
-import { isBetter } from "./metric.ts";
+import { isRanked, Journal } from "./journal.ts";
+import { canonicalMetricName, directionOfMetricName, judgedMetric, UNNAMED_METRIC, type JudgedMetric } from "./metric-names.ts";
 import type { Policy } from "./policy.ts";
 import { seededRng } from "./rng.ts";
 import { addUsage, NO_USAGE, runStep, type StepDeps, type StepLimits } from "./step.ts";
@@ -30,7 +30,10 @@ export interface SearchOptions {
   limits: StepLimits;
   inputDir: string;
   budget?: Budget;
-  /** Direction fixed by configuration; otherwise the first node with a metric fixes it. */
+  /**
+   * Direction fixed by configuration. Otherwise the first ranked node whose direction something tells fixes it:
+   * its metric line, else its review, else the task text and `brief.metricHint`, else its metric's name.
+   */
   lowerIsBetter?: boolean;
   /** Guidance carried over from earlier (a resumed run). */
   guidance?: string[];
@@ -51,6 +54,8 @@ export interface SearchResult {
   journal: Journal;
   best: SolutionNode | null;
   lowerIsBetter: boolean | null;
+  /** Canonical name of the metric the run is judged by, once known. */
+  metricName: string | null;
   reason: FinishReason;
   usage: TokenUsage;
   guidance: string[];
@@ -75,6 +80,10 @@ export class Search {
   private readonly overrides: Action[] = [];
   private readonly guidance: string[];
   private lowerIsBetter: boolean | null;
+  /** What the task text and `--metric` say the run is judged by. */
+  private readonly judged: JudgedMetric;
+  /** The run's metric (canonical): the judged one, else the first ranked node's that has a name. */
+  private metricName: string | null;
   private best: SolutionNode | null = null;
   private usage: TokenUsage = NO_USAGE;
   private totalSteps: number;
@@ -100,8 +109,15 @@ export class Search {
     this.paused = options.startPaused ?? false;
     this.nextId = this.journal.nodes.reduce((max, n) => Math.max(max, n.id + 1), 0);
     this.gaps = Array.from({ length: this.nextId }, (_, id) => id).filter((id) => !this.journal.has(id));
-    this.lowerIsBetter = options.lowerIsBetter ?? this.journal.goodNodes[0]?.metric?.lowerIsBetter ?? null;
-    if (this.lowerIsBetter !== null) this.best = this.journal.best(this.lowerIsBetter);
+    // The same as the recorded nodes decided them (unranked flags are stored): the first telling ranked node.
+    this.judged = judgedMetric(options.brief.task, options.brief.metricHint);
+    this.metricName = this.judged.name;
+    this.lowerIsBetter = options.lowerIsBetter ?? null;
+    for (const node of this.journal.rankedNodes) {
+      this.metricName ??= namedMetric(node);
+      this.lowerIsBetter ??= this.directionOf(node, node.metric!.lowerIsBetter);
+    }
+    if (this.lowerIsBetter !== null) this.best = withDirection(this.journal.best(this.lowerIsBetter), this.lowerIsBetter);
     for (const node of this.journal.nodes) this.usage = addUsage(this.usage, node.usage);
   }
 
@@ -156,6 +172,7 @@ export class Search {
       journal: this.journal,
       best: this.best,
       lowerIsBetter: this.lowerIsBetter,
+      metricName: this.metricName,
       reason,
       usage: this.usage,
       guidance: [...this.guidance],
@@ -177,7 +194,7 @@ export class Search {
     if (!best || this.lowerIsBetter === null) return;
     const lower = this.lowerIsBetter;
     const before = new Journal(nodes.filter((n) => n.id !== best.id && n.finishedAt <= best.finishedAt));
-    await this.emit({ type: "best.improved", node: best, previous: before.best(lower) });
+    await this.emit({ type: "best.improved", node: best, previous: withDirection(before.best(lower), lower) });
   }
 
   /** Resolves with null when the run's signal aborts; never otherwise. */
@@ -237,22 +254,52 @@ export class Search {
   }
 
   private async record(node: SolutionNode, suggested: boolean | null): Promise<void> {
-    if (node.metric && this.lowerIsBetter === null) {
-      this.lowerIsBetter = suggested ?? node.metric.lowerIsBetter;
-      this.deps.logger.info({ runId: this.options.runId, lowerIsBetter: this.lowerIsBetter }, "metric direction fixed");
+    node = this.rank(node);
+    const ranked = isRanked(node);
+    if (ranked && this.lowerIsBetter === null) {
+      this.lowerIsBetter = this.directionOf(node, suggested);
+      if (this.lowerIsBetter !== null) this.deps.logger.info({ runId: this.options.runId, lowerIsBetter: this.lowerIsBetter }, "metric direction fixed");
     }
-    if (node.metric && this.lowerIsBetter !== null) node = { ...node, metric: { ...node.metric, lowerIsBetter: this.lowerIsBetter } };
+    if (ranked && this.lowerIsBetter !== null) node = withDirection(node, this.lowerIsBetter);
     this.journal.add(node);
     this.usage = addUsage(this.usage, node.usage);
     await this.deps.sink.nodeFinished(node);
     await this.emit({ type: "step.finished", node });
-    if (node.metric && this.lowerIsBetter !== null) {
-      const previous = this.best;
-      if (!previous || isBetter(node.metric.value, previous.metric!.value, this.lowerIsBetter)) {
-        this.best = node;
-        await this.emit({ type: "best.improved", node, previous });
+    if (ranked && this.lowerIsBetter !== null) {
+      // Over the whole journal: when this node fixed the direction, an earlier node may be the best.
+      const best = this.journal.best(this.lowerIsBetter);
+      if (best && best.id !== this.best?.id) {
+        const previous = this.best;
+        this.best = withDirection(best, this.lowerIsBetter);
+        await this.emit({ type: "best.improved", node: this.best, previous });
       }
     }
+  }
+
+  /** A ranked node's direction: its line's (or review's), else the task's and `--metric`'s, else its name's. */
+  private directionOf(node: SolutionNode, suggested: boolean | null): boolean | null {
+    return suggested ?? this.judged.lowerIsBetter ?? directionOfMetricName(node.metric!.name);
+  }
+
+  /**
+   * Flags a good node that reports another metric than the run's as unranked; the first ranked node with a
+   * named metric names the run's metric when the task and `--metric` did not.
+   */
+  private rank(node: SolutionNode): SolutionNode {
+    if (node.buggy || !node.metric) return node;
+    const name = namedMetric(node);
+    if (name === null || name === this.metricName) return node;
+    if (this.metricName === null) {
+      this.metricName = name;
+      return node;
+    }
+    const unranked = `it reported ${node.metric.name}, but this run is judged by ${this.metricName}`;
+    return {
+      ...node,
+      unranked,
+      analysis: [node.analysis.trim(), `Problem: ${unranked}; not ranked.`].filter(Boolean).join(" "),
+      metric: { ...node.metric, lowerIsBetter: node.metric.lowerIsBetter ?? directionOfMetricName(node.metric.name) },
+    };
   }
 
   private async applySteering(): Promise<void> {
@@ -315,6 +362,19 @@ export class Search {
 }
 
 type DistributiveOmit<T, K extends keyof never> = T extends unknown ? Omit<T, K> : never;
+
+/** Canonical name of a node's metric; null when the metric line named none. */
+function namedMetric(node: SolutionNode): string | null {
+  const name = canonicalMetricName(node.metric!.name);
+  return name === UNNAMED_METRIC ? null : name;
+}
+
+/** The node with the run's direction on its metric (nodes recorded before the run knew it carry none). */
+function withDirection(node: SolutionNode, lowerIsBetter: boolean): SolutionNode;
+function withDirection(node: SolutionNode | null, lowerIsBetter: boolean): SolutionNode | null;
+function withDirection(node: SolutionNode | null, lowerIsBetter: boolean): SolutionNode | null {
+  return node?.metric ? { ...node, metric: { ...node.metric, lowerIsBetter } } : node;
+}
 
 export async function runSearch(options: SearchOptions, deps: SearchDeps, resumeFrom: Iterable<SolutionNode> = []): Promise<SearchResult> {
   return new Search(options, deps, resumeFrom).run();

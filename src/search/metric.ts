@@ -1,3 +1,4 @@
+import { UNNAMED_METRIC } from "./metric-names.ts";
 import type { MetricReport } from "./types.ts";
 
 /** The prefix of the one line a script prints to report its validation metric. */
@@ -8,7 +9,7 @@ export const METRIC_LINE_PREFIX = "AIDE_METRIC";
  * numeric `value` (integers count); `name` defaults to "metric"; `lower_is_better` is null when absent so
  * the run's fixed direction (or the review) decides.
  */
-export function parseMetricLine(output: string): (Omit<MetricReport, "lowerIsBetter"> & { lowerIsBetter: boolean | null }) | null {
+export function parseMetricLine(output: string): MetricReport | null {
   const lines = output.split(/\r?\n/);
   for (let i = lines.length - 1; i >= 0; i--) {
     const line = lines[i]!.trim();
@@ -26,7 +27,7 @@ export function parseMetricLine(output: string): (Omit<MetricReport, "lowerIsBet
     const rec = parsed as Record<string, unknown>;
     const value = typeof rec.value === "string" ? Number(rec.value) : rec.value;
     if (typeof value !== "number" || !Number.isFinite(value)) continue;
-    const name = typeof rec.name === "string" && rec.name.trim() ? rec.name.trim() : "metric";
+    const name = typeof rec.name === "string" && rec.name.trim() ? rec.name.trim() : UNNAMED_METRIC;
     const lib = rec.lower_is_better;
     return { name, value, lowerIsBetter: typeof lib === "boolean" ? lib : null };
   }
@@ -38,10 +39,10 @@ export function isBetter(a: number, b: number, lowerIsBetter: boolean): boolean 
   return lowerIsBetter ? a < b : a > b;
 }
 
-/** Short display of a metric value: up to 5 significant digits, integers as they are. */
-export function formatMetric(metric: MetricReport | null): string {
+/** Short display of a metric value: up to 5 significant digits, integers as they are; marked when not ranked. */
+export function formatMetric(metric: MetricReport | null, unranked?: string | null): string {
   if (!metric) return "-";
-  return `${metric.name}=${formatNumber(metric.value)}`;
+  return `${metric.name}=${formatNumber(metric.value)}${unranked ? " (not ranked)" : ""}`;
 }
 
 export function formatNumber(value: number): string {

@@ -24,9 +24,10 @@ export const AIDE_POLICY_DEFAULTS: GreedyPolicyOptions = { numDrafts: 5, debugPr
 
 /**
  * AIDE's greedy policy: draft while fewer than `numDrafts` drafts exist; then, with probability `debugProb`,
- * debug a random buggy leaf whose debug depth is below `maxDebugDepth`; else draft when no good node exists;
- * else improve the best good node. In-flight drafts count as drafts, and a buggy node that is already being
- * debugged is no longer a leaf.
+ * debug a random buggy leaf whose debug depth is below `maxDebugDepth`; else improve the best ranked node; else,
+ * while no node is ranked, improve a random unranked one (a good node that reported another metric than the
+ * run's, so that it can report the run's); else draft. In-flight drafts count as drafts, and a buggy node that is
+ * already being debugged is no longer a leaf.
  */
 export class GreedyPolicy implements Policy {
   readonly name = "aide-greedy";
@@ -46,7 +47,9 @@ export class GreedyPolicy implements Policy {
     }
 
     const best = lowerIsBetter === null ? null : journal.best(lowerIsBetter);
-    if (!best) return { kind: "draft" };
-    return { kind: "improve", parent: best.id };
+    if (best) return { kind: "improve", parent: best.id };
+    const unranked = journal.rankedNodes.length === 0 ? journal.goodNodes : [];
+    if (unranked.length > 0) return { kind: "improve", parent: choose(rng, unranked).id };
+    return { kind: "draft" };
   }
 }

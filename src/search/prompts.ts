@@ -82,9 +82,11 @@ export function humanDuration(totalSeconds: number): string {
   return parts.join(" ");
 }
 
-function describeMetric(metric: MetricReport | null): string {
+/** "rmse = 0.31 (lower is better)"; a direction no one stated is said to be unknown, an unranked metric marked. */
+function describeMetric(metric: MetricReport | null, unranked?: string | null): string {
   if (!metric) return "no valid metric";
-  return `${metric.name} = ${metric.value} (${metric.lowerIsBetter ? "lower" : "higher"} is better)`;
+  const direction = metric.lowerIsBetter === null ? "not stated whether lower or higher is better" : `${metric.lowerIsBetter ? "lower" : "higher"} is better`;
+  return `${metric.name} = ${metric.value} (${direction}${unranked ? `; not ranked: ${unranked}` : ""})`;
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -121,7 +123,7 @@ function memorySection(ctx: PromptContext): PromptSection | null {
       items: [
         `Plan: ${m.plan.trim() || "(none recorded)"}`,
         `Findings: ${m.analysis.trim() || "(none recorded)"}`,
-        `Validation metric: ${describeMetric(m.metric)}`,
+        `Validation metric: ${describeMetric(m.metric, m.unranked)}`,
       ],
     })),
   };
@@ -290,7 +292,8 @@ export function improvePrompt(ctx: PromptContext): PromptSection[] {
             "Make exactly one atomic change (a new feature, a different model, a tuned setting, a better validation scheme) so its effect can be measured on its own.",
             "Keep everything else from the previous solution as it is, including how the metric is computed and reported.",
             "Prefer changes you expect to matter most; avoid ones that only add run time.",
-            `Previous result: ${describeMetric(parent.metric)}.`,
+            `Previous result: ${describeMetric(parent.metric, parent.unranked)}.`,
+            ...(parent.unranked ? ["Its metric is not the one this run is judged by, so it cannot be compared: let your one change be to compute and report the run's metric instead."] : []),
             ...compact([runTimeNote(parent, ctx.timeLimitSec)]),
           ],
         },

@@ -1,4 +1,5 @@
 import { parseMetricLine } from "./metric.ts";
+import { UNNAMED_METRIC } from "./metric-names.ts";
 import { truncateForPrompt } from "./output.ts";
 import type {
   Action,
@@ -61,13 +62,6 @@ export function addUsage(a: TokenUsage, b: TokenUsage): TokenUsage {
 
 export const NO_USAGE: TokenUsage = { promptTokens: 0, completionTokens: 0, costUsd: 0 };
 
-/** Metric names that are conventionally minimised, for when neither the script nor the review says. */
-const LOWER_IS_BETTER_NAMES = /(rmse|mse|mae|mape|rmsle|loss|error|deviance|logloss|wape|smape)/i;
-
-export function guessLowerIsBetter(name: string): boolean {
-  return LOWER_IS_BETTER_NAMES.test(name);
-}
-
 /**
  * One step of the search: propose a script, execute it, check its submission, review the output, and
  * build the node. Never throws for a bad script (that is a buggy node); throws when the coder itself fails.
@@ -119,24 +113,24 @@ export async function runStep(args: {
       plan: proposal.plan,
       code: proposal.code,
       output,
-      parsedMetric: parsed ? { name: parsed.name, value: parsed.value, lowerIsBetter: parsed.lowerIsBetter ?? false } : null,
+      parsedMetric: parsed,
       problems,
     },
     result,
     args.signal,
   );
 
+  // The direction as the line, else the review, said it; the run reads the task and the name when neither did.
   let metric: MetricReport | null = null;
   let suggested: boolean | null = null;
   if (parsed) {
     suggested = parsed.lowerIsBetter ?? review.lowerIsBetter;
-    metric = { name: parsed.name, value: parsed.value, lowerIsBetter: suggested ?? guessLowerIsBetter(parsed.name) };
+    metric = { ...parsed, lowerIsBetter: suggested };
   } else if (review.metric !== null && Number.isFinite(review.metric) && problems.length === 1) {
     // The only problem is the missing line, and the reviewer read a metric from the output: use it.
     problems.length = 0;
-    const name = ctx.metricHint ?? "metric";
     suggested = review.lowerIsBetter;
-    metric = { name, value: review.metric, lowerIsBetter: suggested ?? guessLowerIsBetter(name) };
+    metric = { name: ctx.metricHint ?? UNNAMED_METRIC, value: review.metric, lowerIsBetter: suggested };
   }
 
   const buggy = problems.length > 0 || review.isBug || metric === null;
@@ -150,6 +144,7 @@ export async function runStep(args: {
     plan: proposal.plan,
     code: proposal.code,
     metric: buggy ? null : metric,
+    unranked: null,
     buggy,
     analysis: analysisParts.join(" "),
     execTimeMs: result.durationMs,

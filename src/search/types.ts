@@ -16,7 +16,11 @@ export type Action =
 export interface MetricReport {
   name: string;
   value: number;
-  lowerIsBetter: boolean;
+  /**
+   * Which way the metric goes: the run's direction for a ranked node recorded once the run knew it; else what
+   * the script's line or the review said (or, for an unranked node, its name); null while nothing told.
+   */
+  lowerIsBetter: boolean | null;
 }
 
 export interface TokenUsage {
@@ -42,6 +46,12 @@ export interface SolutionNode {
   code: string;
   /** The validation metric; null when the node is buggy or reported none. */
   metric: MetricReport | null;
+  /**
+   * Why the node's metric is not ranked against the run's other nodes (it reports another metric than the one
+   * the run is judged by), or null (or absent, in journals written before this field) when it is ranked. An
+   * unranked node keeps its metric for display but is never the best.
+   */
+  unranked?: string | null;
   buggy: boolean;
   /** Why the node is buggy, or what the review found. */
   analysis: string;
@@ -68,7 +78,7 @@ export interface PromptContext {
   /** Rendered data preview of the input directory. */
   dataPreview: string;
   /** Earlier good solutions: plan, findings, metric. */
-  memory: Array<{ id: NodeId; plan: string; analysis: string; metric: MetricReport | null; stage: Stage }>;
+  memory: Array<{ id: NodeId; plan: string; analysis: string; metric: MetricReport | null; stage: Stage; unranked?: string | null }>;
   /** Guidance from people steering the run, oldest first. */
   guidance: string[];
   /** The parent for improve/debug. */
@@ -135,7 +145,7 @@ export interface ReviewInput {
   code: string;
   /** Output truncated for prompts. */
   output: string;
-  /** The metric parsed from the AIDE_METRIC line, if any. */
+  /** The metric parsed from the AIDE_METRIC line, if any; its `lowerIsBetter` is null when the line did not say. */
   parsedMetric: MetricReport | null;
   /** Problems found by the search itself (exception, timeout, submission mismatch). */
   problems: string[];
@@ -168,6 +178,8 @@ export interface Executor {
   prepareRun?(scope: RunScope): Promise<void>;
   /** Optional: the run is over; free what was kept for it. */
   releaseRun?(scope: RunScope): Promise<void>;
+  /** Optional: nothing more will run; stop every process kept (warm interpreters, containers). */
+  close?(): Promise<void>;
 }
 
 /** Checks a node's submission against the task's expected format (sample_submission.csv). */

@@ -5,7 +5,8 @@
  * a click reveals (plan, highlighted code, metric, review findings, output).
  */
 import { stratify, tree } from "d3-hierarchy";
-import { formatNumber, isBetter } from "../search/metric.ts";
+import { bestNode, isRanked, recordedDirection } from "../search/journal.ts";
+import { formatNumber } from "../search/metric.ts";
 import type { SolutionNode } from "../search/types.ts";
 import type { RunProgress, RunRecord } from "../store/types.ts";
 import { highlightPython } from "./highlight.ts";
@@ -30,6 +31,8 @@ export interface TreeViewNode {
   buggy: boolean;
   best: boolean;
   metric: number | null;
+  /** Worked, but reports another metric than the run's: not ranked, coloured like a node without a metric. */
+  unranked: boolean;
   /** Short text under the node: the metric, or why it failed. */
   label: string;
   fill: string;
@@ -70,7 +73,9 @@ export interface NodeDetail {
   codeHtml: string;
   /** The script as plain text (for copying). */
   code: string;
-  metric: { name: string; value: number; lowerIsBetter: boolean; text: string } | null;
+  metric: { name: string; value: number; lowerIsBetter: boolean | null; text: string } | null;
+  /** Why the node's metric is not ranked against the run's, or null. */
+  unranked: string | null;
   buggy: boolean;
   best: boolean;
   /** The review's findings: why the node is buggy, or what the reviewer noticed. */
@@ -97,12 +102,8 @@ export interface TreeRunSource {
 /** The best working node: the run's record when it names one, else computed from the journal. */
 export function bestNodeId(run: Pick<TreeRunSource, "progress">, journal: SolutionNode[]): number | null {
   if (run.progress.bestNodeId !== null && journal.some((n) => n.id === run.progress.bestNodeId)) return run.progress.bestNodeId;
-  let best: SolutionNode | null = null;
-  for (const n of journal) {
-    if (n.buggy || !n.metric || !Number.isFinite(n.metric.value)) continue;
-    if (!best || isBetter(n.metric.value, best.metric!.value, n.metric.lowerIsBetter)) best = n;
-  }
-  return best?.id ?? null;
+  const lower = run.progress.lowerIsBetter ?? recordedDirection(journal);
+  return lower === null ? null : (bestNode(journal, lower)?.id ?? null);
 }
 
 /**
@@ -127,12 +128,14 @@ export function buildTreeView(run: TreeRunSource, journal: SolutionNode[]): Tree
   const nodes = [...journal].sort((a, b) => a.id - b.id);
   const ids = new Set(nodes.map((n) => n.id));
   const best = bestNodeId(run, nodes);
-  const good = nodes.filter((n) => !n.buggy && n.metric && Number.isFinite(n.metric.value));
-  const lowerIsBetter = run.progress.lowerIsBetter ?? good[0]?.metric?.lowerIsBetter ?? false;
+  // Ranked nodes only: an unranked node's value is of another metric. Without a direction, one middling colour.
+  const good = nodes.filter((n) => isRanked(n) && Number.isFinite(n.metric!.value));
+  const lowerIsBetter = run.progress.lowerIsBetter ?? recordedDirection(good);
   const values = good.map((n) => n.metric!.value);
   const lo = values.length ? Math.min(...values) : 0;
   const hi = values.length ? Math.max(...values) : 0;
-  const quality = (v: number) => (hi - lo < 1e-12 ? 1 : lowerIsBetter ? (hi - v) / (hi - lo) : (v - lo) / (hi - lo));
+  const quality = (v: number) =>
+    lowerIsBetter === null ? 0.5 : hi - lo < 1e-12 ? 1 : lowerIsBetter ? (hi - v) / (hi - lo) : (v - lo) / (hi - lo);
 
   // One virtual root above the drafts, so the drafts sit side by side on the first level.
   const ROOT = -1;
@@ -153,6 +156,7 @@ export function buildTreeView(run: TreeRunSource, journal: SolutionNode[]): Tree
   const viewNodes: TreeViewNode[] = placed.map((d) => {
     const n = byId.get(d.data.id)!;
     const working = !n.buggy && !!n.metric && Number.isFinite(n.metric.value);
+    const unranked = working && !isRanked(n);
     const isBest = n.id === best;
     return {
       id: n.id,
@@ -163,8 +167,9 @@ export function buildTreeView(run: TreeRunSource, journal: SolutionNode[]): Tree
       buggy: !working,
       best: isBest,
       metric: working ? n.metric!.value : null,
-      label: working ? formatNumber(n.metric!.value) : shortReason(n),
-      fill: working ? metricColour(quality(n.metric!.value)) : BUGGY_FILL,
+      unranked,
+      label: unranked ? "unranked" : working ? formatNumber(n.metric!.value) : shortReason(n),
+      fill: working && !unranked ? metricColour(quality(n.metric!.value)) : BUGGY_FILL,
       stroke: isBest ? BEST_STROKE : working ? "#2d6a4f" : BUGGY_STROKE,
     };
   });
@@ -178,7 +183,7 @@ export function buildTreeView(run: TreeRunSource, journal: SolutionNode[]): Tree
       step: Math.min(run.progress.step, run.progress.totalSteps),
       totalSteps: run.progress.totalSteps,
       metricName: run.progress.metricName ?? good[0]?.metric?.name ?? null,
-      lowerIsBetter: run.progress.lowerIsBetter ?? good[0]?.metric?.lowerIsBetter ?? null,
+      lowerIsBetter,
       bestNodeId: best,
       bestMetric: best !== null ? (byId.get(best)?.metric?.value ?? null) : null,
       bestMetricText: best !== null && byId.get(best)?.metric ? formatNumber(byId.get(best)!.metric!.value) : null,
@@ -202,6 +207,7 @@ export function nodeDetail(node: SolutionNode, bestId: number | null): NodeDetai
     code: node.code,
     codeHtml: highlightPython(node.code),
     metric: node.metric && !node.buggy ? { name: node.metric.name, value: node.metric.value, lowerIsBetter: node.metric.lowerIsBetter, text: formatNumber(node.metric.value) } : null,
+    unranked: node.unranked ?? null,
     buggy: node.buggy,
     best: node.id === bestId,
     findings: node.analysis,

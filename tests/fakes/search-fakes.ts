@@ -18,7 +18,8 @@ import { silentLogger } from "../../src/logger.ts";
 
 /**
  * Fakes for running whole searches in unit tests. Scripts are tiny "programs" the fake executor interprets:
- * `metric=<v>` prints a metric line, `crash` exits 1, `hang` times out, `sleep=<ms>` waits first.
+ * `metric=<v>` prints a metric line (named "score" unless `name=<name>`, no name with `noname`; `lower_is_better`
+ * true with `lower`, absent with `nodir`, else false), `crash` exits 1, `hang` times out, `sleep=<ms>` waits first.
  */
 export type ScriptBehaviour = (action: Action, ctx: PromptContext) => string;
 
@@ -70,8 +71,9 @@ export class InterpretingExecutor implements Executor {
       if (job.code.includes("hang")) return { ...base, exitCode: null, signal: "SIGKILL", timedOut: true, output: "KeyboardInterrupt" };
       if (job.code.includes("crash")) return { ...base, exitCode: 1, timedOut: false, output: "Traceback (most recent call last):\nValueError: boom" };
       const metric = /metric=([-\d.e]+)/.exec(job.code);
-      const dir = job.code.includes("lower") ? "true" : "false";
-      const output = metric ? `fold 1 ok\nAIDE_METRIC {"name": "score", "value": ${metric[1]}, "lower_is_better": ${dir}}\n` : "done\n";
+      const name = job.code.includes("noname") ? "" : `"name": "${/name=(\S+)/.exec(job.code)?.[1] ?? "score"}", `;
+      const dir = job.code.includes("nodir") ? "" : `, "lower_is_better": ${job.code.includes("lower")}`;
+      const output = metric ? `fold 1 ok\nAIDE_METRIC {${name}"value": ${metric[1]}${dir}}\n` : "done\n";
       return { ...base, exitCode: 0, timedOut: false, output };
     } finally {
       this.inFlight--;

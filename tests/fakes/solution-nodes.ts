@@ -9,8 +9,11 @@ export interface NodeSpec {
   parentId?: number | null;
   /** null: a buggy node. */
   metric?: number | null;
-  lowerIsBetter?: boolean;
+  /** null: recorded before the run knew its direction. */
+  lowerIsBetter?: boolean | null;
   metricName?: string;
+  /** Why the node's metric is not ranked (another metric than the run's). */
+  unranked?: string;
   code?: string;
   plan?: string;
   analysis?: string;
@@ -28,7 +31,8 @@ export function solutionNode(id: number, spec: NodeSpec = {}): SolutionNode {
     stage: parentId === null ? "draft" : metric === null ? "improve" : "improve",
     plan: spec.plan ?? `Plan of node ${id}: fit a model.`,
     code: spec.code ?? `import pandas as pd\n# node ${id}\nprint("AIDE_METRIC", ${metric ?? 0})\n`,
-    metric: metric === null ? null : { name: spec.metricName ?? "roc_auc", value: metric, lowerIsBetter: spec.lowerIsBetter ?? false },
+    metric: metric === null ? null : { name: spec.metricName ?? "roc_auc", value: metric, lowerIsBetter: spec.lowerIsBetter === undefined ? false : spec.lowerIsBetter },
+    ...(spec.unranked ? { unranked: spec.unranked } : {}),
     buggy: metric === null,
     analysis: spec.analysis ?? (metric === null ? "The script raised a KeyError." : "Looks fine."),
     execTimeMs: 1200,

@@ -2,6 +2,7 @@
  * Rule-based review of a finished run: buggy when the output shows an error, no metric was parsed, or the
  * search found problems; the summary is one factual sentence.
  */
+import { directionOfMetricName } from "../../search/metric-names.ts";
 import type { ExecutionResult, Review, ReviewInput } from "../../search/types.ts";
 import { lastErrorLine } from "./fixes.ts";
 
@@ -37,7 +38,11 @@ export function reviewRun(input: ReviewInput, result: ExecutionResult): Review {
     summary = `Buggy: ${reasons.join("; ")}.`.replace(/\.\.$/, ".");
   } else {
     const m = input.parsedMetric!;
-    summary = `${firstSentence(input.plan) || "The script ran"} Validation ${m.name} = ${formatValue(m.value)} (${m.lowerIsBetter ? "lower" : "higher"} is better).`;
+    // The line's direction, else the name's by convention; said only when one of them tells.
+    const lower = m.lowerIsBetter ?? directionOfMetricName(m.name);
+    const direction = lower === null ? "" : ` (${lower ? "lower" : "higher"} is better)`;
+    summary = `${firstSentence(input.plan) || "The script ran"} Validation ${m.name} = ${formatValue(m.value)}${direction}.`;
   }
+  // No direction of its own: the line's is already the run's to read, and names are read by the run.
   return { isBug, summary: summary.slice(0, 600), metric: null, lowerIsBetter: null, usage: { ...ZERO_USAGE } };
 }

@@ -2,6 +2,7 @@
  * Reads what the offline coder needs from the task description: which metric the task is scored with, its
  * direction, whether it is a classification or regression task, and whether probabilities are expected.
  */
+import { directionOfMetricName } from "../../search/metric-names.ts";
 
 export const METRIC_IDS = [
   "rmsle",
@@ -25,26 +26,14 @@ export const METRIC_IDS = [
 ] as const;
 export type MetricId = (typeof METRIC_IDS)[number];
 
-export const LOWER_IS_BETTER: Record<MetricId, boolean> = {
-  rmsle: true,
-  rmse: true,
-  mse: true,
-  mape: true,
-  medae: true,
-  mae: true,
-  r2: false,
-  log_loss: true,
-  average_precision: false,
-  roc_auc: false,
-  qwk: false,
-  mcc: false,
-  f1_macro: false,
-  f1_micro: false,
-  f1_weighted: false,
-  f1: false,
-  balanced_accuracy: false,
-  accuracy: false,
-};
+/** Each metric's direction, from the search's table of metric names (the one place directions are written). */
+export const LOWER_IS_BETTER: Record<MetricId, boolean> = Object.fromEntries(
+  METRIC_IDS.map((id) => {
+    const lower = directionOfMetricName(id);
+    if (lower === null) throw new Error(`metric-names.ts has no direction for the offline coder's metric ${id}`);
+    return [id, lower];
+  }),
+) as Record<MetricId, boolean>;
 
 const REGRESSION_METRICS: ReadonlySet<MetricId> = new Set(["rmsle", "rmse", "mse", "mape", "medae", "mae", "r2"]);
 

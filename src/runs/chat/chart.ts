@@ -5,6 +5,7 @@
  */
 import { createCanvas } from "@napi-rs/canvas";
 import { Chart, registerables, type ChartConfiguration, type Plugin } from "chart.js";
+import { isRanked, recordedDirection } from "../../search/journal.ts";
 import { isBetter } from "../../search/metric.ts";
 import type { Logger } from "../../logger.ts";
 import type { SolutionNode } from "../../search/types.ts";
@@ -62,16 +63,17 @@ export function chartSeries(journal: SolutionNode[]): {
   const buggySteps: number[] = [];
   let best: number | null = null;
   let metricName: string | null = null;
-  let lowerIsBetter: boolean | null = null;
+  // Nodes recorded before the run knew its direction carry none; the later ones carry the run's.
+  const lowerIsBetter = recordedDirection(nodes);
   for (const n of nodes) {
     const x = n.step + 1;
     if (n.buggy || !n.metric || !Number.isFinite(n.metric.value)) {
       buggySteps.push(x);
-    } else {
+    } else if (isRanked(n)) {
+      // Unranked nodes report another metric: their values are on another scale and stay off the chart.
       metricName ??= n.metric.name;
-      lowerIsBetter ??= n.metric.lowerIsBetter;
       good.push({ x, y: n.metric.value });
-      if (best === null || isBetter(n.metric.value, best, lowerIsBetter)) best = n.metric.value;
+      if (lowerIsBetter !== null && (best === null || isBetter(n.metric.value, best, lowerIsBetter))) best = n.metric.value;
     }
     if (best !== null) bestSoFar.push({ x, y: best });
   }

@@ -2,7 +2,8 @@
  * Platform-neutral chat messages: pure builders of `ChatMessage`. Each platform's ChatSurface renders them
  * (Block Kit, embeds) and cuts them to its limits. No I/O here.
  */
-import { formatMetric, formatNumber, isBetter } from "../../search/metric.ts";
+import { bestNode, recordedDirection } from "../../search/journal.ts";
+import { formatMetric, formatNumber } from "../../search/metric.ts";
 import type { Action, SolutionNode, SteerCommand } from "../../search/types.ts";
 import type { RunRecord, RunStatus } from "../../store/types.ts";
 import { formatUsage } from "../usage-text.ts";
@@ -150,7 +151,8 @@ function scriptFile(node: SolutionNode): ChatFile {
 }
 
 function direction(node: SolutionNode): string {
-  return node.metric ? (node.metric.lowerIsBetter ? "lower is better" : "higher is better") : "";
+  if (!node.metric) return "";
+  return node.metric.lowerIsBetter === null ? "direction not known yet" : node.metric.lowerIsBetter ? "lower is better" : "higher is better";
 }
 
 /** "-0.0213 (-12.3%) vs node 2", or a first-solution note. */
@@ -375,7 +377,7 @@ function nodeResult(n: SolutionNode): string {
     const why = n.timedOut ? "timed out" : n.killed ? "killed" : oneLine(n.analysis || "bug", 90);
     return `buggy (${why})`;
   }
-  return formatMetric(n.metric);
+  return formatMetric(n.metric, n.unranked);
 }
 
 /** The solution tree as indented text; the best node starred. */
@@ -387,9 +389,8 @@ export function treeMessage(
   if (journal.length === 0) return { text: "The tree is empty so far.", blocks: [{ kind: "text", text: "The tree is empty so far: no step has finished yet." }, ...link] };
   let bestId = opts.bestId;
   if (bestId === undefined) {
-    let best: SolutionNode | null = null;
-    for (const n of journal) if (!n.buggy && n.metric && (!best || isBetter(n.metric.value, best.metric!.value, n.metric.lowerIsBetter))) best = n;
-    bestId = best?.id ?? null;
+    const lower = recordedDirection(journal);
+    bestId = lower === null ? null : (bestNode(journal, lower)?.id ?? null);
   }
   const children = new Map<number | null, SolutionNode[]>();
   const ids = new Set(journal.map((n) => n.id));

@@ -13,9 +13,12 @@ export const solutionNodeSchema = new Schema(
     plan: { type: String, default: "" },
     code: { type: String, default: "" },
     metric: {
-      type: new Schema({ name: String, value: Number, lowerIsBetter: Boolean }, { _id: false, id: false }),
+      // lowerIsBetter is null for a node recorded before its run knew the metric's direction.
+      type: new Schema({ name: String, value: Number, lowerIsBetter: { type: Boolean, default: null } }, { _id: false, id: false }),
       default: null,
     },
+    /** Why the node's metric is not ranked (another metric than the run's), or null. */
+    unranked: { type: String, default: null },
     buggy: { type: Boolean, required: true },
     analysis: { type: String, default: "" },
     execTimeMs: { type: Number, default: 0 },

@@ -125,7 +125,10 @@
     box.appendChild(el("p", { "class": "meta" }, "step " + (d.step + 1) + " · " + stage + " · " + (d.execTimeMs / 1000).toFixed(1) + " s"));
     var badge;
     if (d.metric) {
-      badge = el("p", { "class": "badge good", "data-kind": "metric" }, d.metric.name + " = " + d.metric.text + (d.metric.lowerIsBetter ? " (lower is better)" : " (higher is better)"));
+      var dir = d.metric.lowerIsBetter === null ? "" : d.metric.lowerIsBetter ? " (lower is better)" : " (higher is better)";
+      badge = d.unranked
+        ? el("p", { "class": "badge unranked", "data-kind": "unranked" }, d.metric.name + " = " + d.metric.text + dir + " · not ranked: " + d.unranked)
+        : el("p", { "class": "badge good", "data-kind": "metric" }, d.metric.name + " = " + d.metric.text + dir);
     } else {
       var why = d.timedOut ? "timed out" : d.killed ? "killed by a limit" : d.exitCode !== null && d.exitCode !== 0 ? "exit code " + d.exitCode : "no valid metric";
       badge = el("p", { "class": "badge bad", "data-kind": "buggy" }, "buggy: " + why);

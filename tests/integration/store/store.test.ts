@@ -32,6 +32,7 @@ function node(id: number, over: Partial<SolutionNode> = {}): SolutionNode {
     plan: `plan ${id}`,
     code: `print(${id})`,
     metric: { name: "rmse", value: 1 / (id + 1), lowerIsBetter: true },
+    unranked: null,
     buggy: false,
     analysis: "fine",
     execTimeMs: 1200,
@@ -210,6 +211,15 @@ describe("journal", () => {
     await store.appendNode(run.id, buggy);
     expect(await store.loadJournal(run.id)).toEqual([buggy]);
     expect(await store.loadJournal("other-run")).toEqual([]);
+  });
+
+  it("keeps an unranked node's reason and a direction not known yet", async () => {
+    const run = await store.createRun(newRun());
+    const early = node(0, { metric: { name: "rmse", value: 2, lowerIsBetter: null } });
+    const mae = node(1, { metric: { name: "mae", value: 0.4, lowerIsBetter: true }, unranked: "it reported mae, but this run is judged by rmse" });
+    await store.appendNode(run.id, early);
+    await store.appendNode(run.id, mae);
+    expect(await store.loadJournal(run.id)).toEqual([early, mae]);
   });
 });
 

@@ -356,6 +356,15 @@ describe("review", () => {
     expect(r.usage).toEqual({ promptTokens: 0, completionTokens: 0, costUsd: 0 });
   });
 
+  it("states a direction only when the line or the metric's name tells one", async () => {
+    const named = await coder.review(input("ok", { parsedMetric: { name: "rmse", value: 0.5, lowerIsBetter: null } }), result("ok"));
+    expect(named.summary).toMatch(/rmse = 0\.50000 \(lower is better\)\.$/);
+    expect(named.lowerIsBetter).toBeNull();
+    const bare = await coder.review(input("ok", { parsedMetric: { name: "score", value: 0.5, lowerIsBetter: null } }), result("ok"));
+    expect(bare.summary).toMatch(/score = 0\.50000\.$/);
+    expect(bare.summary).not.toMatch(/is better/);
+  });
+
   it("flags tracebacks, missing metrics and the search's problems", async () => {
     const tb = "Traceback (most recent call last):\n  File x\nKeyError: 'target'";
     const a = await coder.review(input(tb, { parsedMetric: null }), result(tb, 1));

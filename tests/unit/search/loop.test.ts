@@ -219,3 +219,106 @@ describe("search loop abort", () => {
     expect(sink.events.some((e) => e.type === "run.failed")).toBe(false);
   });
 });
+
+describe("search loop: the metric's direction and name", () => {
+  /** Scripts printing `values[step]` with `flags` (see InterpretingExecutor) from `flagsAt(step)`. */
+  const printing = (values: number[], flagsAt: (step: number) => string) => (a: Action, ctx: PromptContext) =>
+    `metric=${values[ctx.step]} ${flagsAt(ctx.step)}`;
+  const bestValues = (sink: RecordingSink) => sink.events.flatMap((e) => (e.type === "best.improved" ? [e.node.metric!.value] : []));
+
+  it.each([
+    ["the task text", { brief: { ...testBrief, task: "Predict y.\nMetric: RMSE" } }, "noname nodir"],
+    ["--metric", { brief: { ...testBrief, metricHint: "rmse" } }, "noname nodir"],
+    ["the metric's name alone", {}, "name=rmse nodir"],
+  ])("minimises an RMSE run whose lines and reviews give no direction, told by %s", async (_by, over, flags) => {
+    const coder = new ScriptedCoder(printing([3, 1.5, 4, 2, 5, 2.5], () => flags));
+    const sink = new RecordingSink();
+    const result = await runSearch(options({ steps: 6, ...over }), fakeSearchDeps(coder, new InterpretingExecutor(), sink));
+    expect(result.lowerIsBetter).toBe(true);
+    expect(result.best!.id).toBe(1);
+    expect(result.best!.metric).toMatchObject({ value: 1.5, lowerIsBetter: true });
+    expect(bestValues(sink)).toEqual([3, 1.5]);
+    expect(coder.actions[5]).toEqual({ kind: "improve", parent: 1 });
+    expect(result.journal.nodes.every((n) => n.metric!.lowerIsBetter === true && !n.unranked)).toBe(true);
+  });
+
+  it("maximises an accuracy run by the metric's name", async () => {
+    const coder = new ScriptedCoder(printing([0.7, 0.9, 0.6, 0.8, 0.75, 0.95], () => "name=accuracy nodir"));
+    const result = await runSearch(options({ steps: 6 }), fakeSearchDeps(coder, new InterpretingExecutor(), new RecordingSink()));
+    expect(result.lowerIsBetter).toBe(false);
+    expect(coder.actions[5]).toEqual({ kind: "improve", parent: 1 });
+    expect(result.best!.id).toBe(5);
+  });
+
+  it("takes the direction from the review when the line does not give one", async () => {
+    const coder = new ScriptedCoder(printing([3, 1, 4, 2, 5, 6], () => "nodir"));
+    const review = coder.review.bind(coder);
+    coder.review = async (input) => ({ ...(await review(input)), lowerIsBetter: true });
+    const result = await runSearch(options({ steps: 6 }), fakeSearchDeps(coder, new InterpretingExecutor(), new RecordingSink()));
+    expect(result.lowerIsBetter).toBe(true);
+    expect(result.best!.id).toBe(1);
+  });
+
+  it("has no best while nothing tells the direction, then picks the best over all nodes once a line does", async () => {
+    const coder = new ScriptedCoder(printing([5, 2, 7, 4, 6, 1], (step) => (step === 3 ? "lower" : "nodir")));
+    const sink = new RecordingSink();
+    const result = await runSearch(options({ steps: 6 }), fakeSearchDeps(coder, new InterpretingExecutor(), sink));
+    const finishedNode3 = sink.events.findIndex((e) => e.type === "step.finished" && e.node.id === 3);
+    const improved = sink.events.flatMap((e, i) => (e.type === "best.improved" ? [{ i, e }] : []));
+    expect(improved.map(({ e }) => [e.node.id, e.previous?.id ?? null])).toEqual([[1, null], [5, 1]]);
+    expect(improved[0]!.i).toBeGreaterThan(finishedNode3);
+    // The first best was recorded before the direction was known; the event carries the run's.
+    expect(improved[0]!.e.node.metric).toEqual({ name: "score", value: 2, lowerIsBetter: true });
+    expect(result.journal.nodes.map((n) => n.metric!.lowerIsBetter)).toEqual([null, null, null, true, true, true]);
+    expect(coder.contexts[3]!.lowerIsBetter).toBeUndefined();
+    expect(coder.contexts[4]!.lowerIsBetter).toBe(true);
+    expect(result).toMatchObject({ lowerIsBetter: true, metricName: "score" });
+    expect(result.best!.id).toBe(5);
+  });
+
+  it("keeps the direction open on resume until a node tells it, then looks at the resumed nodes too", async () => {
+    const flagsAt = (step: number) => (step === 3 ? "lower" : "nodir");
+    const values = [5, 2, 7, 4, 6, 3];
+    const first = await runSearch(options({ steps: 3 }), fakeSearchDeps(new ScriptedCoder(printing(values, flagsAt)), new InterpretingExecutor(), new RecordingSink()));
+    expect(first).toMatchObject({ best: null, lowerIsBetter: null });
+    const sink = new RecordingSink();
+    const resumed = await runSearch(options({ steps: 6 }), fakeSearchDeps(new ScriptedCoder(printing(values, flagsAt)), new InterpretingExecutor(), sink), first.journal.nodes);
+    expect(sink.events.filter((e) => e.type === "best.improved").map((e) => e.type === "best.improved" && e.node.id)).toEqual([1]);
+    expect(resumed).toMatchObject({ lowerIsBetter: true });
+    expect(resumed.best!.id).toBe(1);
+  });
+
+  it("flags a node that reports another metric than the run's: kept for display, never best", async () => {
+    const codes = ["name=rmse metric=3 nodir", "name=mae metric=0.5 nodir", "name=RMSE metric=2.5 nodir", "name=root_mean_squared_error metric=2.8 nodir"];
+    const coder = new ScriptedCoder((a, ctx) => codes[ctx.step]!);
+    const sink = new RecordingSink();
+    const result = await runSearch(
+      options({ steps: 4, brief: { ...testBrief, task: "Predict y. Metric: RMSE (lower is better)." } }),
+      fakeSearchDeps(coder, new InterpretingExecutor(), sink),
+    );
+    const mae = result.journal.get(1)!;
+    expect(mae).toMatchObject({ buggy: false, unranked: "it reported mae, but this run is judged by rmse" });
+    expect(mae.metric).toEqual({ name: "mae", value: 0.5, lowerIsBetter: true });
+    expect(mae.analysis).toContain("Problem: it reported mae, but this run is judged by rmse; not ranked.");
+    expect(result.journal.nodes.filter((n) => n.id !== 1).every((n) => n.unranked === null)).toBe(true);
+    expect(sink.events.flatMap((e) => (e.type === "best.improved" ? [e.node.id] : []))).toEqual([0, 2]);
+    expect(result.best!.id).toBe(2);
+    expect(result.journal.best(true)!.id).toBe(2);
+    expect(result.journal.rankedNodes.map((n) => n.id)).toEqual([0, 2, 3]);
+    expect(result.metricName).toBe("rmse");
+    // The coder still sees it in its memory, flagged.
+    expect(coder.contexts[2]!.memory.map((m) => [m.id, m.unranked])).toEqual([[0, null], [1, mae.unranked]]);
+  });
+
+  it("names the run's metric after its first ranked node when the task does not, also when resumed", async () => {
+    const codes = ["name=rmse metric=3 nodir", "name=mae metric=0.5 nodir", "name=val_rmse metric=2 nodir"];
+    const behaviour = (a: Action, ctx: PromptContext) => codes[ctx.step]!;
+    const first = await runSearch(options({ steps: 1 }), fakeSearchDeps(new ScriptedCoder(behaviour), new InterpretingExecutor(), new RecordingSink()));
+    expect(first).toMatchObject({ metricName: "rmse", lowerIsBetter: true });
+    const resumed = await runSearch(options({ steps: 3 }), fakeSearchDeps(new ScriptedCoder(behaviour), new InterpretingExecutor(), new RecordingSink()), first.journal.nodes);
+    expect(resumed.journal.get(1)!.unranked).toBe("it reported mae, but this run is judged by rmse");
+    expect(resumed.journal.get(2)!.unranked).toBeNull();
+    expect(resumed).toMatchObject({ metricName: "rmse", lowerIsBetter: true });
+    expect(resumed.best!.id).toBe(2);
+  });
+});

@@ -107,4 +107,29 @@ describe("GreedyPolicy (AIDE)", () => {
     }
     expect(picks).toEqual(new Set([0, 2, 4]));
   });
+
+  const unranked = (n: SolutionNode): SolutionNode => ({ ...n, unranked: "it reported mae, but this run is judged by rmse" });
+
+  it("never takes an unranked node for the best, nor debugs it", () => {
+    const nodes = fiveDrafts([0.5, 0.9, 0.7, 0.6, 0.4]);
+    const j = new Journal(nodes.map((n) => (n.id === 1 ? unranked(n) : n)));
+    expect(policy.next(j, fixedRng(0.1), [], false)).toEqual({ kind: "improve", parent: 2 });
+    expect(j.best(false)!.id).toBe(2);
+  });
+
+  it("improves an unranked node only while no node is ranked", () => {
+    const j = new Journal(fiveDrafts([undefined, 0.9, undefined, 0.6, undefined]).map((n) => (n.buggy ? { ...n, code: "x" } : unranked(n))));
+    const picks = new Set<number>();
+    for (const r of [0.0, 0.99]) {
+      let calls = 0;
+      const rng: Rng = { next: () => (calls++ === 0 ? 0.9 : r) };
+      const a = policy.next(j, rng, [], null);
+      expect(a.kind).toBe("improve");
+      if (a.kind === "improve") picks.add(a.parent);
+    }
+    expect(picks).toEqual(new Set([1, 3]));
+    // Once a node is ranked, unranked ones are left alone, even before the run knows its direction.
+    const ranked = new Journal([...j.nodes, node(5, "draft", { metric: 0.3 })]);
+    expect(policy.next(ranked, fixedRng(0.9), [], null)).toEqual({ kind: "draft" });
+  });
 });

@@ -314,3 +314,24 @@ describe("reviewPrompt", () => {
     expect(md).toContain("no valid AIDE_METRIC line");
   });
 });
+
+describe("metrics without a direction, and unranked ones", () => {
+  it("says when no one stated the direction instead of calling it 'higher is better'", () => {
+    const input: ReviewInput = { task: "t", stage: "draft", plan: "", code: "", output: "", parsedMetric: { name: "rmse", value: 0.2, lowerIsBetter: null }, problems: [] };
+    const md = renderMarkdown(reviewPrompt(input));
+    expect(md).toContain("The script printed: rmse = 0.2 (not stated whether lower or higher is better).");
+    expect(findSection(reviewPrompt(input), SECTION.reportedMetric)!.body).toBe("The script printed: rmse = 0.2 (not stated whether lower or higher is better).");
+  });
+
+  it("shows an unranked metric flagged in memory, and asks an improve of it to report the run's metric", () => {
+    const reason = "it reported mae, but this run is judged by rmse";
+    const metric = { name: "mae", value: 0.3, lowerIsBetter: true };
+    const memory = renderMarkdown(draftPrompt(ctx({ memory: [{ id: 2, plan: "p", analysis: "a", metric, stage: "draft", unranked: reason }] })));
+    expect(memory).toContain(`Validation metric: mae = 0.3 (lower is better; not ranked: ${reason})`);
+    const items = findSection(improvePrompt(ctx({ parent: node({ metric, unranked: reason }) })), SECTION.improvement)!.items!;
+    expect(items).toContain(`Previous result: mae = 0.3 (lower is better; not ranked: ${reason}).`);
+    expect(items.some((i) => i.includes("compute and report the run's metric instead"))).toBe(true);
+    const ranked = findSection(improvePrompt(ctx({ parent: node() })), SECTION.improvement)!.items!;
+    expect(ranked.some((i) => i.includes("run's metric instead"))).toBe(false);
+  });
+});

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { runStep } from "../../../src/search/step.ts";
-import type { Coder, ExecutionResult, Executor, Review } from "../../../src/search/types.ts";
+import type { Coder, ExecutionResult, Executor, Review, ReviewInput } from "../../../src/search/types.ts";
 import { fakeSearchDeps, RecordingSink, ScriptedCoder, testLimits } from "../../fakes/search-fakes.ts";
 import { buildPromptContext } from "../../../src/search/context.ts";
 import { Journal } from "../../../src/search/journal.ts";
@@ -105,6 +105,28 @@ describe("runStep", () => {
     expect(suggestedLowerIsBetter).toBe(true);
     const crashed = await step(fixedExecutor({ exitCode: 1, output: "val rmse 3\n" }), { coder: reviewing({ metric: 3 }) });
     expect(crashed.node.buggy).toBe(true);
+  });
+
+  it("leaves the direction open when neither the line nor the review says, and never invents one for the review", async () => {
+    const inputs: ReviewInput[] = [];
+    const coder = reviewing({});
+    const review = coder.review;
+    coder.review = async (input, result) => (inputs.push(input), review(input, result));
+    const { node, suggestedLowerIsBetter } = await step(fixedExecutor({ output: 'AIDE_METRIC {"name": "rmse", "value": 3.5}\n' }), { coder });
+    expect(inputs[0]!.parsedMetric).toEqual({ name: "rmse", value: 3.5, lowerIsBetter: null });
+    expect(node.buggy).toBe(false);
+    expect(node.metric).toEqual({ name: "rmse", value: 3.5, lowerIsBetter: null });
+    expect(node.unranked).toBeNull();
+    expect(suggestedLowerIsBetter).toBeNull();
+  });
+
+  it("takes the direction from the review when the line does not say, and the line's over the review's", async () => {
+    const bare = fixedExecutor({ output: 'AIDE_METRIC {"name": "score", "value": 3.5}\n' });
+    const fromReview = await step(bare, { coder: reviewing({ lowerIsBetter: true }) });
+    expect(fromReview.node.metric).toEqual({ name: "score", value: 3.5, lowerIsBetter: true });
+    expect(fromReview.suggestedLowerIsBetter).toBe(true);
+    const fromLine = await step(fixedExecutor({}), { coder: reviewing({ lowerIsBetter: true }) });
+    expect(fromLine.node.metric?.lowerIsBetter).toBe(false);
   });
 
   it("keeps only the prompt-sized output in the node", async () => {

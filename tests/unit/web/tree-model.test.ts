@@ -48,6 +48,27 @@ describe("tree view", () => {
     expect(lv.nodes[0]!.fill).toBe(metricColour(0));
   });
 
+  it("colours an unranked node like one without a metric and never makes it the best", () => {
+    const reason = "it reported mae, but this run is judged by roc_auc";
+    const nodes = [solutionNode(0, { metric: 0.7 }), solutionNode(1, { metric: 0.95, metricName: "mae", lowerIsBetter: true, unranked: reason }), solutionNode(2, { metric: 0.8 })];
+    const v = buildTreeView(runRecord(), nodes);
+    const at = (id: number) => v.nodes.find((n) => n.id === id)!;
+    expect(at(1)).toMatchObject({ buggy: false, best: false, unranked: true, fill: BUGGY_FILL, label: "unranked", metric: 0.95 });
+    expect(at(2)).toMatchObject({ best: true, fill: metricColour(1) });
+    expect(at(0).fill).toBe(metricColour(0));
+    expect(v.run).toMatchObject({ bestNodeId: 2, lowerIsBetter: false });
+    expect(nodeDetail(nodes[1]!, 2)).toMatchObject({ unranked: reason, metric: { name: "mae", value: 0.95 } });
+  });
+
+  it("has no best and no colour scale while the direction is unknown, and reads it from later nodes", () => {
+    const unknown = [solutionNode(0, { metric: 3, lowerIsBetter: null }), solutionNode(1, { metric: 1, lowerIsBetter: null })];
+    const v = buildTreeView(runRecord(), unknown);
+    expect(v.run).toMatchObject({ bestNodeId: null, lowerIsBetter: null });
+    expect(v.nodes.map((n) => n.fill)).toEqual([metricColour(0.5), metricColour(0.5)]);
+    const told = buildTreeView(runRecord(), [...unknown, solutionNode(2, { metric: 2, lowerIsBetter: true })]);
+    expect(told.run).toMatchObject({ bestNodeId: 1, lowerIsBetter: true });
+  });
+
   it("handles an empty journal and orphans (a parent that is not in the journal)", () => {
     const empty = buildTreeView(runRecord(), []);
     expect(empty.nodes).toEqual([]);

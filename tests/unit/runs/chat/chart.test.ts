@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { chartSeries, chartTitle, metricChartPng } from "../../../../src/runs/chat/chart.ts";
 import type { SolutionNode } from "../../../../src/search/types.ts";
 
-function node(id: number, value: number | null, lowerIsBetter = true, name = "rmse"): SolutionNode {
+function node(id: number, value: number | null, lowerIsBetter: boolean | null = true, name = "rmse"): SolutionNode {
   return {
     id, parentId: null, step: id, stage: "draft", plan: "", code: "", buggy: value === null,
     metric: value === null ? null : { name, value, lowerIsBetter },
@@ -83,6 +83,16 @@ describe("metric chart", () => {
     expect(s.metricName).toBe("rmse");
     const up = chartSeries([node(0, 0.7, false), node(1, 0.6, false), node(2, 0.8, false)]);
     expect(up.bestSoFar.map((p) => p.y)).toEqual([0.7, 0.7, 0.8]);
+  });
+
+  it("leaves unranked nodes off the chart and draws no best-so-far line until the direction is known", () => {
+    const mae: SolutionNode = { ...node(1, 0.01, true, "mae"), unranked: "it reported mae, but this run is judged by rmse" };
+    const s = chartSeries([node(0, 0.3, null), mae, node(2, 0.2)]);
+    expect(s.good).toEqual([{ x: 1, y: 0.3 }, { x: 3, y: 0.2 }]);
+    expect(s.bestSoFar.map((p) => p.y)).toEqual([0.3, 0.3, 0.2]);
+    expect(s.buggySteps).toEqual([]);
+    const unknown = chartSeries([node(0, 0.3, null), node(1, 0.2, null)]);
+    expect(unknown).toMatchObject({ bestSoFar: [], lowerIsBetter: null });
   });
 
   it("puts the metric's direction in the title once it is known", () => {

@@ -211,6 +211,17 @@ describe("other messages", () => {
   });
 });
 
+describe("unranked nodes and an unknown direction in messages", () => {
+  it("marks an unranked node in the tree and never stars it, and stars nothing while the direction is unknown", () => {
+    const mae = node(1, 0.01, { metric: { name: "mae", value: 0.01, lowerIsBetter: true }, unranked: "it reported mae, but this run is judged by rmse" });
+    const code = blocks(treeMessage([node(0, 0.3), mae]), "code")[0]!.code;
+    expect(code.split("\n")).toEqual(["#0 draft: rmse=0.3  ★ best", "#1 draft: mae=0.01 (not ranked)"]);
+    expect(stepLine(mae).text).toContain("mae=0.01 (not ranked)");
+    const unknown = [node(0, 0.3, { metric: { name: "rmse", value: 0.3, lowerIsBetter: null } })];
+    expect(blocks(treeMessage(unknown), "code")[0]!.code).toBe("#0 draft: rmse=0.3");
+  });
+});
+
 describe("tree page links and charts in messages", () => {
   const url = "https://aide.example.com/runs/r0000abcd?token=abc";
   const png = Buffer.from("png-bytes");
