@@ -22,10 +22,18 @@ export class UsageError extends AideError {
   }
 }
 
-/** A model endpoint that cannot be reached or keeps failing. */
+/**
+ * A model endpoint that cannot be used. `fatal` (the default) when no later request can do better: a refused key,
+ * an unknown model, an endpoint unreachable or failing after the client's retries, a used-up quota. Not fatal when
+ * it concerns one request only (a 400 for this prompt, a model that went silent on it): the step fails, the run
+ * goes on.
+ */
 export class ModelError extends AideError {
-  constructor(userMessage: string, options?: { cause?: unknown; detail?: string }) {
+  readonly fatal: boolean;
+
+  constructor(userMessage: string, options?: { cause?: unknown; detail?: string; fatal?: boolean }) {
     super("model", userMessage, options);
+    this.fatal = options?.fatal ?? true;
   }
 }
 

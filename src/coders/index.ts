@@ -4,7 +4,7 @@ import type { Logger } from "../logger.ts";
 import type { Budget } from "../search/budget.ts";
 import type { Coder } from "../search/types.ts";
 import { OfflineCoder } from "./offline/index.ts";
-import { checkEndpoint, OpenAICoder } from "./openai/index.ts";
+import { checkModels, ModelProfiles, OpenAICoder, type ModelCheckReport } from "./openai/index.ts";
 import { DEFAULT_PRICES, priceOf, type PriceTable } from "./openai/pricing.ts";
 
 /** The prices the openai coder uses: the defaults, overridden and extended by config `openai.prices`. */
@@ -22,25 +22,52 @@ export function createCoder(config: Config, logger: Logger): Coder {
     codeModel: o.codeModel,
     reviewModel: o.reviewModel,
     temperature: o.temperature,
+    reasoningEffort: o.reasoningEffort,
+    maxOutputTokens: o.maxOutputTokens,
+    tools: o.tools,
+    stream: o.stream,
     maxRetries: o.maxRetries,
     timeoutMs: o.timeoutSec * 1000,
+    idleTimeoutMs: o.idleTimeoutSec * 1000,
+    maxPromptTokens: o.maxPromptTokens,
+    profiles: processModelProfiles,
     prices: pricesOf(config),
     logger,
   });
 }
 
-/** Fails fast, with one clear line, when the configured model endpoint cannot be used. No-op for offline. */
-export async function checkCoder(config: Config, logger: Logger): Promise<void> {
-  if (config.coder !== "openai") return;
+/**
+ * What this process has learnt of the models it talks to (which parameters each takes), shared by every coder
+ * it builds and by the start-up check, so a refusal is learnt once per process rather than once per run.
+ */
+const processModelProfiles = new ModelProfiles();
+
+/**
+ * The start-up check of the openai coder (`aide run --coder openai`, `aide runner`, the bots): the endpoint
+ * answers, both models answer a tiny request, and what each takes is learnt. Throws a `ModelError` with one
+ * clear line when a model cannot be used; returns the report (null for the offline coder).
+ */
+export async function checkCoder(config: Config, logger: Logger, signal?: AbortSignal): Promise<ModelCheckReport | null> {
+  if (config.coder !== "openai") return null;
   const o = config.openai;
-  await checkEndpoint({
+  const report = await checkModels({
     apiKey: o.apiKey,
     baseURL: o.baseUrl || undefined,
-    models: [...new Set([o.codeModel, o.reviewModel])],
-    timeoutMs: Math.min(o.timeoutSec * 1000, 20_000),
-    maxRetries: 1,
+    codeModel: o.codeModel,
+    reviewModel: o.reviewModel,
+    temperature: o.temperature,
+    maxOutputTokens: o.maxOutputTokens,
+    reasoningEffort: o.reasoningEffort,
+    tools: o.tools,
+    stream: o.stream,
+    timeoutMs: Math.min(o.timeoutSec, o.idleTimeoutSec, 60) * 1000,
+    maxRetries: Math.min(o.maxRetries, 1),
+    profiles: processModelProfiles,
     logger,
+    signal,
   });
+  for (const m of report.models) logger.info({ model: m.model, roles: m.roles, review: m.review, sends: m.sends, learnt: m.learnt }, "model checked");
+  return report;
 }
 
 /**

@@ -351,7 +351,13 @@ export function debugPrompt(ctx: PromptContext): PromptSection[] {
 /** Name of the one tool the reviewer must call. */
 export const REVIEW_TOOL_NAME = "submit_review";
 
-export function reviewPrompt(input: ReviewInput, result?: ExecutionResult): PromptSection[] {
+/**
+ * How the reviewer answers: by calling the review tool, or (for models that take no tools) with one JSON
+ * object of the same four fields as its whole answer.
+ */
+export type ReviewAnswerForm = "tool" | "json";
+
+export function reviewPrompt(input: ReviewInput, result?: ExecutionResult, answerBy: ReviewAnswerForm = "tool"): PromptSection[] {
   const run: string[] = [`Stage: ${input.stage}`];
   if (result) {
     run.push(
@@ -391,7 +397,9 @@ export function reviewPrompt(input: ReviewInput, result?: ExecutionResult): Prom
     {
       title: SECTION.instructions,
       items: [
-        `Answer only by calling the \`${REVIEW_TOOL_NAME}\` tool.`,
+        answerBy === "tool"
+          ? `Answer only by calling the \`${REVIEW_TOOL_NAME}\` tool.`
+          : 'Answer with one JSON object and nothing else (no prose, no code fence), with exactly these keys: {"is_bug": <true|false>, "summary": "<text>", "metric": <number or null>, "lower_is_better": <true, false or null>}.',
         "is_bug: true when the run failed (an exception, a timeout, no usable validation metric, a missing or malformed submission, or a metric that cannot be trusted such as validating on training data); false otherwise.",
         "summary: two to four sentences on what the run did and found (or why it failed), written so a later attempt can learn from it.",
         "metric: the validation score the output shows, as a number, or null when there is none.",

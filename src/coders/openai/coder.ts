@@ -1,32 +1,30 @@
 /**
- * A coder backed by any OpenAI-compatible chat-completions endpoint (OpenAI, Azure-compatible base URLs,
- * Ollama, vLLM, llama.cpp...). Transport retries (429 and 5xx with backoff and Retry-After, connection
- * failures) are left to the `openai` client, bounded by `maxRetries`; this class adds its own bounded
- * retries for answers that are unusable (no code block, no valid review tool call).
+ * A coder backed by any OpenAI-compatible chat-completions endpoint (OpenAI, Azure OpenAI, OpenRouter, Ollama,
+ * vLLM, llama.cpp, the compatible endpoints of Anthropic and Google). What each model takes is its profile
+ * (model-profile.ts), learnt from refusals; the requests themselves are chat-transport.ts. Transport retries
+ * (429 and 5xx with backoff and Retry-After, connection failures) are the `openai` client's, bounded by
+ * `maxRetries`; this class asks again when an answer is unusable (no code, cut off, no valid review).
+ *
+ * What ends a run and what ends a step: an answer that stays unusable, a request refused for this prompt, a
+ * model that went silent on it, each fail the step only (a `StepFailure`, recorded as a buggy node); a refused
+ * key, an unknown model, an endpoint unreachable after the retries end the run (a fatal `ModelError`). The
+ * review never fails a step: when the review model cannot give a verdict, the run is judged from its output.
  */
 import OpenAI from "openai";
-import type {
-  ChatCompletion,
-  ChatCompletionCreateParamsNonStreaming,
-  ChatCompletionMessageParam,
-  ChatCompletionTool,
-} from "openai/resources/chat/completions";
+import type { ChatCompletionMessageParam } from "openai/resources/chat/completions";
 import { ModelError } from "../../errors.ts";
 import type { Logger } from "../../logger.ts";
 import { extractCode, extractPlan } from "../../search/extract.ts";
-import { REVIEW_TOOL_NAME, renderMarkdown, promptFor, reviewPrompt } from "../../search/prompts.ts";
-import type {
-  Action,
-  Coder,
-  ExecutionResult,
-  PromptContext,
-  Proposal,
-  Review,
-  ReviewInput,
-  TokenUsage,
-} from "../../search/types.ts";
-import { displayEndpoint, isAbort, redact, toModelError, type ErrorContext } from "./errors.ts";
+import { fitPrompt } from "../../search/prompt-budget.ts";
+import { REVIEW_TOOL_NAME, renderMarkdown, reviewPrompt, type ReviewAnswerForm } from "../../search/prompts.ts";
+import { StepFailure } from "../../search/step-failure.ts";
+import type { Action, Coder, ExecutionResult, PromptContext, Proposal, Review, ReviewInput, TokenUsage } from "../../search/types.ts";
+import { ChatTransport, providerTolerantFetch, ToolsUnavailable } from "./chat-transport.ts";
+import { displayEndpoint } from "./errors.ts";
+import { ModelProfiles, type ReasoningEffort } from "./model-profile.ts";
 import { usageCost, type PriceTable } from "./pricing.ts";
+import type { ReplyTokens } from "./reply.ts";
+import { fallbackReview, jsonInContent, parseReviewArguments, REVIEW_TOOL } from "./review-answer.ts";
 
 export const DEFAULT_BASE_URL = "https://api.openai.com/v1";
 /** Sent as the key when none is configured (local endpoints ignore it; the client refuses an empty one). */
@@ -38,9 +36,7 @@ export const ANSWER_ATTEMPTS = 3;
  * hostile answer, and would bloat the journal, the events and every later prompt.
  */
 export const MAX_SCRIPT_CHARS = 200_000;
-/** Longest review summary kept (the tool asks for two to four sentences). */
-export const MAX_SUMMARY_CHARS = 4000;
-/** How much of an unusable answer is sent back to the model when asking again. */
+/** How much of an unusable answer is sent back to the model when asking again, and kept with a failed step. */
 const ECHO_CHARS = 4000;
 
 export interface OpenAICoderOptions {
@@ -48,200 +44,184 @@ export interface OpenAICoderOptions {
   baseURL?: string;
   codeModel: string;
   reviewModel: string;
-  temperature?: number;
+  /** Null or absent: not sent (the provider's default). Reasoning models never get one. */
+  temperature?: number | null;
+  /** Longest answer in tokens (sent as max_completion_tokens or max_tokens, as the model takes it); null: not sent. */
+  maxOutputTokens?: number | null;
+  /** For models that take it (o-series, gpt-5); null: the provider's default. */
+  reasoningEffort?: ReasoningEffort | null;
+  /** False: never send tools; the review asks for a JSON answer. Default true. */
+  tools?: boolean;
+  /** Stream answers where the model takes it (an idle timeout instead of one total timeout). Default true. */
+  stream?: boolean;
   /** Transport retries per request, done by the `openai` client (429, 5xx, connection errors). */
   maxRetries: number;
-  /** Per-request timeout. */
+  /** Longest one request may take in all. */
   timeoutMs: number;
+  /** A streamed answer with no token for this long is abandoned. Default: a third of timeoutMs, at most 2 minutes. */
+  idleTimeoutMs?: number;
+  /** Prompts are trimmed to this many (estimated) tokens; null: no budget. */
+  maxPromptTokens?: number | null;
   prices: PriceTable;
   logger: Logger;
+  /** What is known of the models' parameters; shared by the coders of one process. Default: this coder's own. */
+  profiles?: ModelProfiles;
 }
 
 const CODER_SYSTEM_MESSAGE =
   "You write complete, runnable Python machine-learning scripts. Follow the requested response format exactly: " +
   "a short plan in prose, then the whole script in one ```python code block.";
 
-const REVIEW_SYSTEM_MESSAGE =
-  "You review runs of machine-learning scripts and report your verdict only through the tool you are given.";
+const REVIEW_SYSTEM_MESSAGE: Record<ReviewAnswerForm, string> = {
+  tool: "You review runs of machine-learning scripts and report your verdict only through the tool you are given.",
+  json: "You review runs of machine-learning scripts and answer with one JSON object only, exactly as instructed.",
+};
 
 const NO_CODE_NUDGE =
   "Your previous answer contained no Python code block, so nothing could be run. Answer again: a plan of a few " +
   "sentences, then the complete script in a single ```python fenced block.";
 
-export const REVIEW_TOOL: ChatCompletionTool = {
-  type: "function",
-  function: {
-    name: REVIEW_TOOL_NAME,
-    description: "Submit the verdict on one run of a training script.",
-    parameters: {
-      type: "object",
-      properties: {
-        is_bug: {
-          type: "boolean",
-          description: "True if the run failed or its result cannot be used.",
-        },
-        summary: {
-          type: "string",
-          description: "Two to four sentences on what the run did and found, or why it failed.",
-        },
-        metric: {
-          type: ["number", "null"],
-          description: "The validation metric shown in the output, or null if there is none.",
-        },
-        lower_is_better: {
-          type: ["boolean", "null"],
-          description: "True if smaller values of the metric are better, false if larger are, null if unknown.",
-        },
-      },
-      required: ["is_bug", "summary", "metric", "lower_is_better"],
-      additionalProperties: false,
-    },
-  },
-};
+const CUT_OFF_NUDGE =
+  "Your previous answer was cut off at the output limit before the script was complete, so nothing could be run. " +
+  "Answer again, much more compactly: a plan of two or three sentences, then the complete script in a single " +
+  "```python fenced block, without comments that are not needed and without long explanations.";
 
-interface ParsedReview {
-  isBug: boolean;
-  summary: string;
-  metric: number | null;
-  lowerIsBetter: boolean | null;
+const NO_TOKENS: ReplyTokens = { promptTokens: 0, completionTokens: 0, reasoningTokens: 0, estimated: false };
+
+function addTokens(a: ReplyTokens, b: ReplyTokens): ReplyTokens {
+  return {
+    promptTokens: a.promptTokens + b.promptTokens,
+    completionTokens: a.completionTokens + b.completionTokens,
+    reasoningTokens: a.reasoningTokens + b.reasoningTokens,
+    estimated: a.estimated || b.estimated,
+  };
 }
 
-function asBoolean(v: unknown): boolean | undefined {
-  if (typeof v === "boolean") return v;
-  if (v === "true") return true;
-  if (v === "false") return false;
-  return undefined;
-}
-
-/** Validates the tool arguments; returns a reason string when they are unusable. */
-export function parseReviewArguments(raw: string): ParsedReview | string {
-  let value: unknown;
-  try {
-    value = JSON.parse(raw);
-  } catch {
-    return "the tool arguments were not valid JSON";
-  }
-  if (typeof value !== "object" || value === null || Array.isArray(value)) return "the tool arguments were not a JSON object";
-  const rec = value as Record<string, unknown>;
-  const isBug = asBoolean(rec.is_bug);
-  if (isBug === undefined) return "is_bug was missing or not a boolean";
-  if (typeof rec.summary !== "string" || !rec.summary.trim()) return "summary was missing or empty";
-  let metric: number | null = null;
-  if (rec.metric !== null && rec.metric !== undefined && rec.metric !== "") {
-    const n = typeof rec.metric === "string" ? Number(rec.metric) : rec.metric;
-    if (typeof n !== "number" || Number.isNaN(n)) return "metric was neither a number nor null";
-    metric = Number.isFinite(n) ? n : null;
-  }
-  const lib = rec.lower_is_better === null || rec.lower_is_better === undefined ? null : asBoolean(rec.lower_is_better);
-  if (lib === undefined) return "lower_is_better was neither a boolean nor null";
-  const summary = rec.summary.trim();
-  return { isBug, summary: summary.length > MAX_SUMMARY_CHARS ? `${summary.slice(0, MAX_SUMMARY_CHARS - 1)}…` : summary, metric, lowerIsBetter: lib };
-}
-
-/** The text of an assistant message, whatever a compatible server sent: a string, text parts, or nothing usable. */
-function messageText(content: unknown): string {
-  if (typeof content === "string") return content;
-  if (Array.isArray(content)) {
-    return content.map((p) => (p && typeof p === "object" && typeof (p as { text?: unknown }).text === "string" ? (p as { text: string }).text : "")).join("");
-  }
-  return "";
-}
-
-/** Some local servers ignore `tool_choice` and answer with the JSON in the content instead. */
-function jsonInContent(content: string | null | undefined): string | null {
-  if (!content) return null;
-  const start = content.indexOf("{");
-  const end = content.lastIndexOf("}");
-  if (start < 0 || end <= start) return null;
-  const candidate = content.slice(start, end + 1);
-  return /"is_bug"/.test(candidate) ? candidate : null;
+function cut(text: string, max = ECHO_CHARS): string {
+  return text.length > max ? `${text.slice(0, max)}\n[... ${text.length - max} more characters cut ...]` : text;
 }
 
 export class OpenAICoder implements Coder {
   readonly name: string;
-  private readonly client: OpenAI;
   private readonly log: Logger;
   private readonly baseURL: string;
+  private readonly transport: ChatTransport;
 
   constructor(private readonly options: OpenAICoderOptions) {
     this.name = `openai:${options.codeModel}`;
     this.baseURL = options.baseURL ?? DEFAULT_BASE_URL;
     this.log = options.logger.child({ component: "openai-coder", endpoint: displayEndpoint(this.baseURL) });
-    this.client = createClient(options, this.log);
+    this.transport = new ChatTransport({
+      client: createClient(options, this.log),
+      profiles: options.profiles ?? new ModelProfiles(),
+      baseURL: this.baseURL,
+      apiKey: options.apiKey,
+      logger: this.log,
+      temperature: options.temperature ?? null,
+      maxOutputTokens: options.maxOutputTokens ?? null,
+      reasoningEffort: options.reasoningEffort ?? null,
+      tools: options.tools ?? true,
+      stream: options.stream ?? true,
+      idleTimeoutMs: options.idleTimeoutMs ?? Math.min(120_000, Math.max(1000, Math.floor(options.timeoutMs / 3))),
+      timeoutMs: options.timeoutMs,
+      maxRetries: options.maxRetries,
+    });
   }
 
   async propose(action: Action, ctx: PromptContext, signal?: AbortSignal): Promise<Proposal> {
     const model = this.options.codeModel;
-    const prompt = renderMarkdown(promptFor(action, ctx));
     const base: ChatCompletionMessageParam[] = [
       { role: "system", content: CODER_SYSTEM_MESSAGE },
-      { role: "user", content: prompt },
+      { role: "user", content: this.prompt(action, ctx) },
     ];
     let messages = base;
-    let tokens = { promptTokens: 0, completionTokens: 0 };
+    let tokens = NO_TOKENS;
     let problem = "";
+    let answer = "";
     for (let attempt = 1; attempt <= ANSWER_ATTEMPTS; attempt++) {
-      const completion = await this.chat(model, { messages, ...this.temperature() }, signal);
-      tokens = addTokens(tokens, completion);
-      const content = messageText(completion.choices[0]?.message?.content);
-      const code = extractCode(content);
+      const reply = await this.transport.send({ model, messages }, signal).catch((err: unknown) => {
+        throw this.stepFailureOr(err, tokens, answer);
+      });
+      tokens = addTokens(tokens, reply.tokens);
+      answer = reply.content;
       let nudge = NO_CODE_NUDGE;
-      if (code !== null && code.length <= MAX_SCRIPT_CHARS) {
-        const plan = extractPlan(content) || firstCommentLines(code) || `${action.kind} step ${ctx.step}`;
-        this.log.debug({ action: action.kind, attempt, ...tokens }, "proposal received");
-        return { plan, code, usage: this.usage(model, tokens) };
-      }
-      if (code !== null) {
-        problem = `its script had ${code.length} characters, more than the ${MAX_SCRIPT_CHARS} allowed`;
-        nudge = `Your previous script had ${code.length} characters; a script may have at most ${MAX_SCRIPT_CHARS}. Answer again with a complete, much shorter script in a single \`\`\`python fenced block.`;
+      let echo = cut(reply.content);
+      if (reply.finishReason === "length") {
+        // A cut-off script is never run as if it were whole, even when its fence happens to look closed.
+        problem = `the answer was cut off at the model's output limit after ${reply.tokens.completionTokens} tokens (finish_reason: length)`;
+        nudge = CUT_OFF_NUDGE;
+        echo = `(an answer of ${reply.content.length} characters, cut off at the output limit)`;
       } else {
-        problem = completion.choices.length === 0 ? "the answer was empty" : "the answer had no Python code block";
+        const code = extractCode(reply.content);
+        if (code !== null && code.length <= MAX_SCRIPT_CHARS) {
+          const plan = extractPlan(reply.content) || firstCommentLines(code) || `${action.kind} step ${ctx.step}`;
+          this.log.debug({ action: action.kind, attempt, ...tokens }, "proposal received");
+          return { plan, code, usage: this.usage(model, tokens) };
+        }
+        if (code !== null) {
+          problem = `its script had ${code.length} characters, more than the ${MAX_SCRIPT_CHARS} allowed`;
+          nudge = `Your previous script had ${code.length} characters; a script may have at most ${MAX_SCRIPT_CHARS}. Answer again with a complete, much shorter script in a single \`\`\`python fenced block.`;
+          echo = cut(reply.content, 500);
+        } else {
+          problem = reply.empty ? "the answer was empty" : reply.content.trim() ? "the answer had no Python code block" : reply.reasoning ? "the answer held only the model's reasoning" : "the answer was empty";
+        }
       }
-      this.log.warn(
-        { action: action.kind, attempt, finishReason: completion.choices[0]?.finish_reason, chars: content.length, problem },
-        "reply had no usable code; asking again",
-      );
-      const echo = content.length > ECHO_CHARS ? `${content.slice(0, ECHO_CHARS)}\n[... ${content.length - ECHO_CHARS} more characters cut ...]` : content;
+      this.log.warn({ action: action.kind, attempt, finishReason: reply.finishReason, chars: reply.content.length, problem }, "reply had no usable code; asking again");
       messages = [...base, { role: "assistant", content: echo || "(empty answer)" }, { role: "user", content: nudge }];
     }
-    throw new ModelError(
-      `Model "${model}" at ${displayEndpoint(this.baseURL)} gave no usable Python code in ${ANSWER_ATTEMPTS} answers (the last time ${problem}).`,
-      { detail: `${tokens.promptTokens + tokens.completionTokens} tokens spent` },
-    );
+    throw new StepFailure(`the model gave no usable script in ${ANSWER_ATTEMPTS} answers (the last time ${problem})`, {
+      answer: cut(answer),
+      usage: this.usage(model, tokens),
+    });
   }
 
   async review(input: ReviewInput, result: ExecutionResult, signal?: AbortSignal): Promise<Review> {
     const model = this.options.reviewModel;
-    const prompt = renderMarkdown(reviewPrompt(input, result));
-    let tokens = { promptTokens: 0, completionTokens: 0 };
+    let form: ReviewAnswerForm = this.transport.profile(model).tools ? "tool" : "json";
+    let tokens = NO_TOKENS;
     let reason = "no answer";
     for (let attempt = 1; attempt <= ANSWER_ATTEMPTS; attempt++) {
       const messages: ChatCompletionMessageParam[] = [
-        { role: "system", content: REVIEW_SYSTEM_MESSAGE },
-        { role: "user", content: prompt },
+        { role: "system", content: REVIEW_SYSTEM_MESSAGE[form] },
+        { role: "user", content: renderMarkdown(reviewPrompt(input, result, form)) },
       ];
       if (attempt > 1) {
         messages.push({
           role: "user",
-          content: `Your previous answer could not be used (${reason}). Call the ${REVIEW_TOOL_NAME} tool once, with valid JSON arguments for all four fields.`,
+          content:
+            form === "tool"
+              ? `Your previous answer could not be used (${reason}). Call the ${REVIEW_TOOL_NAME} tool once, with valid JSON arguments for all four fields.`
+              : `Your previous answer could not be used (${reason}). Answer with the one JSON object only, with all four keys.`,
         });
       }
-      const completion = await this.chat(
-        model,
-        {
-          messages,
-          tools: [REVIEW_TOOL],
-          tool_choice: { type: "function", function: { name: REVIEW_TOOL_NAME } },
-          ...this.temperature(),
-        },
-        signal,
-      );
-      tokens = addTokens(tokens, completion);
-      const message = completion.choices[0]?.message;
-      const call = message?.tool_calls?.find((c) => c.type === "function" && c.function.name === REVIEW_TOOL_NAME);
-      const raw = call && call.type === "function" ? call.function.arguments : jsonInContent(messageText(message?.content));
-      if (raw === null || raw === undefined) {
-        reason = `no ${REVIEW_TOOL_NAME} tool call`;
+      let reply;
+      try {
+        reply = await this.transport.send(
+          form === "tool"
+            ? { model, messages, tools: [REVIEW_TOOL], toolChoice: { type: "function", function: { name: REVIEW_TOOL_NAME } } }
+            : { model, messages, jsonObject: true },
+          signal,
+        );
+      } catch (err) {
+        if (err instanceof ToolsUnavailable) {
+          // Learnt just now: this model takes no tools. Ask for the JSON answer instead, as a fresh attempt.
+          form = "json";
+          attempt--;
+          continue;
+        }
+        if (err instanceof ModelError && !err.fatal) {
+          reason = err.userMessage;
+          break;
+        }
+        throw err;
+      }
+      tokens = addTokens(tokens, reply.tokens);
+      const call = reply.toolCalls.find((c) => c.name === REVIEW_TOOL_NAME);
+      const raw = call ? call.arguments : jsonInContent(reply.content);
+      if (raw === null) {
+        reason = form === "tool" ? `no ${REVIEW_TOOL_NAME} tool call` : "no JSON object in the answer";
+        // A model that ignores tool_choice and writes no JSON either may still follow plain instructions.
+        if (form === "tool" && attempt >= 2) form = "json";
       } else {
         const parsed = parseReviewArguments(raw);
         if (typeof parsed !== "string") return { ...parsed, usage: this.usage(model, tokens) };
@@ -253,61 +233,39 @@ export class OpenAICoder implements Coder {
     return fallbackReview(input, reason, this.usage(model, tokens));
   }
 
-  /** Fails fast, with one line, when the endpoint or the models cannot be used. */
-  async checkEndpoint(signal?: AbortSignal): Promise<void> {
-    const models = [...new Set([this.options.codeModel, this.options.reviewModel])];
-    await probeModels(this.client, models, this.errorContext(models[0]!), signal);
-  }
-
-  private temperature(): { temperature?: number } {
-    return this.options.temperature === undefined ? {} : { temperature: this.options.temperature };
-  }
-
-  private usage(model: string, tokens: { promptTokens: number; completionTokens: number }): TokenUsage {
-    return { ...tokens, ...usageCost(model, tokens, this.options.prices) };
-  }
-
-  private errorContext(model: string): ErrorContext {
-    return {
-      baseURL: this.baseURL,
-      model,
-      apiKey: this.options.apiKey,
-      maxRetries: this.options.maxRetries,
-      timeoutMs: this.options.timeoutMs,
-    };
-  }
-
-  private async chat(
-    model: string,
-    params: Omit<ChatCompletionCreateParamsNonStreaming, "model">,
-    signal?: AbortSignal,
-  ): Promise<ChatCompletion> {
-    let completion: unknown;
-    try {
-      completion = await this.client.chat.completions.create({ ...params, model, stream: false }, { signal });
-    } catch (err) {
-      if (isAbort(err, signal)) throw err;
-      const modelError = toModelError(err, this.errorContext(model));
-      this.log.error({ model, detail: modelError.message }, "model request failed");
-      throw modelError;
+  /** The prompt, within the prompt budget; what was trimmed to fit is logged. */
+  private prompt(action: Action, ctx: PromptContext): string {
+    const budget = this.options.maxPromptTokens ?? null;
+    const fitted = fitPrompt(action, ctx, budget ?? Number.POSITIVE_INFINITY);
+    if (fitted.trimmed.length > 0 || fitted.overBudget) {
+      this.log.info({ action: action.kind, step: ctx.step, budget, estimatedTokens: fitted.estimatedTokens, trimmed: fitted.trimmed, overBudget: fitted.overBudget ?? false }, "prompt trimmed to its budget");
     }
-    // A proxy's error page or a server speaking another API answers 200 with something else entirely.
-    if (!completion || typeof completion !== "object" || !Array.isArray((completion as { choices?: unknown }).choices)) {
-      const seen = redact((typeof completion === "string" ? completion : JSON.stringify(completion) ?? String(completion)).replace(/\s+/g, " ").slice(0, 200), this.options.apiKey);
-      const modelError = new ModelError(`The model endpoint at ${displayEndpoint(this.baseURL)} answered with something that is not a chat completion; check the base URL.`, { detail: seen });
-      this.log.error({ model, detail: modelError.message }, "model answer unusable");
-      throw modelError;
+    return renderMarkdown(fitted.sections);
+  }
+
+  /** A step-local model error becomes the step's failure (with the tokens spent on it); a fatal one stands. */
+  private stepFailureOr(err: unknown, tokens: ReplyTokens, answer: string): unknown {
+    if (err instanceof ModelError && !err.fatal) {
+      return new StepFailure(err.userMessage, { answer: cut(answer), usage: this.usage(this.options.codeModel, tokens), cause: err, requestFailed: true });
     }
-    return completion as ChatCompletion;
+    return err;
+  }
+
+  private usage(model: string, tokens: ReplyTokens): TokenUsage {
+    const counts = { promptTokens: tokens.promptTokens, completionTokens: tokens.completionTokens };
+    const usage: TokenUsage = { ...counts, ...usageCost(model, counts, this.options.prices) };
+    if (tokens.reasoningTokens > 0) usage.reasoningTokens = tokens.reasoningTokens;
+    return usage;
   }
 }
 
-function createClient(options: Pick<OpenAICoderOptions, "apiKey" | "baseURL" | "maxRetries" | "timeoutMs">, log: Logger): OpenAI {
+export function createClient(options: Pick<OpenAICoderOptions, "apiKey" | "baseURL" | "maxRetries" | "timeoutMs">, log: Logger): OpenAI {
   return new OpenAI({
     apiKey: options.apiKey || PLACEHOLDER_API_KEY,
     baseURL: options.baseURL ?? DEFAULT_BASE_URL,
     maxRetries: Math.max(0, Math.floor(options.maxRetries)),
     timeout: options.timeoutMs,
+    fetch: providerTolerantFetch,
     // The client's own log lines (retries, failures) go to our logger; its details already hide auth headers.
     logLevel: "info",
     logger: {
@@ -317,13 +275,6 @@ function createClient(options: Pick<OpenAICoderOptions, "apiKey" | "baseURL" | "
       debug: (msg: string, ...rest: unknown[]) => log.trace({ openai: rest }, msg),
     },
   });
-}
-
-function addTokens(sum: { promptTokens: number; completionTokens: number }, completion: ChatCompletion) {
-  return {
-    promptTokens: sum.promptTokens + (completion.usage?.prompt_tokens ?? 0),
-    completionTokens: sum.completionTokens + (completion.usage?.completion_tokens ?? 0),
-  };
 }
 
 /** The leading `#` comment lines of a script, as a plan of last resort. */
@@ -336,75 +287,4 @@ function firstCommentLines(code: string): string {
     lines.push(t.replace(/^#+\s*/, ""));
   }
   return lines.join(" ").trim();
-}
-
-/** A review judged from the run alone, used when the review model keeps failing. */
-export function fallbackReview(input: ReviewInput, reason: string, usage: TokenUsage): Review {
-  const isBug = input.problems.length > 0 || input.parsedMetric === null;
-  const finding =
-    input.problems.length > 0
-      ? `Problems found: ${input.problems.join("; ")}.`
-      : input.parsedMetric
-        ? `The script reported ${input.parsedMetric.name} = ${input.parsedMetric.value}.`
-        : "The script reported no validation metric.";
-  return {
-    isBug,
-    summary: `The review model failed to give a usable review (${reason}); judged from the run alone. ${finding}`,
-    metric: input.parsedMetric?.value ?? null,
-    lowerIsBetter: input.parsedMetric?.lowerIsBetter ?? null,
-    usage,
-  };
-}
-
-export interface CheckEndpointOptions {
-  apiKey?: string;
-  baseURL?: string;
-  /** Models that must be usable. */
-  models: string[];
-  /** Per-request timeout; default 15 s. */
-  timeoutMs?: number;
-  /** Transport retries per request; default 1. */
-  maxRetries?: number;
-  logger: Logger;
-  signal?: AbortSignal;
-}
-
-/**
- * Checks that the endpoint answers and the models exist: lists the models, and for any model missing from
- * the list (or when the server has no model list) asks it for a one-token completion. Throws a `ModelError`
- * with one clear line otherwise.
- */
-export async function checkEndpoint(options: CheckEndpointOptions): Promise<void> {
-  const timeoutMs = options.timeoutMs ?? 15_000;
-  const maxRetries = options.maxRetries ?? 1;
-  const client = createClient({ apiKey: options.apiKey, baseURL: options.baseURL, maxRetries, timeoutMs }, options.logger);
-  const ctx = { baseURL: options.baseURL ?? DEFAULT_BASE_URL, model: options.models[0] ?? "", apiKey: options.apiKey, maxRetries, timeoutMs };
-  await probeModels(client, options.models, ctx, options.signal);
-}
-
-async function probeModels(client: OpenAI, models: string[], ctx: ErrorContext, signal?: AbortSignal): Promise<void> {
-  let listed: Set<string> | null = null;
-  try {
-    const page = await client.models.list({ signal });
-    listed = new Set(page.data.map((m) => m.id));
-  } catch (err) {
-    if (isAbort(err, signal)) throw err;
-    const status = (err as { status?: unknown }).status;
-    // Some compatible servers have no /models route; the completion below will tell.
-    if (status !== 404 && status !== 405) throw toModelError(err, ctx);
-  }
-  for (const model of models) {
-    if (listed?.has(model)) continue;
-    try {
-      await client.chat.completions.create(
-        { model, messages: [{ role: "user", content: "Reply with OK." }], max_completion_tokens: 1, stream: false },
-        { signal },
-      );
-    } catch (err) {
-      if (isAbort(err, signal)) throw err;
-      // A 400 means the model exists but disliked the probe's parameters (e.g. a token floor); that is fine here.
-      if ((err as { status?: unknown }).status === 400) continue;
-      throw toModelError(err, { ...ctx, model });
-    }
-  }
 }

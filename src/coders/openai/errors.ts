@@ -91,7 +91,7 @@ export function toModelError(err: unknown, ctx: ErrorContext): ModelError {
   if (err instanceof APIConnectionTimeoutError) {
     return new ModelError(
       `The model endpoint at ${where} did not answer within ${ctx.timeoutMs < 1000 ? `${ctx.timeoutMs} ms` : `${Math.round(ctx.timeoutMs / 1000)} s`} (${tries}).`,
-      { detail: "request timed out" },
+      { detail: "request timed out", fatal: false },
     );
   }
   if (err instanceof APIConnectionError) {
@@ -108,6 +108,9 @@ export function toModelError(err: unknown, ctx: ErrorContext): ModelError {
         `The model endpoint at ${where} rejected the API key (401 Unauthorized); check the key you configured.`,
         { detail: `HTTP 401` },
       );
+    }
+    if (status === 402) {
+      return new ModelError(`The model endpoint at ${where} refused the request for lack of credit (402 Payment Required).`, { detail });
     }
     if (status === 403) {
       return new ModelError(`The model endpoint at ${where} refused access to model "${ctx.model}" (403 Forbidden).`, { detail });
@@ -128,17 +131,18 @@ export function toModelError(err: unknown, ctx: ErrorContext): ModelError {
     if (status >= 500) {
       return new ModelError(`The model endpoint at ${where} kept failing (HTTP ${status}) after ${tries}.`, { detail });
     }
-    if (status === 400 || status === 422) {
+    if (status === 400 || status === 413 || status === 422) {
+      // About this request (its prompt, its parameters): a later one may well go through.
       return new ModelError(
         `The model endpoint at ${where} rejected the request for model "${ctx.model}" (HTTP ${status}): ${serverMessage(err, ctx.apiKey).slice(0, 160)}`,
-        { detail },
+        { detail, fatal: false },
       );
     }
     return new ModelError(`The model endpoint at ${where} answered with HTTP ${status} for model "${ctx.model}".`, { detail });
   }
   const message = err instanceof Error ? err.message : String(err);
   if (err instanceof SyntaxError || (err as { cause?: unknown } | null)?.cause instanceof SyntaxError) {
-    return new ModelError(`The model endpoint at ${where} answered with JSON that cannot be read (cut off or malformed).`, { detail: redact(message, ctx.apiKey) });
+    return new ModelError(`The model endpoint at ${where} answered with JSON that cannot be read (cut off or malformed).`, { detail: redact(message, ctx.apiKey), fatal: false });
   }
   return new ModelError(`The request to the model endpoint at ${where} failed.`, { detail: redact(message, ctx.apiKey) });
 }

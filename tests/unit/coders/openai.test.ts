@@ -2,10 +2,14 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { ModelError } from "../../../src/errors.ts";
+import { StepFailure } from "../../../src/search/step-failure.ts";
 import { silentLogger } from "../../../src/logger.ts";
 import {
   OpenAICoder,
-  checkEndpoint,
+  checkModels,
+  ModelProfiles,
+  type ModelCheckOptions,
+  type ModelCheckReport,
   costOf,
   DEFAULT_PRICES,
   priceOf,
@@ -209,11 +213,15 @@ describe("OpenAICoder.propose", () => {
     expect(second.at(-1)!.content).toMatch(/no Python code block/);
   });
 
-  it("gives up with a ModelError after a bounded number of code-less replies", async () => {
-    fake.setDefault("Just prose, no code.");
+  it("fails only the step after a bounded number of code-less replies, keeping the answer and the tokens", async () => {
+    fake.setDefault({ content: "Just prose, no code.", usage: { prompt_tokens: 100, completion_tokens: 10 } });
     const err = await catchError(coder().propose({ kind: "draft" }, ctx));
-    expect(err).toBeInstanceOf(ModelError);
-    expect((err as ModelError).userMessage).toMatch(/no usable Python code in 3 answers/);
+    expect(err).toBeInstanceOf(StepFailure);
+    const failure = err as StepFailure;
+    expect(failure.reason).toMatch(/no usable script in 3 answers \(the last time the answer had no Python code block\)/);
+    expect(failure.answer).toBe("Just prose, no code.");
+    expect(failure.usage).toMatchObject({ promptTokens: 300, completionTokens: 30 });
+    expect(failure.requestFailed).toBe(false);
     expect(fake.chatRequests).toHaveLength(3);
   });
 
@@ -371,40 +379,67 @@ describe("OpenAICoder.review", () => {
   });
 });
 
-describe("checkEndpoint", () => {
-  it("passes when the models are listed", async () => {
-    await coder().checkEndpoint();
-    expect(fake.requests.map((r) => `${r.method} ${r.path}`)).toEqual(["GET /v1/models"]);
+function check(overrides: Partial<ModelCheckOptions> = {}): Promise<ModelCheckReport> {
+  return checkModels({
+    apiKey: API_KEY,
+    baseURL,
+    codeModel: "gpt-4o",
+    reviewModel: "gpt-4o-mini",
+    temperature: 0.5,
+    maxOutputTokens: null,
+    reasoningEffort: null,
+    tools: true,
+    stream: false,
+    timeoutMs: 5000,
+    maxRetries: 0,
+    profiles: new ModelProfiles(),
+    logger: silentLogger,
+    ...overrides,
+  });
+}
+
+describe("checkModels", () => {
+  it("lists the models, pings each, and checks the review model's tool call", async () => {
+    fake.setDefault((req) => (req.body.tools ? { tool: "submit_review", args: { is_bug: false, summary: "check", metric: 1, lower_is_better: null } } : "OK"));
+    const report = await check();
+    expect(fake.requests.map((r) => `${r.method} ${r.path}`)).toEqual(["GET /v1/models", "POST /v1/chat/completions", "POST /v1/chat/completions", "POST /v1/chat/completions"]);
     expect(fake.requests[0]!.headers.authorization).toBe(`Bearer ${API_KEY}`);
+    expect(report.models.map((m) => [m.model, m.roles, m.listed, m.review ?? null])).toEqual([
+      ["gpt-4o", ["code"], true, null],
+      ["gpt-4o-mini", ["review"], true, "tool call"],
+    ]);
+    expect(report.models[0]!.sends).toContain("temperature 0.5");
   });
 
-  it("probes an unlisted model with a tiny completion and reports a missing one", async () => {
-    fake.enqueue({ status: 404, body: { error: { message: "model not found", type: "invalid_request_error" } } });
-    const err = await catchError(checkEndpoint({ baseURL, apiKey: API_KEY, models: ["mystery"], logger: silentLogger }));
+  it("reports a model the endpoint does not know in one line", async () => {
+    fake.enqueue({ status: 404, body: { error: { message: "The model `mystery` does not exist", type: "invalid_request_error", code: "model_not_found" } } });
+    const err = await catchError(check({ codeModel: "mystery" }));
+    expect(err).toBeInstanceOf(ModelError);
     expect((err as ModelError).userMessage).toMatch(/^Model "mystery" was not found/);
-    expect(fake.chatRequests[0]!.body.max_completion_tokens).toBe(1);
   });
 
   it("reports an unreachable endpoint in one line", async () => {
     const url = `http://127.0.0.1:${await closedPort()}/v1`;
-    const err = await catchError(checkEndpoint({ baseURL: url, apiKey: API_KEY, models: ["gpt-4o"], maxRetries: 0, logger: silentLogger }));
+    const err = await catchError(check({ baseURL: url }));
     expect(err).toBeInstanceOf(ModelError);
     expect((err as ModelError).userMessage).toBe(`Cannot reach the model endpoint at ${url}: connection refused.`);
   });
 
-  it("reports a rejected key", async () => {
+  it("reports a rejected key without showing it", async () => {
     fake.modelsError = { status: 401 };
-    const err = await catchError(coder().checkEndpoint());
+    const err = await catchError(check());
     expect((err as ModelError).userMessage).toMatch(/rejected the API key/);
     expect((err as Error).message).not.toContain(API_KEY);
   });
 });
 
 describe("error mapping", () => {
-  it("reports a request timeout", async () => {
+  it("a request that times out fails its step only, saying so", async () => {
     fake.setDefault({ delayMs: 1500, then: GOOD_REPLY });
-    const err = await catchError(coder({ timeoutMs: 200, maxRetries: 0 }).propose({ kind: "draft" }, ctx));
-    expect((err as ModelError).userMessage).toBe(`The model endpoint at ${baseURL} did not answer within 200 ms (1 attempt).`);
+    const err = await catchError(coder({ timeoutMs: 200, maxRetries: 0, stream: false }).propose({ kind: "draft" }, ctx));
+    expect(err).toBeInstanceOf(StepFailure);
+    expect((err as StepFailure).reason).toBe(`The model endpoint at ${baseURL} did not answer within 200 ms (1 attempt).`);
+    expect((err as StepFailure).requestFailed).toBe(true);
   });
 
   it("names DNS failures and hides credentials in the URL", () => {
