@@ -1,4 +1,4 @@
-import { userMessageOf } from "../errors.ts";
+import { ModelError, userMessageOf } from "../errors.ts";
 import type { Logger } from "../logger.ts";
 import { budgetExhausted, type Budget } from "./budget.ts";
 import { buildPromptContext, type PendingProposal, type RunBrief } from "./context.ts";
@@ -7,6 +7,7 @@ import { canonicalMetricName, directionOfMetricName, judgedMetric, UNNAMED_METRI
 import type { Policy } from "./policy.ts";
 import { seededRng } from "./rng.ts";
 import { addUsage, NO_USAGE, runStep, type StepDeps, type StepLimits } from "./step.ts";
+import type { StepFailure } from "./step-failure.ts";
 import type {
   Action,
   FinishReason,
@@ -56,15 +57,22 @@ export interface SearchResult {
   lowerIsBetter: boolean | null;
   /** Canonical name of the metric the run is judged by, once known. */
   metricName: string | null;
-  reason: FinishReason;
+  /** Why it ended; "failed" only in the snapshot of a run that failed (see `Search.snapshot`). */
+  reason: FinishReason | "failed";
   usage: TokenUsage;
   guidance: string[];
 }
 
+/**
+ * Steps in a row whose model request failed (refused for the prompt, timed out, went silent) before the run
+ * ends: one such step is that step's problem, a row of them is the endpoint's.
+ */
+export const MAX_FAILED_REQUESTS_IN_A_ROW = 3;
+
 /** A step in flight: its action, its proposal once known, and how to cancel it. */
 interface InFlight extends PendingProposal {
   abort: AbortController;
-  done: Promise<{ id: NodeId; node: SolutionNode | null; suggested: boolean | null; error?: unknown }>;
+  done: Promise<{ id: NodeId; node: SolutionNode | null; suggested: boolean | null; error?: unknown; failure?: StepFailure }>;
 }
 
 /**
@@ -93,6 +101,8 @@ export class Search {
    * step had already finished (parallel > 1). They are taken first, so a resumed run's ids stay 0..n-1.
    */
   private readonly gaps: NodeId[];
+  /** Steps in a row whose model request failed (see MAX_FAILED_REQUESTS_IN_A_ROW). */
+  private failedRequests = 0;
   private paused = false;
   private stopped = false;
   /** Serialises proposals so parallel steps see each other's code and never propose the same change. */
@@ -161,6 +171,12 @@ export class Search {
           throw finished.error;
         }
         if (finished.node) await this.record(finished.node, finished.suggested);
+        this.failedRequests = finished.failure?.requestFailed ? this.failedRequests + 1 : 0;
+        if (this.failedRequests >= MAX_FAILED_REQUESTS_IN_A_ROW) {
+          for (const f of this.inFlight.values()) f.abort.abort();
+          await Promise.allSettled([...this.inFlight.values()].map((f) => f.done));
+          throw new ModelError(`The model failed ${this.failedRequests} steps in a row; the last time: ${finished.failure!.reason}`, { cause: finished.failure });
+        }
       }
     } catch (err) {
       // An aborted run is not a failed one: whoever aborted it (a lost lease, a shutdown) decides what follows.
@@ -168,6 +184,11 @@ export class Search {
       throw err;
     }
     await this.emit({ type: "run.finished", best: this.best, reason });
+    return this.snapshot(reason);
+  }
+
+  /** What the search has so far: its journal, best node, direction and spending (also after it failed). */
+  snapshot(reason: FinishReason | "failed" = "failed"): SearchResult {
     return {
       journal: this.journal,
       best: this.best,
@@ -243,7 +264,8 @@ export class Search {
             releaseProposal();
           },
         });
-        return { id, node: outcome.node, suggested: outcome.suggestedLowerIsBetter };
+        releaseProposal(); // a step whose coder failed never proposed
+        return { id, node: outcome.node, suggested: outcome.suggestedLowerIsBetter, failure: outcome.failure };
       } catch (error) {
         releaseProposal();
         if (abort.signal.aborted) return { id, node: null, suggested: null };

@@ -13,12 +13,18 @@ export class StepFailure extends Error {
   readonly answer: string;
   /** Tokens spent on the failed attempts: they count like any others. */
   readonly usage: TokenUsage;
+  /**
+   * The request itself failed (refused, timed out), rather than its answer being unusable. The search ends the
+   * run when several steps in a row fail so: an endpoint that fails every request is not worth more steps.
+   */
+  readonly requestFailed: boolean;
 
-  constructor(reason: string, details: { answer?: string; usage: TokenUsage; cause?: unknown }) {
+  constructor(reason: string, details: { answer?: string; usage: TokenUsage; cause?: unknown; requestFailed?: boolean }) {
     super(reason, { cause: details.cause });
     this.name = "StepFailure";
     this.reason = reason;
     this.answer = details.answer ?? "";
     this.usage = details.usage;
+    this.requestFailed = details.requestFailed ?? false;
   }
 }

@@ -1,4 +1,5 @@
 import { parseMetricLine } from "./metric.ts";
+import { StepFailure } from "./step-failure.ts";
 import { UNNAMED_METRIC } from "./metric-names.ts";
 import { truncateForPrompt } from "./output.ts";
 import type {
@@ -46,6 +47,35 @@ export interface StepOutcome {
   node: SolutionNode;
   /** Direction the script or the review suggested, if any. */
   suggestedLowerIsBetter: boolean | null;
+  /** Set when the coder failed this step (no script was run): why, as the coder said. */
+  failure?: StepFailure;
+}
+
+/** The node of a step whose coder gave no script: buggy, nothing run, the reason and the model's answer kept. */
+function failedProposalNode(args: { id: NodeId; action: Action; failure: StepFailure; coder: string; createdAt: string; finishedAt: string }): SolutionNode {
+  const { id, action, failure } = args;
+  return {
+    id,
+    parentId: action.kind === "draft" ? null : action.parent,
+    step: id,
+    stage: action.kind,
+    plan: "",
+    code: "",
+    metric: null,
+    buggy: true,
+    analysis: `No script was run: ${failure.reason}.`,
+    execTimeMs: 0,
+    exitCode: null,
+    timedOut: false,
+    killed: false,
+    output: failure.answer ? `The model's last answer:\n${failure.answer}` : "",
+    submissionOk: false,
+    submissionPath: null,
+    usage: failure.usage,
+    coder: args.coder,
+    createdAt: args.createdAt,
+    finishedAt: args.finishedAt,
+  };
 }
 
 export function addUsage(a: TokenUsage, b: TokenUsage): TokenUsage {
@@ -79,7 +109,14 @@ export async function runStep(args: {
 }): Promise<StepOutcome> {
   const { id, action, ctx, deps, limits } = args;
   const createdAt = deps.clock.now().toISOString();
-  const proposal = await deps.coder.propose(action, ctx, args.signal);
+  let proposal: Proposal;
+  try {
+    proposal = await deps.coder.propose(action, ctx, args.signal);
+  } catch (err) {
+    if (!(err instanceof StepFailure) || args.signal?.aborted) throw err;
+    const finishedAt = deps.clock.now().toISOString();
+    return { node: failedProposalNode({ id, action, failure: err, coder: deps.coder.name, createdAt, finishedAt }), suggestedLowerIsBetter: null, failure: err };
+  }
   args.onProposal?.(proposal);
 
   const nodeDir = deps.resolve(nodeDirName(id));

@@ -13,7 +13,7 @@ function node(id: number, stage: Stage, opts: { parent?: number; metric?: number
     step: id,
     stage,
     plan: "",
-    code: "",
+    code: "print(1)\n",
     metric: buggy ? null : { name: "acc", value: opts.metric!, lowerIsBetter: false },
     buggy,
     analysis: "",
@@ -71,6 +71,11 @@ describe("GreedyPolicy (AIDE)", () => {
     const nodes = [...fiveDrafts([undefined, 0.5, 0.6, 0.7, 0.8]), node(5, "debug", { parent: 0, metric: 0.4 })];
     const j = new Journal(nodes);
     expect(policy.next(j, fixedRng(0.1), [], false)).toEqual({ kind: "improve", parent: 4 });
+  });
+
+  it("does not debug a step whose coder gave no script (no code to fix)", () => {
+    const nodes = fiveDrafts([undefined, 0.5, 0.6, 0.7, 0.8]).map((n) => (n.buggy ? { ...n, code: "" } : n));
+    expect(policy.next(new Journal(nodes), fixedRng(0.1), [], false)).toEqual({ kind: "improve", parent: 4 });
   });
 
   it("does not debug a node whose debug depth reached max_debug_depth", () => {
