@@ -129,6 +129,10 @@ export class OutageTolerantExecutor implements Executor {
     if (inner.releaseRun) this.releaseRun = (scope) => inner.releaseRun!(scope);
   }
 
+  async close(): Promise<void> {
+    await this.inner.close?.();
+  }
+
   async run(job: ScriptJob, signal?: AbortSignal): Promise<ExecutionResult> {
     let first = true;
     return untilAnswered(

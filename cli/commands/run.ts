@@ -3,12 +3,14 @@ import { join, resolve } from "node:path";
 import { randomBytes } from "node:crypto";
 import { Command, Option } from "commander";
 import { checkBudgetPriced, checkCoder, createCoder } from "../../src/coders/index.ts";
+import { modelCheckLine } from "../../src/coders/openai/index.ts";
 import { loadConfig, redactConfig, type Config } from "../../src/config.ts";
-import { DataError, UsageError } from "../../src/errors.ts";
+import { DataError, UsageError, userMessageOf } from "../../src/errors.ts";
 import { createLogger } from "../../src/logger.ts";
 import { parseBudget, describeBudget, type Budget } from "../../src/search/budget.ts";
 import { formatMetric } from "../../src/search/metric.ts";
 import { executeRun } from "../../src/runs/execute.ts";
+import type { SearchResult } from "../../src/search/loop.ts";
 import { MemoryInbox } from "../../src/runs/memory-inbox.ts";
 import { submissionFromRunDir, writeRunOutputs } from "../../src/runs/outputs.ts";
 import { parseDurationSec } from "../../src/runs/duration.ts";
@@ -122,11 +124,12 @@ export async function runCommand(flags: RunFlags, out: NodeJS.WriteStream = proc
   const outDir = resolve(flags.out ?? join("aide-out", runId));
   const logger = createLogger({ level: config.log.level, destination: join(outDir, "aide.log") });
   const executor = await executorFromConfig(config, logger);
-  await checkCoder(config, logger);
+  const models = await checkCoder(config, logger);
   const coder = createCoder(config, logger);
 
   out.write(`AIDE run ${runId}\n`);
   out.write(`  coder: ${coder.name}   executor: ${executor.name}   steps: ${config.search.steps}   parallel: ${config.search.parallel}   budget: ${describeBudget(budget)}\n`);
+  if (models) out.write(`  model: ${modelCheckLine(models)}\n`);
   out.write(`  data: ${inputDir}\n  out: ${outDir}\n\n`);
   logger.info({ runId, config: redactConfig(config), inputDir, outDir }, "run starting");
 
@@ -140,22 +143,8 @@ export async function runCommand(flags: RunFlags, out: NodeJS.WriteStream = proc
     } else process.exit(130);
   };
   process.on("SIGINT", onSigint);
-  try {
-    const result = await executeRun({
-      runId,
-      task,
-      inputDir,
-      runDir: outDir,
-      config,
-      coder,
-      executor,
-      sink: new TerminalProgress(config.search.steps, out),
-      logger,
-      inbox,
-      budget,
-      metricHint: flags.metric,
-    });
-    await writeRunOutputs({
+  const writeOutputs = (result: SearchResult, error?: unknown) =>
+    writeRunOutputs({
       outDir,
       readSubmission: submissionFromRunDir(outDir),
       config: redactConfig(config),
@@ -171,21 +160,50 @@ export async function runCommand(flags: RunFlags, out: NodeJS.WriteStream = proc
         usage: result.usage,
         finishReason: result.reason,
         guidance: result.guidance,
+        ...(error === undefined ? {} : { error: userMessageOf(error) }),
       },
     });
+  const report = (result: SearchResult) => {
     const nodes = result.journal.nodes;
     out.write(`\n${nodesTable(nodes, result.best?.id ?? null, Boolean(out.isTTY))}\n`);
     const buggy = nodes.filter((n) => n.buggy).length;
     const usage = formatUsage(result.usage);
     out.write(
-      `\nFinished (${result.reason}): ${nodes.length} nodes, ${buggy} buggy. ` +
+      `\n${result.reason === "failed" ? "Failed" : `Finished (${result.reason})`}: ${nodes.length} nodes, ${buggy} buggy. ` +
         (result.best ? `Best: node ${result.best.id}, ${formatMetric(result.best.metric)}.` : "No working solution was found.") +
         (usage ? ` Spent: ${usage}.` : "") +
         `\nWrote ${outDir}/journal.json${result.best ? ", best_solution.py" : ""}${result.best?.submissionPath ? ", best_submission.csv" : ""}, config.json, tree.html\n`,
     );
+    return buggy;
+  };
+  try {
+    const result = await executeRun({
+      runId,
+      task,
+      inputDir,
+      runDir: outDir,
+      config,
+      coder,
+      executor,
+      sink: new TerminalProgress(config.search.steps, out),
+      logger,
+      inbox,
+      budget,
+      metricHint: flags.metric,
+      // A run that must end still leaves what it found: the journal, the best node so far, and why it ended.
+      onFailure: async (partial, error) => {
+        await writeOutputs(partial, error);
+        report(partial);
+      },
+    });
+    await writeOutputs(result);
+    const buggy = report(result);
+    const nodes = result.journal.nodes;
     return { runId, outDir, bestNodeId: result.best?.id ?? null, bestMetric: formatMetric(result.best?.metric ?? null), nodes: nodes.length, buggy };
   } finally {
     process.off("SIGINT", onSigint);
+    // Warm interpreters and containers of this run must not keep the process alive once it has ended.
+    await executor.close?.();
     logger.flush();
   }
 }
@@ -209,8 +227,8 @@ export function registerRunCommand(program: Command): void {
     .option("--no-warm", "start a fresh interpreter for every script instead of forking a warm one (env AIDE_WARM=0)")
     .option("--unsafe-no-sandbox", "run scripts directly on this machine with no isolation (only for trusted code)")
     .option("--base-url <url>", "OpenAI-compatible endpoint (env OPENAI_BASE_URL; key from OPENAI_API_KEY)")
-    .option("--code-model <model>", "model that writes scripts (env AIDE_CODE_MODEL, default gpt-4o)")
-    .option("--review-model <model>", "model that reviews runs (env AIDE_REVIEW_MODEL, default gpt-4o-mini)")
+    .option("--code-model <model>", "model that writes scripts (env AIDE_CODE_MODEL, default gpt-5; `aide models check` tells what it takes)")
+    .option("--review-model <model>", "model that reviews runs (env AIDE_REVIEW_MODEL, default gpt-5-mini)")
     .option("--python <path>", "python interpreter with numpy, pandas, scikit-learn (default /usr/bin/python3)")
     .addOption(new Option("--log-level <level>", "log level of <out>/aide.log").choices(["fatal", "error", "warn", "info", "debug", "trace"]))
     .action(async (flags: RunFlags) => {

@@ -82,6 +82,10 @@ export class DiskLimitedExecutor implements Executor {
     await this.inner.releaseRun?.(scope);
   }
 
+  async close(): Promise<void> {
+    await this.inner.close?.();
+  }
+
   async run(job: ScriptJob, signal?: AbortSignal): Promise<ExecutionResult> {
     const workingDir = join(job.nodeDir, "working");
     const stop = new AbortController();

@@ -288,7 +288,11 @@ export class DockerExecutor implements Executor {
   }
 
   async releaseRun(scope: RunScope): Promise<void> {
-    await this.warmPool?.release(scope.inputDir);
+    if (!this.opts.warm) return;
+    // prepareRun may still be waiting for the daemon check: wait the same way, so a container it is starting for
+    // this run is removed too instead of idling on.
+    await this.prepare().catch(() => undefined);
+    await this.pool().release(scope.inputDir);
   }
 
   /** Removes every warm container. */

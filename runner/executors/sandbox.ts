@@ -197,7 +197,12 @@ export class SandboxExecutor implements Executor {
   }
 
   async releaseRun(scope: RunScope): Promise<void> {
-    await this.warmPool?.release(scope.inputDir);
+    if (!this.opts.warm) return;
+    // The pool may still be on its way (prepareRun waits for the sandbox check first): wait for it, in the same
+    // order, so an interpreter that prepareRun is starting for this run is stopped too, rather than left to idle
+    // for ten minutes and keep a finished `aide run` alive.
+    const pool = await this.pool().catch(() => null);
+    await pool?.release(scope.inputDir);
   }
 
   /** Stops every warm interpreter. */

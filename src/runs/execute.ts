@@ -28,6 +28,11 @@ export interface ExecuteRunArgs {
   guidance?: string[];
   startPaused?: boolean;
   signal?: AbortSignal;
+  /**
+   * Called when the search fails (not when it is aborted), before the error is thrown on: with what the run has
+   * so far, so its outputs can still be written (the journal, the best node so far, why it ended).
+   */
+  onFailure?: (partial: SearchResult, error: unknown) => Promise<void>;
 }
 
 /**
@@ -105,6 +110,9 @@ export async function executeRun(args: ExecuteRunArgs): Promise<SearchResult> {
   void args.executor.prepareRun?.(scope);
   try {
     return await search.run();
+  } catch (err) {
+    if (args.onFailure && !args.signal?.aborted) await args.onFailure(search.snapshot(), err);
+    throw err;
   } finally {
     await args.executor.releaseRun?.(scope);
   }
