@@ -19,6 +19,7 @@ const COMMANDS: Array<[string[], () => Promise<Register>]> = [
   [["tree"], async () => (await import("./commands/tree.ts")).registerTreeCommand],
   [["web"], async () => (await import("./commands/web.ts")).registerWebCommand],
   [["services"], async () => (await import("./commands/services.ts")).registerServicesCommand],
+  [["models"], async () => (await import("./commands/models.ts")).registerModelsCommand],
   [["slack"], async () => (await import("./commands/slack.ts")).registerSlackCommand],
   [["discord"], async () => (await import("./commands/discord.ts")).registerDiscordCommand],
 ];

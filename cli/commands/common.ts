@@ -1,4 +1,6 @@
 import { userInfo } from "node:os";
+import { checkCoder } from "../../src/coders/index.ts";
+import { modelCheckLine } from "../../src/coders/openai/index.ts";
 import { loadConfig, type Config } from "../../src/config.ts";
 import { UsageError } from "../../src/errors.ts";
 import { createLogger, type Logger } from "../../src/logger.ts";
@@ -40,4 +42,14 @@ export function positiveIntFlag(name: string, value: string | undefined): number
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1) throw new UsageError(`--${name} must be a positive whole number, got "${value}".`);
   return n;
+}
+
+/**
+ * The model check of a service at start (`aide runner`, `aide slack`, `aide discord`) when the configured coder is
+ * openai: a model that cannot be used is said in one line (a fatal ModelError, exit code 1) before anything starts;
+ * a usable one is named with how the review gets its verdict.
+ */
+export async function checkModelsAtStart(config: Config, logger: Logger, label: string): Promise<void> {
+  const report = await checkCoder(config, logger);
+  if (report) process.stderr.write(`${label}: ${modelCheckLine(report)}.\n`);
 }

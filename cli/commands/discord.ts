@@ -6,7 +6,7 @@ import { registerCommands } from "../../bots/discord/commands.ts";
 import type { Config } from "../../src/config.ts";
 import { UsageError } from "../../src/errors.ts";
 import { openServiceContext } from "../service-context.ts";
-import { serviceSetup } from "./common.ts";
+import { checkModelsAtStart, serviceSetup } from "./common.ts";
 import type { Runner } from "../../runner/worker.ts";
 import { launchRunner, untilSignal } from "../runner-launch.ts";
 import { launchTreeServer } from "../web-launch.ts";
@@ -27,6 +27,7 @@ export function registerDiscordCommand(program: Command): void {
     .action(async (flags: { messageContent?: boolean; withRunner?: boolean }) => {
       const { config, logger } = serviceSetup("info");
       const token = requireToken(config);
+      await checkModelsAtStart(config, logger, "aide discord");
       const messageContent = Boolean(flags.messageContent) || config.discord.messageContent;
       const ctx = await openServiceContext(config, logger);
       const redis = new Redis(ctx.urls.redisUrl, { maxRetriesPerRequest: null });

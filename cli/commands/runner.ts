@@ -2,7 +2,7 @@ import { Command, Option } from "commander";
 import { resolveServices } from "../../src/services/connect.ts";
 import { connectStore } from "../../src/store/index.ts";
 import { launchRunner, untilSignal } from "../runner-launch.ts";
-import { positiveIntFlag, serviceSetup } from "./common.ts";
+import { checkModelsAtStart, positiveIntFlag, serviceSetup } from "./common.ts";
 
 export function registerRunnerCommand(program: Command): void {
   program
@@ -15,6 +15,7 @@ export function registerRunnerCommand(program: Command): void {
       const concurrency = positiveIntFlag("concurrency", flags.concurrency);
       const execution = { ...(flags.executor ? { executor: flags.executor } : {}), ...(flags.warm === false ? { warm: false } : {}) };
       const { config, logger } = serviceSetup("info", { execution });
+      await checkModelsAtStart(config, logger, "aide runner");
       const urls = await resolveServices(config, logger);
       const store = await connectStore(urls.mongoUri, logger);
       const runner = await launchRunner({ config, store, redisUrl: urls.redisUrl, dataDir: urls.dataDir, logger, concurrency, label: "aide runner" });

@@ -6,7 +6,7 @@ import { untilSignal } from "../signals.ts";
 import { launchTreeServer } from "../web-launch.ts";
 import type { TreeServer } from "../../src/web/server.ts";
 import { openServiceContext } from "../service-context.ts";
-import { serviceSetup } from "./common.ts";
+import { checkModelsAtStart, serviceSetup } from "./common.ts";
 
 interface SlackFlags {
   withRunner?: boolean;
@@ -39,6 +39,7 @@ export function registerSlackCommand(program: Command): void {
       const { config, logger } = serviceSetup("info", flags.executor ? { execution: { executor: flags.executor } } : {});
       // Tokens first: a missing one is a single clear line, before anything is started.
       const { mode } = slackModeFrom(config, port);
+      await checkModelsAtStart(config, logger, "aide slack");
       const ctx = await openServiceContext(config, logger);
       let runner: Runner | null = null;
       let web: TreeServer | null = null;
