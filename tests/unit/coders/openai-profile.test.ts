@@ -143,3 +143,25 @@ describe("OpenAICoder against refusing and quirky models", () => {
     expect(proposal.usage.reasoningTokens).toBeGreaterThan(0);
   });
 });
+
+describe("OpenAICoder prompt budget", () => {
+  let fake: FakeOpenAIServer;
+  beforeEach(async () => {
+    fake = new FakeOpenAIServer({ models: ["m"] });
+    await fake.start();
+  });
+  afterEach(async () => fake.close());
+
+  it("sends a prompt trimmed to openai.maxPromptTokens, and the whole one without a budget", async () => {
+    const big: PromptContext = { ...ctx, dataPreview: `train.csv columns:\n${"a_column_with_a_long_name, ".repeat(4000)}` };
+    fake.setDefault(`Plan.\n\n\`\`\`python\n${SCRIPT}\`\`\`\n`);
+    const make = (maxPromptTokens: number | null) =>
+      new OpenAICoder({ baseURL: fake.baseURL, codeModel: "m", reviewModel: "m", maxRetries: 0, timeoutMs: 10_000, prices: {}, logger: silentLogger, maxPromptTokens });
+    await make(2000).propose({ kind: "draft" }, big);
+    await make(null).propose({ kind: "draft" }, big);
+    const [trimmed, whole] = fake.chatRequests.map((r) => userText(r));
+    expect(Math.ceil(trimmed!.length / 3.5)).toBeLessThanOrEqual(2000);
+    expect(whole!.length).toBeGreaterThan(100_000);
+    expect(trimmed).toContain("# Task description");
+  });
+});
