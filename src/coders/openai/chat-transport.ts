@@ -137,7 +137,11 @@ export class ChatTransport {
       { ...(params as any), stream: false },
       { signal, timeout: this.options.timeoutMs },
     );
-    // A proxy's error page or a server speaking another API answers 200 with something else entirely.
+    return this.readCompletion(completion);
+  }
+
+  /** A whole chat completion, checked: a proxy's error page or another API answers 200 with something else. */
+  private readCompletion(completion: unknown): RawAnswer {
     const choices = (completion as { choices?: unknown } | null)?.choices;
     if (!completion || typeof completion !== "object" || !Array.isArray(choices)) {
       const seen = redact((typeof completion === "string" ? completion : JSON.stringify(completion) ?? String(completion)).replace(/\s+/g, " ").slice(0, 200), this.options.apiKey);
@@ -174,7 +178,21 @@ export class ChatTransport {
     const answer: RawAnswer = { empty: true, content: "", reasoning: "", toolCalls: [], finishReason: null, usage: null };
     try {
       arm();
-      const stream = await this.options.client.chat.completions.create({ ...(params as any), stream: true }, { signal: controller.signal, timeout: timeoutMs });
+      const { data: stream, response } = await this.options.client.chat.completions
+        .create({ ...(params as any), stream: true }, { signal: controller.signal, timeout: timeoutMs })
+        .withResponse();
+      const type = response.headers.get("content-type") ?? "";
+      if (!type.includes("text/event-stream")) {
+        // Not a stream: a server that ignores `stream` and answers whole, or a proxy's page answering 200.
+        const text = await response.text();
+        let whole: unknown = text;
+        try {
+          whole = JSON.parse(text);
+        } catch {
+          // not JSON: reported as what it is
+        }
+        return this.readCompletion(whole);
+      }
       for await (const chunk of stream as unknown as AsyncIterable<any>) {
         arm();
         if (chunk?.usage) answer.usage = chunk.usage;

@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { ModelError } from "../../../src/errors.ts";
 import { silentLogger } from "../../../src/logger.ts";
 import { OpenAICoder, ModelProfiles, isReasoningModel, splitReasoning, type OpenAICoderOptions } from "../../../src/coders/openai/index.ts";
 import { changeFor, initialProfile } from "../../../src/coders/openai/model-profile.ts";
@@ -132,6 +133,20 @@ describe("OpenAICoder against refusing and quirky models", () => {
     expect(err).toBeInstanceOf(StepFailure);
     expect((err as StepFailure).reason).toMatch(/cut off at the model's output limit after 5 tokens \(finish_reason: length\)/);
     expect((err as StepFailure).usage.completionTokens).toBe(15);
+  });
+
+  it("reads a whole completion sent to a streaming request, and names a page that is none", async () => {
+    const whole = JSON.stringify({ id: "x", object: "chat.completion", created: 1, model: "m", choices: [{ index: 0, message: { role: "assistant", content: `Plan.\n\n\`\`\`python\n${SCRIPT}\`\`\`\n` }, finish_reason: "stop" }], usage: { prompt_tokens: 7, completion_tokens: 3 } });
+    fake.enqueue({ raw: whole });
+    const proposal = await coder({ stream: true }).propose({ kind: "draft" }, ctx);
+    expect(fake.chatRequests[0]!.body.stream).toBe(true);
+    expect(proposal.code).toBe(SCRIPT);
+    expect(proposal.usage.promptTokens).toBe(7);
+    fake.enqueue({ raw: "<html>Service Unavailable</html>", contentType: "text/html" });
+    const err = await coder({ stream: true }).propose({ kind: "draft" }, ctx).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ModelError);
+    expect((err as ModelError).fatal).toBe(true);
+    expect((err as ModelError).userMessage).toMatch(/answered with something that is not a chat completion; check the base URL/);
   });
 
   it("keeps reasoning out of the plan and the code, and counts its tokens", async () => {
