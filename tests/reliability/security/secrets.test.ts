@@ -77,6 +77,8 @@ let hostLog = "";
 /** The fake model: the spy first in every run (a draft whose prompt shows no earlier solution), then real models. */
 function model(req: RecordedRequest) {
   const text = userText(req);
+  // The start-up model check of `aide run` (src/coders/openai/model-check.ts) pings first: not a proposal.
+  if (text.includes("Reply with the single word OK")) return "OK";
   if (req.body?.tools) {
     // A review that quotes the run's output back, as models do.
     const out = /```\n?([\s\S]{0,400})/.exec(text.split("Output")[1] ?? "")?.[1] ?? "";
