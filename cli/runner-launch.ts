@@ -2,6 +2,7 @@ import { join } from "node:path";
 import type { Config } from "../src/config.ts";
 import type { Logger } from "../src/logger.ts";
 import type { Store } from "../src/store/index.ts";
+import { slackFileHeaders } from "../bots/slack/files.ts";
 import { executorFromConfig } from "../runner/executors/select.ts";
 import { Runner, type RunnerOptions } from "../runner/worker.ts";
 
@@ -19,7 +20,9 @@ export async function launchRunner(args: {
 }): Promise<Runner> {
   const { config, logger } = args;
   const executor = await executorFromConfig(config, logger);
-  const runner = new Runner({ config, store: args.store, redisUrl: args.redisUrl, dataDir: args.dataDir, executor, logger, concurrency: args.concurrency, createCoder: args.createCoder });
+  // Files shared in Slack are fetched with the bot token (only from Slack's file hosts): any runner may drive a Slack run.
+  const headersFor = slackFileHeaders(config.slack);
+  const runner = new Runner({ config, store: args.store, redisUrl: args.redisUrl, dataDir: args.dataDir, executor, logger, concurrency: args.concurrency, createCoder: args.createCoder, headersFor });
   runner.start();
   process.stderr.write(`${args.label}: runner ${runner.workerId}, executor ${executor.name}, data in ${join(args.dataDir, "runs")}.\n`);
   return runner;

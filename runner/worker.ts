@@ -39,27 +39,14 @@ export interface RunnerOptions {
   executorOutageMs?: number;
   /** Builds each run's coder from the run's configuration. Default: the configured coder (src/coders). */
   createCoder?: (config: Config, logger: Logger) => Coder;
+  /**
+   * Headers for a data download from `url` (a chat platform's token for its private file links, e.g.
+   * bots/slack/files.ts); sent to that URL only. The runner decides nothing about hosts or tokens. Default: none.
+   */
+  headersFor?: (url: URL) => Record<string, string> | undefined;
 }
 
 const DATA_READY = ".data-ready";
-
-/**
- * Files shared in Slack (url_private on files.slack.com, or on the configured Slack API host in tests and
- * proxies) need the bot token. Sent only to those hosts; fetchDatasets never logs headers.
- */
-export function slackFileHeaders(url: URL, config: Config): Record<string, string> | undefined {
-  const token = config.slack.botToken;
-  if (!token) return undefined;
-  const hosts = new Set(["files.slack.com"]);
-  if (config.slack.apiUrl) {
-    try {
-      hosts.add(new URL(config.slack.apiUrl).host.toLowerCase());
-    } catch {
-      // not a URL: only files.slack.com gets the token
-    }
-  }
-  return hosts.has(url.host.toLowerCase()) ? { Authorization: `Bearer ${token}` } : undefined;
-}
 
 /**
  * A runner: takes run jobs from the queue and drives each run's search to its end, with the run's journal,
@@ -218,7 +205,7 @@ export class Runner {
         download: { maxBytes: d.maxDownloadMb * 1024 * 1024, timeoutMs: d.downloadTimeoutSec * 1000, maxRedirects: d.maxRedirects, allowPrivateHosts: d.allowPrivateHosts, allowedAddresses: d.allowedAddresses },
         unpack: { maxFiles: d.maxFiles, maxTotalBytes: d.maxUnpackedMb * 1024 * 1024 },
         localFiles,
-        headersFor: (url) => slackFileHeaders(url, this.opts.config),
+        headersFor: this.opts.headersFor,
         logger: this.opts.logger,
         signal,
       });

@@ -1,7 +1,7 @@
 /**
  * The Discord bot assembled: the discord.js client (client.ts), the surface on its REST client (surface.ts),
- * the platform-neutral ChatController (requests) and ChatBridge (run events -> card edits and thread posts).
- * `aide discord` and the e2e tests build it the same way.
+ * the platform-neutral ChatController (requests) and ChatBridge (run events -> card edits and thread posts), as a
+ * ChatBot: `aide discord` and the e2e tests build it and `start()` it the same way.
  */
 import { hostname } from "node:os";
 import type { Client } from "discord.js";
@@ -11,6 +11,8 @@ import { UsageError } from "../../src/errors.ts";
 import type { Logger } from "../../src/logger.ts";
 import { ChatBridge } from "../../src/runs/chat/bridge.ts";
 import { ChatController } from "../../src/runs/chat/controller.ts";
+import type { DeliveryTuning } from "../../src/runs/chat/delivery.ts";
+import type { ChatBot } from "../../src/runs/chat/types.ts";
 import type { RunService } from "../../src/runs/service.ts";
 import type { Store } from "../../src/store/store.ts";
 import { attachHandlers, createDiscordClient, loginAndWait } from "./client.ts";
@@ -33,11 +35,14 @@ export interface DiscordBotOptions {
   /** Surface tuning (tests use shorter intervals). */
   editIntervalMs?: number;
   maxUploadBytes?: number;
+  /** Delivery tuning: limits, retry policy. */
+  delivery?: DeliveryTuning;
   /** Bridge tuning (tests). */
   bridgeBlockMs?: number;
 }
 
-export class DiscordBot {
+export class DiscordBot implements ChatBot {
+  readonly platform = "discord" as const;
   readonly client: Client;
   readonly surface: DiscordSurface;
   readonly controller: ChatController;
@@ -52,6 +57,7 @@ export class DiscordBot {
     const messageContent = opts.messageContent ?? false;
     this.client = createDiscordClient({ apiUrl: opts.config.discord.apiUrl || undefined, messageContent });
     this.surface = new DiscordSurface({
+      ...opts.delivery,
       rest: this.client.rest,
       logger: opts.logger,
       ...(opts.editIntervalMs !== undefined ? { editIntervalMs: opts.editIntervalMs } : {}),

@@ -3,19 +3,25 @@
  * edit goes through channel endpoints (never the 15-minute interaction webhook), so a run that lasts hours keeps
  * posting; only `ephemeral` answers through the interaction at hand, while its token is fresh.
  *
+ * Ordering, pacing, edit coalescing and retries are the shared delivery's (src/runs/chat/delivery.ts), with
+ * Discord's limits (`DISCORD_PACING`) and Discord's errors translated by `discordFailure` (client.ts).
+ *
  * - post: renders (render.ts) into one or more messages (2000-character chunks, embeds within limits, files within
- *   the upload size) and posts them in order; the reference is to the first.
- * - edit: coalesced per message: at most one PATCH per `editIntervalMs` (1 s), the latest content wins.
+ *   the upload size) and posts them in order, queued per channel (chunks of two posts never interleave); the
+ *   reference is to the first. Each chunk is retried on its own, so a failure never posts earlier chunks twice.
+ * - edit: coalesced per message (latest content wins), at most one a second per message and 5 per 5 s per channel.
  * - openThread: starts a public thread on the message (`POST /channels/{c}/messages/{m}/threads`).
  * - archived threads: a post refused because the thread is archived unarchives it (`PATCH /channels/{id}`) and
  *   posts again; when that is not allowed (or the thread is gone) the post goes to the parent channel with a note.
- * - rate limits: @discordjs/rest reads the X-RateLimit headers, queues per bucket and retries 429s after
- *   `retry-after`; nothing here needs to retry.
+ * - rate limits: @discordjs/rest still paces each bucket from the X-RateLimit headers; a 429 on these routes is
+ *   handed back (discordRestOptions) and retried by the delivery after its `retry-after`.
  */
 import { DiscordAPIError, MessageFlags, Routes, type REST, type RawFile } from "discord.js";
 import type { RESTPostAPIChannelMessageJSONBody, RESTPostAPIChannelMessageResult, APIThreadChannel } from "discord-api-types/v10";
 import type { Logger } from "../../src/logger.ts";
+import { tunedDelivery, type Delivery, type DeliveryLimits, type DeliveryTuning } from "../../src/runs/chat/delivery.ts";
 import type { ChatMessage, ChatSurface, MessageRef, ThreadRef } from "../../src/runs/chat/types.ts";
+import { discordFailure } from "./client.ts";
 import { currentInteraction, type InteractionScope } from "./interaction-context.ts";
 import { DISCORD_LIMITS } from "./limits.ts";
 import { renderMessage, renderSingle, type DiscordPayload, type RenderOptions } from "./render.ts";
@@ -31,28 +37,18 @@ export const DISCORD_ERRORS = {
   threadLocked: 160005,
 } as const;
 
-export interface DiscordSurfaceOptions {
-  /** The bot's REST client (discord.js `client.rest`: shares its rate-limit buckets). */
+/** Discord's limits as the surface keeps them: one edit a second per message, 5 edits per 5 s per channel. */
+export const DISCORD_PACING: DeliveryLimits = { editIntervalMs: 1000, editsPerChannel: { max: 5, perMs: 5000 } };
+
+/** The delivery's limits and retry policy default to DISCORD_PACING and DEFAULT_RETRY. */
+export interface DiscordSurfaceOptions extends DeliveryTuning {
+  /** The bot's REST client (discord.js `client.rest`: shares its rate-limit buckets; see discordRestOptions). */
   rest: REST;
   logger: Logger;
-  /** Least time between two edits of one message. */
-  editIntervalMs?: number;
   /** Largest upload of one message, in bytes (default 10 MiB, Discord's limit without boosts). */
   maxUploadBytes?: number;
   /** Auto-archive of threads the bot opens, in minutes (60, 1440, 4320 or 10080). */
   threadArchiveMinutes?: 60 | 1440 | 4320 | 10080;
-}
-
-interface PendingEdit {
-  channelId: string;
-  message: ChatMessage;
-}
-
-interface EditState {
-  lastAt: number;
-  pending: PendingEdit | null;
-  timer: NodeJS.Timeout | null;
-  inFlight: boolean;
 }
 
 function errorCode(err: unknown): number | string | null {
@@ -87,69 +83,46 @@ export class DiscordSurface implements ChatSurface {
   readonly platform = "discord" as const;
   private readonly rest: REST;
   private readonly logger: Logger;
-  private readonly editIntervalMs: number;
+  private readonly delivery: Delivery;
   private readonly render: RenderOptions;
   private readonly archiveMinutes: number;
-  private readonly edits = new Map<string, EditState>();
   /** Where each message we posted lives (the thread it was posted in, or the channel). */
   private readonly located = new Map<string, string>();
-  private closed = false;
 
   constructor(options: DiscordSurfaceOptions) {
     this.rest = options.rest;
     this.logger = options.logger;
-    this.editIntervalMs = options.editIntervalMs ?? 1000;
+    this.delivery = tunedDelivery({ platform: "Discord", logger: options.logger, classify: discordFailure, limits: DISCORD_PACING }, options);
     this.render = { maxUploadBytes: options.maxUploadBytes ?? DISCORD_LIMITS.uploadBytes };
     this.archiveMinutes = options.threadArchiveMinutes ?? 4320;
   }
 
-  async post(where: ThreadRef, message: ChatMessage): Promise<MessageRef> {
+  post(where: ThreadRef, message: ChatMessage): Promise<MessageRef> {
     const payloads = renderMessage(message, this.render);
-    let first: string | null = null;
-    // After a fall-back to the parent channel, the rest of the message follows it there.
-    let target = where.thread ?? where.channel;
-    for (const payload of payloads) {
-      const sent = await this.send(target, payload, where);
-      target = sent.channelId;
-      first ??= sent.id;
-    }
-    return { platform: "discord", channel: where.channel, messageId: first!, thread: where.thread };
+    return this.delivery.inOrder(where.thread ?? where.channel, async () => {
+      let first: string | null = null;
+      // After a fall-back to the parent channel, the rest of the message follows it there.
+      let target = where.thread ?? where.channel;
+      for (const payload of payloads) {
+        const from = target;
+        const sent = await this.delivery.send("message", () => this.send(from, payload, where), from);
+        target = sent.channelId;
+        first ??= sent.id;
+      }
+      return { platform: "discord", channel: where.channel, messageId: first!, thread: where.thread };
+    });
   }
 
-  /**
-   * Edits a message, at most once per `editIntervalMs` per message. An edit that may go out now is sent and
-   * awaited (its failure is the caller's). One that comes sooner replaces any edit still waiting for its slot and
-   * returns at once: the latest content goes out when the slot opens (a failure then is logged; the next edit
-   * repairs it). A caller that awaits each edit (the bridge) is therefore never slowed to one event per second.
-   */
-  async edit(ref: MessageRef, message: ChatMessage): Promise<void> {
-    if (this.closed) return;
+  /** Edits a message through the delivery: awaited when it can go out now, else parked (the latest content wins). */
+  edit(ref: MessageRef, message: ChatMessage): Promise<void> {
     const channelId = this.channelOf(ref);
-    const key = `${channelId}:${ref.messageId}`;
-    let state = this.edits.get(key);
-    if (!state) {
-      state = { lastAt: 0, pending: null, timer: null, inFlight: false };
-      this.edits.set(key, state);
-    }
-    if (!state.inFlight && !state.timer && Date.now() >= state.lastAt + this.editIntervalMs) {
-      state.inFlight = true;
-      state.lastAt = Date.now();
-      try {
-        await this.patch(channelId, ref.messageId, message);
-      } finally {
-        this.afterEdit(key, ref.messageId, state);
-      }
-      return;
-    }
-    state.pending = { channelId, message };
-    this.scheduleEdit(key, ref.messageId, state);
+    return this.delivery.edit(channelId, ref.messageId, () => this.patch(channelId, ref.messageId, message));
   }
 
   async openThread(ref: MessageRef, name: string): Promise<string> {
     const channelId = this.channelOf({ ...ref, thread: null });
-    const thread = (await this.rest.post(Routes.threads(channelId, ref.messageId), {
-      body: { name: clip(name.replace(/\s+/g, " ").trim() || "AIDE run", DISCORD_LIMITS.threadName), auto_archive_duration: this.archiveMinutes },
-    })) as APIThreadChannel;
+    const body = { name: clip(name.replace(/\s+/g, " ").trim() || "AIDE run", DISCORD_LIMITS.threadName), auto_archive_duration: this.archiveMinutes };
+    const thread = (await this.delivery.send("thread", () => this.rest.post(Routes.threads(channelId, ref.messageId), { body }))) as APIThreadChannel;
     return thread.id;
   }
 
@@ -164,16 +137,14 @@ export class DiscordSurface implements ChatSurface {
     await this.post(where, { ...message, mentions });
   }
 
-  /** Sends remaining coalesced edits at once, then refuses new ones. */
-  async close(): Promise<void> {
-    this.closed = true;
-    const flushes: Promise<void>[] = [];
-    for (const [key, state] of this.edits) {
-      if (state.timer) clearTimeout(state.timer);
-      state.timer = null;
-      if (state.pending && !state.inFlight) flushes.push(this.flushEdit(key, key.split(":")[1]!, state));
-    }
-    await Promise.allSettled(flushes);
+  /** Waits for queued posts and parked edits (in their interval). */
+  flush(): Promise<void> {
+    return this.delivery.flush();
+  }
+
+  /** Sends remaining coalesced edits at once, then refuses new calls. */
+  close(): Promise<void> {
+    return this.delivery.close();
   }
 
   /** Answers in the interaction at hand: fills the deferred ephemeral reply, or sends ephemeral follow-ups. */
@@ -182,10 +153,10 @@ export class DiscordSurface implements ChatSurface {
     for (const p of payloads) {
       const options = toInteractionOptions(p);
       if (scope.deferredEphemeral && !scope.replied) {
-        await scope.interaction.editReply(options);
+        await this.delivery.send("ephemeral reply", () => scope.interaction.editReply(options));
         scope.replied = true;
       } else {
-        await scope.interaction.followUp({ ...options, flags: MessageFlags.Ephemeral });
+        await this.delivery.send("ephemeral reply", () => scope.interaction.followUp({ ...options, flags: MessageFlags.Ephemeral }));
       }
     }
     scope.ephemeralCount++;
@@ -197,37 +168,6 @@ export class DiscordSurface implements ChatSurface {
     // A thread started from a message has the message's id; such a message lives in the parent channel.
     if (ref.thread && ref.thread !== ref.messageId) return ref.thread;
     return ref.channel;
-  }
-
-  private scheduleEdit(key: string, messageId: string, state: EditState): void {
-    if (state.inFlight || state.timer || !state.pending) return;
-    const wait = Math.max(0, state.lastAt + this.editIntervalMs - Date.now());
-    state.timer = setTimeout(() => {
-      state.timer = null;
-      void this.flushEdit(key, messageId, state);
-    }, wait);
-  }
-
-  private async flushEdit(key: string, messageId: string, state: EditState): Promise<void> {
-    const pending = state.pending;
-    if (!pending) return;
-    state.pending = null;
-    state.inFlight = true;
-    state.lastAt = Date.now();
-    try {
-      await this.patch(pending.channelId, messageId, pending.message);
-    } catch (err) {
-      this.logger.warn({ err: String(err), messageId }, "discord: coalesced edit failed; the next edit repairs it");
-    } finally {
-      this.afterEdit(key, messageId, state);
-    }
-  }
-
-  private afterEdit(key: string, messageId: string, state: EditState): void {
-    state.inFlight = false;
-    state.lastAt = Date.now();
-    if (state.pending) this.scheduleEdit(key, messageId, state);
-    else if (!state.timer && this.edits.size > 1000) this.edits.delete(key);
   }
 
   private async patch(channelId: string, messageId: string, message: ChatMessage): Promise<void> {

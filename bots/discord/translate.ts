@@ -2,7 +2,9 @@
  * Discord input -> platform-neutral ChatRequest. Pure translation: slash-command options become the text the
  * chat parser reads (`start <task> <links> --steps N ...`), attachments become ChatAttachments, a message in a
  * thread becomes a reply, a mention in a channel becomes a command, a button's custom_id becomes a button
- * request. Who may administer: configured admin ids, or a member permission named in discord.adminPermissions.
+ * request. Discord's markup ends here (`<https://x>` links, the mentions a reply is addressed with): the chat
+ * layer reads plain text. Who may administer is decided here too: configured admin ids, or a member permission
+ * named in discord.adminPermissions (ChatUser.isAdmin).
  */
 import { PermissionFlagsBits, type ButtonInteraction, type ChatInputCommandInteraction, type Message, type PermissionsBitField } from "discord.js";
 import type { Config } from "../../src/config.ts";
@@ -68,6 +70,21 @@ export function whereOf(channel: { id: string; isThread(): boolean } | null, cha
   return { platform: "discord", channel: channelId, thread: null };
 }
 
+/** `<https://x>`: a link whose preview the writer suppressed. */
+const SUPPRESSED_LINK = /<(https?:\/\/[^<>|\s]+)>/gi;
+/** Mentions a reply starts with (users `<@1>` `<@!1>`, roles `<@&1>`): it is addressed to them; the rest is the message. */
+const LEADING_MENTIONS = /^\s*(?:<@[!&]?[A-Za-z0-9]+>\s*)+/;
+
+/** Discord's message markup -> the plain text the chat parser reads. */
+export function discordText(text: string): string {
+  return text.replace(SUPPRESSED_LINK, "$1");
+}
+
+/** A thread reply's text for the chat layer: without the mentions it starts with, as plain text. */
+export function discordReplyText(text: string): string {
+  return discordText(text.replace(LEADING_MENTIONS, "")).trim();
+}
+
 /** Quotes nothing: the chat parser reads words and `--flags`; a value with spaces is only the last flag's risk. */
 function flag(name: string, value: string | number | null): string {
   return value === null || value === "" ? "" : ` --${name} ${String(value).trim().replace(/\s+/g, "")}`;
@@ -82,9 +99,9 @@ export function translateSlash(interaction: ChatInputCommandInteraction, policy:
   const sub = interaction.options.getSubcommand(false) ?? "help";
   const o = interaction.options;
   const inThread = where.thread !== null;
-  const reply = (text: string): Translated => ({ request: { kind: "reply", text, user, where: where as ThreadRef & { thread: string } } });
+  const reply = (text: string): Translated => ({ request: { kind: "reply", text: discordReplyText(text), user, where: where as ThreadRef & { thread: string } } });
   const command = (text: string, attachments?: ChatAttachment[]): Translated => ({
-    request: { kind: "command", text, user, where, ...(attachments && attachments.length ? { attachments } : {}) },
+    request: { kind: "command", text: discordText(text), user, where, ...(attachments && attachments.length ? { attachments } : {}) },
   });
   switch (sub) {
     case "start": {
@@ -93,7 +110,7 @@ export function translateSlash(interaction: ChatInputCommandInteraction, policy:
       const attachments: ChatAttachment[] = [];
       for (const name of FILE_OPTIONS) {
         const a = o.getAttachment(name);
-        // Discord's CDN links are signed and need no token: no fetch headers.
+        // Discord's CDN links are signed and need no token.
         if (a) attachments.push({ name: a.name, url: a.url, size: a.size });
       }
       const text =
@@ -157,9 +174,9 @@ export function translateMessage(message: Message, botId: string, policy: AdminP
   if (where.thread) {
     if (!mentioned && !opts.allReplies) return null;
     if (!text && !mentioned) return null;
-    return { kind: "reply", text: text || "help", user: messageUser(message, policy), where: where as ThreadRef & { thread: string } };
+    return { kind: "reply", text: discordReplyText(text) || "help", user: messageUser(message, policy), where: where as ThreadRef & { thread: string } };
   }
   if (!mentioned) return null;
   const attachments: ChatAttachment[] = [...message.attachments.values()].map((a) => ({ name: a.name, url: a.url, size: a.size }));
-  return { kind: "command", text, user: messageUser(message, policy), where, ...(attachments.length ? { attachments } : {}) };
+  return { kind: "command", text: discordText(text), user: messageUser(message, policy), where, ...(attachments.length ? { attachments } : {}) };
 }

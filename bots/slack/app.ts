@@ -9,7 +9,7 @@
  * Redelivered events (X-Slack-Retry-Num) and repeated triggers are dropped by a Redis SET NX on the event id or
  * trigger id before any handler runs.
  */
-import { App, HTTPReceiver, LogLevel, type webApi } from "@slack/bolt";
+import { App, HTTPReceiver, LogLevel } from "@slack/bolt";
 import type { Logger } from "../../src/logger.ts";
 import type { ChatMessage, ChatRequest } from "../../src/runs/chat/types.ts";
 import { actionFromId, ACTION_PREFIX, renderMessage } from "./blocks.ts";
@@ -40,12 +40,11 @@ export interface SlackAppOptions {
   /** Web API base URL; empty: https://slack.com/api/ (SLACK_API_URL). */
   apiUrl?: string;
   logger: Logger;
-  retryConfig?: webApi.RetryOptions;
 }
 
 /** A Bolt App without handlers; `app.client` is the Web API client the surface uses. */
 export function createSlackApp(opts: SlackAppOptions): App {
-  const clientOptions = slackClientOptions({ apiUrl: opts.apiUrl, logger: opts.logger, retryConfig: opts.retryConfig });
+  const clientOptions = slackClientOptions({ apiUrl: opts.apiUrl, logger: opts.logger });
   const logger = slackLogger(opts.logger, "slack-bolt");
   const logLevel = opts.logger.isLevelEnabled("debug") ? LogLevel.DEBUG : LogLevel.INFO;
   if (opts.mode.kind === "socket") {

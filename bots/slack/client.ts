@@ -1,37 +1,33 @@
 /**
  * How the bot talks to Slack's Web API: the options of the @slack/web-api client that Bolt creates
- * (`clientOptions`), and a bridge from our pino logger to the logger interface Slack's packages expect.
+ * (`clientOptions`), a bridge from our pino logger to the logger interface Slack's packages expect, and what a
+ * failed call means (`slackFailure`) for the shared delivery (src/runs/chat/delivery.ts).
  *
- * Retries, chosen deliberately (the client's default retries for about 30 minutes):
- * - HTTP 429: the client waits the `Retry-After` seconds (pausing its whole request queue, so other calls do not
- *   pile onto the limit), then retries. Each retry counts against `retries` below.
- * - HTTP 5xx and network errors: retried with exponential backoff (0.5 s, 1 s, 2 s ... at most 30 s, jittered).
+ * Retries are not the client's: the bot's client makes one attempt per call (`retries: 0`) and hands a 429 back
+ * at once (`rejectRateLimitedCalls`), and the surface's Delivery retries, honouring Retry-After:
+ * - HTTP 429: the client's rate-limited error carries Retry-After; `slackFailure` turns it into `retryAfterMs`.
+ * - HTTP 5xx and network errors (timeouts included): retried with exponential backoff.
  * - `ok:false` answers (channel_not_found, invalid_blocks...) are not retried: they would fail again.
- * With 8 retries a call gives up after about 1.5 minutes of outage plus the Retry-After waits; the caller
- * (SlackSurface) then logs the failure and rethrows, so the bridge keeps the event for redelivery.
  */
 import { LogLevel, webApi } from "@slack/bolt";
 import type { Logger as SlackLogger } from "@slack/bolt";
 import { AideError } from "../../src/errors.ts";
 import type { Logger } from "../../src/logger.ts";
+import type { Failure } from "../../src/runs/chat/delivery.ts";
 
-export const SLACK_RETRY_POLICY = {
-  retries: 8,
-  factor: 2,
-  minTimeout: 500,
-  maxTimeout: 30_000,
-  randomize: true,
-} as const satisfies webApi.RetryOptions;
+/** The bot's client makes one attempt per call: retrying is the delivery's (src/runs/chat/delivery.ts). */
+const NO_RETRIES = { retries: 0 } as const satisfies webApi.RetryOptions;
 
 /** Per-request timeout of Web API calls (a hung connection is retried like a network error). */
 export const SLACK_REQUEST_TIMEOUT_MS = 30_000;
 
+/** Options of a Web API client; without `retryConfig` (the bot's client) it makes one attempt and rejects a 429 at once. */
 export function slackClientOptions(opts: { apiUrl?: string; logger: Logger; retryConfig?: webApi.RetryOptions; timeoutMs?: number }): webApi.WebClientOptions {
   const apiUrl = opts.apiUrl ? (opts.apiUrl.endsWith("/") ? opts.apiUrl : `${opts.apiUrl}/`) : undefined;
   return {
     ...(apiUrl ? { slackApiUrl: apiUrl } : {}),
-    retryConfig: opts.retryConfig ?? SLACK_RETRY_POLICY,
-    rejectRateLimitedCalls: false,
+    retryConfig: opts.retryConfig ?? NO_RETRIES,
+    rejectRateLimitedCalls: opts.retryConfig === undefined,
     timeout: opts.timeoutMs ?? SLACK_REQUEST_TIMEOUT_MS,
     logger: slackLogger(opts.logger, "slack-web-api"),
   };
@@ -64,6 +60,25 @@ export function describeSlackError(err: unknown): string {
   if (e?.code === webApi.ErrorCode.RateLimitedError) return `rate limited (retry after ${e.retryAfter} s)`;
   if (e?.code === webApi.ErrorCode.RequestError) return `request failed: ${e.message ?? "network error"}`;
   return e?.message ?? String(err);
+}
+
+/** A failed Web API call in the delivery's terms: a 429's Retry-After, 5xx and network errors retryable, ok:false not. */
+export function slackFailure(err: unknown): Failure {
+  const e = err as { code?: string; statusCode?: number; retryAfter?: number; data?: { error?: string } };
+  const reason = describeSlackError(err);
+  switch (e?.code) {
+    case webApi.ErrorCode.RateLimitedError:
+      return { retryable: true, retryAfterMs: Math.max(0, (e.retryAfter ?? 1) * 1000), reason };
+    case webApi.ErrorCode.HTTPError:
+      return { retryable: (e.statusCode ?? 0) >= 500 || e.statusCode === 408, reason };
+    case webApi.ErrorCode.RequestError:
+      return { retryable: true, reason };
+    case webApi.ErrorCode.PlatformError:
+      return { retryable: e.data?.error === "ratelimited" || e.data?.error === "internal_error" || e.data?.error === "service_unavailable", reason };
+    default:
+      // A 429 without a usable Retry-After, or anything else the client throws: not worth repeating blindly.
+      return { retryable: false, reason };
+  }
 }
 
 /** The `error` code of an ok:false answer, or null. */

@@ -1,81 +1,74 @@
 /**
- * SlackSurface: the ChatSurface of Slack. It only renders (blocks.ts) and delivers, within Slack's limits:
+ * SlackSurface: the ChatSurface of Slack. It only renders (blocks.ts) and makes the Web API calls; ordering,
+ * pacing, edit coalescing and retries are the shared delivery's (src/runs/chat/delivery.ts), with Slack's limits
+ * (`SLACK_PACING`) and Slack's errors translated by `slackFailure` (client.ts):
  * - post: chat.postMessage (thread_ts for thread replies), then the message's files with filesUploadV2 into the
- *   same thread. Posts are queued per channel, so a thread reads in the order messages were posted even when a
- *   call is rate limited and retried.
- * - edit: chat.update, coalesced per message: at most one edit per `editIntervalMs` (1 s), the latest content
- *   wins. An edit that can go out at once is awaited (the caller sees a failure); one that must wait is parked
- *   and delivered (and retried) by the coalescer while the caller carries on (pacing.ts).
+ *   same thread, queued per channel so a thread reads in the order messages were posted.
+ * - edit: chat.update, coalesced per message (latest content wins, one edit a second).
  * - openThread: a Slack thread is its root message's ts.
  * - ephemeral: chat.postEphemeral (in the thread when there is one).
- * The Web API client retries 429 (honouring Retry-After), 5xx and network errors (client.ts); what still fails is
- * logged here and rethrown, so the caller (the bridge) can keep the event and deliver it later.
+ * What still fails after the retries is a DeliveryError, so the caller (the bridge) can keep the event and
+ * deliver it later.
  */
 import type { webApi } from "@slack/bolt";
 import type { Logger } from "../../src/logger.ts";
+import { tunedDelivery, type Delivery, type DeliveryLimits, type DeliveryTuning } from "../../src/runs/chat/delivery.ts";
 import type { ChatFile, ChatMessage, ChatSurface, MessageRef, ThreadRef } from "../../src/runs/chat/types.ts";
-import { renderMessage, type RenderedMessage } from "./blocks.ts";
-import { describeSlackError } from "./client.ts";
-import { EditCoalescer, SerialQueues } from "./pacing.ts";
+import { renderMessage } from "./blocks.ts";
+import { describeSlackError, slackFailure } from "./client.ts";
 
-export interface SlackSurfaceOptions {
+/**
+ * Slack's limits as the surface keeps them: chat.update about once a second per message; chat.postMessage about
+ * one message a second per channel, short bursts allowed (https://api.slack.com/methods/chat.postMessage#rate_limiting).
+ */
+export const SLACK_PACING: DeliveryLimits = { editIntervalMs: 1000, postsPerChannel: { max: 10, perMs: 10_000 } };
+
+/** The client and logger; the delivery's limits and retry policy default to SLACK_PACING and DEFAULT_RETRY. */
+export interface SlackSurfaceOptions extends DeliveryTuning {
   client: webApi.WebClient;
   logger: Logger;
-  /** Least time between two edits of one message, in ms (Slack allows about one per second). */
-  editIntervalMs?: number;
-}
-
-interface EditTarget {
-  channel: string;
-  ts: string;
-  rendered: RenderedMessage;
 }
 
 export class SlackSurface implements ChatSurface {
   readonly platform = "slack" as const;
   private readonly client: webApi.WebClient;
   private readonly logger: Logger;
-  private readonly posts = new SerialQueues();
-  private readonly edits: EditCoalescer<EditTarget>;
+  private readonly delivery: Delivery;
 
   constructor(opts: SlackSurfaceOptions) {
     this.client = opts.client;
     this.logger = opts.logger.child({ component: "slack-surface" });
-    this.edits = new EditCoalescer<EditTarget>({
-      minIntervalMs: opts.editIntervalMs ?? 1000,
-      send: (_key, target) => this.update(target),
-      onError: (key, err, gaveUp) =>
-        this.logger[gaveUp ? "error" : "warn"]({ message: key, reason: describeSlackError(err) }, gaveUp ? "slack: gave up on a status card edit" : "slack: a status card edit failed; retrying with the latest content"),
-    });
+    this.delivery = tunedDelivery({ platform: "Slack", logger: opts.logger, classify: slackFailure, limits: SLACK_PACING }, opts);
   }
 
   post(where: ThreadRef, message: ChatMessage): Promise<MessageRef> {
     const rendered = renderMessage(message);
-    return this.posts.run(`post:${where.channel}`, async () => {
-      let ts: string;
-      try {
-        const res = await this.client.chat.postMessage({
-          channel: where.channel,
-          text: rendered.text,
-          blocks: rendered.blocks as never,
-          ...(where.thread ? { thread_ts: where.thread } : {}),
-          unfurl_links: false,
-          unfurl_media: false,
-        });
-        if (!res.ts) throw new Error("chat.postMessage answered without a ts");
-        ts = res.ts;
-      } catch (err) {
-        this.logger.error({ channel: where.channel, thread: where.thread, reason: describeSlackError(err) }, "slack: posting a message failed after retries");
-        throw err;
-      }
-      const thread = where.thread ?? ts;
+    return this.delivery.inOrder(where.channel, async () => {
+      const res = await this.delivery.send(
+        "message",
+        () =>
+          this.client.chat.postMessage({
+            channel: where.channel,
+            text: rendered.text,
+            blocks: rendered.blocks as never,
+            ...(where.thread ? { thread_ts: where.thread } : {}),
+            unfurl_links: false,
+            unfurl_media: false,
+          }),
+        where.channel,
+      );
+      if (!res.ts) throw new Error("chat.postMessage answered without a ts");
+      const thread = where.thread ?? res.ts;
       if (message.files?.length) await this.uploadOrReport(where.channel, thread, message.files);
-      return { platform: "slack", channel: where.channel, messageId: ts, thread };
+      return { platform: "slack", channel: where.channel, messageId: res.ts, thread };
     });
   }
 
   edit(ref: MessageRef, message: ChatMessage): Promise<void> {
-    return this.edits.submit(`${ref.channel}:${ref.messageId}`, { channel: ref.channel, ts: ref.messageId, rendered: renderMessage(message) });
+    const rendered = renderMessage(message);
+    return this.delivery.edit(ref.channel, ref.messageId, async () => {
+      await this.client.chat.update({ channel: ref.channel, ts: ref.messageId, text: rendered.text, blocks: rendered.blocks as never });
+    });
   }
 
   async openThread(ref: MessageRef, _name: string): Promise<string> {
@@ -85,52 +78,43 @@ export class SlackSurface implements ChatSurface {
 
   async ephemeral(where: ThreadRef, userId: string, message: ChatMessage): Promise<void> {
     const rendered = renderMessage(message);
-    try {
-      await this.client.chat.postEphemeral({
+    await this.delivery.send("ephemeral message", () =>
+      this.client.chat.postEphemeral({
         channel: where.channel,
         user: userId,
         text: rendered.text,
         blocks: rendered.blocks as never,
         ...(where.thread ? { thread_ts: where.thread } : {}),
-      });
-    } catch (err) {
-      this.logger.warn({ channel: where.channel, user: userId, reason: describeSlackError(err) }, "slack: ephemeral message failed");
-      throw err;
-    }
+      }),
+    );
   }
 
   /** Uploads files into a thread (one filesUploadV2 call for all of them). Queued with the channel's posts. */
   upload(where: ThreadRef & { thread: string }, files: ChatFile[]): Promise<void> {
-    return this.posts.run(`post:${where.channel}`, () => this.uploadFiles(where.channel, where.thread, files));
+    return this.delivery.inOrder(where.channel, () => this.uploadFiles(where.channel, where.thread, files));
   }
 
-  /** Sends pending edits now and waits for queued posts. */
-  async flush(): Promise<void> {
-    await this.edits.flush();
-    await this.posts.idle();
+  /** Sends pending edits (in their interval) and waits for queued posts. */
+  flush(): Promise<void> {
+    return this.delivery.flush();
   }
 
-  /** Flushes, then refuses further edits. */
-  async close(): Promise<void> {
-    await this.flush().catch(() => undefined);
-    this.edits.close();
-  }
-
-  private async update(target: EditTarget): Promise<void> {
-    try {
-      await this.client.chat.update({ channel: target.channel, ts: target.ts, text: target.rendered.text, blocks: target.rendered.blocks as never });
-    } catch (err) {
-      this.logger.error({ channel: target.channel, ts: target.ts, reason: describeSlackError(err) }, "slack: editing a message failed after retries");
-      throw err;
-    }
+  /** Sends what is parked at once, then refuses further calls. */
+  close(): Promise<void> {
+    return this.delivery.close();
   }
 
   private async uploadFiles(channel: string, thread: string, files: ChatFile[]): Promise<void> {
-    await this.client.filesUploadV2({
-      channel_id: channel,
-      thread_ts: thread,
-      file_uploads: files.map((f) => ({ file: f.content, filename: f.name, title: f.title ?? f.name })),
-    });
+    await this.delivery.send(
+      "file upload",
+      () =>
+        this.client.filesUploadV2({
+          channel_id: channel,
+          thread_ts: thread,
+          file_uploads: files.map((f) => ({ file: f.content, filename: f.name, title: f.title ?? f.name })),
+        }),
+      channel,
+    );
   }
 
   /**
@@ -142,9 +126,9 @@ export class SlackSurface implements ChatSurface {
       await this.uploadFiles(channel, thread, files);
     } catch (err) {
       const names = files.map((f) => f.name).join(", ");
-      this.logger.error({ channel, thread, files: names, reason: describeSlackError(err) }, "slack: uploading files failed after retries");
-      await this.client.chat
-        .postMessage({ channel, thread_ts: thread, text: `Could not attach ${names}: Slack refused the upload. The files are kept with the run (\`aide export\`).` })
+      this.logger.error({ channel, thread, files: names, err }, "slack: uploading files failed");
+      await this.delivery
+        .send("message", () => this.client.chat.postMessage({ channel, thread_ts: thread, text: `Could not attach ${names}: Slack refused the upload. The files are kept with the run (\`aide export\`).` }), channel)
         .catch((e: unknown) => this.logger.error({ channel, thread, reason: describeSlackError(e) }, "slack: could not report the failed upload"));
     }
   }

@@ -1,6 +1,7 @@
 /**
  * Slack payloads -> platform-neutral ChatRequests. Pure functions: what a slash command, a mention, a thread
- * reply or a button click means, without deciding anything about runs (the controller does that).
+ * reply or a button click means, without deciding anything about runs (the controller does that). Slack's
+ * markup (`<url|label>`, `<@U1>`, `&amp;`...) ends here: the chat layer reads plain text (`slackText`).
  */
 import type { ButtonAction, ChatAttachment, ChatRequest, ChatUser, ThreadRef } from "../../src/runs/chat/types.ts";
 
@@ -46,8 +47,38 @@ export function slackWhere(channel: string, thread: string | null): ThreadRef {
   return { platform: "slack", channel, thread };
 }
 
+/**
+ * Slack's message formatting -> plain text (https://api.slack.com/reference/surfaces/formatting#retrieving-messages):
+ * a link `<https://x|label>` or `<https://x>` becomes its URL, `<mailto:a@b|a@b>` its label, a user `<@U1|ada>`
+ * `@ada` (`<@U1>`: `@U1`), a channel `<#C1|general>` `#general`, `<!here>` `@here`, `<!subteam^S1|@team>` and
+ * `<!date^…|fallback>` their label; `&lt;` `&gt;` `&amp;` are unescaped last (a literal "<" arrives as `&lt;`, so
+ * what is left in angle brackets is markup, and an unescaped "&lt;" stays "&lt;").
+ */
+export function slackText(text: string): string {
+  const plain = text.replace(/<([^<>]*)>/g, (m, inner: string) => {
+    const bar = inner.indexOf("|");
+    const target = bar < 0 ? inner : inner.slice(0, bar);
+    const label = bar < 0 ? "" : inner.slice(bar + 1);
+    if (/^https?:\/\/\S+$/i.test(target)) return target;
+    if (/^mailto:/i.test(target)) return label || target.slice("mailto:".length);
+    if (target.startsWith("@")) return `@${label || target.slice(1)}`;
+    if (target.startsWith("#")) return `#${label || target.slice(1)}`;
+    if (target.startsWith("!")) return label || `@${target.slice(1).split("^")[0]}`;
+    return m;
+  });
+  return plain.replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&amp;/g, "&");
+}
+
+/** Mentions a reply starts with (`<@U1> <@U2|bob> stop`): it is addressed to them; the rest is the message. */
+const LEADING_MENTIONS = /^\s*(?:<@[A-Za-z0-9]+(?:\|[^<>]*)?>\s*)+/;
+
+/** A thread reply's text for the chat layer: without the bot's mentions and the leading ones, as plain text. */
+export function replyText(text: string | undefined, botUserId: string | undefined): string {
+  return slackText(withoutMention(text, botUserId).replace(LEADING_MENTIONS, "")).trim();
+}
+
 export function commandRequest(cmd: SlashCommandPayload, user: ChatUser): ChatRequest {
-  return { kind: "command", text: cmd.text ?? "", user, where: slackWhere(cmd.channel_id, null) };
+  return { kind: "command", text: slackText(cmd.text ?? ""), user, where: slackWhere(cmd.channel_id, null) };
 }
 
 /** A message written by a person (not a bot, not an edit or deletion, not a channel join). */
@@ -76,7 +107,7 @@ export function withoutMention(text: string | undefined, botUserId: string | und
 
 /**
  * Files attached in Slack, as attachments for a run. Their private URLs need the bot token; the runner adds it
- * for Slack's file hosts itself, so no secret is put into the request (or the stored run).
+ * for Slack's file hosts (the `headersFor` rule of files.ts), so no secret is put into the request (or the stored run).
  */
 export function attachmentsOf(files: SlackFile[] | undefined): ChatAttachment[] {
   return (files ?? []).flatMap((f) => {
@@ -100,7 +131,7 @@ export function mentionCommandText(text: string, hasData: boolean): string {
 
 export function mentionRequest(event: SlackMessageEvent, botUserId: string | undefined, user: ChatUser): ChatRequest {
   const attachments = attachmentsOf(event.files);
-  const stripped = withoutMention(event.text, botUserId);
+  const stripped = slackText(withoutMention(event.text, botUserId));
   const hasData = attachments.length > 0 || /https?:\/\//i.test(stripped);
   const req: ChatRequest = { kind: "command", text: mentionCommandText(stripped, hasData), user, where: slackWhere(event.channel, null) };
   if (attachments.length > 0) req.attachments = attachments;
@@ -108,7 +139,7 @@ export function mentionRequest(event: SlackMessageEvent, botUserId: string | und
 }
 
 export function replyRequest(event: SlackMessageEvent & { thread_ts: string }, botUserId: string | undefined, user: ChatUser): ChatRequest {
-  return { kind: "reply", text: withoutMention(event.text, botUserId), user, where: { platform: "slack", channel: event.channel, thread: event.thread_ts } };
+  return { kind: "reply", text: replyText(event.text, botUserId), user, where: { platform: "slack", channel: event.channel, thread: event.thread_ts } };
 }
 
 export function buttonRequest(action: ButtonAction, runId: string, user: ChatUser, channel: string, thread: string | null): ChatRequest {

@@ -8,7 +8,8 @@ import { UsageError } from "../../src/errors.ts";
 import { openServiceContext } from "../service-context.ts";
 import { checkModelsAtStart, serviceSetup } from "./common.ts";
 import type { Runner } from "../../runner/worker.ts";
-import { launchRunner, untilSignal } from "../runner-launch.ts";
+import { serveChatBot } from "../chat-bot-launch.ts";
+import { launchRunner } from "../runner-launch.ts";
 import { launchTreeServer } from "../web-launch.ts";
 import type { TreeServer } from "../../src/web/server.ts";
 
@@ -31,7 +32,6 @@ export function registerDiscordCommand(program: Command): void {
       const messageContent = Boolean(flags.messageContent) || config.discord.messageContent;
       const ctx = await openServiceContext(config, logger);
       const redis = new Redis(ctx.urls.redisUrl, { maxRetriesPerRequest: null });
-      let bot: DiscordBot | null = null;
       let runner: Runner | null = null;
       let web: TreeServer | null = null;
       try {
@@ -39,15 +39,13 @@ export function registerDiscordCommand(program: Command): void {
           runner = await launchRunner({ config, store: ctx.store, redisUrl: ctx.urls.redisUrl, dataDir: ctx.urls.dataDir, logger, label: "aide discord" });
         }
         web = await launchTreeServer({ config, store: ctx.store, redis: ctx.redis, logger, label: "aide discord", required: false });
-        bot = new DiscordBot({ config, runs: ctx.runs, store: ctx.store, redis, logger, token, messageContent });
-        await bot.start();
-        process.stderr.write(
-          `aide discord: connected as ${bot.client.user?.tag ?? "?"} in ${bot.client.guilds.cache.size} server(s); message content intent ${messageContent ? "on" : "off"}. Ctrl-C to stop.\n`,
+        const bot = new DiscordBot({ config, runs: ctx.runs, store: ctx.store, redis, logger, token, messageContent });
+        await serveChatBot(
+          bot,
+          "aide discord",
+          () => `connected as ${bot.client.user?.tag ?? "?"} in ${bot.client.guilds.cache.size} server(s); message content intent ${messageContent ? "on" : "off"}.`,
         );
-        await untilSignal();
-        process.stderr.write("aide discord: stopping.\n");
       } finally {
-        await bot?.stop().catch(() => undefined);
         await web?.stop();
         await runner?.close();
         redis.disconnect();

@@ -1,8 +1,8 @@
 import { Command, Option } from "commander";
-import { slackModeFrom, startSlackBot } from "../../bots/slack/bot.ts";
+import { SlackBot, slackModeFrom } from "../../bots/slack/bot.ts";
 import { UsageError } from "../../src/errors.ts";
 import type { Runner } from "../../runner/worker.ts";
-import { untilSignal } from "../signals.ts";
+import { serveChatBot } from "../chat-bot-launch.ts";
 import { launchTreeServer } from "../web-launch.ts";
 import type { TreeServer } from "../../src/web/server.ts";
 import { openServiceContext } from "../service-context.ts";
@@ -50,16 +50,11 @@ export function registerSlackCommand(program: Command): void {
           runner = await launchRunner({ config, store: ctx.store, redisUrl: ctx.urls.redisUrl, dataDir: ctx.urls.dataDir, logger, concurrency, label: "aide slack" });
         }
         web = await launchTreeServer({ config, store: ctx.store, redis: ctx.redis, logger, label: "aide slack", required: false });
-        const bot = await startSlackBot({ config, logger, runs: ctx.runs, store: ctx.store, redis: ctx.redis, port });
-        process.stderr.write(
-          mode.kind === "socket"
-            ? "aide slack: connected in Socket Mode. Ctrl-C to stop.\n"
-            : `aide slack: HTTP mode, listening on port ${bot.port}; point the app's request URLs at https://YOUR-HOST${bot.eventsPath}. Ctrl-C to stop.\n`,
-        );
         if (!flags.withRunner) process.stderr.write("aide slack: runs are driven by `aide runner` processes on the same REDIS_URL and MONGODB_URI (or use --with-runner).\n");
-        await untilSignal();
-        process.stderr.write("aide slack: stopping.\n");
-        await bot.stop();
+        const bot = new SlackBot({ config, logger, runs: ctx.runs, store: ctx.store, redis: ctx.redis, port });
+        await serveChatBot(bot, "aide slack", () =>
+          mode.kind === "socket" ? "connected in Socket Mode." : `HTTP mode, listening on port ${bot.port}; point the app's request URLs at https://YOUR-HOST${bot.eventsPath}.`,
+        );
       } finally {
         await web?.stop();
         await runner?.close();

@@ -1,6 +1,10 @@
 /**
  * Parsing of what people type in chat: `/aide ...` commands and replies in a run's thread. Pure functions; bad
  * input becomes `{ kind: "invalid", problem }` (a short sentence for the help text), never an exception.
+ *
+ * The text is plain: each platform adapter has already turned its markup into it (Slack's `<url|label>`,
+ * `<@U1>` and `&amp;` in bots/slack/translate.ts, Discord's `<url>` and mentions in bots/discord/translate.ts)
+ * and removed the mentions a message is addressed with.
  */
 import type { SteerCommand } from "../../search/types.ts";
 import { parseDurationSec } from "../duration.ts";
@@ -18,7 +22,7 @@ export interface StartCommand {
   kind: "start";
   /** The task description, links removed, whitespace collapsed. */
   task: string;
-  /** http(s) links found anywhere in the text (Slack's `<url|label>` / `<url>` unwrapped), in order, unique. */
+  /** http(s) links found anywhere in the text, in order, unique. */
   links: string[];
   steps?: number;
   metric?: string;
@@ -47,8 +51,6 @@ export type ParsedReply =
   | { kind: "help" }
   | { kind: "invalid"; problem: string };
 
-/** Slack's `<https://x|label>` and `<https://x>`; Discord's `<https://x>` (embed suppressed). */
-const WRAPPED_LINK = /<(https?:\/\/[^<>|\s]+)(?:\|[^<>]*)?>/gi;
 const BARE_LINK = /https?:\/\/[^\s<>]+/gi;
 /** Slack (and phones) turn `--` into an em or en dash; accept those as flag prefixes too. */
 const FLAG = /^(?:--|\u2014|\u2013)([a-z][a-z-]*)(?:=(.*))?$/i;
@@ -60,10 +62,6 @@ function echo(value: string, max = 40): string {
   return chars.length > max ? `${chars.slice(0, max - 1).join("")}…` : value;
 }
 
-function unescapeSlack(text: string): string {
-  return text.replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&amp;/g, "&");
-}
-
 /** Removes punctuation that ends a sentence rather than a URL ("see https://x/data.csv."). */
 function trimLink(url: string): string {
   // One pass from the end (a link thousands of characters long must not cost quadratic time).
@@ -73,18 +71,16 @@ function trimLink(url: string): string {
   return url.slice(0, end);
 }
 
-/** Finds the links in a text and returns the text without them. Slack's wrapped links are unwrapped. */
+/** Finds the links in a text and returns the text without them. */
 export function extractLinks(text: string): { text: string; links: string[] } {
   const links: string[] = [];
   /** Adds a link; false when nothing is left of it after trimming ("http://." is no link). */
   const add = (url: string): boolean => {
-    const u = unescapeSlack(trimLink(url));
-    if (!/^https?:\/\/[^\s<>]/i.test(u)) return false;
-    if (!links.includes(u)) links.push(u);
+    if (!/^https?:\/\/[^\s<>]/i.test(url)) return false;
+    if (!links.includes(url)) links.push(url);
     return true;
   };
-  let rest = text.replace(WRAPPED_LINK, (m, url: string) => (add(url) ? " " : m));
-  rest = rest.replace(BARE_LINK, (m) => {
+  const rest = text.replace(BARE_LINK, (m) => {
     const trimmed = trimLink(m);
     if (!add(trimmed)) return m;
     return " " + m.slice(trimmed.length);
@@ -205,10 +201,10 @@ function withoutTrailingPunctuation(s: string): string {
 /**
  * Parses a reply in a run's thread. Chat commands (status, best, tree, chart, verbose on|off, follow, unfollow, help)
  * first; then steering (pause, resume, stop, more N, focus <node>, debug <node>); anything else is guidance.
- * A leading mention of the bot (`<@U123>`) is ignored.
+ * Mentions the reply is addressed with were removed by the platform adapter.
  */
 export function parseReply(input: string, author?: string): ParsedReply {
-  const text = input.trim().replace(/^(?:<@[!&]?[A-Za-z0-9]+>\s*)+/, "").trim();
+  const text = input.trim();
   if (!text) return { kind: "help" };
   const lower = withoutTrailingPunctuation(text.toLowerCase());
   switch (lower) {

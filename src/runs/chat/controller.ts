@@ -41,15 +41,8 @@ export interface ChatControllerDeps {
   store: Store;
   surface: ChatSurface;
   logger: Logger;
-  /** chat.* (defaults, limits), coder and execution.timeoutSec, and the platform's admins (slack.admins / discord.admins). */
+  /** chat.* (defaults, limits), coder and execution.timeoutSec. Admins are the adapters' (ChatUser.isAdmin). */
   config: Config;
-}
-
-/** Configured admins of a platform. */
-export function configuredAdmins(config: Config, platform: Platform): string[] {
-  if (platform === "slack") return config.slack.admins;
-  if (platform === "discord") return config.discord.admins;
-  return [];
 }
 
 /** The thread a run lives in on a platform, and its status card. */
@@ -260,9 +253,9 @@ export class ChatController {
 
   // ------------------------------------------------------------------------------------------ helpers
 
+  /** Who acts: admin or not as the platform adapter decided. */
   private actor(user: ChatUser, platform: Platform): Actor {
-    const admins = configuredAdmins(this.deps.config, platform);
-    return { platform, userId: user.userId, displayName: user.displayName, isAdmin: user.isAdmin || admins.includes(user.userId) };
+    return { platform, userId: user.userId, displayName: user.displayName, isAdmin: user.isAdmin };
   }
 
   /** A run stopped while still queued ends without any runner event: its card is updated here. */

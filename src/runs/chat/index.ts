@@ -4,5 +4,7 @@ export * from "./commands.ts";
 export * from "./messages.ts";
 export { metricChartPng, chartSeries, type MetricChartOptions } from "./chart.ts";
 export { NotifyThrottle, notifyKey } from "./notify.ts";
-export { ChatController, configuredAdmins, cardRef, type ChatControllerDeps } from "./controller.ts";
+export { ChatController, cardRef, type ChatControllerDeps } from "./controller.ts";
 export { ChatBridge, chatGroup, type ChatBridgeDeps } from "./bridge.ts";
+export { Delivery, DeliveryError, DEFAULT_RETRY, retryDelayMs, tunedDelivery } from "./delivery.ts";
+export type { DeliveryErrorCode, DeliveryLimits, DeliveryOptions, DeliveryTuning, Failure, Rate, RetryInfo, RetryPolicy } from "./delivery.ts";

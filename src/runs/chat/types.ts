@@ -71,7 +71,7 @@ export interface ChatSurface {
   readonly platform: Platform;
   /** Posts a message; when `where.thread` is null a top-level message that can start a thread. */
   post(where: ThreadRef, message: ChatMessage): Promise<MessageRef>;
-  /** Replaces a posted message's content (the status card). Implementations coalesce rapid edits. */
+  /** Replaces a posted message's content (the status card). Rapid edits are coalesced (delivery.ts). */
   edit(ref: MessageRef, message: ChatMessage): Promise<void>;
   /** Turns a top-level message into a thread root, returning the thread id (Slack: the ts; Discord: a new thread). */
   openThread(ref: MessageRef, name: string): Promise<string>;
@@ -83,7 +83,10 @@ export interface ChatSurface {
 export interface ChatUser {
   userId: string;
   displayName: string;
-  /** Configured admin, or a platform role that may administer (Discord Manage Server). */
+  /**
+   * Decided by the platform adapter alone: a configured admin of that platform (slack.admins, discord.admins) or
+   * a platform role that may administer (Discord Manage Server). The chat layer takes it as given.
+   */
   isAdmin: boolean;
 }
 
@@ -93,10 +96,22 @@ export type ChatRequest =
   | { kind: "reply"; text: string; user: ChatUser; where: ThreadRef & { thread: string } }
   | { kind: "button"; action: ButtonAction; runId: string; user: ChatUser; where: ThreadRef };
 
-/** A file a user attached; `fetchHeaders` are sent only to the file's own host (e.g. the Slack bot token). */
+/**
+ * A file a user attached. No secret travels with it: a runner that needs a token for the file's host (Slack's
+ * private file URLs) gets a `headersFor` rule from the platform side (bots/slack/files.ts).
+ */
 export interface ChatAttachment {
   name: string;
   url: string;
   size?: number;
-  fetchHeaders?: Record<string, string>;
+}
+
+/**
+ * A platform's bot as the command line runs it (bots/slack SlackBot, bots/discord DiscordBot): `start` connects
+ * and starts posting run events, `stop` stops taking requests, stops the bridge and sends what is still parked.
+ */
+export interface ChatBot {
+  readonly platform: Platform;
+  start(): Promise<void>;
+  stop(): Promise<void>;
 }

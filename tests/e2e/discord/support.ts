@@ -89,6 +89,8 @@ export function useDiscordWorld(options: { messageContent: boolean; editInterval
       messageContent: options.messageContent,
       consumerName: "discord-e2e",
       editIntervalMs: options.editIntervalMs ?? 300,
+      // Discord's 5 edits per 5 s per channel, on the tests' shorter clock (one card alone never fills it).
+      delivery: { limits: { editsPerChannel: { max: 5, perMs: 1000 } } },
       bridgeBlockMs: 200,
     });
     await bot.start();

@@ -1,28 +1,32 @@
 /**
  * The Discord surface and the command registration against the fake Discord REST API (real HTTP, real
- * @discordjs/rest): message limits and splitting, embeds, files and upload size, mentions, edit coalescing,
- * 429 retries, archived threads; and `aide discord register`.
+ * @discordjs/rest with the bot's options): message limits and splitting, embeds, files and upload size, mentions,
+ * edit coalescing, 429s and 5xx retried by the shared delivery, coded give-ups, archived threads; and
+ * `aide discord register`.
  */
 import { Command } from "commander";
 import { REST } from "discord.js";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { discordRestOptions } from "../../../bots/discord/client.ts";
 import { commandDefinitions } from "../../../bots/discord/commands.ts";
 import { embedSize, renderMessage } from "../../../bots/discord/render.ts";
 import { splitContent, truncateText } from "../../../bots/discord/split.ts";
 import { DiscordSurface } from "../../../bots/discord/surface.ts";
 import { registerDiscordCommand } from "../../../cli/commands/discord.ts";
 import { silentLogger } from "../../../src/logger.ts";
+import { DeliveryError, type RetryInfo } from "../../../src/runs/chat/delivery.ts";
 import type { ChatMessage, ThreadRef } from "../../../src/runs/chat/types.ts";
 import { startFakeDiscord, waitFor, type FakeDiscord } from "../../fakes/discord/index.ts";
 
 let discord: FakeDiscord;
 let rest: REST;
 let surface: DiscordSurface;
+const retries: RetryInfo[] = [];
 
 beforeAll(async () => {
   discord = await startFakeDiscord();
-  rest = new REST({ api: discord.rest.api }).setToken(discord.token);
-  surface = new DiscordSurface({ rest, logger: silentLogger, editIntervalMs: 400 });
+  rest = new REST(discordRestOptions(discord.rest.api)).setToken(discord.token);
+  surface = new DiscordSurface({ rest, logger: silentLogger, editIntervalMs: 400, retry: { retries: 2, minDelayMs: 50, maxDelayMs: 100 }, onRetry: (r) => retries.push(r) });
 });
 
 afterAll(async () => {
@@ -144,8 +148,7 @@ describe("DiscordSurface against the REST API", () => {
 
   it("retries a 429 after retry-after and posts the message exactly once", async () => {
     const { where, threadId } = await newThread();
-    const limited = vi.fn();
-    rest.on("rateLimited", limited);
+    retries.length = 0;
     discord.rest.rateLimit({ method: "POST", path: new RegExp(`^/channels/${threadId}/messages$`), times: 1, retryAfterSec: 0.5 });
     const t0 = Date.now();
     const ref = await surface.post(where, { text: "after a 429", blocks: [{ kind: "text", text: "after a 429" }] });
@@ -154,8 +157,57 @@ describe("DiscordSurface against the REST API", () => {
     expect(calls.map((c) => c.status)).toEqual([429, 200]);
     expect(discord.botMessages(threadId).map((m) => m.content)).toEqual(["after a 429"]);
     expect(ref.messageId).toBe(discord.botMessages(threadId)[0]!.id);
-    expect(limited).toHaveBeenCalled();
-    rest.off("rateLimited", limited);
+    // The delivery did the waiting, with Discord's retry-after as its delay.
+    expect(retries[0]).toMatchObject({ what: "message", attempt: 1, failure: { retryable: true } });
+    expect(retries[0]!.delayMs).toBeGreaterThanOrEqual(450);
+  });
+
+  it("keeps a thread's posts in order and never repeats a posted chunk when a later one fails", async () => {
+    const { where, threadId } = await newThread();
+    const path = `/channels/${threadId}/messages`;
+    // The REST client, but the fake is told to answer 502 to the second chunk just before it is sent.
+    let posts = 0;
+    const armed = new Proxy(rest, {
+      get(target, prop) {
+        if (prop === "post") {
+          return (route: `/${string}`, options: Parameters<REST["post"]>[1]) => {
+            if (route === path && ++posts === 2) discord.rest.fail({ method: "POST", path: new RegExp(`^${path}$`), status: 502, body: { message: "Bad Gateway" }, times: 1 });
+            return target.post(route, options);
+          };
+        }
+        const value = Reflect.get(target, prop, target);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+    const seen: RetryInfo[] = [];
+    const flaky = new DiscordSurface({ rest: armed, logger: silentLogger, retry: { retries: 2, minDelayMs: 50, maxDelayMs: 100 }, onRetry: (r) => seen.push(r) });
+    const long = "word ".repeat(700).trim();
+    await Promise.all([
+      flaky.post(where, { text: "long", blocks: [{ kind: "text", text: long }] }),
+      flaky.post(where, { text: "after", blocks: [{ kind: "text", text: "after" }] }),
+    ]);
+    expect(discord.calls.filter((c) => c.method === "POST" && c.path === path).map((c) => c.status)).toEqual([200, 502, 200, 200]);
+    const contents = discord.botMessages(threadId).map((m) => m.content);
+    expect(contents).toHaveLength(3);
+    expect(contents.slice(0, 2).join(" ")).toBe(long);
+    expect(contents[2]).toBe("after");
+    expect(seen).toEqual([expect.objectContaining({ what: "message", attempt: 1, failure: expect.objectContaining({ retryable: true }) })]);
+    await flaky.close();
+  });
+
+  it("gives up with a coded error: unavailable after its retries, rejected at once for a refusal", async () => {
+    const { where, threadId } = await newThread();
+    const path = new RegExp(`^/channels/${threadId}/messages$`);
+    discord.rest.fail({ method: "POST", path, status: 503, body: { message: "Service Unavailable" }, times: 3 });
+    const down = await surface.post(where, { text: "x", blocks: [{ kind: "text", text: "x" }] }).catch((e: unknown) => e);
+    expect(down).toBeInstanceOf(DeliveryError);
+    expect(down).toMatchObject({ code: "unavailable", attempts: 3 });
+    discord.rest.fail({ method: "POST", path, status: 400, body: { code: 50035, message: "Invalid Form Body" }, times: 1 });
+    const before = discord.calls.length;
+    const refused = await surface.post(where, { text: "y", blocks: [{ kind: "text", text: "y" }] }).catch((e: unknown) => e);
+    expect(refused).toMatchObject({ code: "rejected", attempts: 1 });
+    expect(discord.calls.slice(before).filter((c) => path.test(c.path))).toHaveLength(1);
+    expect(discord.botMessages(threadId)).toHaveLength(0);
   });
 
   it("coalesces rapid edits of a message: at most one per interval, the latest content wins", async () => {

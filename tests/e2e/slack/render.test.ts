@@ -1,9 +1,10 @@
 /**
- * The Slack-side pieces that need no sockets: Block Kit rendering within Slack's limits, and edit coalescing.
+ * The Slack-side pieces that need no sockets: Block Kit rendering within Slack's limits and inbound text.
+ * (Edit coalescing, ordering and retries are the shared delivery's: tests/unit/runs/chat/delivery.test.ts, and
+ * tests/e2e/slack/surface.test.ts for the Slack surface on it.)
  */
 import { describe, expect, it } from "vitest";
 import { actionFromId, renderMessage, SLACK_LIMITS } from "../../../bots/slack/blocks.ts";
-import { EditCoalescer, SerialQueues } from "../../../bots/slack/pacing.ts";
 import { mentionCommandText, withoutMention } from "../../../bots/slack/translate.ts";
 
 describe("Block Kit rendering", () => {
@@ -62,57 +63,5 @@ describe("inbound text", () => {
     expect(mentionCommandText("predict churn", true)).toBe("start predict churn");
     expect(mentionCommandText("status", true)).toBe("status");
     expect(mentionCommandText("predict churn", false)).toBe("predict churn");
-  });
-});
-
-describe("edit coalescing", () => {
-  it("sends at most one edit per interval per message; the latest content wins", async () => {
-    const sent: Array<{ key: string; value: number; at: number }> = [];
-    const t0 = Date.now();
-    const c = new EditCoalescer<number>({
-      minIntervalMs: 300,
-      send: async (key, value) => {
-        sent.push({ key, value, at: Date.now() - t0 });
-        await new Promise((r) => setTimeout(r, 20));
-      },
-    });
-    const first = c.submit("a", 1);
-    for (let i = 2; i <= 20; i++) void c.submit("a", i);
-    void c.submit("b", 100);
-    await first;
-    await c.flush();
-    expect(sent.filter((s) => s.key === "a").map((s) => s.value)).toEqual([1, 20]);
-    expect(sent.filter((s) => s.key === "b").map((s) => s.value)).toEqual([100]);
-  });
-
-  it("retries a failed deferred edit with the latest content and reports it", async () => {
-    let calls = 0;
-    const errors: boolean[] = [];
-    const c = new EditCoalescer<string>({
-      minIntervalMs: 50,
-      retryDelayMs: 20,
-      send: async () => {
-        calls += 1;
-        if (calls === 2) throw new Error("boom");
-      },
-      onError: (_k, _e, gaveUp) => errors.push(gaveUp),
-    });
-    await c.submit("m", "one");
-    await c.submit("m", "two");
-    await c.flush();
-    await new Promise((r) => setTimeout(r, 300));
-    await c.flush();
-    expect(calls).toBe(3);
-    expect(errors).toEqual([false]);
-  });
-
-  it("runs queued posts of one channel in order", async () => {
-    const q = new SerialQueues();
-    const order: number[] = [];
-    await Promise.all([5, 1, 3].map((d, i) => q.run("c", async () => {
-      await new Promise((r) => setTimeout(r, d * 10));
-      order.push(i);
-    })));
-    expect(order).toEqual([0, 1, 2]);
   });
 });

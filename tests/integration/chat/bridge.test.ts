@@ -95,6 +95,8 @@ beforeAll(async () => {
     logger: silentLogger,
     concurrency: 1,
     lockDurationMs: 5000,
+    // The platform's download rule is injected (bots/slack/files.ts in production): here, a marker for the file server.
+    headersFor: (url) => (url.pathname === "/loan-default.tar.gz" ? { "x-chat-file-token": "from-headers-for" } : undefined),
   });
   runner.start();
   surface = new RecordingSurface();
@@ -116,7 +118,7 @@ describe("chat bridge and controller with a real run", () => {
     const link = files.url("/loan-default.tar.gz");
     const started = await controller.handle({
       kind: "command",
-      text: `start Predict loan default probability. Metric: ROC AUC. Submit id,default. <${link}|loan-default.tar.gz> --steps 6`,
+      text: `start Predict loan default probability. Metric: ROC AUC. Submit id,default. ${link} --steps 6`,
       user: ada,
       where,
     });
@@ -186,6 +188,13 @@ describe("chat bridge and controller with a real run", () => {
     writeFileSync(join(tmpdir(), "aide-chat-final-chart.png"), png);
     expect(summary.files![2]!.content.toString().split("\n")[0]).toBe("id,default");
     expect(summary.mentions).toEqual(["U-START", "U-FAN"]);
+    // The runner fetched the data with the headers its injected `headersFor` gave, and only those.
+    const downloads = files.requests.filter((r) => r.path.startsWith("/loan-default.tar.gz"));
+    expect(downloads.length).toBeGreaterThan(0);
+    for (const d of downloads) {
+      expect(d.headers["x-chat-file-token"]).toBe("from-headers-for");
+      expect(d.headers.authorization).toBeUndefined();
+    }
 
     // The tree page: linked from the summary and the card with the run's own token; each new best carries a small chart.
     const token = await store.viewToken(run!.id);

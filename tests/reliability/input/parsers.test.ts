@@ -3,14 +3,17 @@
  * (parseCommand), replies in a run's thread (parseReply) and steering text (parseSteer, also used by
  * `aide steer`). Properties: total (never throws, whatever the text), every failure carries a short
  * user-facing sentence, round trips (a command built from parts parses back to those parts), mentions and
- * Slack's link markup change nothing, guidance keeps the user's text exactly (unicode, code fences).
+ * Slack's link markup change nothing once the platform adapter has translated the text (bots/slack/translate.ts,
+ * bots/discord/translate.ts: the neutral parser reads plain text), guidance keeps the user's text exactly
+ * (unicode, code fences).
  * Long adversarial inputs (4 million characters) must finish: a regex that backtracks quadratically or worse would run into
  * the test timeout (no timing is measured; the input size is what is bounded).
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { extractLinks, parseCommand, parseReply, START_LIMITS, type ParsedCommand, type ParsedReply } from "../../../src/runs/chat/commands.ts";
-import { mentions, withoutMention } from "../../../bots/slack/translate.ts";
+import { discordReplyText, discordText } from "../../../bots/discord/translate.ts";
+import { mentions, replyText, slackText, withoutMention } from "../../../bots/slack/translate.ts";
 import { parseDurationSec } from "../../../src/runs/duration.ts";
 import { MAX_MORE_STEPS, parseSteer } from "../../../src/runs/steer-parse.ts";
 
@@ -129,6 +132,11 @@ describe("chat parsers: totality", () => {
         checkCommand(parseCommand(`start ${text}`));
         checkReply(parseReply(text));
         checkReply(parseReply(text, "Ada"));
+        // What the adapters hand the parser, from the same text.
+        checkCommand(parseCommand(slackText(text)));
+        checkReply(parseReply(replyText(text, "U123"), "Ada"));
+        checkCommand(parseCommand(discordText(text)));
+        checkReply(parseReply(discordReplyText(text), "Ada"));
         const steer = parseSteer(text);
         if ("error" in steer) expectUserFacing(steer.error);
         else expect(["guidance", "pause", "resume", "stop", "more", "focus", "debug"]).toContain(steer.command.kind);
@@ -139,14 +147,17 @@ describe("chat parsers: totality", () => {
 
   it("links found in any text are http(s), without markup, and unique", () => {
     fc.assert(
-      fc.property(fc.oneof(chatText, anyText), (text) => {
-        const { links, text: rest } = extractLinks(text);
-        expect(new Set(links).size).toBe(links.length);
-        for (const l of links) {
-          expect(l).toMatch(/^https?:\/\/[^\s<>]+$/i);
-          expect(l).not.toMatch(/[.,;:!?'"]$/);
+      fc.property(fc.oneof(chatText, anyText), (raw) => {
+        // As the Slack adapter hands it over (its link markup unwrapped), and as typed.
+        for (const text of [slackText(raw), raw]) {
+          const { links, text: rest } = extractLinks(text);
+          expect(new Set(links).size).toBe(links.length);
+          for (const l of links) {
+            expect(l).toMatch(/^https?:\/\/[^\s<>]+$/i);
+            expect(l).not.toMatch(/[.,;:!?'"]$/);
+          }
+          if (text !== raw) expect(rest).not.toMatch(/<https?:\/\/[^<>|\s]+(?:\|[^<>]*)?>/i);
         }
-        expect(rest).not.toMatch(/<https?:\/\/[^<>|\s]+(?:\|[^<>]*)?>/i);
       }),
       { numRuns: PROPERTY_RUNS.totality },
     );
@@ -154,7 +165,7 @@ describe("chat parsers: totality", () => {
 });
 
 describe("chat parsers: round trips", () => {
-  it("a /aide start built from a task, links (bare or in Slack's markup) and flags parses back to exactly those", () => {
+  it("a /aide start built from a task, links (bare or in Slack's markup) and flags parses back to exactly those, through the Slack adapter's text", () => {
     const flags = fc.record(
       {
         steps: fc.integer({ min: 1, max: START_LIMITS.maxSteps }),
@@ -190,14 +201,13 @@ describe("chat parsers: round trips", () => {
             const flag = `${dash}${cased(p.name)}`;
             units.splice(Math.min(positions[i]!, units.length), 0, withEquals ? [`${flag}=${p.value}`] : [flag, p.value]);
           });
-          const parsed = parseCommand(`${prefix}${verb}${sep}${units.flat().join(sep)}`);
+          const parsed = parseCommand(slackText(`${prefix}${verb}${sep}${units.flat().join(sep)}`));
 
-          const wrapped = items.flatMap((it) => (it.kind === "link" && it.form.startsWith("wrapped") ? [it.url] : []));
-          const bare = items.flatMap((it) => (it.kind === "link" && !it.form.startsWith("wrapped") ? [it.url] : []));
           const expected: Record<string, unknown> = {
             kind: "start",
             task: items.flatMap((it) => (it.kind === "word" ? [it.w] : [])).join(" "),
-            links: [...new Set([...wrapped, ...bare])],
+            // In the order written, whatever their form (the adapter unwrapped Slack's markup in place).
+            links: [...new Set(items.flatMap((it) => (it.kind === "link" ? [it.url] : [])))],
           };
           if (f.steps !== undefined) expected.steps = f.steps;
           if (f.parallel !== undefined) expected.parallel = f.parallel;
@@ -232,8 +242,16 @@ describe("chat parsers: round trips", () => {
     );
   });
 
-  it("steering commands round trip whatever their case, punctuation and leading mentions", () => {
-    const mention = fc.constantFrom("", "<@U123> ", "<@!4242> ", "<@&77> ", "<@U1><@U2> ");
+  it("steering commands round trip whatever their case, punctuation and leading mentions (through each adapter)", () => {
+    // Slack's mentions go through the Slack adapter's reply text, Discord's (users with !, roles with &) through Discord's.
+    const mention = fc.constantFrom(
+      { m: "", read: (t: string) => t },
+      { m: "<@U123> ", read: (t: string) => replyText(t, "UBOT") },
+      { m: "<@U1><@U2|bob> ", read: (t: string) => replyText(t, "UBOT") },
+      { m: "<@UBOT> ", read: (t: string) => replyText(t, "UBOT") },
+      { m: "<@!4242> ", read: discordReplyText },
+      { m: "<@&77> ", read: discordReplyText },
+    );
     const cased = fc.constantFrom((s: string) => s, (s: string) => s.toUpperCase(), (s: string) => s[0]!.toUpperCase() + s.slice(1));
     const punct = fc.constantFrom("", ".", "!", "!!", "...");
     const command = fc.oneof(
@@ -242,9 +260,9 @@ describe("chat parsers: round trips", () => {
       fc.tuple(fc.constantFrom("focus", "debug"), fc.integer({ min: 0, max: 100_000 }), fc.constantFrom("N", "#N", "node N", "on node N", "on #N")).map(([k, n, form]) => ({ text: `${k} ${form.replace("N", String(n))}`, kind: k, node: n, punct: false })),
     );
     fc.assert(
-      fc.property(mention, cased, punct, command, fc.constantFrom("", " ", "\n"), (m, c, p, cmd, pad) => {
+      fc.property(mention, cased, punct, command, fc.constantFrom("", " ", "\n"), ({ m, read }, c, p, cmd, pad) => {
         const text = `${pad}${m}${c(cmd.text)}${cmd.punct ? p : ""}${pad}`;
-        const r = parseReply(text, "Ada");
+        const r = parseReply(read(text), "Ada");
         expect(r.kind).toBe("steer");
         if (r.kind !== "steer") return;
         expect(r.command.kind).toBe(cmd.kind);
@@ -271,12 +289,12 @@ describe("chat parsers: round trips", () => {
     );
   });
 
-  it("guidance keeps the user's text exactly: unicode, code fences, markup (only the leading mention is dropped)", () => {
+  it("guidance keeps the user's text exactly: unicode, code fences, markup", () => {
     const fenced = fc.tuple(chatText, chatText).map(([a, b]) => `try this:\n\`\`\`python\n${a}\n\`\`\`\n${b}`);
     const guidance = fc.oneof(chatText, anyText, fenced).map((t) => `please ${t}`);
     fc.assert(
-      fc.property(fc.constantFrom("", "<@U123> ", "<@!99> "), guidance, (m, text) => {
-        const r = parseReply(`${m}${text}`, "Ada");
+      fc.property(guidance, (text) => {
+        const r = parseReply(text, "Ada");
         const kept = text.trim();
         // Replies that are commands after all ("please" is never one) are covered above.
         expect(r).toEqual({ kind: "steer", command: { kind: "guidance", text: kept, author: "Ada" } });
@@ -285,10 +303,16 @@ describe("chat parsers: round trips", () => {
     );
   });
 
-  it("a leading mention of the bot never changes what a reply means", () => {
+  it("a leading mention of the bot never changes what a reply means (Slack's and Discord's adapters)", () => {
     fc.assert(
-      fc.property(fc.oneof(chatText, anyText), fc.constantFrom("<@U123>", "<@!42>", "<@U1> <@U2>"), (text, m) => {
-        expect(parseReply(`${m} ${text}`, "Ada")).toEqual(parseReply(text, "Ada"));
+      fc.property(fc.oneof(chatText, anyText), fc.constantFrom("<@U123>", "<@UBOT>", "<@U1> <@U2|bob>"), (text, m) => {
+        expect(parseReply(replyText(`${m} ${text}`, "UBOT"), "Ada")).toEqual(parseReply(replyText(text, "UBOT"), "Ada"));
+      }),
+      { numRuns: PROPERTY_RUNS.roundTrip },
+    );
+    fc.assert(
+      fc.property(fc.oneof(chatText, anyText), fc.constantFrom("<@42>", "<@!42>", "<@&77> <@!42>"), (text, m) => {
+        expect(parseReply(discordReplyText(`${m} ${text}`), "Ada")).toEqual(parseReply(discordReplyText(text), "Ada"));
       }),
       { numRuns: PROPERTY_RUNS.roundTrip },
     );
@@ -341,8 +365,11 @@ describe("chat parsers: long adversarial input", () => {
     if ("error" in s) expectUserFacing(s.error);
     const { links } = extractLinks(text);
     for (const l of links) expect(l).toMatch(/^https?:\/\//);
-    // The Slack bot looks for its own mention in every message of a channel.
+    // The Slack bot looks for its own mention in every message of a channel, and each adapter translates its text.
     expect(typeof mentions(text, "U1")).toBe("boolean");
     expect(typeof withoutMention(text, "U1")).toBe("string");
+    checkCommand(parseCommand(slackText(text)));
+    checkReply(parseReply(replyText(text, "U1"), "Ada"));
+    checkReply(parseReply(discordReplyText(text), "Ada"));
   }, 30_000);
 });

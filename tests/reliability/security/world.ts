@@ -182,7 +182,7 @@ export function useChatWorld(opts: ChatWorldOptions = {}): ChatWorld {
 
     let discordBot = null as unknown as DiscordBot;
     if (opts.discord) {
-      discordBot = new DiscordBot({ config, runs, store, redis: redisServer.client(), logger, token: discord.token, consumerName: "rel-discord", editIntervalMs: 300, bridgeBlockMs: 200 });
+      discordBot = new DiscordBot({ config, runs, store, redis: redisServer.client(), logger, token: discord.token, consumerName: "rel-discord", editIntervalMs: 300, delivery: { limits: { editsPerChannel: { max: 5, perMs: 1000 } } }, bridgeBlockMs: 200 });
       await discordBot.start();
       cleanups.push(() => discordBot.stop());
     }

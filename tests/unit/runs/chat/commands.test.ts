@@ -22,9 +22,10 @@ describe("parseCommand", () => {
     });
   });
 
-  it("unwraps Slack's <url|label> and <url> links and unescapes &amp;", () => {
-    const c = parseCommand("start Predict churn <https://files.test/data.zip|data.zip> and <https://files.test/x?a=1&amp;b=2> --steps=3");
+  it("reads plain text: platform markup is the adapters' (bots/*/translate.ts), a & in a link is kept as typed", () => {
+    const c = parseCommand("start Predict churn https://files.test/data.zip and https://files.test/x?a=1&b=2 --steps=3");
     expect(c).toMatchObject({ kind: "start", task: "Predict churn and", links: ["https://files.test/data.zip", "https://files.test/x?a=1&b=2"], steps: 3 });
+    expect(parseCommand("start t https://files.test/x?a=1&amp;b=2")).toMatchObject({ links: ["https://files.test/x?a=1&amp;b=2"] });
   });
 
   it("drops sentence punctuation after a bare link and dedupes links", () => {
@@ -97,8 +98,9 @@ describe("parseReply", () => {
     expect(parseReply("focus x")).toMatchObject({ kind: "invalid" });
   });
 
-  it("treats anything else as guidance, with the author, ignoring a leading bot mention", () => {
-    expect(parseReply("<@U0BOT> use a random forest", "Ada")).toEqual({ kind: "steer", command: { kind: "guidance", text: "use a random forest", author: "Ada" } });
+  it("treats anything else as guidance, with the author, kept as written (mentions are the adapters' to remove)", () => {
+    expect(parseReply("use a random forest", "Ada")).toEqual({ kind: "steer", command: { kind: "guidance", text: "use a random forest", author: "Ada" } });
+    expect(parseReply("<@U0BOT> stop", "Ada")).toEqual({ kind: "steer", command: { kind: "guidance", text: "<@U0BOT> stop", author: "Ada" } });
     expect(parseReply("try gradient boosting")).toEqual({ kind: "steer", command: { kind: "guidance", text: "try gradient boosting" } });
   });
 });
