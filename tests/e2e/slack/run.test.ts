@@ -82,7 +82,8 @@ describe("a run in Slack", () => {
       expect(bests.length).toBeGreaterThanOrEqual(1);
       for (const b of bests) {
         const text = messageText(b);
-        expect(text).toMatch(/```\n[\s\S]*import[\s\S]*```/);
+        // The snippet is the script's head: the offline coder's recipe and its configuration block.
+        expect(text).toMatch(/```\n# AIDE_OFFLINE_RECIPE[\s\S]*\nMODEL = [\s\S]*```/);
         expect(text).toMatch(/Change/);
         expect(text).toMatch(/Plan:/);
         expect(b.blocks.length).toBeLessThanOrEqual(50);
