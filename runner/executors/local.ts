@@ -3,14 +3,16 @@
  * can, and reach the network. Only for users who pass an explicit unsafe flag. It keeps the rest of the
  * contract: the clean environment, time limit, output cap, RLIMIT_AS memory cap and file-size cap.
  */
-import { mkdir, mkdtemp, lstat, rm, symlink, unlink, writeFile } from "node:fs/promises";
+import { mkdtemp, rm, symlink, unlink } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
-import { DataError, ExecutorError } from "../../src/errors.ts";
+import { join } from "node:path";
+import { ExecutorError } from "../../src/errors.ts";
 import type { Logger } from "../../src/logger.ts";
 import type { ExecutionResult, Executor, ScriptJob } from "../../src/search/types.ts";
-import { cleanEnv, findExecutable, runLimited, toExecutionResult } from "./process.ts";
+import { findExecutable, runLimited } from "./process.ts";
 import { DEFAULT_PYTHON } from "./sandbox.ts";
+import { toExecutionResult } from "./script-supervisor.ts";
+import { cleanEnv, inputDirOf, writeNodeFiles } from "./workspace.ts";
 
 export interface LocalOptions {
   logger: Logger;
@@ -20,8 +22,6 @@ export interface LocalOptions {
   outputCeiling?: number;
   threads?: number;
 }
-
-const SCRIPT_NAME = "solution.py";
 
 export class LocalExecutor implements Executor {
   readonly name = "local (UNSAFE, no sandbox)";
@@ -40,16 +40,8 @@ export class LocalExecutor implements Executor {
       this.warned = true;
       this.opts.logger.warn("running scripts WITHOUT a sandbox (local executor): they can read and change your files and use the network");
     }
-    const inputDir = resolve(job.inputDir);
-    try {
-      await lstat(inputDir);
-    } catch {
-      throw new DataError(`The task's input directory ${inputDir} does not exist.`);
-    }
-    const nodeDir = resolve(job.nodeDir);
-    const workingDir = join(nodeDir, "working");
-    await mkdir(workingDir, { recursive: true });
-    await writeFile(join(nodeDir, SCRIPT_NAME), job.code);
+    const { inputDir } = await inputDirOf(job);
+    const { nodeDir, workingDir, scriptPath } = await writeNodeFiles(job);
     const link = join(nodeDir, "input");
     await unlink(link).catch(() => undefined);
     await symlink(inputDir, link, "dir");
@@ -58,7 +50,7 @@ export class LocalExecutor implements Executor {
     try {
       const r = await runLimited({
         command: python,
-        args: [join(nodeDir, SCRIPT_NAME)],
+        args: [scriptPath],
         cwd: nodeDir,
         env: cleanEnv(home, this.opts.threads),
         timeoutMs: job.timeoutMs,

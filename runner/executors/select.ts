@@ -3,7 +3,7 @@ import { ExecutorError } from "../../src/errors.ts";
 import type { Logger } from "../../src/logger.ts";
 import type { Executor } from "../../src/search/types.ts";
 import { DEFAULT_DISK_LIMITS, DiskLimitedExecutor, type DiskLimits } from "./disk-limit.ts";
-import { DockerExecutor } from "./docker.ts";
+import { defaultImage, DockerExecutor } from "./docker.ts";
 import { LocalExecutor } from "./local.ts";
 import { SandboxExecutor } from "./sandbox.ts";
 
@@ -11,8 +11,10 @@ export type ExecutorChoice = "auto" | "docker" | "sandbox" | "local";
 
 export interface SelectExecutorOptions {
   pythonPath?: string;
-  dockerImage: string;
-  cpus: number;
+  /** Image of the docker executor; default AIDE_SANDBOX_IMAGE or aide-sandbox:latest. */
+  dockerImage?: string;
+  /** CPUs a script may use in Docker; default min(4, cores). */
+  cpus?: number;
   logger: Logger;
   /** Warm interpreters for the docker and sandbox executors (execution.warm). Default false. */
   warm?: boolean;
@@ -34,8 +36,10 @@ export function executorFromConfig(config: Config, logger: Logger): Promise<Exec
 }
 
 /**
- * The executor the configuration asks for, checked before any run uses it. `auto` takes Docker when a daemon
- * answers and the sandbox image exists, else the bubblewrap sandbox, and logs which and why.
+ * The one way to make an executor (for the CLI, the runner, the bots and the tests alike): the executor the
+ * configuration asks for, checked before any run uses it, with the working directory's limits around it.
+ * `auto` takes Docker when a daemon answers and the sandbox image exists, else the bubblewrap sandbox, and
+ * logs which and why.
  */
 export async function selectExecutor(choice: ExecutorChoice, opts: SelectExecutorOptions): Promise<Executor> {
   return new DiskLimitedExecutor(await chooseExecutor(choice, opts), opts.disk ?? DEFAULT_DISK_LIMITS, opts.logger);
@@ -61,7 +65,7 @@ async function chooseExecutor(choice: ExecutorChoice, opts: SelectExecutorOption
     case "auto": {
       const dockerCheck = await DockerExecutor.check({ image: opts.dockerImage });
       if (dockerCheck.ok) {
-        logger.info({ executor: "docker", image: opts.dockerImage }, "executor auto: using Docker");
+        logger.info({ executor: "docker", image: opts.dockerImage ?? defaultImage() }, "executor auto: using Docker");
         return docker();
       }
       const sandboxCheck = await SandboxExecutor.check({ pythonPath: opts.pythonPath });

@@ -17,6 +17,8 @@ import { encodeFrame, FrameReader, FrameType, SERVER_SOURCE, type ExitReport, ty
 /** Where the control socket's directory appears inside the sandbox. */
 export const CONTROL_DIR = "/aide-ctl";
 const SOCKET_NAME = "ctl.sock";
+/** Processes a warm sandbox holds besides the script's (the server, its spare child, an init): added to the pids cap. */
+export const SERVER_PIDS = 4;
 
 export interface WarmSandbox {
   /** Resolves (never rejects) with a reason once the sandbox's main process has ended. */

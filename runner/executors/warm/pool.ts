@@ -6,27 +6,27 @@
  * logged once and the run's scripts run cold (the caller's ordinary path).
  *
  * Per script, as in a cold run: the script sees /workspace/solution.py, ./input read-only and an empty
- * ./working; time limit (SIGINT, then SIGKILL), output ceiling, memory (the sandbox's cgroup or RLIMIT_AS),
- * file-size cap. Afterwards what it wrote in ./working is moved to the node's own working directory.
+ * ./working; memory (the sandbox's cgroup or RLIMIT_AS) and file-size caps; the time limit (SIGINT, then
+ * SIGKILL), abort and output ceiling of the script supervisor, which reads the end as for a cold run.
+ * Afterwards what it wrote in ./working is moved to the node's own working directory.
  */
 import { chmodSync, linkSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { cp, rm } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
-import type { Logger } from "../../../src/logger.ts";
-import { CappedOutput } from "../../../src/search/output.ts";
-import type { ExecutionResult, ScriptJob } from "../../../src/search/types.ts";
-import { MEMORY_ERROR, signalName } from "../process.ts";
-import { WarmParent, type JobEnd, type WarmLauncher } from "./parent.ts";
 import { StringDecoder } from "node:string_decoder";
-
-const SCRIPT_NAME = "solution.py";
-const WORKSPACE = "/workspace";
+import type { Logger } from "../../../src/logger.ts";
+import type { ExecutionResult, ScriptJob } from "../../../src/search/types.ts";
+import { DEFAULT_GRACE_MS, ScriptSupervisor, toExecutionResult } from "../script-supervisor.ts";
+import { nodeFilesOf, SCRIPT_NAME, WORKSPACE } from "../workspace.ts";
+import { WarmParent, type WarmLauncher } from "./parent.ts";
 
 export interface WarmPoolOptions {
   launcher: WarmLauncher;
   logger: Logger;
-  graceMs: number;
-  outputCeiling: number;
+  /** Time between SIGINT and SIGKILL when a script is stopped (the supervisor's default when absent). */
+  graceMs?: number;
+  /** Output characters after which a script is killed (the supervisor's default when absent). */
+  outputCeiling?: number;
   /** An idle interpreter is stopped after this long. Default 10 minutes. */
   idleMs?: number;
   /** Longest start (sandbox + imports). Default 120 s. */
@@ -180,13 +180,12 @@ export class WarmPool {
    * none is free yet, or warm mode does not work for this run (the reason was logged once).
    */
   async run(job: ScriptJob, signal?: AbortSignal): Promise<ExecutionResult | null> {
-    const nodeDir = resolve(job.nodeDir);
-    const scope = this.scopeFor(job.inputDir, job.memoryMb, dirname(nodeDir));
+    const scope = this.scopeFor(job.inputDir, job.memoryMb, dirname(nodeFilesOf(job).nodeDir));
     for (let attempt = 0; attempt < 3; attempt++) {
       if (signal?.aborted) return null;
       const parent = this.acquire(scope);
       if (!parent) return null;
-      const outcome = await this.runOn(parent, job, nodeDir, signal);
+      const outcome = await this.runOn(parent, job, signal);
       this.giveBack(scope, parent);
       if (outcome) return outcome;
       // The interpreter went away before the script started: try another.
@@ -194,19 +193,18 @@ export class WarmPool {
     return null;
   }
 
-  private async runOn(parent: WarmParent, job: ScriptJob, nodeDir: string, signal?: AbortSignal): Promise<ExecutionResult | null> {
+  private async runOn(parent: WarmParent, job: ScriptJob, signal?: AbortSignal): Promise<ExecutionResult | null> {
     const { logger, launcher } = this.opts;
-    const ceiling = this.opts.outputCeiling;
     const graceMs = this.opts.graceMs;
-    const workingDir = join(nodeDir, "working");
+    const { workingDir, scriptPath } = nodeFilesOf(job);
     const scratch = join(parent.workspace, "working");
     // A handful of tiny synchronous file operations: each takes microseconds, less than an async round trip.
     mkdirSync(workingDir, { recursive: true });
-    writeFileSync(join(nodeDir, SCRIPT_NAME), job.code);
+    writeFileSync(scriptPath, job.code);
     const script = join(parent.workspace, SCRIPT_NAME);
     rmSync(script, { force: true });
     try {
-      linkSync(join(nodeDir, SCRIPT_NAME), script);
+      linkSync(scriptPath, script);
     } catch {
       writeFileSync(script, job.code);
     }
@@ -215,114 +213,57 @@ export class WarmPool {
     await launcher.prepareWorking(scratch);
     const oomBefore = parent.lastOomKills;
 
-    const output = new CappedOutput(job.outputCap);
-    const decoder = new StringDecoder("utf8");
-    let seen = 0;
-    let ceilingHit = false;
-    let timedOut = false;
-    let aborted = false;
-    let killSent = false;
-    let started = 0;
-    let timeLimit: NodeJS.Timeout | undefined;
-    let killTimer: NodeJS.Timeout | undefined;
     let hangTimer: NodeJS.Timeout | undefined;
-
-    const kill = (): void => {
-      killSent = true;
-      parent.signal("SIGKILL");
-      // A server that does not answer a SIGKILL request within the grace time is hung: end the sandbox.
-      hangTimer ??= setTimeout(() => {
-        logger.warn({ parent: parent.id, nodeId: job.nodeId }, "warm interpreter does not answer: stopping its sandbox");
-        void parent.destroy();
-      }, graceMs + 1000);
-    };
-    const interrupt = (): void => {
-      parent.signal("SIGINT");
-      killTimer ??= setTimeout(kill, graceMs);
-    };
-    const onAbort = (): void => {
-      aborted = true;
-      interrupt();
-    };
-    const append = (text: string): void => {
-      seen += text.length;
-      if (ceilingHit) return;
-      output.append(text);
-      if (seen > ceiling) {
-        ceilingHit = true;
-        logger.warn({ nodeId: job.nodeId, ceiling }, "script output exceeded the ceiling: killing it");
-        kill();
-      }
-    };
-
-    let end: JobEnd;
-    try {
-      end = await parent.run(
-        {
-          script: `${WORKSPACE}/${SCRIPT_NAME}`,
-          cwd: WORKSPACE,
-          env: launcher.scriptEnv(),
-          rlimits: launcher.rlimits(job.memoryMb),
-        },
-        {
-          onStarted: () => {
-            started = performance.now();
-            signal?.addEventListener("abort", onAbort, { once: true });
-            if (signal?.aborted) onAbort();
-            if (Number.isFinite(job.timeoutMs) && job.timeoutMs <= 2 ** 31 - 1) {
-              timeLimit = setTimeout(() => {
-                timedOut = true;
-                interrupt();
-              }, Math.max(0, job.timeoutMs));
-            }
-          },
-          onOutput: (chunk) => append(decoder.write(chunk)),
-        },
-      );
-    } finally {
-      clearTimeout(timeLimit);
-      clearTimeout(killTimer);
-      clearTimeout(hangTimer);
-      signal?.removeEventListener("abort", onAbort);
-    }
-    const durationMs = started ? performance.now() - started : 0;
-    const rest = decoder.end();
-    if (rest) append(rest);
+    const supervisor = new ScriptSupervisor({
+      timeoutMs: job.timeoutMs,
+      memoryMb: job.memoryMb,
+      outputCap: job.outputCap,
+      graceMs,
+      outputCeiling: this.opts.outputCeiling,
+      signal,
+      logger,
+      context: { nodeId: job.nodeId, parent: parent.id },
+      interrupt: () => parent.signal("SIGINT"),
+      kill: () => {
+        parent.signal("SIGKILL");
+        // A server that does not answer a SIGKILL request within the grace time is hung: end the sandbox.
+        hangTimer ??= setTimeout(() => {
+          logger.warn({ parent: parent.id, nodeId: job.nodeId }, "warm interpreter does not answer: stopping its sandbox");
+          void parent.destroy();
+        }, (graceMs ?? DEFAULT_GRACE_MS) + 1000);
+      },
+    });
+    const decoder = new StringDecoder("utf8");
+    const end = await parent
+      .run(
+        { script: `${WORKSPACE}/${SCRIPT_NAME}`, cwd: WORKSPACE, env: launcher.scriptEnv(), rlimits: launcher.rlimits(job.memoryMb) },
+        { onStarted: () => supervisor.start(), onOutput: (chunk) => supervisor.append(decoder.write(chunk)) },
+      )
+      .finally(() => {
+        supervisor.ended();
+        clearTimeout(hangTimer);
+      });
+    supervisor.append(decoder.end());
     if (!end.started) {
       logger.info({ parent: parent.id, reason: end.reason }, "warm interpreter gone before the script started; trying another");
       return null;
     }
 
-    let exitCode: number | null = null;
-    let sig: string | null = null;
-    let text = output.text;
-    if (end.exit) {
-      exitCode = end.exit.code;
-      sig = end.exit.signal !== null ? (signalName(end.exit.signal) ?? `SIG${end.exit.signal}`) : null;
-    } else {
-      sig = "SIGKILL";
-      text += `\n[aide executor: the warm interpreter stopped while the script ran (${end.reason})]\n`;
-    }
-    let outOfMemory = false;
     const oomAfter = await parent.oomKills();
     parent.lastOomKills = oomAfter;
-    if (oomBefore !== null && oomAfter !== null && oomAfter > oomBefore) outOfMemory = true;
-    else if (sig === "SIGKILL" && end.exit && !end.exit.killedByServer && !killSent) outOfMemory = true;
-    else if (!timedOut && (exitCode !== 0 || sig !== null)) outOfMemory = MEMORY_ERROR.test(output.text.slice(-4000));
-    if (ceilingHit) text += `\n[aide executor: output exceeded ${ceiling} characters; the script was killed]\n`;
-
+    const oomKilled = oomBefore !== null && oomAfter !== null && oomAfter > oomBefore;
+    const r = supervisor.result(
+      end.exit
+        ? // The server sends SIGKILL only when asked; the sandbox holds nothing else that could.
+          { code: end.exit.code, signal: end.exit.signal, oomKilled, sigkillMeansOom: !end.exit.killedByServer }
+        : { code: null, signal: "SIGKILL", oomKilled, note: `\n[aide executor: the warm interpreter stopped while the script ran (${end.reason})]\n` },
+    );
     await moveEntries(scratch, workingDir);
-    logger.debug({ nodeId: job.nodeId, parent: parent.id, exitCode, signal: sig, timedOut, aborted, oom: outOfMemory, ms: Math.round(durationMs) }, "warm run finished");
-    return {
-      exitCode,
-      signal: sig,
-      timedOut,
-      outOfMemory,
-      durationMs: Math.round(durationMs),
-      output: text,
-      outputCapped: output.capped || ceilingHit,
-      workingDir,
-    };
+    logger.debug(
+      { nodeId: job.nodeId, parent: parent.id, exitCode: r.exitCode, signal: r.signal, timedOut: r.timedOut, aborted: r.aborted, oom: r.outOfMemory, ms: r.durationMs },
+      "warm run finished",
+    );
+    return toExecutionResult(r, workingDir);
   }
 }
 

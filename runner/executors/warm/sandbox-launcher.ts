@@ -8,27 +8,22 @@ import { spawn } from "node:child_process";
 import { join } from "node:path";
 import type { Logger } from "../../../src/logger.ts";
 import { createJobCgroup } from "../cgroup.ts";
-import { cleanEnv, DEFAULT_FILE_SIZE_MB, DEFAULT_PIDS_MAX } from "../process.ts";
-import { CONTROL_DIR, type WarmLaunchArgs, type WarmLauncher, type WarmSandbox } from "./parent.ts";
+import { bwrapArgs, type Prepared } from "../bwrap-spec.ts";
+import { joinCgroupLines } from "../process.ts";
+import { cleanEnv, DEFAULT_PIDS_MAX, fileSizeBytes, SANDBOX_HOME } from "../workspace.ts";
+import { CONTROL_DIR, SERVER_PIDS, type WarmLaunchArgs, type WarmLauncher, type WarmSandbox } from "./parent.ts";
 import { PRELOAD_MODULES, REQUIRED_MODULES, type ServerOptions } from "./protocol.ts";
 
-const SANDBOX_HOME = "/tmp/home";
 const DIAGNOSTIC_CHARS = 4000;
 
 export interface SandboxLauncherOptions {
-  bwrap: string;
-  python: string;
-  /** bwrap arguments around the interpreter (namespaces, system mounts, /proc, /dev, /tmp), for a memory size. */
-  baseArgs: (memoryBytes: number) => string[];
+  /** What the executor found of bubblewrap and Python here. */
+  prepared: Prepared;
   logger: Logger;
   threads?: number;
   fileSizeMb?: number;
   pidsMax?: number;
   memoryLimit?: "auto" | "rlimit";
-}
-
-function shQuote(s: string): string {
-  return `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
 export class SandboxWarmLauncher implements WarmLauncher {
@@ -48,7 +43,7 @@ export class SandboxWarmLauncher implements WarmLauncher {
   }
 
   rlimits(memoryMb: number): Record<string, number> {
-    const limits: Record<string, number> = { FSIZE: Math.floor((this.opts.fileSizeMb ?? DEFAULT_FILE_SIZE_MB) * 1024 * 1024), CORE: 0 };
+    const limits: Record<string, number> = { FSIZE: fileSizeBytes(this.opts.fileSizeMb), CORE: 0 };
     if (!this.cgroupsUsable) limits.AS = Math.max(1, Math.floor(memoryMb)) * 1024 * 1024;
     return limits;
   }
@@ -62,36 +57,23 @@ export class SandboxWarmLauncher implements WarmLauncher {
     const memoryBytes = Math.max(1, Math.floor(args.memoryMb)) * 1024 * 1024;
     const cgroup =
       (this.opts.memoryLimit ?? "auto") === "auto"
-        ? await createJobCgroup({ memoryBytes, pidsMax: (this.opts.pidsMax ?? DEFAULT_PIDS_MAX) + 4 }, logger)
+        ? await createJobCgroup({ memoryBytes, pidsMax: (this.opts.pidsMax ?? DEFAULT_PIDS_MAX) + SERVER_PIDS }, logger)
         : null;
     this.cgroupsUsable = cgroup !== null;
     const env = this.scriptEnv();
-    const bwrapArgs = [
-      ...this.opts.baseArgs(memoryBytes),
-      "--ro-bind",
-      args.workspace,
-      "/workspace",
-      "--ro-bind",
-      args.inputDir,
-      "/workspace/input",
-      "--bind",
-      join(args.workspace, "working"),
-      "/workspace/working",
-      "--bind",
-      args.controlDir,
-      CONTROL_DIR,
-      "--remount-ro",
-      "/",
-      "--chdir",
-      "/workspace",
-      "--clearenv",
-      ...Object.entries(env).flatMap(([k, v]) => ["--setenv", k, v]),
-      this.opts.python,
-      ...args.pythonArgs,
-    ];
+    const { bwrap, python } = this.opts.prepared;
+    const sandbox = bwrapArgs(this.opts.prepared, {
+      memoryBytes,
+      workspaceDir: args.workspace,
+      inputDir: args.inputDir,
+      workingDir: join(args.workspace, "working"),
+      extraMounts: ["--bind", args.controlDir, CONTROL_DIR],
+      env,
+      command: [python, ...args.pythonArgs],
+    });
     // Join the cgroup before anything else runs, then exec bubblewrap (as process.ts does for cold runs).
-    const prologue = [...(cgroup?.procsFiles ?? []).map((f) => `echo $$ > ${shQuote(f)} || exit 125`), 'exec "$@"'];
-    const child = spawn("/bin/sh", ["-c", prologue.join("\n"), "aide-warm", this.opts.bwrap, ...bwrapArgs], {
+    const prologue = [...joinCgroupLines(cgroup?.procsFiles ?? []), 'exec "$@"'];
+    const child = spawn("/bin/sh", ["-c", prologue.join("\n"), "aide-warm", bwrap, ...sandbox], {
       env,
       detached: true,
       stdio: ["ignore", "pipe", "pipe"],

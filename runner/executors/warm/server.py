@@ -249,29 +249,9 @@ class Server:
         for top in self.scratch:
             if not os.path.isdir(top):
                 continue
-            for name in os.listdir(top):
-                path = os.path.join(top, name)
-                try:
-                    if os.path.isdir(path) and not os.path.islink(path):
-                        shutil.rmtree(path, onerror=_force_remove)
-                    else:
-                        os.unlink(path)
-                except OSError:
-                    pass
-                if os.path.lexists(path):
-                    left.append(path)
+            left.extend(_remove_all(top, os.listdir(top)))
         if self.dev_baseline is not None:
-            for name in set(os.listdir("/dev")) - self.dev_baseline:
-                path = os.path.join("/dev", name)
-                try:
-                    if os.path.isdir(path) and not os.path.islink(path):
-                        shutil.rmtree(path, onerror=_force_remove)
-                    else:
-                        os.unlink(path)
-                except OSError:
-                    pass
-                if os.path.lexists(path):
-                    left.append(path)
+            left.extend(_remove_all("/dev", set(os.listdir("/dev")) - self.dev_baseline))
         if self.in_sandbox:
             left.extend(_remove_sysv_ipc())
         if self.home:
@@ -337,6 +317,23 @@ def _remove_sysv_ipc():
         for ipc_id in ids:
             if remove(ipc_id) != 0:
                 left.append("System V %s %d" % (kind, ipc_id))
+    return left
+
+
+def _remove_all(top, names):
+    """Removes top/name for each name (a tree, a file or a link); returns the paths still there."""
+    left = []
+    for name in names:
+        path = os.path.join(top, name)
+        try:
+            if os.path.isdir(path) and not os.path.islink(path):
+                shutil.rmtree(path, onerror=_force_remove)
+            else:
+                os.unlink(path)
+        except OSError:
+            pass
+        if os.path.lexists(path):
+            left.append(path)
     return left
 
 
@@ -422,10 +419,9 @@ def run_script(job, status_w):
         _print_exception(script, traceback)
         code = 1
     try:
-        main = threading.main_thread()
-        for t in threading.enumerate():
-            if t is not main and not t.daemon:
-                t.join()
+        # As the interpreter ends: threading's exit hooks first (they stop concurrent.futures' workers, which
+        # joblib and scikit-learn's n_jobs leave running), then the wait for non-daemon threads, then atexit.
+        threading._shutdown()
         import atexit
         atexit._run_exitfuncs()
     except BaseException:

@@ -7,7 +7,7 @@ import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { silentLogger } from "../../../src/logger.ts";
-import { createExecutor, dirUsage } from "../../../runner/executors/index.ts";
+import { dirUsage } from "../../../runner/executors/disk-limit.ts";
 import { selectExecutor } from "../../../runner/executors/select.ts";
 import type { Executor } from "../../../src/search/types.ts";
 import { DOCKER_SETUP_TIMEOUT_MS, ensureDockerSandbox } from "../../support/docker.ts";
@@ -80,7 +80,7 @@ function behaves(name: string, make: () => Promise<Executor>) {
   });
 }
 
-behaves("sandbox (bubblewrap)", async () => createExecutor("sandbox", { logger: silentLogger, disk: LIMITS }));
+behaves("sandbox (bubblewrap)", () => selectExecutor("sandbox", { logger: silentLogger, disk: LIMITS }));
 behaves("docker", async () => {
   const { image } = await ensureDockerSandbox();
   return selectExecutor("docker", { dockerImage: image, cpus: 1, logger: silentLogger, disk: LIMITS, warm: true });

@@ -1,6 +1,8 @@
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import pino from "pino";
+import type { Logger } from "../../../src/logger.ts";
 import type { ScriptJob } from "../../../src/search/types.ts";
 
 export interface Scratch {
@@ -98,4 +100,23 @@ export function parseEnvDump(output: string): Record<string, string> {
   const line = output.split("\n").find((l) => l.startsWith("ENV="));
   if (!line) throw new Error(`no ENV= line in output:\n${output}`);
   return JSON.parse(line.slice(4)) as Record<string, string>;
+}
+
+/** A logger whose JSON lines are kept for assertions. */
+export function capturingLogger(): { logger: Logger; lines: Array<Record<string, unknown>> } {
+  const lines: Array<Record<string, unknown>> = [];
+  const logger = pino({ level: "debug" }, { write: (s: string) => void lines.push(JSON.parse(s) as Record<string, unknown>) }) as unknown as Logger;
+  return { logger, lines };
+}
+
+/** Sets OPENAI_API_KEY in this process while `body` runs, then restores it. */
+export async function withSecretInEnv<T>(secret: string, body: () => Promise<T>): Promise<T> {
+  const before = process.env.OPENAI_API_KEY;
+  process.env.OPENAI_API_KEY = secret;
+  try {
+    return await body();
+  } finally {
+    if (before === undefined) delete process.env.OPENAI_API_KEY;
+    else process.env.OPENAI_API_KEY = before;
+  }
 }

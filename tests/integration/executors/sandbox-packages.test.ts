@@ -4,7 +4,6 @@
  * that executor really can import, at the version the package itself reports.
  */
 import { execFileSync } from "node:child_process";
-import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Logger } from "../../../src/logger.ts";
 import { describeSandbox, probeSandbox, type SandboxProbe } from "../../../src/runs/sandbox-packages.ts";
@@ -13,13 +12,7 @@ import { DockerExecutor } from "../../../runner/executors/docker.ts";
 import { LocalExecutor } from "../../../runner/executors/local.ts";
 import { SandboxExecutor } from "../../../runner/executors/sandbox.ts";
 import { DOCKER_SETUP_TIMEOUT_MS, ensureDockerSandbox } from "../../support/docker.ts";
-import { makeScratch, type Scratch } from "./helpers.ts";
-
-function capturingLogger(): { logger: Logger; lines: Array<Record<string, unknown>> } {
-  const lines: Array<Record<string, unknown>> = [];
-  const logger = pino({ level: "debug" }, { write: (s: string) => void lines.push(JSON.parse(s) as Record<string, unknown>) }) as unknown as Logger;
-  return { logger, lines };
-}
+import { capturingLogger, makeScratch, type Scratch } from "./helpers.ts";
 
 /** Imports each module in the executor itself and prints what it finds: the truth the probe must match. */
 const IMPORTS = `import importlib, json, platform

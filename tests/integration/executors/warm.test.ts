@@ -1,11 +1,11 @@
 /**
  * Warm mode of the sandbox and docker executors, against the real thing: scripts forked from one
- * long-lived interpreter per run see nothing of each other, the limits hold per script, a killed or
- * broken interpreter is replaced (or the run goes cold), and a whole search runs warm.
+ * long-lived interpreter per run see nothing of each other, a killed or broken interpreter is replaced (or
+ * the run goes cold), and a whole search runs warm. The limits per script (time, memory, output) are the
+ * executor contract's (contract.test.ts), which runs the warm executors too.
  */
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../../../src/config.ts";
 import type { Logger } from "../../../src/logger.ts";
@@ -15,14 +15,7 @@ import type { Executor, ScriptJob } from "../../../src/search/types.ts";
 import { DockerExecutor } from "../../../runner/executors/docker.ts";
 import { SandboxExecutor } from "../../../runner/executors/sandbox.ts";
 import { DOCKER_SETUP_TIMEOUT_MS, ensureDockerSandbox } from "../../support/docker.ts";
-import { makeScratch, type Scratch } from "./helpers.ts";
-
-/** A logger whose JSON lines are kept for assertions. */
-function capturingLogger(): { logger: Logger; lines: Array<Record<string, unknown>> } {
-  const lines: Array<Record<string, unknown>> = [];
-  const logger = pino({ level: "debug" }, { write: (s: string) => void lines.push(JSON.parse(s) as Record<string, unknown>) }) as unknown as Logger;
-  return { logger, lines };
-}
+import { capturingLogger, makeScratch, type Scratch } from "./helpers.ts";
 
 /** Prints, as JSON, what a script can see of earlier scripts. */
 const PROBE = `import os, sys, json
@@ -154,57 +147,6 @@ describe.each(kinds)("warm $name executor", (kind) => {
     expect(after.procs).toEqual(before.procs);
   }, 120_000);
 
-  it("holds the time limit per script: SIGINT with a traceback, and the next script runs", async () => {
-    const r = await executor.run(job("slow", "import time\nprint('start', flush=True)\ntime.sleep(60)\n", { timeoutMs: 1500 }));
-    expect(r.timedOut).toBe(true);
-    expect(r.signal).toBe("SIGINT");
-    expect(r.output).toContain("start");
-    expect(r.output).toContain("KeyboardInterrupt");
-    const ignoring = await executor.run(
-      job("stubborn", "import signal, time\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\ntime.sleep(60)\n", { timeoutMs: 1000 }),
-    );
-    expect(ignoring.timedOut).toBe(true);
-    expect(ignoring.signal).toBe("SIGKILL");
-    const next = await executor.run(job("after-timeout", "print('fine')\n"));
-    expect(next.exitCode).toBe(0);
-    expect(next.output).toBe("fine\n");
-  }, 120_000);
-
-  it("holds the memory limit per script", async () => {
-    const code = "x = bytearray(1500 * 1024 * 1024)\nx[::4096] = b'1' * len(x[::4096])\nprint('allocated')\n";
-    await warmUp(executor, 600);
-    const r = await executor.run(job("oom", code, { memoryMb: 600, timeoutMs: 60_000 }));
-    expect(r.exitCode === 0 && r.signal === null, r.output).toBe(false);
-    expect(r.outOfMemory, r.output).toBe(true);
-    expect(r.output).not.toContain("allocated");
-    await warmUp(executor, 600);
-    const next = await executor.run(job("after-oom", "import sys\nprint('pandas' in sys.modules)\n", { memoryMb: 600 }));
-    expect(next.exitCode, next.output).toBe(0);
-    expect(next.output).toBe("True\n");
-  }, 120_000);
-
-  it("caps stored output and kills a script past the output ceiling", async () => {
-    const capped = await executor.run(job("chatty", "for i in range(20000):\n    print('line', i)\n", { outputCap: 10_000 }));
-    expect(capped.exitCode).toBe(0);
-    expect(capped.outputCapped).toBe(true);
-    expect(capped.output.length).toBeLessThan(12_000);
-    expect(capped.output).toContain("line 19999");
-    const small = kind.make(silentish(), { outputCeiling: 2_000_000 });
-    try {
-      await warmUp(small);
-      const r = await small.run(job("flood", "import sys\nwhile True:\n    sys.stdout.write('x' * 65536)\n", { timeoutMs: 60_000 }));
-      expect(r.timedOut).toBe(false);
-      expect(r.signal).toBe("SIGKILL");
-      expect(r.output).toContain("output exceeded");
-      await warmUp(small);
-      const next = await small.run(job("after-flood", "import sys\nprint('pandas' in sys.modules)\n"));
-      expect(next.exitCode).toBe(0);
-      expect(next.output).toBe("True\n");
-    } finally {
-      await small.close();
-    }
-  }, 120_000);
-
   it("replaces an interpreter that a script killed, and the next script runs on a new one", async () => {
     await warmUp(executor);
     const ready = () => log.lines.filter((l) => l.msg === "warm interpreter ready").length;
@@ -289,7 +231,3 @@ describe("warm sandbox executor without a usable interpreter", () => {
     }
   }, 120_000);
 });
-
-function silentish(): Logger {
-  return pino({ level: "silent" }) as unknown as Logger;
-}

@@ -20,7 +20,7 @@ import { loadConfig } from "../../../src/config.ts";
 import { silentLogger } from "../../../src/logger.ts";
 import { executeRun } from "../../../src/runs/execute.ts";
 import type { RunEvent, SolutionNode } from "../../../src/search/types.ts";
-import { createExecutor } from "../../../runner/executors/index.ts";
+import { selectExecutor } from "../../../runner/executors/select.ts";
 import { FakeOpenAIServer, userText, type FakeReply, type RecordedRequest } from "../../fakes/openai-server.ts";
 import { SECTION } from "../../../src/search/prompts.ts";
 import { RecordingSink } from "../../fakes/search-fakes.ts";
@@ -31,7 +31,7 @@ let root: string;
 let inputDir: string;
 let baseURL = "";
 let seq = 0;
-const executor = createExecutor("sandbox", { logger: silentLogger });
+const executor = await selectExecutor("sandbox", { logger: silentLogger });
 
 const fenced = (code: string) => `A simple baseline: predict the majority class.\n\n\`\`\`python\n${code}\n\`\`\`\n`;
 const goodReview = { tool: "submit_review", args: { is_bug: false, summary: "Majority baseline ran and printed its accuracy.", metric: null, lower_is_better: false } };

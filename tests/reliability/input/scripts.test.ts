@@ -19,7 +19,6 @@ import { loadConfig } from "../../../src/config.ts";
 import { silentLogger } from "../../../src/logger.ts";
 import { executeRun } from "../../../src/runs/execute.ts";
 import type { Coder, Executor, Proposal, Review, ReviewInput, SolutionNode } from "../../../src/search/types.ts";
-import { createExecutor } from "../../../runner/executors/index.ts";
 import { selectExecutor } from "../../../runner/executors/select.ts";
 import { RecordingSink } from "../../fakes/search-fakes.ts";
 import { DOCKER_SETUP_TIMEOUT_MS, ensureDockerSandbox } from "../../support/docker.ts";
@@ -220,7 +219,7 @@ function checkNodes(nodes: readonly SolutionNode[]): void {
 
 describe("abusive scripts in the bubblewrap sandbox", () => {
   it("each is stopped or finds nothing, its node is buggy with a reason, and the next script runs", async () => {
-    const nodes = await search(createExecutor("sandbox", { logger: silentLogger }), "sandbox");
+    const nodes = await search(await selectExecutor("sandbox", { logger: silentLogger }), "sandbox");
     checkNodes(nodes);
     expect(readdirSync(root).sort()).toEqual(["host-secret.txt", "input", "run"]);
   }, 240_000);

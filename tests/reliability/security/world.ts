@@ -26,7 +26,6 @@ import { RunService } from "../../../src/runs/service.ts";
 import type { Executor } from "../../../src/search/types.ts";
 import type { Store } from "../../../src/store/index.ts";
 import type { RunRecord } from "../../../src/store/types.ts";
-import { createExecutor } from "../../../runner/executors/index.ts";
 import { selectExecutor } from "../../../runner/executors/select.ts";
 import { Runner } from "../../../runner/worker.ts";
 import { startFakeDiscord, type FakeDiscord } from "../../fakes/discord/index.ts";
@@ -192,7 +191,7 @@ export function useChatWorld(opts: ChatWorldOptions = {}): ChatWorld {
       executor =
         opts.runner.executor === "docker"
           ? await selectExecutor("docker", { dockerImage: config.execution.dockerImage, cpus: 1, logger })
-          : createExecutor("sandbox", { logger });
+          : await selectExecutor("sandbox", { logger });
       const runner = new Runner({ config, store, redisUrl: redisServer.url, dataDir, executor, logger, concurrency: opts.runner.concurrency ?? 2, lockDurationMs: 10_000, stalledIntervalMs: 5000 });
       runner.start();
       cleanups.push(() => runner.close());
