@@ -3,15 +3,11 @@ import { fileURLToPath } from "node:url";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import { UsageError } from "./errors.ts";
-import { runOptionsSchema } from "./runs/run-options.ts";
-
-/** The settings that are a run's options too (default steps, parallel, time limit, coder) take its limits. */
-const run = runOptionsSchema.shape;
 
 /** The one schema of configuration. Values come from config/default.yaml, a user file, the environment, flags. */
 export const configSchema = z
   .object({
-    coder: run.coder,
+    coder: z.enum(["offline", "openai"]),
     openai: z
       .object({
         baseUrl: z.string(),
@@ -33,11 +29,11 @@ export const configSchema = z
       .strict(),
     search: z
       .object({
-        steps: run.steps,
+        steps: z.number().int().min(1).max(10_000),
         numDrafts: z.number().int().min(1),
         debugProb: z.number().min(0).max(1),
         maxDebugDepth: z.number().int().min(0),
-        parallel: run.parallel,
+        parallel: z.number().int().min(1).max(64),
         seed: z.number().int(),
       })
       .strict(),
@@ -48,7 +44,7 @@ export const configSchema = z
         dockerImage: z.string().min(1),
         cpus: z.number().positive(),
         python: z.string().min(1),
-        timeoutSec: run.timeoutSec,
+        timeoutSec: z.number().positive(),
         memoryMb: z.number().int().min(64),
         outputCapChars: z.number().int().min(10_000),
         workingDirMb: z.number().int().min(1),
@@ -74,8 +70,8 @@ export const configSchema = z
         notifyIntervalSec: z.number().min(0),
         snippetLines: z.number().int().min(5).max(200),
         maxAttachmentMb: z.number().positive(),
-        defaultSteps: run.steps,
-        defaultParallel: run.parallel,
+        defaultSteps: z.number().int().min(1).max(10_000),
+        defaultParallel: z.number().int().min(1).max(64),
       })
       .strict(),
     slack: z
@@ -106,8 +102,7 @@ export const configSchema = z
         publicUrl: z.union([z.literal(""), z.url({ protocol: /^https?$/ })]),
       })
       .strict(),
-    /** null: each command's own default (cli/commands/common.ts logLevel). */
-    log: z.object({ level: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).nullable() }).strict(),
+    log: z.object({ level: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]) }).strict(),
   })
   .strict();
 

@@ -19,8 +19,7 @@ import { AideError } from "../errors.ts";
 import type { Logger } from "../logger.ts";
 import type { RunEvent } from "../search/types.ts";
 import { assertRunId, EVENTS_STREAM, keys } from "./keys.ts";
-import { sleep } from "../util/sleep.ts";
-import { LuaScript } from "./script.ts";
+import { LuaScript, sleep } from "./script.ts";
 
 export { EVENTS_STREAM };
 

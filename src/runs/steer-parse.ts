@@ -1,5 +1,7 @@
 import type { SteerCommand } from "../search/types.ts";
-import { moreStepsProblem } from "./run-options.ts";
+
+/** Most steps one `more N` may add. */
+export const MAX_MORE_STEPS = 500;
 
 /**
  * Reads a steering message as a user types it (a thread reply or `aide steer <run> ...`): `pause`, `resume`,
@@ -15,8 +17,7 @@ export function parseSteer(text: string, author?: string): { command: SteerComma
   const more = /^(?:more|\+)\s*(\S+)?(?:\s+steps?)?$/i.exec(t);
   if (more) {
     const n = Number(more[1]);
-    const problem = moreStepsProblem(n);
-    if (problem) return { error: problem };
+    if (!Number.isInteger(n) || n < 1 || n > MAX_MORE_STEPS) return { error: `"more" takes a number of steps from 1 to ${MAX_MORE_STEPS}, e.g. "more 10".` };
     return { command: { kind: "more", steps: n } };
   }
   const node = /^(focus|debug)(?:\s+(?:on\s+)?(?:node\s+)?#?(\S+))?$/i.exec(t);

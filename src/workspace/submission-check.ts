@@ -7,7 +7,6 @@ import { stat } from "node:fs/promises";
 import { basename } from "node:path";
 import type { SubmissionChecker } from "../search/types.ts";
 import type { Logger } from "../logger.ts";
-import { truncate } from "../util/text.ts";
 import { countCsvRecords, iterateCsvFast, parseNumber } from "./csv.ts";
 import { findTaskFiles } from "./files.ts";
 
@@ -150,7 +149,7 @@ function sameId(a: string, b: string): boolean {
 }
 
 function shortValue(v: string): string {
-  return truncate(v, 40);
+  return v.length > 40 ? `${v.slice(0, 39)}…` : v;
 }
 
 async function compareWithSample(path: string, name: string, ref: SampleReference): Promise<string | null> {
