@@ -17,20 +17,11 @@ export function createCoder(config: Config, logger: Logger): Coder {
   if (config.coder === "offline") return new OfflineCoder({ logger });
   const o = config.openai;
   return new OpenAICoder({
-    apiKey: o.apiKey,
-    baseURL: o.baseUrl || undefined,
-    codeModel: o.codeModel,
-    reviewModel: o.reviewModel,
-    temperature: o.temperature,
-    reasoningEffort: o.reasoningEffort,
-    maxOutputTokens: o.maxOutputTokens,
-    tools: o.tools,
-    stream: o.stream,
+    ...endpointSettings(config),
     maxRetries: o.maxRetries,
     timeoutMs: o.timeoutSec * 1000,
     idleTimeoutMs: o.idleTimeoutSec * 1000,
     maxPromptTokens: o.maxPromptTokens,
-    profiles: processModelProfiles,
     prices: pricesOf(config),
     logger,
   });
@@ -42,6 +33,23 @@ export function createCoder(config: Config, logger: Logger): Coder {
  */
 const processModelProfiles = new ModelProfiles();
 
+/** What the coder and the start-up check send alike: the endpoint, the models and the request parameters. */
+function endpointSettings(config: Config) {
+  const o = config.openai;
+  return {
+    apiKey: o.apiKey,
+    baseURL: o.baseUrl || undefined,
+    codeModel: o.codeModel,
+    reviewModel: o.reviewModel,
+    temperature: o.temperature,
+    reasoningEffort: o.reasoningEffort,
+    maxOutputTokens: o.maxOutputTokens,
+    tools: o.tools,
+    stream: o.stream,
+    profiles: processModelProfiles,
+  };
+}
+
 /**
  * The start-up check of the openai coder (`aide run --coder openai`, `aide runner`, the bots): the endpoint
  * answers, both models answer a tiny request, and what each takes is learnt. Throws a `ModelError` with one
@@ -51,18 +59,9 @@ export async function checkCoder(config: Config, logger: Logger, signal?: AbortS
   if (config.coder !== "openai") return null;
   const o = config.openai;
   const report = await checkModels({
-    apiKey: o.apiKey,
-    baseURL: o.baseUrl || undefined,
-    codeModel: o.codeModel,
-    reviewModel: o.reviewModel,
-    temperature: o.temperature,
-    maxOutputTokens: o.maxOutputTokens,
-    reasoningEffort: o.reasoningEffort,
-    tools: o.tools,
-    stream: o.stream,
+    ...endpointSettings(config),
     timeoutMs: Math.min(o.timeoutSec, o.idleTimeoutSec, 60) * 1000,
     maxRetries: Math.min(o.maxRetries, 1),
-    profiles: processModelProfiles,
     logger,
     signal,
   });

@@ -71,8 +71,7 @@ export function describeRequest(profile: ModelProfile, o: Pick<ModelCheckOptions
   return sends;
 }
 
-async function listModels(client: OpenAI, options: ModelCheckOptions): Promise<string[] | null> {
-  const ctx = { baseURL: options.baseURL ?? DEFAULT_BASE_URL, model: options.codeModel, apiKey: options.apiKey, maxRetries: options.maxRetries, timeoutMs: options.timeoutMs };
+async function listModels(client: OpenAI, transport: ChatTransport, options: ModelCheckOptions): Promise<string[] | null> {
   try {
     const page = await client.models.list({ signal: options.signal });
     return page.data.map((m) => m.id);
@@ -81,7 +80,7 @@ async function listModels(client: OpenAI, options: ModelCheckOptions): Promise<s
     const status = (err as { status?: unknown }).status;
     // Some compatible servers have no model list (or another one, e.g. Azure deployments); the requests tell.
     if (status === 404 || status === 405 || status === 400) return null;
-    throw toModelError(err, ctx);
+    throw toModelError(err, transport.errorContext(options.codeModel));
   }
 }
 
@@ -105,7 +104,7 @@ export async function checkModels(options: ModelCheckOptions): Promise<ModelChec
     timeoutMs: options.timeoutMs,
     maxRetries: options.maxRetries,
   });
-  const listed = await listModels(client, options);
+  const listed = await listModels(client, transport, options);
   const roles = new Map<string, Array<"code" | "review">>();
   for (const [model, role] of [[options.codeModel, "code"], [options.reviewModel, "review"]] as const) roles.set(model, [...(roles.get(model) ?? []), role]);
 
