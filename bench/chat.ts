@@ -1,8 +1,8 @@
 /**
- * The service as deployed, measured from outside: `aide slack` (the real Bolt app, HTTP mode) and `aide runner`
- * as two separate processes sharing local Redis and MongoDB (through AIDE_DATA_DIR), the fake Slack Web API
- * (tests/fakes/slack-api.ts) over real sockets, and a run started by a signed `/aide start` with a data link on
- * a local file server. While the run makes its steps, thread replies steer it (from its first new best on, one
+ * The service as deployed, measured from outside: `aide slack` (the real Bolt app, HTTP mode) and `aide runner`,
+ * compiled (bin/aide.mjs), as two separate processes sharing local Redis and MongoDB (through AIDE_DATA_DIR),
+ * the fake Slack Web API (tests/fakes/slack-api.ts) over real sockets, and a run started by a signed `/aide
+ * start` with a data link on a local file server. While the run makes its steps, thread replies steer it (from its first new best on, one
  * every 2.5 s).
  *
  * Latency: from an event's emission in the runner (its `at`, set when the search emits it) to the fake Slack
@@ -25,7 +25,10 @@ import { SlackSender, startFakeSlackApi, type FakeMessage, type FakeSlackApi } f
 import { exampleArchive } from "../tests/integration/runs/support.ts";
 import { median } from "./overhead.ts";
 
-const AIDE = fileURLToPath(new URL("../bin/aide.mjs", import.meta.url));
+/** The `aide` command as shipped: compiled JavaScript (bin/aide.mjs builds dist/ first when it is stale). */
+export const COMPILED_AIDE = fileURLToPath(new URL("../bin/aide.mjs", import.meta.url));
+/** The same command from the TypeScript sources through tsx's loader, as it ran before the compiled build. */
+export const TSX_AIDE = fileURLToPath(new URL("./aide-tsx.mjs", import.meta.url));
 const BOT_TOKEN = "xoxb-bench-token";
 const SIGNING_SECRET = "bench-signing-secret-0123456789";
 const USER = { id: "UBENCH", name: "bench" };
@@ -49,9 +52,9 @@ interface Proc {
   stderr: string;
 }
 
-function startAide(args: string[], env: Record<string, string>, ready: RegExp, timeoutMs: number, nodeArgs: string[] = []): Promise<Proc & { match: RegExpMatchArray }> {
+function startAide(entry: string, args: string[], env: Record<string, string>, ready: RegExp, timeoutMs: number, nodeArgs: string[] = []): Promise<Proc & { match: RegExpMatchArray }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...nodeArgs, AIDE, ...args], { env, stdio: ["ignore", "ignore", "pipe"] });
+    const child = spawn(process.execPath, [...nodeArgs, entry, ...args], { env, stdio: ["ignore", "ignore", "pipe"] });
     const proc: Proc = { child, stderr: "" };
     const timer = setTimeout(() => reject(new Error(`aide ${args[0]} not ready within ${timeoutMs} ms:\n${proc.stderr}`)), timeoutMs);
     child.stderr!.setEncoding("utf8");
@@ -122,7 +125,19 @@ function pairLatencies(entries: Array<{ entryId: string; event: StoredRunEvent }
   return out;
 }
 
-export async function chatDeployment(opts: { steps: number; steers: number }): Promise<ChatBenchResult> {
+interface Deployment {
+  dataDir: string;
+  fake: FakeSlackApi;
+  files: Awaited<ReturnType<typeof startFileServer>>;
+  bot: Proc & { match: RegExpMatchArray };
+  runner: Proc;
+}
+
+/**
+ * `aide slack` (HTTP mode, against the fake Slack) and `aide runner` started from `entry`, sharing local Redis
+ * and MongoDB through a fresh AIDE_DATA_DIR, for `f`; everything is stopped and removed afterwards.
+ */
+async function withDeployment<T>(entry: string, nodeArgs: string[], f: (d: Deployment) => Promise<T>): Promise<T> {
   const dataDir = await mkdtemp(join(tmpdir(), "aide-bench-chat-"));
   const fake: FakeSlackApi = await startFakeSlackApi({ botToken: BOT_TOKEN, users: [{ id: USER.id, name: USER.name, realName: "Bench" }] });
   const files = await startFileServer();
@@ -138,92 +153,17 @@ export async function chatDeployment(opts: { steps: number; steers: number }): P
     SLACK_API_URL: fake.apiUrl,
     ...(process.env.NODE_OPTIONS ? { NODE_OPTIONS: process.env.NODE_OPTIONS } : {}),
   };
-  // AIDE_BENCH_PROFILE=<dir>: CPU profiles of both processes (written when they exit) and a heap snapshot of
-  // each at the end of the run, for `node --cpu-prof` / `--heapsnapshot-signal` analysis.
-  const profileDir = process.env.AIDE_BENCH_PROFILE;
-  const nodeArgs = profileDir ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`, "--heapsnapshot-signal=SIGUSR2", `--diagnostic-dir=${profileDir}`] : [];
   let bot: (Proc & { match: RegExpMatchArray }) | null = null;
   let runner: Proc | null = null;
-  let redis: Redis | null = null;
   try {
-    bot = await startAide(["slack", "--port", "0"], env, /listening on port (\d+)/, 120_000, nodeArgs);
-    runner = await startAide(["runner", "--concurrency", "1"], env, /aide runner: runner \S+/, 120_000, nodeArgs);
-    const botStartMb = await memoryMb(bot.child.pid!, "VmRSS");
-    const runnerStartMb = await memoryMb(runner.child.pid!, "VmRSS");
-    const sender = new SlackSender(`http://127.0.0.1:${bot.match[1]}/slack/events`, SIGNING_SECRET, fake.teamId);
-    const started = Date.now();
-    const res = await sender.command({
-      command: "/aide",
-      text: `start Predict loan default; metric roc_auc ${files.url("/loan-default.tar.gz")} --steps ${opts.steps}`,
-      user_id: USER.id,
-      user_name: USER.name,
-      channel_id: CHANNEL,
-    });
-    if (res.status !== 200) throw new Error(`/aide start answered ${res.status}`);
-    const card = await until(() => fake.messages.find((m) => m.channel === CHANNEL && m.threadTs === null), 30_000, "the run's card");
-    const thread = () => fake.thread(CHANNEL, card.ts);
-    // Mentions may come first ("<@U..> Run r... finished.").
-    const isSummary = (m: FakeMessage) => /(^|\s)Run \S+ (finished|stopped|ended)/.test(m.text);
-    const urls = await resolveServices(loadConfig({ env: { AIDE_DATA_DIR: dataDir } }), silentLogger);
-    redis = new Redis(urls.redisUrl);
-    let runId: string | null = null;
-    for (const deadline = Date.now() + 60_000; !runId && Date.now() < deadline; ) {
-      // The first event of the run (run.started) names it; XREAD BLOCK waits for it.
-      const res = (await redis.call("XREAD", "COUNT", 1, "BLOCK", 1000, "STREAMS", "aide:events", "0")) as Array<[string, Array<[string, string[]]>]> | null;
-      const fields = res?.[0]?.[1]?.[0]?.[1] ?? [];
-      const i = fields.indexOf("runId");
-      if (i >= 0) runId = fields[i + 1] ?? null;
-    }
-    if (!runId) throw new Error("the run did not start");
-    // Replies come while the run makes its steps, a few seconds apart (as people type), from its first result on.
-    await until(() => thread().some((m) => m.text.includes("New best in run")), 5 * 60_000, "the first new best");
-    for (let i = 1; i <= opts.steers && !thread().some(isSummary); i++) {
-      await new Promise((r) => setTimeout(r, 2500));
-      const ts = `${Math.floor(Date.now() / 1000)}.${String(i).padStart(6, "0")}`;
-      await sender.event({ type: "message", channel: CHANNEL, user: USER.id, text: `bench guidance ${i}: prefer simple models`, ts, thread_ts: card.ts, event_ts: ts, channel_type: "channel" });
-    }
-    await until(() => thread().some(isSummary), 15 * 60_000, "the run's final summary");
-    const seconds = (Date.now() - started) / 1000;
-    const botPeakMb = await memoryMb(bot.child.pid!, "VmHWM");
-    const runnerPeakMb = await memoryMb(runner.child.pid!, "VmHWM");
-    if (profileDir) {
-      bot.child.kill("SIGUSR2");
-      runner.child.kill("SIGUSR2");
-      await new Promise((r) => setTimeout(r, 5000));
-    }
-
-    const entries = await readEvents(redis, runId, "0", 10_000);
-    const events = entries.map((e) => e.event);
-    const posts = fake.calls
-      .filter((c) => c.method === "chat.postMessage" && c.ok && c.args.thread_ts === card.ts)
-      .map((c) => ({ text: String(c.args.text ?? ""), at: fake.startedAt + c.at }));
-    const latencies = pairLatencies(entries, posts, runId);
-    if (profileDir) {
-      // The whole timeline, for reading next to the profiles: events (emitted, in Redis) and every API call.
-      const timeline = [
-        ...entries.map((x) => ({ t: Date.parse(x.event.at) - started, redis: Number(x.entryId.split("-")[0]) - started, what: `event ${x.event.type}` })),
-        ...fake.calls.map((c) => ({ t: fake.startedAt + c.at - started, what: `api ${c.method} ${String(c.args.text ?? "").slice(0, 60)}` })),
-      ].sort((a, b) => a.t - b.t);
-      await writeFile(join(profileDir, "timeline.json"), JSON.stringify(timeline, null, 1));
-    }
-    const ms = latencies.map((l) => l.ms);
-    return {
-      steps: events.filter((e) => e.type === "step.finished").length,
-      seconds,
-      latencies,
-      p50: median(ms),
-      p95: percentile(ms, 95),
-      runnerPeakMb,
-      botPeakMb,
-      runnerStartMb,
-      botStartMb,
-    };
+    bot = await startAide(entry, ["slack", "--port", "0"], env, /listening on port (\d+)/, 120_000, nodeArgs);
+    runner = await startAide(entry, ["runner", "--concurrency", "1"], env, /aide runner: runner \S+/, 120_000, nodeArgs);
+    return await f({ dataDir, fake, files, bot, runner });
   } finally {
-    redis?.disconnect();
     await stop(runner);
     await stop(bot);
     await new Promise<void>((resolve) => {
-      const s = spawn(process.execPath, [AIDE, "services", "stop"], { env, stdio: "ignore" });
+      const s = spawn(process.execPath, [entry, "services", "stop"], { env, stdio: "ignore" });
       s.once("exit", () => resolve());
       s.once("error", () => resolve());
     });
@@ -231,4 +171,94 @@ export async function chatDeployment(opts: { steps: number; steers: number }): P
     await fake.close();
     await rm(dataDir, { recursive: true, force: true });
   }
+}
+
+/** Resident memory (VmRSS, MB) of `aide slack` and `aide runner` right after they say they are ready. */
+export async function startupMemory(entry: string): Promise<{ botMb: number; runnerMb: number }> {
+  return withDeployment(entry, [], async ({ bot, runner }) => ({ botMb: await memoryMb(bot.child.pid!, "VmRSS"), runnerMb: await memoryMb(runner.child.pid!, "VmRSS") }));
+}
+
+/** The 20-step steered run through the compiled `aide slack` and `aide runner` (see the top of this file). */
+export async function chatDeployment(opts: { steps: number; steers: number }): Promise<ChatBenchResult> {
+  // AIDE_BENCH_PROFILE=<dir>: CPU profiles of both processes (written when they exit) and a heap snapshot of
+  // each at the end of the run, for `node --cpu-prof` / `--heapsnapshot-signal` analysis.
+  const profileDir = process.env.AIDE_BENCH_PROFILE;
+  const nodeArgs = profileDir ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`, "--heapsnapshot-signal=SIGUSR2", `--diagnostic-dir=${profileDir}`] : [];
+  return withDeployment(COMPILED_AIDE, nodeArgs, async ({ dataDir, fake, files, bot, runner }) => {
+    let redis: Redis | null = null;
+    try {
+      const botStartMb = await memoryMb(bot.child.pid!, "VmRSS");
+      const runnerStartMb = await memoryMb(runner.child.pid!, "VmRSS");
+      const sender = new SlackSender(`http://127.0.0.1:${bot.match[1]}/slack/events`, SIGNING_SECRET, fake.teamId);
+      const started = Date.now();
+      const res = await sender.command({
+        command: "/aide",
+        text: `start Predict loan default; metric roc_auc ${files.url("/loan-default.tar.gz")} --steps ${opts.steps}`,
+        user_id: USER.id,
+        user_name: USER.name,
+        channel_id: CHANNEL,
+      });
+      if (res.status !== 200) throw new Error(`/aide start answered ${res.status}`);
+      const card = await until(() => fake.messages.find((m) => m.channel === CHANNEL && m.threadTs === null), 30_000, "the run's card");
+      const thread = () => fake.thread(CHANNEL, card.ts);
+      // Mentions may come first ("<@U..> Run r... finished.").
+      const isSummary = (m: FakeMessage) => /(^|\s)Run \S+ (finished|stopped|ended)/.test(m.text);
+      const urls = await resolveServices(loadConfig({ env: { AIDE_DATA_DIR: dataDir } }), silentLogger);
+      redis = new Redis(urls.redisUrl);
+      let runId: string | null = null;
+      for (const deadline = Date.now() + 60_000; !runId && Date.now() < deadline; ) {
+        // The first event of the run (run.started) names it; XREAD BLOCK waits for it.
+        const res = (await redis.call("XREAD", "COUNT", 1, "BLOCK", 1000, "STREAMS", "aide:events", "0")) as Array<[string, Array<[string, string[]]>]> | null;
+        const fields = res?.[0]?.[1]?.[0]?.[1] ?? [];
+        const i = fields.indexOf("runId");
+        if (i >= 0) runId = fields[i + 1] ?? null;
+      }
+      if (!runId) throw new Error("the run did not start");
+      // Replies come while the run makes its steps, a few seconds apart (as people type), from its first result on.
+      await until(() => thread().some((m) => m.text.includes("New best in run")), 5 * 60_000, "the first new best");
+      for (let i = 1; i <= opts.steers && !thread().some(isSummary); i++) {
+        await new Promise((r) => setTimeout(r, 2500));
+        const ts = `${Math.floor(Date.now() / 1000)}.${String(i).padStart(6, "0")}`;
+        await sender.event({ type: "message", channel: CHANNEL, user: USER.id, text: `bench guidance ${i}: prefer simple models`, ts, thread_ts: card.ts, event_ts: ts, channel_type: "channel" });
+      }
+      await until(() => thread().some(isSummary), 15 * 60_000, "the run's final summary");
+      const seconds = (Date.now() - started) / 1000;
+      const botPeakMb = await memoryMb(bot.child.pid!, "VmHWM");
+      const runnerPeakMb = await memoryMb(runner.child.pid!, "VmHWM");
+      if (profileDir) {
+        bot.child.kill("SIGUSR2");
+        runner.child.kill("SIGUSR2");
+        await new Promise((r) => setTimeout(r, 5000));
+      }
+
+      const entries = await readEvents(redis, runId, "0", 10_000);
+      const events = entries.map((e) => e.event);
+      const posts = fake.calls
+        .filter((c) => c.method === "chat.postMessage" && c.ok && c.args.thread_ts === card.ts)
+        .map((c) => ({ text: String(c.args.text ?? ""), at: fake.startedAt + c.at }));
+      const latencies = pairLatencies(entries, posts, runId);
+      if (profileDir) {
+        // The whole timeline, for reading next to the profiles: events (emitted, in Redis) and every API call.
+        const timeline = [
+          ...entries.map((x) => ({ t: Date.parse(x.event.at) - started, redis: Number(x.entryId.split("-")[0]) - started, what: `event ${x.event.type}` })),
+          ...fake.calls.map((c) => ({ t: fake.startedAt + c.at - started, what: `api ${c.method} ${String(c.args.text ?? "").slice(0, 60)}` })),
+        ].sort((a, b) => a.t - b.t);
+        await writeFile(join(profileDir, "timeline.json"), JSON.stringify(timeline, null, 1));
+      }
+      const ms = latencies.map((l) => l.ms);
+      return {
+        steps: events.filter((e) => e.type === "step.finished").length,
+        seconds,
+        latencies,
+        p50: median(ms),
+        p95: percentile(ms, 95),
+        runnerPeakMb,
+        botPeakMb,
+        runnerStartMb,
+        botStartMb,
+      };
+    } finally {
+      redis?.disconnect();
+    }
+  });
 }

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what `npm run demo`, `npm test` and `npm run bench` need and is missing, then returns quickly on
-# later calls: npm packages, and on Debian the sandbox (bubblewrap) and Debian's Python ML stack.
+# later calls: npm packages, the compiled build (dist/), and on Debian the sandbox (bubblewrap) and Debian's
+# Python ML stack.
 # With --services (npm test, npm run bench) also Redis, the Docker engine (started with the flags that leave
 # the machine's network settings alone) and the Docker sandbox image, built from Debian packages.
 set -euo pipefail
@@ -15,6 +16,10 @@ if [ ! -d node_modules ] || [ ! -f node_modules/.package-lock.json ] || [ packag
   say "installing npm packages (npm install)"
   npm install --no-audit --no-fund --loglevel=error >&2
 fi
+
+# The compiled build (dist/, what bin/aide.mjs runs): when missing or stale; one line when it builds. bin/aide.mjs
+# makes the same exact check on every run in a checkout, so an edit made later is compiled too.
+node scripts/build.mjs --if-stale >&2
 
 # Debian packages: bubblewrap for the sandbox, Debian's python3 with numpy / pandas / scikit-learn / scipy.
 DEB_PACKAGES=(bubblewrap python3 python3-numpy python3-pandas python3-sklearn python3-scipy fonts-dejavu-core)

@@ -190,7 +190,7 @@ function processIsOurServer(pid: number, kind: "redis" | "mongo"): boolean {
   } catch {
     return false; // gone (or no /proc: then we cannot tell, and do not kill)
   }
-  return kind === "redis" ? /redis-server/.test(cmdline) : /mongo-server\.ts/.test(cmdline) && cmdline.includes("--serve");
+  return kind === "redis" ? /redis-server/.test(cmdline) : /mongo-server\.[jt]s/.test(cmdline) && cmdline.includes("--serve");
 }
 
 /** Starts on `preferred` when given and free (stable URLs across restarts), else on any free port. */

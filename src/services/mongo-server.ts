@@ -2,8 +2,9 @@
  * Starts the embedded MongoDB-protocol server (src/store/embedded) in a process of its own, and checks that a
  * MongoDB answers. Used by tests, `aide demo` and `aide services start` when MONGODB_URI is unset.
  *
- * The server process is this very file run with tsx (`node --import tsx mongo-server.ts --serve ...`). Its data
- * lives in `<dir>/data` (snapshot + journal, see src/store/README.md), its output goes to `<dir>/mongo.log`.
+ * The server process is this very file (`node [--import tsx] mongo-server.{ts,js} --serve ...`: tsx from the
+ * sources, plain node from the compiled dist/). Its data lives in `<dir>/data` (snapshot + journal, see
+ * src/store/README.md), its output goes to `<dir>/mongo.log`.
  * With `detached: true` it gets its own process group and outlives the starter; without, it also exits when the
  * process that started it is gone (it watches its parent's pid), so a crashed test run leaves nothing behind.
  */
@@ -58,7 +59,9 @@ async function startOnFreshPort(port: number, opts: MongoServerOptions): Promise
   if (await mongoAnswers(uri, 300)) throw new PortInUse(`port ${port} in use`);
   const logFile = join(opts.dir, "mongo.log");
   const pidFile = join(opts.dir, `mongo-${port}.pid`);
-  const args = ["--import", import.meta.resolve("tsx"), thisFile, "--serve", "--port", String(port)];
+  // From the sources (tests, bench) the server needs tsx's loader; the compiled build (dist/) runs as it is.
+  const loader = thisFile.endsWith(".ts") ? ["--import", import.meta.resolve("tsx")] : [];
+  const args = [...loader, thisFile, "--serve", "--port", String(port)];
   if (!opts.memoryOnly) args.push("--data", join(opts.dir, "data"));
   if (!opts.detached) args.push("--parent", String(process.pid));
   const logFd = openSync(logFile, "a");
