@@ -2,6 +2,7 @@ import cliProgress from "cli-progress";
 import Table from "cli-table3";
 import { formatMetric } from "../src/search/metric.ts";
 import type { Action, RunEvent, RunSink, SolutionNode } from "../src/search/types.ts";
+import { truncate } from "../src/util/text.ts";
 
 export function describeAction(action: Action): string {
   return action.kind === "draft" ? "draft" : `${action.kind} #${action.parent}`;
@@ -95,7 +96,7 @@ export class TerminalProgress implements RunSink {
 
 function oneLine(text: string, max: number): string {
   const flat = text.replace(/\s+/g, " ").trim();
-  return flat.length <= max ? flat : `${flat.slice(0, max - 1).trimEnd()}…`;
+  return truncate(flat, max);
 }
 
 /** The table of nodes printed at the end of a run. */

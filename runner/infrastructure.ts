@@ -15,6 +15,7 @@ import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { Logger } from "../src/logger.ts";
 import type { ExecutionResult, Executor, RunScope, ScriptJob } from "../src/search/types.ts";
+import { abortReason, sleep } from "../src/util/sleep.ts";
 
 const NETWORK_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "ECONNABORTED", "EPIPE", "ETIMEDOUT", "EHOSTUNREACH", "ENETUNREACH", "ENOTCONN", "EAI_AGAIN"]);
 const MONGO_OUTAGE_NAMES = new Set([
@@ -56,27 +57,6 @@ export function isInfrastructureFailure(err: unknown): boolean {
   return false;
 }
 
-function abortReason(signal: AbortSignal): unknown {
-  return signal.reason ?? new DOMException("aborted", "AbortError");
-}
-
-/** Waits `ms`, or rejects with the signal's reason when it aborts first. */
-export function pause(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(abortReason(signal));
-    const timer = setTimeout(done, ms);
-    function done() {
-      signal?.removeEventListener("abort", onAbort);
-      resolve();
-    }
-    function onAbort() {
-      clearTimeout(timer);
-      reject(abortReason(signal!));
-    }
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
-}
-
 export interface OutageOptions {
   logger: Logger;
   /** Stops waiting (rejects with its reason). */
@@ -104,7 +84,7 @@ export async function untilAnswered<T>(what: string, op: () => Promise<T>, opts:
       if (attempt === 1 || attempt % 10 === 0) {
         opts.logger.warn({ what, attempt, reason: (err as Error).message }, "a service is not answering; waiting for it");
       }
-      await pause(delay, opts.signal);
+      await sleep(delay, opts.signal);
       delay = Math.min(delay * 2, 10_000);
     }
   }

@@ -3,11 +3,15 @@ import { fileURLToPath } from "node:url";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import { UsageError } from "./errors.ts";
+import { runOptionsSchema } from "./runs/run-options.ts";
+
+/** The settings that are a run's options too (default steps, parallel, time limit, coder) take its limits. */
+const run = runOptionsSchema.shape;
 
 /** The one schema of configuration. Values come from config/default.yaml, a user file, the environment, flags. */
 export const configSchema = z
   .object({
-    coder: z.enum(["offline", "openai"]),
+    coder: run.coder,
     openai: z
       .object({
         baseUrl: z.string(),
@@ -29,11 +33,11 @@ export const configSchema = z
       .strict(),
     search: z
       .object({
-        steps: z.number().int().min(1).max(10_000),
+        steps: run.steps,
         numDrafts: z.number().int().min(1),
         debugProb: z.number().min(0).max(1),
         maxDebugDepth: z.number().int().min(0),
-        parallel: z.number().int().min(1).max(64),
+        parallel: run.parallel,
         seed: z.number().int(),
       })
       .strict(),
@@ -44,7 +48,7 @@ export const configSchema = z
         dockerImage: z.string().min(1),
         cpus: z.number().positive(),
         python: z.string().min(1),
-        timeoutSec: z.number().positive(),
+        timeoutSec: run.timeoutSec,
         memoryMb: z.number().int().min(64),
         outputCapChars: z.number().int().min(10_000),
         workingDirMb: z.number().int().min(1),
@@ -70,8 +74,8 @@ export const configSchema = z
         notifyIntervalSec: z.number().min(0),
         snippetLines: z.number().int().min(5).max(200),
         maxAttachmentMb: z.number().positive(),
-        defaultSteps: z.number().int().min(1).max(10_000),
-        defaultParallel: z.number().int().min(1).max(64),
+        defaultSteps: run.steps,
+        defaultParallel: run.parallel,
       })
       .strict(),
     slack: z
@@ -102,7 +106,8 @@ export const configSchema = z
         publicUrl: z.union([z.literal(""), z.url({ protocol: /^https?$/ })]),
       })
       .strict(),
-    log: z.object({ level: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]) }).strict(),
+    /** null: each command's own default (cli/commands/common.ts logLevel). */
+    log: z.object({ level: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).nullable() }).strict(),
   })
   .strict();
 

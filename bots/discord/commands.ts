@@ -4,7 +4,7 @@
  * (one server, at once). PUT replaces the whole set, so registering twice is harmless.
  */
 import { InteractionContextType, REST, Routes, SlashCommandBuilder, type RESTPutAPIApplicationCommandsResult } from "discord.js";
-import { START_LIMITS } from "../../src/runs/chat/commands.ts";
+import { RUN_OPTION_LIMITS as LIMITS } from "../../src/runs/run-options.ts";
 
 export const COMMAND_NAME = "aide";
 
@@ -26,10 +26,10 @@ export function aideCommand(): SlashCommandBuilder {
       .addStringOption((o) => o.setName("data").setDescription("Links to the data (CSV, zip or tar), separated by spaces").setMaxLength(1500));
     for (const name of FILE_OPTIONS) s.addAttachmentOption((o) => o.setName(name).setDescription(name === "file" ? "A data file (CSV, zip or tar)" : "Another data file"));
     return s
-      .addIntegerOption((o) => o.setName("steps").setDescription("How many scripts to try").setMinValue(1).setMaxValue(START_LIMITS.maxSteps))
-      .addStringOption((o) => o.setName("metric").setDescription("Metric name, e.g. rmse or roc_auc").setMaxLength(64))
+      .addIntegerOption((o) => o.setName("steps").setDescription("How many scripts to try").setMinValue(LIMITS.steps.min).setMaxValue(LIMITS.steps.max))
+      .addStringOption((o) => o.setName("metric").setDescription("Metric name, e.g. rmse or roc_auc").setMaxLength(LIMITS.metric.maxLength))
       .addStringOption((o) => o.setName("timeout").setDescription("Time limit per script, e.g. 90s, 10m").setMaxLength(16))
-      .addIntegerOption((o) => o.setName("parallel").setDescription("Scripts run at once").setMinValue(1).setMaxValue(START_LIMITS.maxParallel));
+      .addIntegerOption((o) => o.setName("parallel").setDescription("Scripts run at once").setMinValue(LIMITS.parallel.min).setMaxValue(LIMITS.parallel.max));
   });
   command.addSubcommand((s) =>
     s

@@ -15,6 +15,7 @@
 import type { APIActionRowComponent, APIAllowedMentions, APIButtonComponent, APIEmbed, APIEmbedField } from "discord-api-types/v10";
 import { ButtonStyle, ComponentType } from "discord-api-types/v10";
 import type { ButtonAction, ChatBlock, ChatButton, ChatFile, ChatMessage } from "../../src/runs/chat/types.ts";
+import { formatBytes } from "../../src/util/bytes.ts";
 import { DISCORD_LIMITS as L } from "./limits.ts";
 import { clip, splitContent, truncateText } from "./split.ts";
 
@@ -180,7 +181,7 @@ export function groupFiles(files: ChatFile[], maxBytes: number): { groups: ChatF
   let bytes = 0;
   for (const f of files) {
     if (f.content.length > maxBytes) {
-      skipped.push(`\`${f.name}\` (${(f.content.length / 1048576).toFixed(1)} MB) is over Discord's upload limit of ${(maxBytes / 1048576).toFixed(0)} MB and was not attached; export it with \`aide export\`.`);
+      skipped.push(`\`${f.name}\` (${formatBytes(f.content.length)}) is over Discord's upload limit of ${formatBytes(maxBytes)} and was not attached; export it with \`aide export\`.`);
       continue;
     }
     if (current.length >= L.filesPerMessage || bytes + f.content.length > maxBytes) {

@@ -2,6 +2,7 @@
  * Splitting and shortening Discord message text without breaking markdown: a chunk that ends inside a code
  * block closes it, and the next chunk reopens it with the same language, so every chunk renders on its own.
  */
+import { truncate } from "../../src/util/text.ts";
 
 const FENCE = /^\s*```/;
 const CLOSE = "\n```";
@@ -108,5 +109,5 @@ export function truncateText(text: string, limit: number): string {
 
 /** Plain one-line shortening (titles, labels, field names). */
 export function clip(text: string, limit: number): string {
-  return text.length <= limit ? text : text.slice(0, Math.max(0, limit - 1)) + "…";
+  return truncate(text, limit);
 }

@@ -5,6 +5,7 @@
  * Text is light markdown (**bold**, `code`); Slack's mrkdwn wants *bold*, and &, <, > escaped.
  */
 import type { ButtonAction, ChatBlock, ChatMessage } from "../../src/runs/chat/types.ts";
+import { truncate } from "../../src/util/text.ts";
 
 export const SLACK_LIMITS = {
   blocks: 50,
@@ -54,7 +55,7 @@ export function mention(userId: string): string {
 }
 
 function cut(text: string, max: number): string {
-  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+  return truncate(text, max);
 }
 
 /** Splits text into pieces of at most `max` characters, preferring line breaks. */

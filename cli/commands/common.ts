@@ -4,13 +4,22 @@ import { modelCheckLine } from "../../src/coders/openai/index.ts";
 import { loadConfig, type Config } from "../../src/config.ts";
 import { UsageError } from "../../src/errors.ts";
 import { createLogger, type Logger } from "../../src/logger.ts";
+import { readRunOption, type RunOptionName } from "../../src/runs/run-options.ts";
 import type { Actor } from "../../src/runs/service.ts";
 import { openServiceContext, type ServiceContext } from "../service-context.ts";
 
-/** Config and a stderr logger for a service command (quiet unless AIDE_LOG_LEVEL says otherwise). */
+/**
+ * The log level of a command: log.level of the config (YAML file or AIDE_LOG_LEVEL) when set, else the command's
+ * own default (`fallback`: quiet for one-shot commands, info for services and `aide run`'s aide.log).
+ */
+export function logLevel(config: Config, fallback: string): string {
+  return config.log.level ?? fallback;
+}
+
+/** Config and a stderr logger for a service command (at `level` unless the config's log.level says otherwise). */
 export function serviceSetup(level = "warn", overrides: Record<string, unknown> = {}): { config: Config; logger: Logger } {
   const config = loadConfig({ overrides });
-  const logger = createLogger({ level: process.env.AIDE_LOG_LEVEL ?? level });
+  const logger = createLogger({ level: logLevel(config, level) });
   return { config, logger };
 }
 
@@ -34,6 +43,17 @@ export function terminalActor(): Actor {
 
 export function printJson(value: unknown): void {
   process.stdout.write(JSON.stringify(value, null, 2) + "\n");
+}
+
+/**
+ * A flag that sets a run option (--steps, --parallel, --timeout, --metric, --budget): its value, checked by the run
+ * options' schema as every entry point checks it; undefined when the flag was not given.
+ */
+export function runOptionFlag<K extends RunOptionName>(name: K, value: string | undefined) {
+  if (value === undefined) return undefined;
+  const read = readRunOption(name, value);
+  if ("problem" in read) throw new UsageError(read.problem);
+  return read.value;
 }
 
 /** A flag that must be a positive whole number; undefined when the flag was not given. */

@@ -3,6 +3,7 @@ import { checkCoder } from "../../src/coders/index.ts";
 import { formatModelCheck } from "../../src/coders/openai/index.ts";
 import { loadConfig } from "../../src/config.ts";
 import { createLogger } from "../../src/logger.ts";
+import { logLevel } from "./common.ts";
 
 interface ModelsCheckFlags {
   baseUrl?: string;
@@ -32,7 +33,7 @@ export function registerModelsCommand(program: Command): void {
       const review = flags.reviewModel ?? (flags.codeModel && !process.env.AIDE_REVIEW_MODEL ? flags.codeModel : undefined);
       if (review) openai.reviewModel = review;
       const config = loadConfig({ overrides: { coder: "openai", openai } });
-      const logger = createLogger({ level: process.env.AIDE_LOG_LEVEL ?? "silent" });
+      const logger = createLogger({ level: logLevel(config, "silent") });
       const report = (await checkCoder(config, logger))!;
       process.stdout.write(flags.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatModelCheck(report)}\n`);
     });

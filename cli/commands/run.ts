@@ -7,17 +7,17 @@ import { modelCheckLine } from "../../src/coders/openai/index.ts";
 import { loadConfig, redactConfig, type Config } from "../../src/config.ts";
 import { DataError, UsageError, userMessageOf } from "../../src/errors.ts";
 import { createLogger } from "../../src/logger.ts";
-import { parseBudget, describeBudget, type Budget } from "../../src/search/budget.ts";
+import { CODERS } from "../../src/runs/run-options.ts";
+import { describeBudget } from "../../src/search/budget.ts";
 import { formatMetric } from "../../src/search/metric.ts";
 import { executeRun } from "../../src/runs/execute.ts";
 import type { SearchResult } from "../../src/search/loop.ts";
 import { MemoryInbox } from "../../src/runs/memory-inbox.ts";
 import { submissionFromRunDir, writeRunOutputs } from "../../src/runs/outputs.ts";
-import { parseDurationSec } from "../../src/runs/duration.ts";
 import { formatUsage } from "../../src/runs/usage-text.ts";
 import { executorFromConfig } from "../../runner/executors/select.ts";
 import { nodesTable, TerminalProgress } from "../progress.ts";
-import { positiveIntFlag } from "./common.ts";
+import { logLevel, positiveIntFlag, runOptionFlag } from "./common.ts";
 
 export interface RunFlags {
   task: string;
@@ -62,9 +62,9 @@ export function checkDataDir(dir: string): string {
 /** Turns flags into config overrides (the flags win over files and environment). */
 export function configFromFlags(flags: RunFlags): Config {
   const search: Record<string, number> = {};
-  const steps = positiveIntFlag("steps", flags.steps);
+  const steps = runOptionFlag("steps", flags.steps);
   if (steps) search.steps = steps;
-  const parallel = positiveIntFlag("parallel", flags.parallel);
+  const parallel = runOptionFlag("parallel", flags.parallel);
   if (parallel) search.parallel = parallel;
   if (flags.seed !== undefined) {
     const seed = Number(flags.seed);
@@ -72,11 +72,8 @@ export function configFromFlags(flags: RunFlags): Config {
     search.seed = seed;
   }
   const execution: Record<string, unknown> = {};
-  if (flags.timeout !== undefined) {
-    const sec = parseDurationSec(flags.timeout);
-    if (sec === null) throw new UsageError(`--timeout must be a duration such as 90s, 10m or 1h, got "${flags.timeout}".`);
-    execution.timeoutSec = sec;
-  }
+  const timeoutSec = runOptionFlag("timeout", flags.timeout);
+  if (timeoutSec) execution.timeoutSec = timeoutSec;
   const memory = positiveIntFlag("memory", flags.memory);
   if (memory) execution.memoryMb = memory;
   if (flags.python) execution.python = flags.python;
@@ -114,15 +111,13 @@ export async function runCommand(flags: RunFlags, out: NodeJS.WriteStream = proc
   const task = readTask(flags.task);
   const inputDir = checkDataDir(flags.data);
   const config = configFromFlags(flags);
-  let budget: Budget | undefined;
-  if (flags.budget !== undefined) {
-    budget = parseBudget(flags.budget) ?? undefined;
-    if (!budget) throw new UsageError(`--budget must be tokens (200k, 1.5M) or dollars ($2.50), got "${flags.budget}".`);
-  }
+  const budget = runOptionFlag("budget", flags.budget);
+  // Checked here too, though aide run makes no RunService run: a metric within the same limits as everywhere.
+  const metric = runOptionFlag("metric", flags.metric);
   checkBudgetPriced(budget, config);
   const runId = newRunId();
   const outDir = resolve(flags.out ?? join("aide-out", runId));
-  const logger = createLogger({ level: config.log.level, destination: join(outDir, "aide.log") });
+  const logger = createLogger({ level: logLevel(config, "info"), destination: join(outDir, "aide.log") });
   const executor = await executorFromConfig(config, logger);
   const models = await checkCoder(config, logger);
   const coder = createCoder(config, logger);
@@ -189,7 +184,7 @@ export async function runCommand(flags: RunFlags, out: NodeJS.WriteStream = proc
       logger,
       inbox,
       budget,
-      metricHint: flags.metric,
+      metricHint: metric,
       // A run that must end still leaves what it found: the journal, the best node so far, and why it ended.
       onFailure: async (partial, error) => {
         await writeOutputs(partial, error);
@@ -217,7 +212,7 @@ export function registerRunCommand(program: Command): void {
     .option("--steps <n>", "number of nodes (scripts) to try (default from config: 20)")
     .option("--parallel <k>", "steps in flight at once (default 1)")
     .option("--seed <n>", "seed of the policy's random choices; same seed + same coder outputs = same run")
-    .addOption(new Option("--coder <name>", "who writes the scripts: offline (no model) or openai (env AIDE_CODER)").choices(["offline", "openai"]))
+    .addOption(new Option("--coder <name>", "who writes the scripts: offline (no model) or openai (env AIDE_CODER)").choices(CODERS))
     .option("--out <dir>", "output directory: journal.json, best_solution.py, best_submission.csv, config.json, nodes/ (default ./aide-out/<run id>)")
     .option("--budget <amount>", "stop cleanly when spent: tokens (200k, 1.5M) or dollars ($2.50)")
     .option("--metric <name>", "the metric the task is judged by, when the task text does not say (e.g. rmse, roc_auc)")

@@ -3,17 +3,16 @@ import { resolve } from "node:path";
 import { Command, Option } from "commander";
 import { checkBudgetPriced } from "../../src/coders/index.ts";
 import { UsageError } from "../../src/errors.ts";
-import { parseBudget } from "../../src/search/budget.ts";
-import { parseDurationSec } from "../../src/runs/duration.ts";
+import { CODERS } from "../../src/runs/run-options.ts";
 import { readTask } from "./run.ts";
-import { positiveIntFlag, printJson, terminalActor, withServices } from "./common.ts";
+import { printJson, runOptionFlag, terminalActor, withServices } from "./common.ts";
 
 interface SubmitFlags {
   task: string;
   data: string[];
   steps?: string;
   parallel?: string;
-  coder?: "offline" | "openai";
+  coder?: (typeof CODERS)[number];
   metric?: string;
   timeout?: string;
   budget?: string;
@@ -38,7 +37,7 @@ export function registerSubmitCommand(program: Command): void {
     .requiredOption("--data <link|path...>", "data: http(s) links to CSV / zip / tar files, or a local file or directory the runner can read")
     .option("--steps <n>", "number of nodes")
     .option("--parallel <k>", "steps in flight at once")
-    .addOption(new Option("--coder <name>", "offline (no model) or openai (default: AIDE_CODER or config)").choices(["offline", "openai"]))
+    .addOption(new Option("--coder <name>", "offline (no model) or openai (default: AIDE_CODER or config)").choices(CODERS))
     .option("--metric <name>", "the metric, when the task text does not say")
     .option("--timeout <duration>", "time limit per script, e.g. 10m")
     .option("--budget <dollars>", "stop cleanly when this much is spent, e.g. $2.50")
@@ -46,26 +45,25 @@ export function registerSubmitCommand(program: Command): void {
     .action(async (flags: SubmitFlags) => {
       const task = readTask(flags.task);
       const links = flags.data.map(normaliseDataArg);
+      // The flags are checked before any service is opened; RunService.start checks the options again.
+      const steps = runOptionFlag("steps", flags.steps);
+      const parallel = runOptionFlag("parallel", flags.parallel);
+      const timeoutSec = runOptionFlag("timeout", flags.timeout);
+      const metric = runOptionFlag("metric", flags.metric) ?? null;
+      const budgetUsd = runOptionFlag("budgetUsd", flags.budget) ?? null;
       await withServices(async (ctx, config) => {
-        let budgetUsd: number | null = null;
-        if (flags.budget !== undefined) {
-          const b = parseBudget(flags.budget);
-          if (!b || b.usd === undefined) throw new UsageError(`--budget for a queued run is in dollars, e.g. $2.50; got "${flags.budget}".`);
-          budgetUsd = b.usd;
-          checkBudgetPriced(b, { ...config, coder: flags.coder ?? config.coder }, "submit without --budget");
-        }
-        const timeoutSec = flags.timeout === undefined ? config.execution.timeoutSec : parseDurationSec(flags.timeout);
-        if (timeoutSec === null) throw new UsageError(`--timeout must be a duration such as 90s or 10m, got "${flags.timeout}".`);
+        const coder = flags.coder ?? config.coder;
+        if (budgetUsd !== null) checkBudgetPriced({ usd: budgetUsd }, { ...config, coder }, "submit without --budget");
         const actor = terminalActor();
         const run = await ctx.runs.start({
           task,
           links,
           options: {
-            steps: positiveIntFlag("steps", flags.steps) ?? config.search.steps,
-            parallel: positiveIntFlag("parallel", flags.parallel) ?? config.search.parallel,
-            coder: flags.coder ?? config.coder,
-            metric: flags.metric ?? null,
-            timeoutSec,
+            steps: steps ?? config.search.steps,
+            parallel: parallel ?? config.search.parallel,
+            coder,
+            metric,
+            timeoutSec: timeoutSec ?? config.execution.timeoutSec,
             budgetUsd,
           },
           actor,

@@ -19,7 +19,8 @@ import { AideError } from "../errors.ts";
 import type { Logger } from "../logger.ts";
 import type { RunEvent } from "../search/types.ts";
 import { assertRunId, EVENTS_STREAM, keys } from "./keys.ts";
-import { LuaScript, sleep } from "./script.ts";
+import { sleep } from "../util/sleep.ts";
+import { LuaScript } from "./script.ts";
 
 export { EVENTS_STREAM };
 

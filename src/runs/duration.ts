@@ -16,3 +16,11 @@ export function parseDurationSec(text: string): number | null {
   }
   return matched > 0 && matched === t.length && total > 0 ? total : null;
 }
+
+/** Seconds as users write them, the inverse of parseDurationSec for whole seconds: "90s" is "1m30s", 86400 "24h". */
+export function formatDurationSec(sec: number): string {
+  const h = Math.floor(sec / 3600);
+  const m = Math.floor((sec % 3600) / 60);
+  const s = Math.round(sec % 60);
+  return [h ? `${h}h` : "", m ? `${m}m` : "", s ? `${s}s` : ""].join("") || "0s";
+}

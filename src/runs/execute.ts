@@ -1,4 +1,4 @@
-import { access, mkdir, writeFile } from "node:fs/promises";
+import { mkdir, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import type { Config } from "../config.ts";
 import type { Logger } from "../logger.ts";
@@ -7,6 +7,7 @@ import { GreedyPolicy } from "../search/policy.ts";
 import { nodeDirName } from "../search/step.ts";
 import type { Budget } from "../search/budget.ts";
 import type { Coder, Executor, RunSink, SolutionNode, SteeringInbox } from "../search/types.ts";
+import { exists } from "../util/files.ts";
 import { buildDataPreview, SampleSubmissionChecker } from "../workspace/index.ts";
 import { sandboxPackages } from "./sandbox-packages.ts";
 
@@ -94,10 +95,7 @@ export async function executeRun(args: ExecuteRunArgs): Promise<SearchResult> {
       }),
       clock: { now: () => new Date() },
       resolve: (rel) => join(runDir, rel),
-      exists: (p) => access(p).then(
-        () => true,
-        () => false,
-      ),
+      exists,
       saveOutput: async (id, output) => {
         const dir = join(runDir, nodeDirName(id));
         await mkdir(dir, { recursive: true });

@@ -6,6 +6,7 @@ import { signalSteer } from "../queue/steering.ts";
 import type { SteerCommand } from "../search/types.ts";
 import { TERMINAL_STATUSES, type Store } from "../store/index.ts";
 import type { ListRunsQuery, Person, RunOptions, RunOrigin, RunRecord, SteerRecord } from "../store/types.ts";
+import { checkRunOptions, moreStepsProblem } from "./run-options.ts";
 import { isPrivilegedSteer, privilegedVerb } from "./steer-parse.ts";
 
 /** Someone asking for something: who, and whether the platform says they administer the channel or server. */
@@ -62,10 +63,13 @@ export class RunService {
       const allowed = req.actor.platform === "cli" ? LINK.test(link) : HTTP_LINK.test(link);
       if (!allowed) throw new UsageError(`Not a data link: ${link} (use http:// or https:// links).`);
     }
+    // Whoever asks (chat, CLI, a test), a run's options are within the limits of the one schema.
+    const options = checkRunOptions(req.options);
+    if ("problem" in options) throw new UsageError(options.problem);
     const run = await this.deps.store.createRun({
       task,
       links: req.links,
-      options: req.options,
+      options: options.value,
       owner: { platform: req.actor.platform, userId: req.actor.userId, displayName: req.actor.displayName },
       origin: req.origin,
       admins: req.admins ?? [],
@@ -85,6 +89,10 @@ export class RunService {
     if (TERMINAL_STATUSES.includes(run.status)) throw new UsageError(`Run ${runId} has already ${run.status === "finished" ? "finished" : run.status}.`);
     if (isPrivilegedSteer(command) && !this.mayControl(run, actor)) {
       throw new PermissionError(`Only the run's starter (${run.owner.displayName}) or an admin can ${privilegedVerb(command)}.`);
+    }
+    if (command.kind === "more") {
+      const problem = moreStepsProblem(command.steps, run.progress.totalSteps);
+      if (problem) throw new UsageError(problem);
     }
     const record = await this.deps.store.addSteer(runId, command, { platform: actor.platform, userId: actor.userId, displayName: actor.displayName });
     if (command.kind === "stop" && run.status === "queued") {

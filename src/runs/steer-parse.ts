@@ -1,7 +1,5 @@
 import type { SteerCommand } from "../search/types.ts";
-
-/** Most steps one `more N` may add. */
-export const MAX_MORE_STEPS = 500;
+import { moreStepsProblem } from "./run-options.ts";
 
 /**
  * Reads a steering message as a user types it (a thread reply or `aide steer <run> ...`): `pause`, `resume`,
@@ -17,7 +15,8 @@ export function parseSteer(text: string, author?: string): { command: SteerComma
   const more = /^(?:more|\+)\s*(\S+)?(?:\s+steps?)?$/i.exec(t);
   if (more) {
     const n = Number(more[1]);
-    if (!Number.isInteger(n) || n < 1 || n > MAX_MORE_STEPS) return { error: `"more" takes a number of steps from 1 to ${MAX_MORE_STEPS}, e.g. "more 10".` };
+    const problem = moreStepsProblem(n);
+    if (problem) return { error: problem };
     return { command: { kind: "more", steps: n } };
   }
   const node = /^(focus|debug)(?:\s+(?:on\s+)?(?:node\s+)?#?(\S+))?$/i.exec(t);

@@ -1,5 +1,6 @@
 import type { ChildProcess } from "node:child_process";
 import { AideError } from "../errors.ts";
+import { sleep } from "../util/sleep.ts";
 import { freePort, readTail } from "./process-utils.ts";
 
 /** The port asked for is taken (found before starting, or said in the server's log). */
@@ -67,6 +68,6 @@ export async function waitUntilServing(w: ServingWait): Promise<number> {
       w.child.kill("SIGKILL");
       throw w.errors.timeout(readTail(w.logFile).slice(-w.logChars));
     }
-    await new Promise((r) => setTimeout(r, w.pollMs));
+    await sleep(w.pollMs);
   }
 }

@@ -23,6 +23,7 @@ import { homedir } from "node:os";
 import { join } from "node:path";
 import type { Logger } from "../logger.ts";
 import { AideError } from "../errors.ts";
+import { sleep } from "../util/sleep.ts";
 import { mongoServerPid, startMongoServer, stopMongoPid } from "./mongo-server.ts";
 import { redisServerPid, startRedisServer, stopRedisPid } from "./redis-server.ts";
 import { pidAlive } from "./process-utils.ts";
@@ -228,7 +229,7 @@ async function withLock<T>(dataDir: string, logger: Logger, f: () => Promise<T>)
     if (Date.now() > deadline) {
       throw new AideError("services", "Another aide process is still starting the local services; try again in a minute.", { detail: lock });
     }
-    await new Promise((r) => setTimeout(r, 25 + Math.random() * 50));
+    await sleep(25 + Math.random() * 50);
   }
   try {
     return await f();

@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { createServer } from "node:net";
+import { sleep } from "../util/sleep.ts";
 
 /** Whether a process with this pid exists (EPERM: it exists but belongs to someone else). */
 export function pidAlive(pid: number): boolean {
@@ -53,6 +54,6 @@ export async function stopPid(pid: number, graceMs = 5_000): Promise<void> {
         /* gone */
       }
     }
-    await new Promise((r) => setTimeout(r, 20));
+    await sleep(20);
   }
 }

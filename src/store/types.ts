@@ -2,6 +2,7 @@
  * Records the Store hands out: plain objects (never mongoose documents), so callers cannot save by accident and
  * tests can compare them with toEqual.
  */
+import type { RunOptions } from "../runs/run-options.ts";
 import type { NodeId, SteerCommand, TokenUsage } from "../search/types.ts";
 
 export type Platform = "slack" | "discord" | "cli";
@@ -25,17 +26,8 @@ export interface RunOrigin {
   thread: string | null;
 }
 
-export interface RunOptions {
-  steps: number;
-  parallel: number;
-  coder: string;
-  /** The metric the user asked for (`--metric rmse`), or null. */
-  metric: string | null;
-  /** Per-script time limit. */
-  timeoutSec: number;
-  /** Spending limit in US dollars; null: none. */
-  budgetUsd: number | null;
-}
+/** What the run was asked for: src/runs/run-options.ts has its schema and limits. */
+export type { RunOptions };
 
 export interface RunProgress {
   /** Steps started so far. */

@@ -96,7 +96,8 @@ export interface TreeRunSource {
   task: string;
   status: RunRecord["status"];
   progress: Pick<RunProgress, "step" | "totalSteps" | "bestNodeId" | "metricName" | "lowerIsBetter">;
-  options: Pick<RunRecord["options"], "coder">;
+  /** The coder: a run's option ("offline", "openai") or, for `aide run`, the coder's own name ("offline (no model)"). */
+  options: { coder: string };
 }
 
 /** The best working node: the run's record when it names one, else computed from the journal. */

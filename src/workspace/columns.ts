@@ -2,6 +2,7 @@
  * Per-column summaries of a CSV sample: inferred type, missing values, unique values, ranges and top
  * values, plus their one-line renderings for the data preview.
  */
+import { truncate } from "../util/text.ts";
 import { isIntString, isMissing, parseNumber } from "./csv.ts";
 
 export type ColumnKind = "int" | "float" | "boolean" | "date" | "datetime" | "categorical" | "text" | "id" | "empty";
@@ -164,7 +165,7 @@ export function fmtNum(x: number): string {
 
 function clip(s: string, n: number): string {
   const oneLine = s.replace(/\s+/g, " ");
-  return oneLine.length <= n ? oneLine : `${oneLine.slice(0, n - 1)}…`;
+  return truncate(oneLine, n);
 }
 
 function fmtTop(top: ReadonlyArray<[string, number]>, more: boolean): string {

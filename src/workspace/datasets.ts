@@ -10,7 +10,8 @@ import { basename, join } from "node:path";
 import { DataError } from "../errors.ts";
 import type { Logger } from "../logger.ts";
 import type { Resolver } from "./address-guard.ts";
-import { DEFAULT_DOWNLOAD_LIMITS, displayUrl, downloadToFile, formatBytes } from "./fetch.ts";
+import { formatBytes } from "../util/bytes.ts";
+import { DEFAULT_DOWNLOAD_LIMITS, displayUrl, downloadToFile } from "./fetch.ts";
 import { DEFAULT_UNPACK_LIMITS, unpackInto, type ArchiveKind, type UnpackLimits } from "./unpack.ts";
 
 export interface DatasetDownloadSettings {

@@ -15,6 +15,8 @@ import { Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { DataError } from "../errors.ts";
 import type { Logger } from "../logger.ts";
+import { formatBytes } from "../util/bytes.ts";
+import { truncate } from "../util/text.ts";
 import { checkHost, pinnedLookup, type PinnedAddress, type Resolver } from "./address-guard.ts";
 
 export interface DownloadOptions {
@@ -62,20 +64,6 @@ export const DEFAULT_DOWNLOAD_LIMITS = {
 const MAX_FILENAME_CHARS = 120;
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
 
-/** "500 MB", "2 GB", "1.5 KB", "12 bytes" (binary multiples). */
-export function formatBytes(n: number): string {
-  if (n < 1024) return `${n} bytes`;
-  const units = ["KB", "MB", "GB", "TB"];
-  let value = n / 1024;
-  let i = 0;
-  while (value >= 1024 && i < units.length - 1) {
-    value /= 1024;
-    i++;
-  }
-  const rounded = value >= 100 ? Math.round(value) : Math.round(value * 10) / 10;
-  return `${rounded} ${units[i]}`;
-}
-
 function formatSeconds(ms: number): string {
   const s = ms / 1000;
   return `${s >= 10 ? Math.round(s) : Math.round(s * 10) / 10} s`;
@@ -88,10 +76,10 @@ export function displayUrl(url: URL | string): string {
     u = typeof url === "string" ? new URL(url) : url;
   } catch {
     const s = String(url).replace(/[?#].*$/s, "");
-    return s.length > 200 ? `${s.slice(0, 197)}...` : s;
+    return truncate(s, 200, "...");
   }
   const text = `${u.protocol}//${u.host}${u.pathname}`;
-  return text.length > 200 ? `${text.slice(0, 197)}...` : text;
+  return truncate(text, 200, "...");
 }
 
 /**

@@ -183,16 +183,3 @@ export async function findTaskFiles(inputDir: string): Promise<TaskFiles> {
   const tree = await walkDir(inputDir);
   return pickTaskFiles(allFiles(tree));
 }
-
-/** Human-readable size: `512 B`, `4.2 KB`, `13.0 MB`, `1.2 GB` (powers of 1024). */
-export function humanSize(bytes: number): string {
-  if (bytes < 1024) return `${bytes} B`;
-  const units = ["KB", "MB", "GB", "TB"];
-  let value = bytes / 1024;
-  let i = 0;
-  while (value >= 1024 && i < units.length - 1) {
-    value /= 1024;
-    i++;
-  }
-  return `${value.toFixed(1)} ${units[i]}`;
-}

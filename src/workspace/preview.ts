@@ -8,7 +8,9 @@ import { extname } from "node:path";
 import { DataError } from "../errors.ts";
 import { describeColumn, describeGroup, looksLikeIdName, nameStem, summarizeColumn, type ColumnSummary } from "./columns.ts";
 import { countCsvRecords, readCsvHead } from "./csv.ts";
-import { allFiles, assertInputDir, humanSize, pickTaskFiles, walkDir, type DirEntry, type FileEntry } from "./files.ts";
+import { formatBytes } from "../util/bytes.ts";
+import { truncate } from "../util/text.ts";
+import { allFiles, assertInputDir, pickTaskFiles, walkDir, type DirEntry, type FileEntry } from "./files.ts";
 
 export interface DataPreviewOptions {
   /** Most characters in the preview (default 6,000). */
@@ -165,7 +167,7 @@ function renderTree(tree: DirEntry, maxFiles: number): string[] {
   const go = (dir: DirEntry, indent: string, isRoot: boolean): void => {
     const label = isRoot ? "input/" : `${dir.name}/`;
     const count = `${dir.fileCount}${dir.partial ? "+" : ""} file${dir.fileCount === 1 ? "" : "s"}`;
-    lines.push(`${indent}${label} (${count}, ${humanSize(dir.totalSize)})`);
+    lines.push(`${indent}${label} (${count}, ${formatBytes(dir.totalSize)})`);
     const inner = `${indent}  `;
     const dirs = dir.dirs;
     for (let i = 0; i < dirs.length; i++) {
@@ -189,13 +191,13 @@ function renderTree(tree: DirEntry, maxFiles: number): string[] {
     const listedSet = new Set(listed);
     for (const f of files) {
       if (!listedSet.has(f)) continue;
-      lines.push(`${inner}${f.name} (${humanSize(f.size)})`);
+      lines.push(`${inner}${f.name} (${formatBytes(f.size)})`);
       shown++;
     }
     const hidden = files.filter((f) => !listedSet.has(f));
     if (hidden.length > 0) {
       const more = listed.length === 0 ? `${hidden.length} files` : `... and ${hidden.length} more files`;
-      lines.push(`${inner}${more} (${extSummary(hidden)}, ${humanSize(hidden.reduce((a, f) => a + f.size, 0))})`);
+      lines.push(`${inner}${more} (${extSummary(hidden)}, ${formatBytes(hidden.reduce((a, f) => a + f.size, 0))})`);
     }
   };
   go(tree, "", true);
@@ -329,11 +331,11 @@ function sectionHead(info: CsvInfo): string[] {
   const f = info.file;
   const lines: string[] = [];
   if (info.error) {
-    lines.push(`## ${f.rel} (${humanSize(f.size)}): could not be read as CSV: ${info.error.slice(0, 200)}`);
+    lines.push(`## ${f.rel} (${formatBytes(f.size)}): could not be read as CSV: ${info.error.slice(0, 200)}`);
     return lines;
   }
   const rows = info.rows === null ? "? rows" : `${info.rows.toLocaleString("en-US")} row${info.rows === 1 ? "" : "s"}`;
-  lines.push(`## ${f.rel}: ${rows} × ${info.header.length} column${info.header.length === 1 ? "" : "s"} (${humanSize(f.size)})`);
+  lines.push(`## ${f.rel}: ${rows} × ${info.header.length} column${info.header.length === 1 ? "" : "s"} (${formatBytes(f.size)})`);
   if (info.rows !== null && info.sampled < info.rows) lines.push(`Column stats from the first ${info.sampled.toLocaleString("en-US")} rows.`);
   lines.push(...info.notes);
   if (info.role === "sample") {
@@ -416,7 +418,7 @@ async function textHead(file: FileEntry, maxChars: number): Promise<string | nul
   } catch {
     return null;
   }
-  const lines = text.replace(/\s+$/, "").split(/\r?\n/).slice(0, 8).map((l) => (l.length > 160 ? `${l.slice(0, 159)}…` : l));
+  const lines = text.replace(/\s+$/, "").split(/\r?\n/).slice(0, 8).map((l) => truncate(l, 160));
   const heading = `## ${file.rel} (first lines)`;
   let body = lines.map((l) => `    ${l}`).join("\n");
   if (heading.length + 1 + body.length > maxChars) body = body.slice(0, Math.max(0, maxChars - heading.length - 2));

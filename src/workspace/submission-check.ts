@@ -7,6 +7,7 @@ import { stat } from "node:fs/promises";
 import { basename } from "node:path";
 import type { SubmissionChecker } from "../search/types.ts";
 import type { Logger } from "../logger.ts";
+import { truncate } from "../util/text.ts";
 import { countCsvRecords, iterateCsvFast, parseNumber } from "./csv.ts";
 import { findTaskFiles } from "./files.ts";
 
@@ -149,7 +150,7 @@ function sameId(a: string, b: string): boolean {
 }
 
 function shortValue(v: string): string {
-  return v.length > 40 ? `${v.slice(0, 39)}…` : v;
+  return truncate(v, 40);
 }
 
 async function compareWithSample(path: string, name: string, ref: SampleReference): Promise<string | null> {

@@ -15,7 +15,7 @@
  * leaves destDir as it was. Every failure is a DataError.
  */
 import { createReadStream, createWriteStream, constants as fsConstants } from "node:fs";
-import { copyFile, lstat, mkdir, mkdtemp, open, readdir, realpath, rename, rm, stat } from "node:fs/promises";
+import { copyFile, mkdir, mkdtemp, open, readdir, realpath, rename, rm, stat } from "node:fs/promises";
 import { basename, dirname, join, resolve, sep } from "node:path";
 import { once } from "node:events";
 import { Readable, Transform } from "node:stream";
@@ -26,7 +26,10 @@ import yauzl from "yauzl";
 import { Parser, type ReadEntry } from "tar";
 import { DataError } from "../errors.ts";
 import type { Logger } from "../logger.ts";
-import { formatBytes, sanitizeFilename } from "./fetch.ts";
+import { formatBytes } from "../util/bytes.ts";
+import { exists } from "../util/files.ts";
+import { truncate } from "../util/text.ts";
+import { sanitizeFilename } from "./fetch.ts";
 
 export interface UnpackLimits {
   /** Most files written. */
@@ -88,7 +91,7 @@ function extOf(name: string): string {
 /** An entry name made printable for messages (control characters replaced, length bounded). */
 function printable(name: string): string {
   const s = name.replace(/[\u0000-\u001f\u007f]/g, "?");
-  return s.length > 200 ? `${s.slice(0, 197)}...` : s;
+  return truncate(s, 200, "...");
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -646,15 +649,6 @@ async function placeFile(archivePath: string, name: string, move: boolean, ex: E
 
 // ---------------------------------------------------------------------------------------------------------
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await lstat(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /**
  * Unpacks (or places) `archivePath` into `destDir` (created when missing) and returns what was written.
  * `destDir` may already hold files (from other data sets): a name collision at the top level is refused
@@ -691,7 +685,7 @@ export async function unpackInto(archivePath: string, destDir: string, limits: U
       top = await readdir(srcRoot, { withFileTypes: true });
     }
     for (const t of top) {
-      if (await exists(join(destRoot, t.name))) {
+      if (await exists(join(destRoot, t.name), { followLinks: false })) {
         throw new DataError(
           `${label} contains ${printable(t.name)}, but the data directory already has something with that name (from another data set?): rename one of them.`,
         );

@@ -59,11 +59,11 @@ describe("aide run (offline coder, bubblewrap sandbox)", () => {
   it.each([
     [["run", "--data", "x"], /required option '--task/],
     [["run", "--task", "t", "--data", "/nonexistent/dir"], /^aide: Data directory not found: \/nonexistent\/dir\n$/],
-    [["run", "--task", "t", "--data", EXAMPLE, "--steps", "zero"], /^aide: --steps must be a positive whole number, got "zero"\.\n$/],
+    [["run", "--task", "t", "--data", EXAMPLE, "--steps", "zero"], /^aide: --steps takes a whole number from 1 to 10,000, got "zero"\.\n$/],
     [["run", "--task", "missing-task.md", "--data", EXAMPLE], /^aide: Task file not found: missing-task.md\n$/],
     [["run", "--task", "t", "--data", EXAMPLE, "--bogus"], /unknown option '--bogus'/],
     [["run", "--task", "t", "--data", EXAMPLE, "--executor", "local"], /--unsafe-no-sandbox/],
-    [["run", "--task", "t", "--data", EXAMPLE, "--budget", "lots"], /--budget must be/],
+    [["run", "--task", "t", "--data", EXAMPLE, "--budget", "lots"], /^aide: --budget takes tokens from 1,000 to 1,000,000,000 \(200k, 1\.5M\) or dollars from \$0\.01 to \$10,000 \(\$2\.50\), got "lots"\.\n$/],
   ])("refuses bad input with one clear line: %j", async (args, message) => {
     const r = await aide(args as string[]);
     expect(r.code).not.toBe(0);

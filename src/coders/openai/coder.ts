@@ -19,6 +19,7 @@ import { fitPrompt } from "../../search/prompt-budget.ts";
 import { REVIEW_TOOL_NAME, renderMarkdown, reviewPrompt, type ReviewAnswerForm } from "../../search/prompts.ts";
 import { StepFailure } from "../../search/step-failure.ts";
 import type { Action, Coder, ExecutionResult, PromptContext, Proposal, Review, ReviewInput, TokenUsage } from "../../search/types.ts";
+import { truncate } from "../../util/text.ts";
 import { ChatTransport, providerTolerantFetch, ToolsUnavailable } from "./chat-transport.ts";
 import { displayEndpoint } from "./errors.ts";
 import { ModelProfiles, type ReasoningEffort } from "./model-profile.ts";
@@ -98,7 +99,7 @@ function addTokens(a: ReplyTokens, b: ReplyTokens): ReplyTokens {
 }
 
 function cut(text: string, max = ECHO_CHARS): string {
-  return text.length > max ? `${text.slice(0, max)}\n[... ${text.length - max} more characters cut ...]` : text;
+  return truncate(text, max, `\n[... cut: the answer had ${text.length} characters ...]`);
 }
 
 export class OpenAICoder implements Coder {

@@ -4,40 +4,62 @@
  * output (`fallbackReview`): a review never fails a step.
  */
 import type { ChatCompletionTool } from "openai/resources/chat/completions";
+import { z } from "zod";
 import { REVIEW_TOOL_NAME } from "../../search/prompts.ts";
 import type { Review, ReviewInput, TokenUsage } from "../../search/types.ts";
+import { truncate } from "../../util/text.ts";
 
 /** Longest review summary kept (the tool asks for two to four sentences). */
 export const MAX_SUMMARY_CHARS = 4000;
+
+/** "true" and "false" as the booleans they say (some models quote them); anything else as given. */
+function lenientBoolean(v: unknown): unknown {
+  return v === "true" ? true : v === "false" ? false : v;
+}
+
+/** An absent or empty value as null, a numeric string as its number, an infinite number as null. */
+function lenientMetric(v: unknown): unknown {
+  if (v === undefined || v === "") return null;
+  const n = typeof v === "string" ? Number(v) : v;
+  return typeof n === "number" && (n === Infinity || n === -Infinity) ? null : n;
+}
+
+/**
+ * The review's verdict: one schema for what the model is asked for (the tool's parameters, derived below) and for
+ * reading its answer. Reading is lenient where models are sloppy but the meaning is clear: booleans as "true" /
+ * "false", the metric as a numeric string, a missing metric or direction as null, and a summary trimmed and cut to
+ * MAX_SUMMARY_CHARS. Each field's error is the reason the model is told when its answer cannot be used.
+ */
+export const reviewVerdictSchema = z.object({
+  is_bug: z
+    .preprocess(lenientBoolean, z.boolean({ error: "is_bug was missing or not a boolean" }))
+    .describe("True if the run failed or its result cannot be used."),
+  summary: z
+    .string({ error: "summary was missing or empty" })
+    .trim()
+    .min(1, { error: "summary was missing or empty" })
+    .overwrite((s) => truncate(s, MAX_SUMMARY_CHARS))
+    .describe("Two to four sentences on what the run did and found, or why it failed."),
+  metric: z
+    .preprocess(lenientMetric, z.number({ error: "metric was neither a number nor null" }).nullable())
+    .describe("The validation metric shown in the output, or null if there is none."),
+  lower_is_better: z
+    .preprocess((v) => (v === undefined ? null : lenientBoolean(v)), z.boolean({ error: "lower_is_better was neither a boolean nor null" }).nullable())
+    .describe("True if smaller values of the metric are better, false if larger are, null if unknown."),
+});
+
+/** The tool's parameters as JSON Schema: all four fields required, nothing else allowed. */
+function toolParameters(): Record<string, unknown> {
+  const { $schema: _dialect, ...parameters } = z.toJSONSchema(reviewVerdictSchema);
+  return parameters;
+}
 
 export const REVIEW_TOOL: ChatCompletionTool = {
   type: "function",
   function: {
     name: REVIEW_TOOL_NAME,
     description: "Submit the verdict on one run of a training script.",
-    parameters: {
-      type: "object",
-      properties: {
-        is_bug: {
-          type: "boolean",
-          description: "True if the run failed or its result cannot be used.",
-        },
-        summary: {
-          type: "string",
-          description: "Two to four sentences on what the run did and found, or why it failed.",
-        },
-        metric: {
-          type: ["number", "null"],
-          description: "The validation metric shown in the output, or null if there is none.",
-        },
-        lower_is_better: {
-          type: ["boolean", "null"],
-          description: "True if smaller values of the metric are better, false if larger are, null if unknown.",
-        },
-      },
-      required: ["is_bug", "summary", "metric", "lower_is_better"],
-      additionalProperties: false,
-    },
+    parameters: toolParameters(),
   },
 };
 
@@ -46,13 +68,6 @@ interface ParsedReview {
   summary: string;
   metric: number | null;
   lowerIsBetter: boolean | null;
-}
-
-function asBoolean(v: unknown): boolean | undefined {
-  if (typeof v === "boolean") return v;
-  if (v === "true") return true;
-  if (v === "false") return false;
-  return undefined;
 }
 
 /** Validates the tool arguments; returns a reason string when they are unusable. */
@@ -64,22 +79,11 @@ export function parseReviewArguments(raw: string): ParsedReview | string {
     return "the tool arguments were not valid JSON";
   }
   if (typeof value !== "object" || value === null || Array.isArray(value)) return "the tool arguments were not a JSON object";
-  const rec = value as Record<string, unknown>;
-  const isBug = asBoolean(rec.is_bug);
-  if (isBug === undefined) return "is_bug was missing or not a boolean";
-  if (typeof rec.summary !== "string" || !rec.summary.trim()) return "summary was missing or empty";
-  let metric: number | null = null;
-  if (rec.metric !== null && rec.metric !== undefined && rec.metric !== "") {
-    const n = typeof rec.metric === "string" ? Number(rec.metric) : rec.metric;
-    if (typeof n !== "number" || Number.isNaN(n)) return "metric was neither a number nor null";
-    metric = Number.isFinite(n) ? n : null;
-  }
-  const lib = rec.lower_is_better === null || rec.lower_is_better === undefined ? null : asBoolean(rec.lower_is_better);
-  if (lib === undefined) return "lower_is_better was neither a boolean nor null";
-  const summary = rec.summary.trim();
-  return { isBug, summary: summary.length > MAX_SUMMARY_CHARS ? `${summary.slice(0, MAX_SUMMARY_CHARS - 1)}…` : summary, metric, lowerIsBetter: lib };
+  const parsed = reviewVerdictSchema.safeParse(value);
+  if (!parsed.success) return parsed.error.issues[0]!.message;
+  const v = parsed.data;
+  return { isBug: v.is_bug, summary: v.summary, metric: v.metric, lowerIsBetter: v.lower_is_better };
 }
-
 
 /**
  * The verdict in an answer's text: models that take no tools answer with the JSON object (sometimes in a code

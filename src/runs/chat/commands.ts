@@ -7,16 +7,9 @@
  * and removed the mentions a message is addressed with.
  */
 import type { SteerCommand } from "../../search/types.ts";
-import { parseDurationSec } from "../duration.ts";
+import { truncate } from "../../util/text.ts";
+import { readRunOption } from "../run-options.ts";
 import { parseSteer } from "../steer-parse.ts";
-
-/** Limits of `/aide start` flags. */
-export const START_LIMITS = {
-  maxSteps: 1000,
-  maxParallel: 16,
-  minTimeoutSec: 10,
-  maxTimeoutSec: 24 * 3600,
-} as const;
 
 export interface StartCommand {
   kind: "start";
@@ -55,11 +48,12 @@ const BARE_LINK = /https?:\/\/[^\s<>]+/gi;
 /** Slack (and phones) turn `--` into an em or en dash; accept those as flag prefixes too. */
 const FLAG = /^(?:--|\u2014|\u2013)([a-z][a-z-]*)(?:=(.*))?$/i;
 const RUN_ID = /^[A-Za-z0-9_-]{1,128}$/;
+/** The options of `/aide start` and the fields of StartCommand they set. */
+const START_OPTIONS = { steps: "steps", parallel: "parallel", timeout: "timeoutSec", metric: "metric" } as const satisfies Record<string, keyof StartCommand>;
 
 /** A piece of the user's input quoted in a message, cut so that a huge token cannot blow up the answer. */
 function echo(value: string, max = 40): string {
-  const chars = [...value];
-  return chars.length > max ? `${chars.slice(0, max - 1).join("")}…` : value;
+  return truncate(value, max);
 }
 
 /** Removes punctuation that ends a sentence rather than a URL ("see https://x/data.csv."). */
@@ -88,12 +82,6 @@ export function extractLinks(text: string): { text: string; links: string[] } {
   return { text: rest, links };
 }
 
-function positiveInt(value: string, flag: string, max: number): number | string {
-  const n = Number(value);
-  if (!/^\d+$/.test(value) || !Number.isInteger(n) || n < 1 || n > max) return `--${flag} takes a whole number from 1 to ${max}, got "${echo(value)}".`;
-  return n;
-}
-
 function parseStart(rest: string): StartCommand | { kind: "invalid"; problem: string } {
   const { text, links } = extractLinks(rest);
   const tokens = text.split(/\s+/).filter(Boolean);
@@ -107,7 +95,7 @@ function parseStart(rest: string): StartCommand | { kind: "invalid"; problem: st
       continue;
     }
     const name = flag[1]!.toLowerCase();
-    if (!["steps", "parallel", "timeout", "metric"].includes(name)) {
+    if (!Object.hasOwn(START_OPTIONS, name)) {
       return { kind: "invalid", problem: `Unknown option --${echo(name)}. Options: --steps N, --metric NAME, --timeout DURATION, --parallel K.` };
     }
     let value = flag[2];
@@ -117,33 +105,11 @@ function parseStart(rest: string): StartCommand | { kind: "invalid"; problem: st
       value = next;
       i++;
     }
-    switch (name) {
-      case "steps": {
-        const n = positiveInt(value, name, START_LIMITS.maxSteps);
-        if (typeof n === "string") return { kind: "invalid", problem: n };
-        out.steps = n;
-        break;
-      }
-      case "parallel": {
-        const n = positiveInt(value, name, START_LIMITS.maxParallel);
-        if (typeof n === "string") return { kind: "invalid", problem: n };
-        out.parallel = n;
-        break;
-      }
-      case "timeout": {
-        const sec = parseDurationSec(value);
-        if (sec === null || sec < START_LIMITS.minTimeoutSec || sec > START_LIMITS.maxTimeoutSec) {
-          return { kind: "invalid", problem: `--timeout takes a duration from 10s to 24h per script, e.g. "90s", "10m" or "1h"; got "${echo(value)}".` };
-        }
-        out.timeoutSec = Math.round(sec);
-        break;
-      }
-      case "metric": {
-        if (!/^[A-Za-z0-9_@.+-]{1,64}$/.test(value)) return { kind: "invalid", problem: `--metric takes a metric name such as rmse or roc_auc, got "${echo(value)}".` };
-        out.metric = value;
-        break;
-      }
-    }
+    // Read and checked as every entry point does: the limits are the run options' (src/runs/run-options.ts).
+    const option = name as keyof typeof START_OPTIONS;
+    const read = readRunOption(option, value);
+    if ("problem" in read) return { kind: "invalid", problem: read.problem };
+    Object.assign(out, { [START_OPTIONS[option]]: read.value });
   }
   out.task = words.join(" ").trim();
   return out;

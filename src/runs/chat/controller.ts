@@ -16,6 +16,8 @@ import type { Action, SteerCommand } from "../../search/types.ts";
 import type { Store } from "../../store/store.ts";
 import { TERMINAL_STATUSES } from "../../store/store.ts";
 import type { Platform, RunRecord, RunStatus } from "../../store/types.ts";
+import { formatBytes } from "../../util/bytes.ts";
+import { truncate } from "../../util/text.ts";
 import { PermissionError, type Actor, type RunService } from "../service.ts";
 import { parseCommand, parseReply, type StartCommand } from "./commands.ts";
 import { chartForMessage } from "./chart.ts";
@@ -318,14 +320,14 @@ function buttonCommand(action: ButtonAction): SteerCommand {
 
 function attachmentProblem(a: ChatAttachment, maxBytes: number, maxMb: number): string | null {
   if (!/^https?:\/\//i.test(a.url)) return `The attachment ${a.name} has no http(s) link the runner can fetch.`;
-  if (a.size !== undefined && a.size > maxBytes) return `The attachment ${a.name} is ${(a.size / 1024 / 1024).toFixed(1)} MB; attachments up to ${maxMb} MB are accepted (use a link for larger data).`;
+  if (a.size !== undefined && a.size > maxBytes) return `The attachment ${a.name} is ${formatBytes(a.size)}; attachments up to ${maxMb} MB are accepted (use a link for larger data).`;
   return null;
 }
 
 function threadName(task: string): string {
   const line = task.replace(/\s+/g, " ").trim();
   const name = `AIDE: ${line}`;
-  return name.length > 90 ? `${name.slice(0, 89)}…` : name;
+  return truncate(name, 90);
 }
 
 /** " (at most once every 5 min)", or nothing without a throttle. */

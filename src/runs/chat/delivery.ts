@@ -22,6 +22,7 @@
  */
 import { AideError } from "../../errors.ts";
 import type { Logger } from "../../logger.ts";
+import { sleep } from "../../util/sleep.ts";
 
 /** What a failed platform call means, as the adapter translates its platform's error. */
 export interface Failure {
@@ -303,15 +304,7 @@ export class Delivery {
   /** A timer that ends early when the delivery closes. */
   private sleep(ms: number): Promise<void> {
     if (ms <= 0 || this.closed) return Promise.resolve();
-    return new Promise((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        this.closing.signal.removeEventListener("abort", done);
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      this.closing.signal.addEventListener("abort", done, { once: true });
-    });
+    return sleep(ms, this.closing.signal).catch(() => undefined);
   }
 
   // ------------------------------------------------------------------------------------------ edits

@@ -6,8 +6,9 @@ import { bestNode, recordedDirection } from "../../search/journal.ts";
 import { formatMetric, formatNumber } from "../../search/metric.ts";
 import type { Action, SolutionNode, SteerCommand } from "../../search/types.ts";
 import type { RunRecord, RunStatus } from "../../store/types.ts";
+import { truncate } from "../../util/text.ts";
+import { RUN_OPTION_LIMITS } from "../run-options.ts";
 import { formatUsage } from "../usage-text.ts";
-import { START_LIMITS } from "./commands.ts";
 import type { ChatBlock, ChatButton, ChatFile, ChatMessage } from "./types.ts";
 
 export const DEFAULT_SNIPPET_LINES = 30;
@@ -21,14 +22,14 @@ export function coderLabel(coder: string): string {
 
 function firstLine(text: string, max = 150): string {
   const line = text.split(/\r?\n/).map((l) => l.trim()).find(Boolean) ?? "";
-  return line.length > max ? `${line.slice(0, max - 1)}…` : line;
+  return truncate(line, max);
 }
 
 /** A plan in one line: its first sentence (or line), at most `max` characters. */
 export function oneLine(text: string, max = 200): string {
   const flat = text.replace(/\s+/g, " ").trim();
   const sentence = /^(.+?[.!?])(?:\s|$)/.exec(flat)?.[1] ?? flat;
-  return sentence.length > max ? `${sentence.slice(0, max - 1)}…` : sentence;
+  return truncate(sentence, max);
 }
 
 const STATUS_LABEL: Record<RunStatus, string> = {
@@ -318,7 +319,7 @@ export function steerQueued(command: SteerCommand): ChatMessage {
 
 /** The run failed (bad data, a broken runner). */
 export function failedMessage(error: string, mentions?: string[]): ChatMessage {
-  const e = error.length > 600 ? `${error.slice(0, 599)}…` : error;
+  const e = truncate(error, 600);
   return {
     text: `The run failed: ${e}`,
     blocks: [{ kind: "header", text: "Run failed" }, { kind: "text", text: e }],
@@ -352,8 +353,8 @@ export function helpMessage(problem?: string, opts: { thread?: boolean; platform
   // Discord's slash command takes named options; Slack's takes free text with flags.
   const example =
     opts.platform === "discord"
-      ? `Example: /aide start task:Predict house prices, RMSE data:https://example.com/houses.zip steps:20 (at most ${START_LIMITS.maxSteps} steps)`
-      : `Example: /aide start Predict house prices, RMSE https://example.com/houses.zip --steps 20 (at most ${START_LIMITS.maxSteps} steps)`;
+      ? `Example: /aide start task:Predict house prices, RMSE data:https://example.com/houses.zip steps:20 (at most ${RUN_OPTION_LIMITS.steps.max} steps)`
+      : `Example: /aide start Predict house prices, RMSE https://example.com/houses.zip --steps 20 (at most ${RUN_OPTION_LIMITS.steps.max} steps)`;
   const blocks: ChatBlock[] = [];
   if (problem) blocks.push({ kind: "text", text: `**${problem}**` });
   blocks.push({ kind: "header", text: "AIDE: an ML engineering agent in chat" });

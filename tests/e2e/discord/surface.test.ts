@@ -252,7 +252,7 @@ describe("DiscordSurface against the REST API", () => {
     });
     const [m] = discord.botMessages(threadId);
     expect(m!.files.map((f) => f.name)).toEqual(["small.py"]);
-    expect(m!.content).toMatch(/`big.csv` \(0\.0 MB\) is over Discord's upload limit/);
+    expect(m!.content).toMatch(/`big.csv` \(4\.9 KB\) is over Discord's upload limit of 1000 bytes and/);
     expect(m!.content.startsWith("<@111> <@222>")).toBe(true);
     expect(m!.allowed_mentions).toEqual({ parse: [], users: ["111", "222"] });
     await small.close();

@@ -299,7 +299,7 @@ describe("chat bridge and controller with a real run", () => {
     expect(await cmd("start Predict things --steps lots")).toBeNull();
     expect(eph()).toMatch(/--steps takes a whole number/);
     expect(await cmd("start Predict things", ada, { attachments: [{ name: "big.csv", url: "https://files.slack.com/big.csv", size: 5 * 1024 * 1024 }] })).toBeNull();
-    expect(eph()).toMatch(/big\.csv is 5\.0 MB; attachments up to 1 MB/);
+    expect(eph()).toMatch(/big\.csv is 5 MB; attachments up to 1 MB/);
     expect(await cmd("jump")).toBeNull();
     expect(eph()).toMatch(/Unknown command "jump"/);
     expect(surface.posts.length).toBe(posted);

@@ -11,11 +11,12 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { extractLinks, parseCommand, parseReply, START_LIMITS, type ParsedCommand, type ParsedReply } from "../../../src/runs/chat/commands.ts";
+import { extractLinks, parseCommand, parseReply, type ParsedCommand, type ParsedReply } from "../../../src/runs/chat/commands.ts";
 import { discordReplyText, discordText } from "../../../bots/discord/translate.ts";
 import { mentions, replyText, slackText, withoutMention } from "../../../bots/slack/translate.ts";
 import { parseDurationSec } from "../../../src/runs/duration.ts";
-import { MAX_MORE_STEPS, parseSteer } from "../../../src/runs/steer-parse.ts";
+import { RUN_OPTION_LIMITS as LIMITS } from "../../../src/runs/run-options.ts";
+import { parseSteer } from "../../../src/runs/steer-parse.ts";
 
 /** Runs per property (docs/reliability.md quotes these). */
 const PROPERTY_RUNS = { totality: 2000, roundTrip: 500 } as const;
@@ -38,9 +39,9 @@ function checkCommand(c: ParsedCommand): void {
   if (c.kind === "start") {
     for (const link of c.links) expect(link).toMatch(/^https?:\/\/\S+$/i);
     expect(new Set(c.links).size).toBe(c.links.length);
-    if (c.steps !== undefined) expect(c.steps >= 1 && c.steps <= START_LIMITS.maxSteps).toBe(true);
-    if (c.parallel !== undefined) expect(c.parallel >= 1 && c.parallel <= START_LIMITS.maxParallel).toBe(true);
-    if (c.timeoutSec !== undefined) expect(c.timeoutSec >= START_LIMITS.minTimeoutSec && c.timeoutSec <= START_LIMITS.maxTimeoutSec).toBe(true);
+    if (c.steps !== undefined) expect(c.steps >= 1 && c.steps <= LIMITS.steps.max).toBe(true);
+    if (c.parallel !== undefined) expect(c.parallel >= 1 && c.parallel <= LIMITS.parallel.max).toBe(true);
+    if (c.timeoutSec !== undefined) expect(c.timeoutSec >= LIMITS.timeoutSec.min && c.timeoutSec <= LIMITS.timeoutSec.max).toBe(true);
   }
   if (c.kind === "stop" || (c.kind === "status" && c.runId !== undefined)) expect(c.runId).toMatch(/^[A-Za-z0-9_-]{1,128}$/);
 }
@@ -48,7 +49,7 @@ function checkCommand(c: ParsedCommand): void {
 function checkReply(r: ParsedReply): void {
   expect(REPLY_KINDS.has(r.kind)).toBe(true);
   if (r.kind === "invalid") expectUserFacing(r.problem);
-  if (r.kind === "steer" && r.command.kind === "more") expect(r.command.steps >= 1 && r.command.steps <= MAX_MORE_STEPS).toBe(true);
+  if (r.kind === "steer" && r.command.kind === "more") expect(r.command.steps >= 1 && r.command.steps <= LIMITS.steps.max).toBe(true);
   if (r.kind === "steer" && (r.command.kind === "focus" || r.command.kind === "debug")) expect(Number.isInteger(r.command.node) && r.command.node >= 0).toBe(true);
   if (r.kind === "steer" && r.command.kind === "guidance") expect(r.command.text.trim().length).toBeGreaterThan(0);
 }
@@ -110,11 +111,11 @@ const flagPrefix = fc.constantFrom("--", "\u2014", "\u2013");
 const flagCase = fc.constantFrom((s: string) => s, (s: string) => s.toUpperCase(), (s: string) => s[0]!.toUpperCase() + s.slice(1));
 const metricName = fc.stringMatching(/^[A-Za-z0-9_@.+][A-Za-z0-9_@.+-]{0,20}$/);
 const timeoutText = fc.oneof(
-  fc.integer({ min: START_LIMITS.minTimeoutSec, max: START_LIMITS.maxTimeoutSec }).map((s) => ({ text: `${s}s`, sec: s })),
+  fc.integer({ min: LIMITS.timeoutSec.min, max: LIMITS.timeoutSec.max }).map((s) => ({ text: `${s}s`, sec: s })),
   fc.integer({ min: 1, max: 1440 }).map((m) => ({ text: `${m}m`, sec: m * 60 })),
   fc.integer({ min: 1, max: 24 }).map((h) => ({ text: `${h}h`, sec: h * 3600 })),
   fc.tuple(fc.integer({ min: 0, max: 23 }), fc.integer({ min: 1, max: 59 })).map(([h, m]) => ({ text: `${h}h${m}m`, sec: h * 3600 + m * 60 })),
-  fc.integer({ min: START_LIMITS.minTimeoutSec, max: 9999 }).map((s) => ({ text: String(s), sec: s })),
+  fc.integer({ min: LIMITS.timeoutSec.min, max: 9999 }).map((s) => ({ text: String(s), sec: s })),
 );
 
 interface FlagPart {
@@ -168,8 +169,8 @@ describe("chat parsers: round trips", () => {
   it("a /aide start built from a task, links (bare or in Slack's markup) and flags parses back to exactly those, through the Slack adapter's text", () => {
     const flags = fc.record(
       {
-        steps: fc.integer({ min: 1, max: START_LIMITS.maxSteps }),
-        parallel: fc.integer({ min: 1, max: START_LIMITS.maxParallel }),
+        steps: fc.integer({ min: 1, max: LIMITS.steps.max }),
+        parallel: fc.integer({ min: 1, max: LIMITS.parallel.max }),
         metric: metricName,
         timeout: timeoutText,
       },
@@ -222,10 +223,10 @@ describe("chat parsers: round trips", () => {
 
   it("flag values out of range are refused, naming the flag, never clamped or ignored", () => {
     const bad = fc.oneof(
-      fc.oneof(fc.integer({ min: START_LIMITS.maxSteps + 1, max: 10 ** 12 }), fc.integer({ min: -1000, max: 0 })).map((n) => ({ flag: "steps", value: String(n) })),
-      fc.oneof(fc.integer({ min: START_LIMITS.maxParallel + 1, max: 10 ** 6 }), fc.constant(0)).map((n) => ({ flag: "parallel", value: String(n) })),
+      fc.oneof(fc.integer({ min: LIMITS.steps.max + 1, max: 10 ** 12 }), fc.integer({ min: -1000, max: 0 })).map((n) => ({ flag: "steps", value: String(n) })),
+      fc.oneof(fc.integer({ min: LIMITS.parallel.max + 1, max: 10 ** 6 }), fc.constant(0)).map((n) => ({ flag: "parallel", value: String(n) })),
       fc.tuple(fc.constantFrom("steps", "parallel"), fc.constantFrom("1.5", "1e2", "0x10", "ten", "NaN", "Infinity", "٣", "１０")).map(([flag, value]) => ({ flag, value })),
-      fc.oneof(fc.integer({ min: 0, max: START_LIMITS.minTimeoutSec - 1 }).map((s) => `${s}s`), fc.integer({ min: 25, max: 10_000 }).map((h) => `${h}h`), fc.constantFrom("soon", "-5m", "1d", "m", "5mx")).map((v) => ({ flag: "timeout", value: v })),
+      fc.oneof(fc.integer({ min: 0, max: LIMITS.timeoutSec.min - 1 }).map((s) => `${s}s`), fc.integer({ min: 25, max: 10_000 }).map((h) => `${h}h`), fc.constantFrom("soon", "-5m", "1d", "m", "5mx")).map((v) => ({ flag: "timeout", value: v })),
       fc.constantFrom("r,m", "a/b", "x".repeat(65), "métrique", "<x>", "a|b").map((v) => ({ flag: "metric", value: v })),
     );
     fc.assert(
@@ -256,7 +257,7 @@ describe("chat parsers: round trips", () => {
     const punct = fc.constantFrom("", ".", "!", "!!", "...");
     const command = fc.oneof(
       fc.constantFrom("pause", "resume", "stop").map((k) => ({ text: k, kind: k, punct: true })),
-      fc.tuple(fc.integer({ min: 1, max: MAX_MORE_STEPS }), fc.constantFrom("more N", "more N steps", "+N", "more  N step")).map(([n, form]) => ({ text: form.replace("N", String(n)), kind: "more", steps: n, punct: false })),
+      fc.tuple(fc.integer({ min: 1, max: LIMITS.steps.max }), fc.constantFrom("more N", "more N steps", "+N", "more  N step")).map(([n, form]) => ({ text: form.replace("N", String(n)), kind: "more", steps: n, punct: false })),
       fc.tuple(fc.constantFrom("focus", "debug"), fc.integer({ min: 0, max: 100_000 }), fc.constantFrom("N", "#N", "node N", "on node N", "on #N")).map(([k, n, form]) => ({ text: `${k} ${form.replace("N", String(n))}`, kind: k, node: n, punct: false })),
     );
     fc.assert(
@@ -275,7 +276,7 @@ describe("chat parsers: round trips", () => {
 
   it("more and focus with a bad argument are refused with a message, never taken as guidance", () => {
     const bad = fc.oneof(
-      fc.oneof(fc.integer({ min: MAX_MORE_STEPS + 1, max: 10 ** 9 }), fc.integer({ min: -100, max: 0 })).map((n) => `more ${n}`),
+      fc.oneof(fc.integer({ min: LIMITS.steps.max + 1, max: 10 ** 9 }), fc.integer({ min: -100, max: 0 })).map((n) => `more ${n}`),
       fc.constantFrom("more", "more lots", "more 2.5", "+", "+x", "more NaN", "more Infinity"),
       fc.tuple(fc.constantFrom("focus", "debug"), fc.constantFrom("", "x", "-1", "1.5", "#", "node", "#-2", "NaN")).map(([k, a]) => `${k} ${a}`.trim()),
     );

@@ -47,7 +47,7 @@ describe("parseCommand", () => {
     ["start t https://a.test/d.csv --steps", /--steps needs a value/],
     ["start t https://a.test/d.csv --steps ten", /--steps takes a whole number/],
     ["start t https://a.test/d.csv --steps 0", /--steps takes a whole number from 1/],
-    ["start t https://a.test/d.csv --steps 99999", /from 1 to 1000/],
+    ["start t https://a.test/d.csv --steps 99999", /^--steps takes a whole number from 1 to 10,000, got "99999"\.$/],
     ["start t https://a.test/d.csv --parallel 2.5", /--parallel/],
     ["start t https://a.test/d.csv --timeout soon", /--timeout takes a duration/],
     ["start t https://a.test/d.csv --timeout 1s", /--timeout/],

@@ -1,0 +1,12 @@
+/**
+ * `text` shortened to at most `max` characters (UTF-16 code units, as platforms count them), ending in `marker`
+ * when it was cut. The cut never splits a surrogate pair (an emoji), and whitespace before the marker is dropped,
+ * so the marker follows the last word kept.
+ */
+export function truncate(text: string, max: number, marker = "…"): string {
+  if (text.length <= max) return text;
+  let end = Math.max(0, max - marker.length);
+  const last = text.charCodeAt(end - 1);
+  if (end > 0 && last >= 0xd800 && last <= 0xdbff) end--;
+  return text.slice(0, end).trimEnd() + marker.slice(0, max);
+}
