@@ -42,9 +42,6 @@ export class StoreInbox implements SteeringInbox {
   }
 }
 
-/** Called after a run's final event was stored, to save what `aide export` and the bots deliver. */
-export type FinalHook = (best: SolutionNode | null) => Promise<void>;
-
 /**
  * Where a running search reports to: nodes into MongoDB (idempotent), progress and status onto the Run, then
  * each event onto the Redis streams with a deterministic id, so a resumed run re-emitting an event adds nothing.

@@ -8,9 +8,6 @@ import { RUN_OPTION_LIMITS as LIMITS } from "../../src/runs/run-options.ts";
 
 export const COMMAND_NAME = "aide";
 
-/** Names of the /aide subcommands. */
-export const SUBCOMMANDS = ["start", "status", "list", "stop", "steer", "help"] as const;
-
 /** Names of the attachment options of /aide start. */
 export const FILE_OPTIONS = ["file", "file2", "file3"] as const;
 

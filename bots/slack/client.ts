@@ -81,12 +81,6 @@ export function slackFailure(err: unknown): Failure {
   }
 }
 
-/** The `error` code of an ok:false answer, or null. */
-export function platformErrorCode(err: unknown): string | null {
-  const e = err as { code?: string; data?: { error?: string } };
-  return e?.code === webApi.ErrorCode.PlatformError ? (e.data?.error ?? null) : null;
-}
-
 /** Retries of the start-up token check: a few quick ones, so a wrong URL or token is one clear line at once. */
 const STARTUP_RETRY_POLICY = { retries: 2, factor: 2, minTimeout: 300, maxTimeout: 1_000 } as const satisfies webApi.RetryOptions;
 

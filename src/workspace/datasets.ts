@@ -10,7 +10,6 @@ import { basename, join } from "node:path";
 import { DataError } from "../errors.ts";
 import type { Logger } from "../logger.ts";
 import type { Resolver } from "./address-guard.ts";
-import { formatBytes } from "../util/bytes.ts";
 import { DEFAULT_DOWNLOAD_LIMITS, displayUrl, downloadToFile } from "./fetch.ts";
 import { DEFAULT_UNPACK_LIMITS, unpackInto, type ArchiveKind, type UnpackLimits } from "./unpack.ts";
 
@@ -143,13 +142,4 @@ export async function fetchDatasets(links: string[], inputDir: string, opts: Fet
   const skipped = datasets.flatMap((d) => d.skipped.map((s) => `${d.source}: ${s}`));
   opts.logger.info({ datasets: datasets.length, files: files.length, bytes: totalBytes }, "data sets ready");
   return { datasets, files, totalBytes, skipped };
-}
-
-/** A one-line summary for chat: "3 files, 12.5 MB: train.csv, test.csv, sample_submission.csv". */
-export function describeDatasets(summary: DatasetsSummary, maxNames = 8): string {
-  const n = summary.files.length;
-  const names = summary.files.slice(0, maxNames).join(", ");
-  const more = n > maxNames ? `, and ${n - maxNames} more` : "";
-  const skipped = summary.skipped.length ? ` (${summary.skipped.length} entries skipped)` : "";
-  return `${n} file${n === 1 ? "" : "s"}, ${formatBytes(summary.totalBytes)}: ${names}${more}${skipped}`;
 }

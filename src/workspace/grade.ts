@@ -10,8 +10,6 @@ export interface GradingSpec {
   target: string;
 }
 
-export const GRADING_METRICS = ["roc_auc", "accuracy", "rmse", "mae", "r2"] as const;
-
 function readColumns(text: string, id: string, target: string, what: string): Map<string, string> {
   const rows = parse(text, { columns: true, skip_empty_lines: true, trim: true }) as Array<Record<string, string>>;
   const out = new Map<string, string>();

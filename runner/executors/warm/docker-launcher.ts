@@ -13,7 +13,6 @@ import { fileSizeBytes } from "../workspace.ts";
 import { CONTROL_DIR, SERVER_PIDS, type WarmLaunchArgs, type WarmLauncher, type WarmSandbox } from "./parent.ts";
 import { PRELOAD_MODULES, REQUIRED_MODULES, type ServerOptions } from "./protocol.ts";
 
-export { WARM_LABEL } from "../container-spec.ts";
 const DIAGNOSTIC_CHARS = 4000;
 
 export interface DockerLauncherOptions {

@@ -2,7 +2,7 @@
  * Debugging: recognise why a script failed from its output (and the node's flags) and turn that into a
  * recipe change. Unknown failures fall back to the safest simple recipe.
  */
-import { type Recipe, baseRecipe, clone, recipeKey, safestRecipe, withModel } from "./recipe.ts";
+import { type Recipe, clone, recipeKey, safestRecipe, withModel } from "./recipe.ts";
 import { stepParam } from "./moves.ts";
 
 export type FailureKind =
@@ -213,9 +213,4 @@ export function planDebug(parentRecipe: Recipe | null, run: FailedRun): DebugPla
       ? `Unrecognised failure (${what}); switch on every safety measure: categories as strings, sanitised inputs, plain K-fold, positional submission, broad file search, metric fallback.`
       : `Unrecognised failure (${what}); fall back to the safest simple pipeline: linear model with median imputation, standard scaling and one-hot encoding, with sanitised inputs and a metric fallback.`,
   };
-}
-
-/** A recipe that is fine to use when a parent has no recipe line at all (written by another coder). */
-export function freshSafeRecipe(): Recipe {
-  return baseRecipe("linear");
 }

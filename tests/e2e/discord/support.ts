@@ -124,13 +124,6 @@ export function useDiscordWorld(options: { messageContent: boolean; editInterval
   });
 }
 
-/** The run started from a channel's status card: its thread binding's run. */
-export async function runOfThread(world: DiscordWorld, threadId: string): Promise<RunRecord> {
-  const found = await world.store.findRunByThread("discord", world.discord.channel.id, threadId);
-  if (!found) throw new Error(`no run bound to thread ${threadId}`);
-  return found;
-}
-
 /** Waits for the run to reach one of `statuses`. */
 export async function waitForStatus(world: DiscordWorld, runId: string, statuses: string[], timeoutMs: number): Promise<RunRecord> {
   const end = Date.now() + timeoutMs;

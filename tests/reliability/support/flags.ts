@@ -18,8 +18,3 @@ export const LONG = ["1", "true", "yes"].includes((process.env.AIDE_RELIABILITY_
 export function describeLong(name: string, body: () => void): void {
   describe.runIf(LONG)(`[long] ${name}`, body);
 }
-
-/** A value for the fast suite and another for the long one (durations, counts). */
-export function fastOrLong<T>(fast: T, long: T): T {
-  return LONG ? long : fast;
-}

@@ -23,17 +23,4 @@ export async function waitMidStep(redis: Redis, runId: string, minNode: number, 
   );
 }
 
-/** Waits until the run has at least `n` step.finished events. */
-export async function waitForNodes(redis: Redis, runId: string, n: number, timeoutMs: number): Promise<void> {
-  await poll(
-    async () => {
-      const events = await runEvents(redis, runId).catch(() => [] as StoredRunEvent[]);
-      return events.filter((e) => e.type === "step.finished").length >= n;
-    },
-    timeoutMs,
-    `${n} finished nodes of run ${runId}`,
-    100,
-  );
-}
-
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
