@@ -1,4 +1,3 @@
-export { connectStore, Store, LEGAL_TRANSITIONS, TERMINAL_STATUSES, isLegalTransition, newRunId, bindingId, redactUri } from "./store.ts";
-export type { ConnectOptions, TransitionExtra } from "./store.ts";
+export { connectStore, Store, TERMINAL_STATUSES } from "./store.ts";
 export { IllegalTransitionError, RunNotFoundError, ThreadBoundError } from "./errors.ts";
 export * from "./types.ts";

@@ -15,13 +15,7 @@ import { readGuidance } from "./guidance.ts";
 import { type DataHints, readDataFacts, readDataHints, readTask } from "./task-reading.ts";
 import { reviewRun } from "./review.ts";
 
-export { parseRecipe, describe, recipeKey, baseRecipe, safestRecipe, type Recipe, type ModelKind } from "./recipe.ts";
-export { renderScript } from "./script.ts";
-export { readTask, readDataHints, metricFromText, metricFromHint } from "./task-reading.ts";
-export { candidateMoves, chooseMove } from "./moves.ts";
-export { planDebug, diagnose } from "./fixes.ts";
-export { readGuidance } from "./guidance.ts";
-export { reviewRun } from "./review.ts";
+export { parseRecipe, type Recipe } from "./recipe.ts";
 
 export interface OfflineCoderOptions {
   logger?: Logger;

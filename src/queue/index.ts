@@ -1,4 +1,0 @@
-export * from "./keys.ts";
-export * from "./run-queue.ts";
-export * from "./events.ts";
-export * from "./steering.ts";
