@@ -10,6 +10,7 @@ import { mkdir, readdir, readFile, rmdir, writeFile } from "node:fs/promises";
 import { join, relative } from "node:path";
 import type { Logger } from "../../src/logger.ts";
 import { pidAlive } from "../../src/services/process-utils.ts";
+import { sleep } from "../../src/util/sleep.ts";
 
 export interface CgroupLimits {
   memoryBytes: number;
@@ -163,7 +164,7 @@ async function removeDirs(dirs: string[], logger: Logger): Promise<void> {
           logger.warn({ dir, err }, "could not remove a job cgroup");
           break;
         }
-        await new Promise((r) => setTimeout(r, 20));
+        await sleep(20);
       }
     }
   }

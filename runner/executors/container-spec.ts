@@ -9,6 +9,7 @@
 import { chmod, chown } from "node:fs/promises";
 import type Dockerode from "dockerode";
 import type { Logger } from "../../src/logger.ts";
+import { sleep } from "../../src/util/sleep.ts";
 import { cleanEnv, fileSizeBytes, WORKSPACE } from "./workspace.ts";
 
 /** uid:gid scripts run as; the image's `sandbox` user. */
@@ -145,7 +146,7 @@ export async function removeContainer(container: Dockerode.Container, logger: Lo
         logger.warn({ err, container: container.id.slice(0, 12) }, "could not remove a script container");
         return;
       }
-      await new Promise((r) => setTimeout(r, 100 * Math.min(attempt + 1, 5)));
+      await sleep(100 * Math.min(attempt + 1, 5));
     }
   }
 }

@@ -4,9 +4,9 @@
  * its limits from ./process.ts, watched by the script supervisor) or warm (warm/sandbox-launcher.ts).
  */
 import { execFile } from "node:child_process";
-import { stat } from "node:fs/promises";
 import { ExecutorError } from "../../src/errors.ts";
 import type { ExecutionResult, Executor, ScriptJob } from "../../src/search/types.ts";
+import { exists } from "../../src/util/files.ts";
 import { bwrapArgs, sandboxArgs, systemArgs, type Prepared } from "./bwrap-spec.ts";
 import { findExecutable, runLimited } from "./process.ts";
 import { toExecutionResult } from "./script-supervisor.ts";
@@ -54,15 +54,6 @@ function execFileText(file: string, args: string[], timeoutMs: number): Promise<
       res({ ok: !err, out: `${stdout}${stderr}`.trim() || (err ? err.message : "") }),
     );
   });
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await stat(path);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 let checkCache: Promise<SandboxCheck> | null = null;
