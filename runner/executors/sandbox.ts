@@ -16,8 +16,6 @@ import { SandboxWarmLauncher } from "./warm/sandbox-launcher.ts";
 import { cleanEnv, inputDirOf, SANDBOX_HOME, SCRIPT_NAME, WORKSPACE, writeNodeFiles } from "./workspace.ts";
 
 export const DEFAULT_PYTHON = "/usr/bin/python3";
-/** Where the job's directory appears inside the sandbox; scripts run with this as their cwd. */
-export const SANDBOX_ROOT = WORKSPACE;
 
 const INSTALL_HINT = "Install it with `apt-get install bubblewrap` (Debian/Ubuntu) or `dnf install bubblewrap`";
 const PYTHON_HINT = "Install it with `apt-get install python3 python3-sklearn python3-pandas python3-numpy`";
