@@ -206,7 +206,7 @@ async function chatMarkdown(steps: number): Promise<string> {
     `| peak RSS (VmHWM) of the \`aide runner\` process | ${r.runnerPeakMb.toFixed(0)} MB (${r.runnerStartMb.toFixed(0)} MB right after start) |`,
     `| peak RSS (VmHWM) of the \`aide slack\` process | ${r.botPeakMb.toFixed(0)} MB (${r.botStartMb.toFixed(0)} MB right after start) |`,
     "",
-    "Latency is from the event's \`at\` (stamped when the search emits it, before it is stored and published) to",
+    "Latency is from the event's `at` (stamped when the search emits it, before it is stored and published) to",
     "the fake Slack Web API receiving the post it causes, over real sockets: Redis Streams -> the bot's consumer",
     "group -> the bridge -> Bolt's Web API client. Card edits are paced on purpose (at most one per second per",
     "message) and are not counted. Both processes run the compiled JavaScript (`node bin/aide.mjs`: dist/, no",

@@ -142,7 +142,10 @@ export async function sklearnTask(): Promise<string> {
   await mkdir(join(dir, "input"));
   await mkdir(join(dir, "working"));
   let seed = 7;
-  const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const rand = () => {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31;
+    return seed / 2 ** 31;
+  };
   const row = (id: number, withY: boolean) => {
     const x = Array.from({ length: 10 }, () => rand() * 2 - 1);
     const y = x[0]! + 0.5 * x[1]! - 0.3 * x[2]! + (rand() - 0.5) > 0 ? 1 : 0;

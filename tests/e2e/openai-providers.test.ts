@@ -26,7 +26,10 @@ function makeData(root: string): string {
   const input = join(root, "input");
   mkdirSync(input, { recursive: true });
   let seed = 7;
-  const rand = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+  const rand = () => {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31;
+    return seed / 2 ** 31;
+  };
   const rows = (from: number, n: number) =>
     Array.from({ length: n }, (_, i) => {
       const x1 = rand() * 10;

@@ -17,7 +17,10 @@ function makeTask(): string {
   const input = join(dir, "input");
   mkdirSync(input);
   let seed = 42;
-  const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const rand = () => {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31;
+    return seed / 2 ** 31;
+  };
   const rows = (from: number, n: number) =>
     Array.from({ length: n }, (_, i) => {
       const x1 = rand() * 10, x2 = rand() * 5;

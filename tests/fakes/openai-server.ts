@@ -65,10 +65,10 @@ export interface ErrorReply {
   headers?: Record<string, string>;
 }
 
-/** Waits before answering with `then` (for timeout tests). */
+/** Waits before answering with `reply` (for timeout tests). */
 export interface DelayedReply {
   delayMs: number;
-  then: FakeReply;
+  reply: FakeReply;
 }
 
 /** Closes the connection without an answer. */
@@ -643,7 +643,7 @@ export class FakeOpenAIServer {
     }
     if ("delayMs" in reply) {
       await new Promise((r) => setTimeout(r, reply.delayMs));
-      return this.answer(res, request, reply.then);
+      return this.answer(res, request, reply.reply);
     }
     if ("status" in reply) return this.sendError(res, reply, request);
 

@@ -166,7 +166,12 @@ export async function startFakeRest(state: FakeState, gatewayUrl: () => string, 
     const method = call.method;
     const path = call.path;
     const botAuth = req.headers.authorization === `Bot ${state.token}`;
-    let m: RegExpExecArray | null;
+    let m: string[] = [];
+    /** Matches the path against a route, keeping the groups in `m`. */
+    const route = (pattern: RegExp): boolean => {
+      m = pattern.exec(path) ?? [];
+      return m.length > 0;
+    };
 
     const rule = rateLimits.find((r) => r.times > 0 && (!r.method || r.method === method) && r.path.test(path));
     if (rule) {
@@ -190,6 +195,10 @@ export async function startFakeRest(state: FakeState, gatewayUrl: () => string, 
       json(res, failure.status, failure.body);
       return failure.status;
     }
+    const refuse = (status: number, body: unknown): number => {
+      json(res, status, body);
+      return status;
+    };
     const ok = (status: number, body?: unknown) => {
       json(res, status, body, {
         "x-ratelimit-limit": "50",
@@ -206,9 +215,9 @@ export async function startFakeRest(state: FakeState, gatewayUrl: () => string, 
       return true;
     };
 
-    if (method === "GET" && (m = /^\/attachments\/(\d+)\/[^/]+$/.exec(path))) {
+    if (method === "GET" && route(/^\/attachments\/(\d+)\/[^/]+$/)) {
       const file = state.cdn.get(m[1]!);
-      if (!file) return (json(res, 404, { message: "Not found" }), 404);
+      if (!file) return refuse(404, { message: "Not found" });
       res.writeHead(200, { "content-type": file.contentType, "content-length": file.data.length });
       res.end(file.data);
       return 200;
@@ -221,11 +230,11 @@ export async function startFakeRest(state: FakeState, gatewayUrl: () => string, 
     if (method === "GET" && path === "/applications/@me") return needBot() ? 401 : ok(200, { id: state.applicationId, name: "AIDE", flags: 0, bot_public: true, owner: state.owner });
 
     // Interactions: the callback needs no auth (the token is in the path).
-    if (method === "POST" && (m = /^\/interactions\/(\d+)\/([^/]+)\/callback$/.exec(path))) {
+    if (method === "POST" && route(/^\/interactions\/(\d+)\/([^/]+)\/callback$/)) {
       const it = state.interactions.get(m[1]!);
-      if (!it || it.token !== m[2]) return (json(res, 404, { message: "Unknown interaction", code: 10062 }), 404);
-      if (it.callbacks.length > 0) return (json(res, 400, { message: "Interaction has already been acknowledged.", code: 40060 }), 400);
-      if (Date.now() - it.createdAt > 3000) return (json(res, 404, { message: "Unknown interaction", code: 10062 }), 404);
+      if (!it || it.token !== m[2]) return refuse(404, { message: "Unknown interaction", code: 10062 });
+      if (it.callbacks.length > 0) return refuse(400, { message: "Interaction has already been acknowledged.", code: 40060 });
+      if (Date.now() - it.createdAt > 3000) return refuse(404, { message: "Unknown interaction", code: 10062 });
       it.callbacks.push({ type: call.body?.type, data: call.body?.data, at: Date.now() });
       if (call.body?.type === 4 && call.body.data) {
         it.original = newMessage(it.channelId, call.body.data, call.files, { interaction: { id: it.id, ephemeral: ((call.body.data.flags ?? 0) & 64) === 64 } });
@@ -234,13 +243,13 @@ export async function startFakeRest(state: FakeState, gatewayUrl: () => string, 
       res.end();
       return 204;
     }
-    if ((m = /^\/webhooks\/(\d+)\/([^/]+)\/messages\/([^/]+)$/.exec(path))) {
+    if (route(/^\/webhooks\/(\d+)\/([^/]+)\/messages\/([^/]+)$/)) {
       const [, app, token, mid] = m;
       const it = [...state.interactions.values()].find((i) => i.token === token);
-      if (!it || app !== state.applicationId) return (json(res, 404, { message: "Unknown Webhook", code: 10015 }), 404);
+      if (!it || app !== state.applicationId) return refuse(404, { message: "Unknown Webhook", code: 10015 });
       const deferredEphemeral = ((it.callbacks[0]?.data?.flags ?? 0) & 64) === 64;
       const target = mid === "@original" ? it.original : it.followups.find((f) => f.id === mid) ?? null;
-      if (method === "GET") return target ? ok(200, publicMessage(target)) : (json(res, 404, { message: "Unknown Message", code: 10008 }), 404);
+      if (method === "GET") return target ? ok(200, publicMessage(target)) : refuse(404, { message: "Unknown Message", code: 10008 });
       if (method === "DELETE") {
         if (mid === "@original") it.deleted = true;
         res.writeHead(204);
@@ -253,14 +262,14 @@ export async function startFakeRest(state: FakeState, gatewayUrl: () => string, 
           it.original.edits.push(call.body);
           return ok(200, publicMessage(it.original));
         }
-        if (!target) return (json(res, 404, { message: "Unknown Message", code: 10008 }), 404);
+        if (!target) return refuse(404, { message: "Unknown Message", code: 10008 });
         applyEdit(target, call.body, call.files);
         return ok(200, publicMessage(target));
       }
     }
-    if (method === "POST" && (m = /^\/webhooks\/(\d+)\/([^/]+)$/.exec(path))) {
+    if (method === "POST" && route(/^\/webhooks\/(\d+)\/([^/]+)$/)) {
       const it = [...state.interactions.values()].find((i) => i.token === m![2]);
-      if (!it) return (json(res, 404, { message: "Unknown Webhook", code: 10015 }), 404);
+      if (!it) return refuse(404, { message: "Unknown Webhook", code: 10015 });
       const msg = newMessage(it.channelId, call.body, call.files, { interaction: { id: it.id, ephemeral: ((call.body?.flags ?? 0) & 64) === 64 }, webhook_id: m[1]! });
       it.followups.push(msg);
       return ok(200, publicMessage(msg));
@@ -269,13 +278,13 @@ export async function startFakeRest(state: FakeState, gatewayUrl: () => string, 
     // Everything below needs the bot token.
     if (needBot()) return 401;
 
-    if ((m = /^\/channels\/(\d+)\/messages$/.exec(path)) && method === "POST") {
+    if (route(/^\/channels\/(\d+)\/messages$/) && method === "POST") {
       const channel = state.channels.get(m[1]!);
-      if (!channel) return (json(res, 404, { message: "Unknown Channel", code: 10003 }), 404);
-      if (channel.thread_metadata?.archived) return (json(res, 400, ARCHIVED), 400);
+      if (!channel) return refuse(404, { message: "Unknown Channel", code: 10003 });
+      if (channel.thread_metadata?.archived) return refuse(400, ARCHIVED);
       const content = String(call.body?.content ?? "");
-      if (content.length > 2000) return (json(res, 400, { message: "Invalid Form Body", code: 50035, errors: { content: { _errors: [{ code: "BASE_TYPE_MAX_LENGTH", message: "Must be 2000 or fewer in length." }] } } }), 400);
-      if (!content && !(call.body?.embeds?.length) && call.files.length === 0 && !(call.body?.components?.length)) return (json(res, 400, { message: "Cannot send an empty message", code: 50006 }), 400);
+      if (content.length > 2000) return refuse(400, { message: "Invalid Form Body", code: 50035, errors: { content: { _errors: [{ code: "BASE_TYPE_MAX_LENGTH", message: "Must be 2000 or fewer in length." }] } } });
+      if (!content && !(call.body?.embeds?.length) && call.files.length === 0 && !(call.body?.components?.length)) return refuse(400, { message: "Cannot send an empty message", code: 50006 });
       const msg = newMessage(channel.id, call.body, call.files);
       state.messages.set(msg.id, msg);
       channel.last_message_id = msg.id;
@@ -283,13 +292,13 @@ export async function startFakeRest(state: FakeState, gatewayUrl: () => string, 
       hooks.messageCreated(msg);
       return ok(200, publicMessage(msg));
     }
-    if ((m = /^\/channels\/(\d+)\/messages\/(\d+)$/.exec(path))) {
+    if (route(/^\/channels\/(\d+)\/messages\/(\d+)$/)) {
       const msg = state.messages.get(m[2]!);
-      if (!msg || msg.channel_id !== m[1]) return (json(res, 404, { message: "Unknown Message", code: 10008 }), 404);
+      if (!msg || msg.channel_id !== m[1]) return refuse(404, { message: "Unknown Message", code: 10008 });
       if (method === "GET") return ok(200, publicMessage(msg));
       if (method === "PATCH") {
-        if (state.channels.get(m[1]!)?.thread_metadata?.archived) return (json(res, 400, ARCHIVED), 400);
-        if (String(call.body?.content ?? "").length > 2000) return (json(res, 400, { message: "Invalid Form Body", code: 50035 }), 400);
+        if (state.channels.get(m[1]!)?.thread_metadata?.archived) return refuse(400, ARCHIVED);
+        if (String(call.body?.content ?? "").length > 2000) return refuse(400, { message: "Invalid Form Body", code: 50035 });
         applyEdit(msg, call.body, call.files);
         return ok(200, publicMessage(msg));
       }
@@ -300,26 +309,26 @@ export async function startFakeRest(state: FakeState, gatewayUrl: () => string, 
         return 204;
       }
     }
-    if (method === "POST" && (m = /^\/channels\/(\d+)\/messages\/(\d+)\/threads$/.exec(path))) {
+    if (method === "POST" && route(/^\/channels\/(\d+)\/messages\/(\d+)\/threads$/)) {
       const parent = state.channels.get(m[1]!);
       const msg = state.messages.get(m[2]!);
-      if (!parent || !msg || msg.channel_id !== parent.id) return (json(res, 404, { message: "Unknown Message", code: 10008 }), 404);
-      if (state.channels.has(msg.id)) return (json(res, 400, { message: "A thread has already been created for this message", code: 160004 }), 400);
+      if (!parent || !msg || msg.channel_id !== parent.id) return refuse(404, { message: "Unknown Message", code: 10008 });
+      if (state.channels.has(msg.id)) return refuse(400, { message: "A thread has already been created for this message", code: 160004 });
       const name = String(call.body?.name ?? "");
-      if (!name || name.length > 100) return (json(res, 400, { message: "Invalid Form Body", code: 50035 }), 400);
+      if (!name || name.length > 100) return refuse(400, { message: "Invalid Form Body", code: 50035 });
       // A thread started from a message has the message's id.
       const thread = threadChannel(msg.id, parent, name, state.bot.id, Number(call.body?.auto_archive_duration ?? 4320));
       state.channels.set(thread.id, thread);
       hooks.threadCreated(thread);
       return ok(201, thread);
     }
-    if ((m = /^\/channels\/(\d+)$/.exec(path))) {
+    if (route(/^\/channels\/(\d+)$/)) {
       const channel = state.channels.get(m[1]!);
-      if (!channel) return (json(res, 404, { message: "Unknown Channel", code: 10003 }), 404);
+      if (!channel) return refuse(404, { message: "Unknown Channel", code: 10003 });
       if (method === "GET") return ok(200, channel);
       if (method === "PATCH") {
         if (channel.thread_metadata && call.body && "archived" in call.body) {
-          if (channel.thread_metadata.locked) return (json(res, 403, { message: "Missing Permissions", code: 50013 }), 403);
+          if (channel.thread_metadata.locked) return refuse(403, { message: "Missing Permissions", code: 50013 });
           channel.thread_metadata.archived = Boolean(call.body.archived);
         }
         if (call.body?.name) channel.name = String(call.body.name);
@@ -327,12 +336,12 @@ export async function startFakeRest(state: FakeState, gatewayUrl: () => string, 
         return ok(200, channel);
       }
     }
-    if ((m = /^\/applications\/(\d+)(?:\/guilds\/(\d+))?\/commands$/.exec(path))) {
-      if (m[1] !== state.applicationId) return (json(res, 403, { message: "Missing Access", code: 50001 }), 403);
+    if (route(/^\/applications\/(\d+)(?:\/guilds\/(\d+))?\/commands$/)) {
+      if (m[1] !== state.applicationId) return refuse(403, { message: "Missing Access", code: 50001 });
       const scope = m[2] ?? "global";
       if (method === "GET") return ok(200, state.commands.get(scope)?.commands ?? []);
       if (method === "PUT") {
-        if (!Array.isArray(call.body)) return (json(res, 400, { message: "Invalid Form Body", code: 50035 }), 400);
+        if (!Array.isArray(call.body)) return refuse(400, { message: "Invalid Form Body", code: 50035 });
         const commands = call.body.map((c: any) => ({ ...c, id: snowflake(), application_id: state.applicationId, version: snowflake(), ...(m![2] ? { guild_id: m![2] } : {}) }));
         state.commands.set(scope, { scope, commands });
         return ok(200, commands);

@@ -359,6 +359,7 @@ print("SURVIVED")
     let server: Server;
     let port = 0;
     let connections = 0;
+    // biome-ignore lint/suspicious/noDuplicateTestHooks: this hook belongs to the describe.skipIf block above, which biome does not see as a describe
     beforeAll(async () => {
       server = createServer((socket) => {
         connections += 1;
@@ -368,6 +369,7 @@ print("SURVIVED")
       const address = server.address();
       port = typeof address === "object" && address ? address.port : 0;
     });
+    // biome-ignore lint/suspicious/noDuplicateTestHooks: this hook belongs to the describe.skipIf block above, which biome does not see as a describe
     afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
     it("has no interface but lo and reaches neither the internet, nor the host, nor DNS", async () => {

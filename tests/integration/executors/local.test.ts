@@ -11,13 +11,11 @@ import { LocalExecutor } from "../../../runner/executors/local.ts";
 import { ENV_DUMP, makeScratch, parseEnvDump, type Scratch } from "./helpers.ts";
 
 describe("LocalExecutor (unsafe)", () => {
-  beforeAll(() => {
-    if (!existsSync("/usr/bin/python3")) throw new Error("/usr/bin/python3 is missing (scripts/ensure-deps.sh installs it)");
-  });
   let scratch: Scratch;
   const executor = new LocalExecutor({ logger: silentLogger });
 
   beforeAll(() => {
+    if (!existsSync("/usr/bin/python3")) throw new Error("/usr/bin/python3 is missing (scripts/ensure-deps.sh installs it)");
     scratch = makeScratch("aide-local-test");
   });
   afterAll(() => scratch.cleanup());

@@ -13,13 +13,11 @@ const check = await SandboxExecutor.check();
 
 describe("SandboxExecutor (bubblewrap)", () => {
   // npm test installs bubblewrap and Debian's Python stack (scripts/ensure-deps.sh): a missing one is a failure.
-  beforeAll(() => {
-    if (!check.ok) throw new Error(`the bubblewrap sandbox cannot run here: ${check.reason}`);
-  });
   let scratch: Scratch;
   const executor = new SandboxExecutor({ logger: silentLogger });
 
   beforeAll(() => {
+    if (!check.ok) throw new Error(`the bubblewrap sandbox cannot run here: ${check.reason}`);
     scratch = makeScratch("aide-sandbox-test");
   });
   afterAll(() => scratch.cleanup());

@@ -211,7 +211,9 @@ describe("bad data links", () => {
     const dir = mkdtempSync(join(tmpdir(), "aide-evil-"));
     writeFileSync(join(dir, "x.csv"), "a,b\n1,2\n");
     // An archive whose entry climbs out of the data directory.
-    await tar.c({ gzip: true, file: join(dir, "evil.tar.gz"), cwd: dir, onWriteEntry: (entry: { path: string }) => void (entry.path = "../../evil.csv") }, ["x.csv"]);
+    await tar.c({ gzip: true, file: join(dir, "evil.tar.gz"), cwd: dir, onWriteEntry: (entry: { path: string }) => {
+        entry.path = "../../evil.csv";
+      } }, ["x.csv"]);
     files.route("/evil.tar.gz", { kind: "file", body: readFileSync(join(dir, "evil.tar.gz")) });
     files.route("/garbage.zip", { kind: "file", body: Buffer.from("PK\u0003\u0004 this is not really a zip file at all") });
     startRunner();

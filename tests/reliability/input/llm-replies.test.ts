@@ -88,7 +88,7 @@ const STEP_LOCAL: Array<[string, FakeReply, RegExp, number?]> = [
   ["an answer with no choices", { raw: completion([]) }, /no usable script .*the answer was empty/],
   ["a message whose content is a number", { raw: completion([{ index: 0, message: { role: "assistant", content: 42 }, finish_reason: "stop" }]) }, /no usable script/],
   ["truncated JSON", { raw: '{"id":"chatcmpl-x","object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant","content":"```python\\nimport' }, /answered with JSON that cannot be read \(cut off or malformed\)/],
-  ["no answer within the timeout", { delayMs: 4000, then: "late" }, /did not answer within 2 s \(2 attempts\)/, 2],
+  ["no answer within the timeout", { delayMs: 4000, reply: "late" }, /did not answer within 2 s \(2 attempts\)/, 2],
 ];
 
 const FATAL: Array<[string, FakeReply, RegExp]> = [

@@ -34,7 +34,10 @@ function maxOverlap(intervals: Array<[number, number]>): number {
   const points = intervals.flatMap(([a, b]) => [[a, 1], [b, -1]] as Array<[number, number]>).sort((x, y) => x[0] - y[0] || x[1] - y[1]);
   let now = 0;
   let max = 0;
-  for (const [, delta] of points) max = Math.max(max, (now += delta));
+  for (const [, delta] of points) {
+    now += delta;
+    max = Math.max(max, now);
+  }
   return max;
 }
 

@@ -14,7 +14,7 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Redis } from "ioredis";
+import type { Redis } from "ioredis";
 import { afterAll, beforeAll } from "vitest";
 import { DiscordBot } from "../../../bots/discord/bot.ts";
 import { startSlackBot, type SlackBot } from "../../../bots/slack/bot.ts";

@@ -293,7 +293,7 @@ describe("OpenAICoder.propose", () => {
   });
 
   it("passes an abort through instead of wrapping it", async () => {
-    fake.setDefault({ delayMs: 2000, then: GOOD_REPLY });
+    fake.setDefault({ delayMs: 2000, reply: GOOD_REPLY });
     const controller = new AbortController();
     const p = coder().propose({ kind: "draft" }, ctx, controller.signal);
     setTimeout(() => controller.abort(), 50);
@@ -435,7 +435,7 @@ describe("checkModels", () => {
 
 describe("error mapping", () => {
   it("a request that times out fails its step only, saying so", async () => {
-    fake.setDefault({ delayMs: 1500, then: GOOD_REPLY });
+    fake.setDefault({ delayMs: 1500, reply: GOOD_REPLY });
     const err = await catchError(coder({ timeoutMs: 200, maxRetries: 0, stream: false }).propose({ kind: "draft" }, ctx));
     expect(err).toBeInstanceOf(StepFailure);
     expect((err as StepFailure).reason).toBe(`The model endpoint at ${baseURL} did not answer within 200 ms (1 attempt).`);

@@ -51,10 +51,16 @@ function fakeService(run?: Partial<RunRecord>) {
   const steers: unknown[] = [];
   const record = { id: "r1a2b3c4d", status: "running", owner: ada, admins: [], progress: { totalSteps: 20 }, ...run } as RunRecord;
   const store = {
-    createRun: vi.fn(async (r: { options: RunOptions }) => (created.push(r), { ...record, options: r.options })),
+    createRun: vi.fn(async (r: { options: RunOptions }) => {
+      created.push(r);
+      return { ...record, options: r.options };
+    }),
     bindThread: vi.fn(async () => undefined),
     requireRun: vi.fn(async () => record),
-    addSteer: vi.fn(async (_id: string, command: unknown) => (steers.push(command), { id: "r1a2b3c4d:1", seq: 1, command })),
+    addSteer: vi.fn(async (_id: string, command: unknown) => {
+      steers.push(command);
+      return { id: "r1a2b3c4d:1", seq: 1, command };
+    }),
   };
   const multi = { incr: () => multi, expire: () => multi, exec: async () => [[null, 1]] };
   const redis = { multi: () => multi, publish: async () => 1 };
@@ -121,7 +127,10 @@ describe("every entry point refuses the same values with the same sentence", () 
 
     // aide submit: one line, exit code 2, before any service is opened.
     const written: string[] = [];
-    vi.spyOn(process.stderr, "write").mockImplementation((chunk: string | Uint8Array) => (written.push(String(chunk)), true));
+    vi.spyOn(process.stderr, "write").mockImplementation((chunk: string | Uint8Array) => {
+      written.push(String(chunk));
+      return true;
+    });
     expect(await main(["node", "aide", "submit", "--task", "Predict y", "--data", DATA, `--${flag}`, text])).toBe(2);
     expect(written.join("")).toBe(`aide: ${problem}\n`);
   });

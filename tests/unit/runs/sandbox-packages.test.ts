@@ -16,7 +16,7 @@ import {
   sandboxPackages,
 } from "../../../src/runs/sandbox-packages.ts";
 import { draftPrompt, findSection, SECTION } from "../../../src/search/prompts.ts";
-import type { ExecutionResult, Executor, ScriptJob } from "../../../src/search/types.ts";
+import type { ExecutionResult, ScriptJob } from "../../../src/search/types.ts";
 import { InterpretingExecutor, RecordingSink, ScriptedCoder } from "../../fakes/search-fakes.ts";
 
 function capturingLogger(): { logger: Logger; lines: Array<Record<string, unknown>> } {

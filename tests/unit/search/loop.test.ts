@@ -104,7 +104,7 @@ describe("search loop", () => {
   });
 
   it("fixes the metric direction from the first node with a metric, for the whole run", async () => {
-    const coder = new ScriptedCoder((a, ctx) => (ctx.step === 0 ? "metric=2.0 lower" : `metric=${3 - ctx.step / 10}`));
+    const coder = new ScriptedCoder((_a, ctx) => (ctx.step === 0 ? "metric=2.0 lower" : `metric=${3 - ctx.step / 10}`));
     const result = await runSearch(options({ steps: 6 }), fakeSearchDeps(coder, new InterpretingExecutor(), new RecordingSink()));
     expect(result.lowerIsBetter).toBe(true);
     expect(result.journal.goodNodes.every((n) => n.metric!.lowerIsBetter)).toBe(true);
@@ -113,7 +113,7 @@ describe("search loop", () => {
 
   it("keeps up to `parallel` steps in flight with a consistent journal", async () => {
     const executor = new InterpretingExecutor();
-    const coder = new ScriptedCoder((a, ctx) => `sleep=${5 + (ctx.step % 4) * 7} metric=${0.5 + ctx.step / 100}`);
+    const coder = new ScriptedCoder((_a, ctx) => `sleep=${5 + (ctx.step % 4) * 7} metric=${0.5 + ctx.step / 100}`);
     const result = await runSearch(options({ steps: 14, parallel: 3 }), fakeSearchDeps(coder, executor, new RecordingSink()));
     expect(executor.maxInFlight).toBe(3);
     expect(result.journal.size).toBe(14);
@@ -123,16 +123,18 @@ describe("search loop", () => {
   });
 
   it("lets parallel steps see the code other steps in flight proposed for the same parent", async () => {
-    const coder = new ScriptedCoder((a, ctx) => `sleep=20 metric=${ctx.step === 0 ? 0.9 : 0.4} step${ctx.step}`);
+    const coder = new ScriptedCoder((_a, ctx) => `sleep=20 metric=${ctx.step === 0 ? 0.9 : 0.4} step${ctx.step}`);
     await runSearch(options({ steps: 11, parallel: 3, seed: 3 }), fakeSearchDeps(coder, new InterpretingExecutor(), new RecordingSink()));
-    const improves = coder.contexts.filter((c, i) => coder.actions[i]!.kind === "improve");
+    const improves = coder.contexts.filter((_c, i) => coder.actions[i]!.kind === "improve");
     expect(improves.length).toBeGreaterThan(2);
     // Every improve of node 0 sees the code of all earlier improves of node 0, finished or still in flight.
-    improves.forEach((c, k) => expect(c.siblings.map((s) => s.code)).toEqual(improves.slice(0, k).map((p) => `sleep=20 metric=0.4 step${p.step}`)));
+    for (const [k, c] of improves.entries()) {
+      expect(c.siblings.map((s) => s.code)).toEqual(improves.slice(0, k).map((p) => `sleep=20 metric=0.4 step${p.step}`));
+    }
   });
 
   it("ends cleanly when the token budget is spent", async () => {
-    const coder = new ScriptedCoder((a, ctx) => `metric=${0.5 + ctx.step / 100}`, 100);
+    const coder = new ScriptedCoder((_a, ctx) => `metric=${0.5 + ctx.step / 100}`, 100);
     const sink = new RecordingSink();
     const result = await runSearch(options({ budget: { tokens: 350 } }), fakeSearchDeps(coder, new InterpretingExecutor(), sink));
     expect(result.reason).toBe("budget");
@@ -144,7 +146,7 @@ describe("search loop", () => {
 
   it("applies steering at step boundaries: guidance, more, focus, stop", async () => {
     const inbox = new QueueInbox();
-    const coder = new ScriptedCoder((a, ctx) => `metric=${0.5 + ctx.step / 100}`);
+    const coder = new ScriptedCoder((_a, ctx) => `metric=${0.5 + ctx.step / 100}`);
     const sink = new RecordingSink();
     sink.onEvent = (e) => {
       if (e.type === "step.finished" && e.node.id === 1) inbox.push({ kind: "guidance", text: "try gradient boosting" });
@@ -165,7 +167,7 @@ describe("search loop", () => {
 
   it("stops on request, keeps the journal and still reports the best", async () => {
     const inbox = new QueueInbox();
-    const coder = new ScriptedCoder((a, ctx) => `metric=${0.5 + ctx.step / 100}`);
+    const coder = new ScriptedCoder((_a, ctx) => `metric=${0.5 + ctx.step / 100}`);
     const sink = new RecordingSink();
     sink.onEvent = (e) => {
       if (e.type === "step.finished" && e.node.id === 2) inbox.push({ kind: "stop" });
@@ -178,7 +180,7 @@ describe("search loop", () => {
 
   it("pauses until resumed", async () => {
     const inbox = new QueueInbox();
-    const coder = new ScriptedCoder((a, ctx) => `metric=${0.5 + ctx.step / 100}`);
+    const coder = new ScriptedCoder((_a, ctx) => `metric=${0.5 + ctx.step / 100}`);
     const sink = new RecordingSink();
     sink.onEvent = (e) => {
       if (e.type === "step.finished" && e.node.id === 1) inbox.push({ kind: "pause" });
@@ -205,7 +207,7 @@ describe("search loop", () => {
 describe("search loop abort", () => {
   it("cancels the steps in flight and rejects with the signal's reason, without run.failed", async () => {
     const controller = new AbortController();
-    const coder = new ScriptedCoder((a, ctx) => `sleep=${ctx.step === 2 ? 5000 : 1} metric=0.5`);
+    const coder = new ScriptedCoder((_a, ctx) => `sleep=${ctx.step === 2 ? 5000 : 1} metric=0.5`);
     const sink = new RecordingSink();
     sink.onEvent = (e) => {
       if (e.type === "step.started" && e.nodeId === 2) setTimeout(() => controller.abort(new Error("lease lost")), 20);
@@ -222,7 +224,7 @@ describe("search loop abort", () => {
 
 describe("search loop: the metric's direction and name", () => {
   /** Scripts printing `values[step]` with `flags` (see InterpretingExecutor) from `flagsAt(step)`. */
-  const printing = (values: number[], flagsAt: (step: number) => string) => (a: Action, ctx: PromptContext) =>
+  const printing = (values: number[], flagsAt: (step: number) => string) => (_a: Action, ctx: PromptContext) =>
     `metric=${values[ctx.step]} ${flagsAt(ctx.step)}`;
   const bestValues = (sink: RecordingSink) => sink.events.flatMap((e) => (e.type === "best.improved" ? [e.node.metric!.value] : []));
 
@@ -290,7 +292,7 @@ describe("search loop: the metric's direction and name", () => {
 
   it("flags a node that reports another metric than the run's: kept for display, never best", async () => {
     const codes = ["name=rmse metric=3 nodir", "name=mae metric=0.5 nodir", "name=RMSE metric=2.5 nodir", "name=root_mean_squared_error metric=2.8 nodir"];
-    const coder = new ScriptedCoder((a, ctx) => codes[ctx.step]!);
+    const coder = new ScriptedCoder((_a, ctx) => codes[ctx.step]!);
     const sink = new RecordingSink();
     const result = await runSearch(
       options({ steps: 4, brief: { ...testBrief, task: "Predict y. Metric: RMSE (lower is better)." } }),
@@ -312,7 +314,7 @@ describe("search loop: the metric's direction and name", () => {
 
   it("names the run's metric after its first ranked node when the task does not, also when resumed", async () => {
     const codes = ["name=rmse metric=3 nodir", "name=mae metric=0.5 nodir", "name=val_rmse metric=2 nodir"];
-    const behaviour = (a: Action, ctx: PromptContext) => codes[ctx.step]!;
+    const behaviour = (_a: Action, ctx: PromptContext) => codes[ctx.step]!;
     const first = await runSearch(options({ steps: 1 }), fakeSearchDeps(new ScriptedCoder(behaviour), new InterpretingExecutor(), new RecordingSink()));
     expect(first).toMatchObject({ metricName: "rmse", lowerIsBetter: true });
     const resumed = await runSearch(options({ steps: 3 }), fakeSearchDeps(new ScriptedCoder(behaviour), new InterpretingExecutor(), new RecordingSink()), first.journal.nodes);

@@ -111,7 +111,10 @@ describe("runStep", () => {
     const inputs: ReviewInput[] = [];
     const coder = reviewing({});
     const review = coder.review;
-    coder.review = async (input, result) => (inputs.push(input), review(input, result));
+    coder.review = async (input, result) => {
+      inputs.push(input);
+      return review(input, result);
+    };
     const { node, suggestedLowerIsBetter } = await step(fixedExecutor({ output: 'AIDE_METRIC {"name": "rmse", "value": 3.5}\n' }), { coder });
     expect(inputs[0]!.parsedMetric).toEqual({ name: "rmse", value: 3.5, lowerIsBetter: null });
     expect(node.buggy).toBe(false);
