@@ -3,7 +3,7 @@ import { fileURLToPath } from "node:url";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import { UsageError } from "./errors.ts";
-import { runOptionsSchema } from "./runs/run-options.ts";
+import { runOptionsSchema } from "./run-options-schema.ts";
 
 /** The settings that are a run's options too (default steps, parallel, time limit, coder) take its limits. */
 const run = runOptionsSchema.shape;
@@ -117,56 +117,85 @@ export const DEFAULT_CONFIG_PATH = fileURLToPath(new URL("../config/default.yaml
 
 type Env = Record<string, string | undefined>;
 
-/** Environment variables that map onto config keys. */
-const ENV_KEYS: Array<[string, (c: Record<string, any>, v: string) => void]> = [
-  ["AIDE_CODER", (c, v) => (c.coder = v)],
-  ["OPENAI_BASE_URL", (c, v) => (c.openai.baseUrl = v)],
-  ["OPENAI_API_KEY", (c, v) => (c.openai.apiKey = v)],
-  ["AIDE_CODE_MODEL", (c, v) => (c.openai.codeModel = v)],
-  ["AIDE_REVIEW_MODEL", (c, v) => (c.openai.reviewModel = v)],
-  ["AIDE_EXECUTOR", (c, v) => (c.execution.executor = v)],
-  ["AIDE_PYTHON", (c, v) => (c.execution.python = v)],
-  ["AIDE_WARM", (c, v) => (c.execution.warm = ["1", "true", "yes"].includes(v.toLowerCase()))],
-  ["AIDE_LOG_LEVEL", (c, v) => (c.log.level = v)],
-  ["AIDE_SANDBOX_IMAGE", (c, v) => (c.execution.dockerImage = v)],
-  ["AIDE_DATA_ALLOW_PRIVATE_HOSTS", (c, v) => (c.data.allowPrivateHosts = ["1", "true", "yes"].includes(v.toLowerCase()))],
-  ["AIDE_DATA_ALLOWED_ADDRESSES", (c, v) => (c.data.allowedAddresses = splitList(v))],
-  ["REDIS_URL", (c, v) => (c.services.redisUrl = v)],
-  ["MONGODB_URI", (c, v) => (c.services.mongoUri = v)],
-  ["AIDE_DATA_DIR", (c, v) => (c.services.dataDir = v)],
-  ["SLACK_BOT_TOKEN", (c, v) => (c.slack.botToken = v)],
-  ["SLACK_SIGNING_SECRET", (c, v) => (c.slack.signingSecret = v)],
-  ["SLACK_APP_TOKEN", (c, v) => (c.slack.appToken = v)],
-  ["SLACK_API_URL", (c, v) => (c.slack.apiUrl = v)],
-  ["PORT", (c, v) => (c.slack.port = Number(v))],
-  ["SLACK_ADMINS", (c, v) => (c.slack.admins = splitList(v))],
-  ["DISCORD_TOKEN", (c, v) => (c.discord.token = v)],
-  ["DISCORD_APPLICATION_ID", (c, v) => (c.discord.applicationId = v)],
-  ["DISCORD_API_URL", (c, v) => (c.discord.apiUrl = v)],
-  ["DISCORD_ADMINS", (c, v) => (c.discord.admins = splitList(v))],
-  ["AIDE_WEB", (c, v) => (c.web.enabled = !["0", "false", "no", "off"].includes(v.toLowerCase()))],
-  ["AIDE_WEB_HOST", (c, v) => (c.web.host = v)],
-  ["AIDE_WEB_PORT", (c, v) => (c.web.port = Number(v))],
-  ["AIDE_PUBLIC_URL", (c, v) => (c.web.publicUrl = v)],
-  ["DISCORD_MESSAGE_CONTENT", (c, v) => (c.discord.messageContent = ["1", "true", "yes"].includes(v.toLowerCase()))],
+/** A config as read from YAML, before it is validated. */
+type RawConfig = Record<string, unknown>;
+
+const truthy = (v: string): boolean => ["1", "true", "yes"].includes(v.toLowerCase());
+const notFalsy = (v: string): boolean => !["0", "false", "no", "off"].includes(v.toLowerCase());
+
+/** Environment variables that map onto config keys (a dotted path), with how the value is read. */
+const ENV_KEYS: Array<[string, string, (v: string) => unknown]> = [
+  ["AIDE_CODER", "coder", String],
+  ["OPENAI_BASE_URL", "openai.baseUrl", String],
+  ["OPENAI_API_KEY", "openai.apiKey", String],
+  ["AIDE_CODE_MODEL", "openai.codeModel", String],
+  ["AIDE_REVIEW_MODEL", "openai.reviewModel", String],
+  ["AIDE_EXECUTOR", "execution.executor", String],
+  ["AIDE_PYTHON", "execution.python", String],
+  ["AIDE_WARM", "execution.warm", truthy],
+  ["AIDE_LOG_LEVEL", "log.level", String],
+  ["AIDE_SANDBOX_IMAGE", "execution.dockerImage", String],
+  ["AIDE_DATA_ALLOW_PRIVATE_HOSTS", "data.allowPrivateHosts", truthy],
+  ["AIDE_DATA_ALLOWED_ADDRESSES", "data.allowedAddresses", splitList],
+  ["REDIS_URL", "services.redisUrl", String],
+  ["MONGODB_URI", "services.mongoUri", String],
+  ["AIDE_DATA_DIR", "services.dataDir", String],
+  ["SLACK_BOT_TOKEN", "slack.botToken", String],
+  ["SLACK_SIGNING_SECRET", "slack.signingSecret", String],
+  ["SLACK_APP_TOKEN", "slack.appToken", String],
+  ["SLACK_API_URL", "slack.apiUrl", String],
+  ["PORT", "slack.port", Number],
+  ["SLACK_ADMINS", "slack.admins", splitList],
+  ["DISCORD_TOKEN", "discord.token", String],
+  ["DISCORD_APPLICATION_ID", "discord.applicationId", String],
+  ["DISCORD_API_URL", "discord.apiUrl", String],
+  ["DISCORD_ADMINS", "discord.admins", splitList],
+  ["AIDE_WEB", "web.enabled", notFalsy],
+  ["AIDE_WEB_HOST", "web.host", String],
+  ["AIDE_WEB_PORT", "web.port", Number],
+  ["AIDE_PUBLIC_URL", "web.publicUrl", String],
+  ["DISCORD_MESSAGE_CONTENT", "discord.messageContent", truthy],
 ];
+
+const isTable = (v: unknown): v is RawConfig => typeof v === "object" && v !== null && !Array.isArray(v);
+
+/** Sets a dotted path in a raw config, making the tables on the way. */
+function setPath(config: RawConfig, path: string, value: unknown): void {
+  const keys = path.split(".");
+  const last = keys.pop()!;
+  let table = config;
+  for (const key of keys) {
+    const next = table[key];
+    if (isTable(next)) {
+      table = next;
+    } else {
+      const made: RawConfig = {};
+      table[key] = made;
+      table = made;
+    }
+  }
+  table[last] = value;
+}
 
 function splitList(v: string): string[] {
   return v.split(",").map((x) => x.trim()).filter(Boolean);
 }
 
-function readYaml(path: string): Record<string, any> {
+function readYaml(path: string): RawConfig {
   try {
-    return (parseYaml(readFileSync(path, "utf8")) ?? {}) as Record<string, any>;
+    const parsed: unknown = parseYaml(readFileSync(path, "utf8")) ?? {};
+    if (!isTable(parsed)) throw new Error("it does not hold a table of settings");
+    return parsed;
   } catch (err) {
     throw new UsageError(`Cannot read the config file ${path}: ${(err as Error).message}`, { cause: err });
   }
 }
 
-function mergeDeep(base: Record<string, any>, over: Record<string, any>): Record<string, any> {
-  const out: Record<string, any> = { ...base };
+function mergeDeep(base: RawConfig, over: RawConfig): RawConfig {
+  const out: RawConfig = { ...base };
   for (const [k, v] of Object.entries(over)) {
-    out[k] = v && typeof v === "object" && !Array.isArray(v) && base[k] && typeof base[k] === "object" ? mergeDeep(base[k], v) : v;
+    const under = base[k];
+    out[k] = isTable(v) && isTable(under) ? mergeDeep(under, v) : v;
   }
   return out;
 }
@@ -175,7 +204,7 @@ function mergeDeep(base: Record<string, any>, over: Record<string, any>): Record
  * Loads the configuration: defaults file, then the file named by AIDE_CONFIG, then environment variables,
  * then `overrides` (command-line flags, as a partial config). Throws UsageError naming the bad key.
  */
-export function loadConfig(options: { env?: Env; overrides?: Record<string, any>; defaultsPath?: string } = {}): Config {
+export function loadConfig(options: { env?: Env; overrides?: RawConfig; defaultsPath?: string } = {}): Config {
   const env = options.env ?? process.env;
   let raw = readYaml(options.defaultsPath ?? DEFAULT_CONFIG_PATH);
   const userPath = env.AIDE_CONFIG;
@@ -184,9 +213,9 @@ export function loadConfig(options: { env?: Env; overrides?: Record<string, any>
     raw = mergeDeep(raw, readYaml(userPath));
   }
   raw = structuredClone(raw);
-  for (const [name, set] of ENV_KEYS) {
+  for (const [name, path, read] of ENV_KEYS) {
     const value = env[name];
-    if (value !== undefined && value !== "") set(raw, value);
+    if (value !== undefined && value !== "") setPath(raw, path, read(value));
   }
   if (options.overrides) raw = mergeDeep(raw, options.overrides);
   const parsed = configSchema.safeParse(raw);
