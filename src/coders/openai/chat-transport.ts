@@ -4,13 +4,45 @@
  * whether it came whole or streamed. A streamed answer has an idle timeout (no token for that long) beside the
  * total one, so a slow local model that is still writing is not cut off; one that went silent is.
  */
-import OpenAI, { APIError } from "openai";
-import type { ChatCompletionMessageParam, ChatCompletionTool, ChatCompletionToolChoiceOption } from "openai/resources/chat/completions";
+import type OpenAI from "openai";
+import { APIError } from "openai";
+import type {
+  ChatCompletionCreateParamsNonStreaming,
+  ChatCompletionCreateParamsStreaming,
+  ChatCompletionMessageParam,
+  ChatCompletionTool,
+  ChatCompletionToolChoiceOption,
+} from "openai/resources/chat/completions";
 import { ModelError } from "../../errors.ts";
 import type { Logger } from "../../logger.ts";
 import { displayEndpoint, isAbort, redact, toModelError, type ErrorContext } from "./errors.ts";
 import type { ModelProfile, ModelProfiles, ReasoningEffort, Refusal } from "./model-profile.ts";
 import { readReply, type ModelReply, type RawAnswer } from "./reply.ts";
+
+/**
+ * A completion or stream chunk as servers send it: every field may be missing or of another type (proxies and
+ * local servers differ), so each is checked where it is read.
+ */
+interface WireMessage {
+  content?: unknown;
+  reasoning_content?: unknown;
+  reasoning?: unknown;
+  tool_calls?: unknown;
+}
+interface WireToolCall {
+  index?: unknown;
+  type?: unknown;
+  function?: { name?: unknown; arguments?: unknown } | null;
+}
+interface WireChoice {
+  message?: WireMessage | null;
+  delta?: WireMessage | null;
+  finish_reason?: string | null;
+}
+interface WireCompletion {
+  choices?: WireChoice[];
+  usage?: RawAnswer["usage"];
+}
 
 export interface ChatIntent {
   model: string;
@@ -134,7 +166,7 @@ export class ChatTransport {
 
   private async whole(params: Record<string, unknown>, signal?: AbortSignal): Promise<RawAnswer> {
     const completion: unknown = await this.options.client.chat.completions.create(
-      { ...(params as any), stream: false },
+      { ...params, stream: false } as unknown as ChatCompletionCreateParamsNonStreaming,
       { signal, timeout: this.options.timeoutMs },
     );
     return this.readCompletion(completion);
@@ -147,17 +179,17 @@ export class ChatTransport {
       const seen = redact((typeof completion === "string" ? completion : JSON.stringify(completion) ?? String(completion)).replace(/\s+/g, " ").slice(0, 200), this.options.apiKey);
       throw new ModelError(`The model endpoint at ${this.endpoint} answered with something that is not a chat completion; check the base URL.`, { detail: seen });
     }
-    const c = completion as { choices: any[]; usage?: any };
+    const c = completion as WireCompletion & { choices: WireChoice[] };
     const choice = c.choices[0];
-    const message = choice?.message ?? {};
+    const message: WireMessage = choice?.message ?? {};
     return {
       empty: c.choices.length === 0,
       content: message.content,
       reasoning: stringOr(message.reasoning_content) + stringOr(message.reasoning),
       toolCalls: Array.isArray(message.tool_calls)
-        ? message.tool_calls
-            .filter((t: any) => t && t.type !== "custom")
-            .map((t: any) => ({ name: String(t.function?.name ?? ""), arguments: stringOr(t.function?.arguments) }))
+        ? (message.tool_calls as Array<WireToolCall | null>)
+            .filter((t): t is WireToolCall => !!t && t.type !== "custom")
+            .map((t) => ({ name: String(t.function?.name ?? ""), arguments: stringOr(t.function?.arguments) }))
         : [],
       finishReason: choice?.finish_reason ?? null,
       usage: c.usage ?? null,
@@ -179,7 +211,7 @@ export class ChatTransport {
     try {
       arm();
       const { data: stream, response } = await this.options.client.chat.completions
-        .create({ ...(params as any), stream: true }, { signal: controller.signal, timeout: timeoutMs })
+        .create({ ...params, stream: true } as unknown as ChatCompletionCreateParamsStreaming, { signal: controller.signal, timeout: timeoutMs })
         .withResponse();
       const type = response.headers.get("content-type") ?? "";
       if (!type.includes("text/event-stream")) {
@@ -193,18 +225,20 @@ export class ChatTransport {
         }
         return this.readCompletion(whole);
       }
-      for await (const chunk of stream as unknown as AsyncIterable<any>) {
+      for await (const chunk of stream as unknown as AsyncIterable<WireCompletion | null>) {
         arm();
         if (chunk?.usage) answer.usage = chunk.usage;
         const choice = Array.isArray(chunk?.choices) ? chunk.choices[0] : undefined;
         if (!choice) continue;
         answer.empty = false;
-        const delta = choice.delta ?? {};
+        const delta: WireMessage = choice.delta ?? {};
         if (typeof delta.content === "string") answer.content += delta.content;
         answer.reasoning += stringOr(delta.reasoning_content) + stringOr(delta.reasoning);
-        for (const call of Array.isArray(delta.tool_calls) ? delta.tool_calls : []) {
+        const calls: Array<WireToolCall | null> = Array.isArray(delta.tool_calls) ? delta.tool_calls : [];
+        for (const call of calls) {
           const at = typeof call?.index === "number" ? call.index : 0;
-          const slot = (answer.toolCalls[at] ??= { name: "", arguments: "" });
+          answer.toolCalls[at] ??= { name: "", arguments: "" };
+          const slot = answer.toolCalls[at];
           if (call?.function?.name) slot.name = String(call.function.name);
           slot.arguments += stringOr(call?.function?.arguments);
         }
@@ -236,7 +270,7 @@ function stringOr(v: unknown): string {
 /** What an HTTP error says was refused: its status, message, and the parameter or code it names. */
 export function refusalOf(err: unknown): Refusal | null {
   if (!(err instanceof APIError) || typeof err.status !== "number") return null;
-  const body = (Array.isArray(err.error) ? (err.error[0] as any)?.error ?? err.error[0] : err.error) as Record<string, unknown> | string | undefined;
+  const body = (Array.isArray(err.error) ? ((err.error[0] as { error?: unknown } | undefined)?.error ?? err.error[0]) : err.error) as Record<string, unknown> | string | undefined;
   const inner = body && typeof body === "object" ? body : {};
   const message = typeof inner.message === "string" ? inner.message : typeof body === "string" ? body : err.message;
   return {

@@ -24,7 +24,7 @@ import { ChatTransport, providerTolerantFetch, ToolsUnavailable } from "./chat-t
 import { displayEndpoint } from "./errors.ts";
 import { ModelProfiles, type ReasoningEffort } from "./model-profile.ts";
 import { usageCost, type PriceTable } from "./pricing.ts";
-import type { ReplyTokens } from "./reply.ts";
+import type { ModelReply, ReplyTokens } from "./reply.ts";
 import { fallbackReview, jsonInContent, parseReviewArguments, REVIEW_TOOL } from "./review-answer.ts";
 
 export const DEFAULT_BASE_URL = "https://api.openai.com/v1";
@@ -195,7 +195,7 @@ export class OpenAICoder implements Coder {
               : `Your previous answer could not be used (${reason}). Answer with the one JSON object only, with all four keys.`,
         });
       }
-      let reply;
+      let reply: ModelReply;
       try {
         reply = await this.transport.send(
           form === "tool"
