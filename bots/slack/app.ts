@@ -94,7 +94,7 @@ export function registerSlackHandlers(app: App, deps: SlackHandlerDeps): void {
 
   // Dedupe before anything else. Events are already acked by Bolt at this point; commands and actions are acked here.
   app.use(async (args) => {
-    const body = args.body as unknown as Record<string, any>;
+    const body = args.body as unknown as Record<string, unknown>;
     const key = dedupeKey(body);
     if (key && !(await deps.dedupe.firstTime(key))) {
       const ack = (args as { ack?: () => Promise<void> }).ack;

@@ -32,7 +32,7 @@ export class RedisDedupe implements RequestDedupe {
 }
 
 /** The dedupe key of an incoming Slack request body, or null when it has none. */
-export function dedupeKey(body: Record<string, any>): string | null {
+export function dedupeKey(body: Record<string, unknown>): string | null {
   if (body.type === "event_callback" && typeof body.event_id === "string") return `event:${body.event_id}`;
   if (typeof body.trigger_id === "string" && body.trigger_id) return `trigger:${body.trigger_id}`;
   return null;
