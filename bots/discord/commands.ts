@@ -4,7 +4,7 @@
  * (one server, at once). PUT replaces the whole set, so registering twice is harmless.
  */
 import { InteractionContextType, REST, Routes, SlashCommandBuilder, type RESTPutAPIApplicationCommandsResult } from "discord.js";
-import { RUN_OPTION_LIMITS as LIMITS } from "../../src/runs/run-options.ts";
+import { RUN_OPTION_LIMITS as LIMITS } from "../../src/run-options-schema.ts";
 
 export const COMMAND_NAME = "aide";
 

@@ -12,8 +12,17 @@
  * not sent and a note says so. Mentions are `<@id>` in the content, and allowed_mentions names exactly those
  * users, so text from users (a task with "@everyone") never notifies anyone.
  */
-import type { APIActionRowComponent, APIAllowedMentions, APIButtonComponent, APIEmbed, APIEmbedField } from "discord-api-types/v10";
-import { ButtonStyle, ComponentType } from "discord-api-types/v10";
+// discord.js re-exports discord-api-types/v10, its own dependency (not one of ours: importing it directly would
+// rely on npm hoisting it).
+import {
+  ButtonStyle,
+  ComponentType,
+  type APIActionRowComponent,
+  type APIAllowedMentions,
+  type APIButtonComponent,
+  type APIEmbed,
+  type APIEmbedField,
+} from "discord.js";
 import type { ButtonAction, ChatBlock, ChatButton, ChatFile, ChatMessage } from "../../src/runs/chat/types.ts";
 import { formatBytes } from "../../src/util/bytes.ts";
 import { DISCORD_LIMITS as L } from "./limits.ts";

@@ -4,7 +4,7 @@
  * posting; only `ephemeral` answers through the interaction at hand, while its token is fresh.
  *
  * Ordering, pacing, edit coalescing and retries are the shared delivery's (src/runs/chat/delivery.ts), with
- * Discord's limits (`DISCORD_PACING`) and Discord's errors translated by `discordFailure` (client.ts).
+ * Discord's limits (`DISCORD_PACING`) and Discord's errors translated by `discordFailure` (rest.ts).
  *
  * - post: renders (render.ts) into one or more messages (2000-character chunks, embeds within limits, files within
  *   the upload size) and posts them in order, queued per channel (chunks of two posts never interleave); the
@@ -14,17 +14,25 @@
  * - archived threads: a post refused because the thread is archived unarchives it (`PATCH /channels/{id}`) and
  *   posts again; when that is not allowed (or the thread is gone) the post goes to the parent channel with a note.
  * - rate limits: @discordjs/rest still paces each bucket from the X-RateLimit headers; a 429 on these routes is
- *   handed back (discordRestOptions) and retried by the delivery after its `retry-after`.
+ *   handed back (discordRestOptions, rest.ts) and retried by the delivery after its `retry-after`.
  */
-import { DiscordAPIError, MessageFlags, Routes, type REST, type RawFile } from "discord.js";
-import type { RESTPostAPIChannelMessageJSONBody, RESTPostAPIChannelMessageResult, APIThreadChannel } from "discord-api-types/v10";
+import {
+  DiscordAPIError,
+  MessageFlags,
+  Routes,
+  type APIThreadChannel,
+  type REST,
+  type RESTPostAPIChannelMessageJSONBody,
+  type RESTPostAPIChannelMessageResult,
+  type RawFile,
+} from "discord.js";
 import type { Logger } from "../../src/logger.ts";
 import { tunedDelivery, type Delivery, type DeliveryLimits, type DeliveryTuning } from "../../src/runs/chat/delivery.ts";
 import type { ChatMessage, ChatSurface, MessageRef, ThreadRef } from "../../src/runs/chat/types.ts";
-import { discordFailure } from "./client.ts";
 import { currentInteraction, type InteractionScope } from "./interaction-context.ts";
 import { DISCORD_LIMITS } from "./limits.ts";
 import { renderMessage, renderSingle, type DiscordPayload, type RenderOptions } from "./render.ts";
+import { discordFailure } from "./rest.ts";
 import { clip } from "./split.ts";
 
 /** Discord JSON error codes this surface reacts to. */

@@ -6,7 +6,7 @@ import { UsageError } from "../../src/errors.ts";
 import { createLogger, type Logger } from "../../src/logger.ts";
 import { readRunOption, type RunOptionName } from "../../src/runs/run-options.ts";
 import type { Actor } from "../../src/runs/service.ts";
-import { openServiceContext, type ServiceContext } from "../service-context.ts";
+import { openServiceContext, type ServiceContext } from "../support/service-context.ts";
 
 /**
  * The log level of a command: log.level of the config (YAML file or AIDE_LOG_LEVEL) when set, else the command's

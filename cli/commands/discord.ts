@@ -5,12 +5,12 @@ import { DiscordBot } from "../../bots/discord/bot.ts";
 import { registerCommands } from "../../bots/discord/commands.ts";
 import type { Config } from "../../src/config.ts";
 import { UsageError } from "../../src/errors.ts";
-import { openServiceContext } from "../service-context.ts";
+import { openServiceContext } from "../support/service-context.ts";
 import { checkModelsAtStart, serviceSetup } from "./common.ts";
 import type { Runner } from "../../runner/worker.ts";
-import { serveChatBot } from "../chat-bot-launch.ts";
-import { launchRunner } from "../runner-launch.ts";
-import { launchTreeServer } from "../web-launch.ts";
+import { serveChatBot } from "../support/chat-bot-launch.ts";
+import { launchRunner } from "../support/runner-launch.ts";
+import { launchTreeServer } from "../support/web-launch.ts";
 import type { TreeServer } from "../../src/web/server.ts";
 
 function requireToken(config: Config): string {

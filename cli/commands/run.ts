@@ -7,7 +7,7 @@ import { modelCheckLine } from "../../src/coders/openai/index.ts";
 import { loadConfig, redactConfig, type Config } from "../../src/config.ts";
 import { DataError, UsageError, userMessageOf } from "../../src/errors.ts";
 import { createLogger } from "../../src/logger.ts";
-import { CODERS } from "../../src/runs/run-options.ts";
+import { CODERS } from "../../src/run-options-schema.ts";
 import { describeBudget } from "../../src/search/budget.ts";
 import { formatMetric } from "../../src/search/metric.ts";
 import { executeRun } from "../../src/runs/execute.ts";
@@ -16,7 +16,7 @@ import { MemoryInbox } from "../../src/runs/memory-inbox.ts";
 import { submissionFromRunDir, writeRunOutputs } from "../../src/runs/outputs.ts";
 import { formatUsage } from "../../src/runs/usage-text.ts";
 import { executorFromConfig } from "../../runner/executors/select.ts";
-import { nodesTable, TerminalProgress } from "../progress.ts";
+import { nodesTable, TerminalProgress } from "../support/progress.ts";
 import { logLevel, positiveIntFlag, runOptionFlag } from "./common.ts";
 
 export interface RunFlags {

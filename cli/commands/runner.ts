@@ -1,7 +1,7 @@
 import { Command, Option } from "commander";
 import { resolveServices } from "../../src/services/connect.ts";
 import { connectStore } from "../../src/store/index.ts";
-import { launchRunner, untilSignal } from "../runner-launch.ts";
+import { launchRunner, untilSignal } from "../support/runner-launch.ts";
 import { checkModelsAtStart, positiveIntFlag, serviceSetup } from "./common.ts";
 
 export function registerRunnerCommand(program: Command): void {

@@ -2,10 +2,10 @@ import { Command, Option } from "commander";
 import { SlackBot, slackModeFrom } from "../../bots/slack/bot.ts";
 import { UsageError } from "../../src/errors.ts";
 import type { Runner } from "../../runner/worker.ts";
-import { serveChatBot } from "../chat-bot-launch.ts";
-import { launchTreeServer } from "../web-launch.ts";
+import { serveChatBot } from "../support/chat-bot-launch.ts";
+import { launchTreeServer } from "../support/web-launch.ts";
 import type { TreeServer } from "../../src/web/server.ts";
-import { openServiceContext } from "../service-context.ts";
+import { openServiceContext } from "../support/service-context.ts";
 import { checkModelsAtStart, serviceSetup } from "./common.ts";
 
 interface SlackFlags {
@@ -46,7 +46,7 @@ export function registerSlackCommand(program: Command): void {
       try {
         if (flags.withRunner) {
           // Loaded only here: a bot without --with-runner does not carry the runner's modules.
-          const { launchRunner } = await import("../runner-launch.ts");
+          const { launchRunner } = await import("../support/runner-launch.ts");
           runner = await launchRunner({ config, store: ctx.store, redisUrl: ctx.urls.redisUrl, dataDir: ctx.urls.dataDir, logger, concurrency, label: "aide slack" });
         }
         web = await launchTreeServer({ config, store: ctx.store, redis: ctx.redis, logger, label: "aide slack", required: false });

@@ -3,7 +3,7 @@ import { resolve } from "node:path";
 import { Command, Option } from "commander";
 import { checkBudgetPriced } from "../../src/coders/index.ts";
 import { UsageError } from "../../src/errors.ts";
-import { CODERS } from "../../src/runs/run-options.ts";
+import { CODERS } from "../../src/run-options-schema.ts";
 import { readTask } from "./run.ts";
 import { printJson, runOptionFlag, terminalActor, withServices } from "./common.ts";
 

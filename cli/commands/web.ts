@@ -1,8 +1,8 @@
 import type { Command } from "commander";
 import { UsageError } from "../../src/errors.ts";
-import { untilSignal } from "../runner-launch.ts";
-import { openServiceContext } from "../service-context.ts";
-import { launchTreeServer } from "../web-launch.ts";
+import { untilSignal } from "../support/runner-launch.ts";
+import { openServiceContext } from "../support/service-context.ts";
+import { launchTreeServer } from "../support/web-launch.ts";
 import { serviceSetup } from "./common.ts";
 
 export function registerWebCommand(program: Command): void {

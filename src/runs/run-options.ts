@@ -1,62 +1,17 @@
 /**
- * What a run is asked for (steps, steps in flight, per-script time limit, metric, budget, coder) and the limits
- * of each: ONE schema. RunService.start enforces it on every run, whoever asks; the entry points read their checks
- * and numbers from it: `aide run` / `aide submit` flags (cli/commands/common.ts `runOptionFlag`), `/aide start`
- * options and `more N` in chat (src/runs/chat/commands.ts, src/runs/steer-parse.ts), Discord's slash-command
- * option limits (bots/discord/commands.ts) and the config's defaults (src/config.ts). So a value is refused
- * everywhere or nowhere, with the same sentence.
+ * A run's options as users type them, read and checked against the one schema (src/run-options-schema.ts).
+ * RunService.start enforces the schema on every run, whoever asks; the entry points read their checks and numbers
+ * from here: `aide run` / `aide submit` flags (cli/commands/common.ts `runOptionFlag`), `/aide start` options and
+ * `more N` in chat (src/runs/chat/commands.ts, src/runs/steer-parse.ts), Discord's slash-command option limits
+ * (bots/discord/commands.ts). So a value is refused everywhere or nowhere, with the same sentence.
  */
-import { z } from "zod";
+import type { z } from "zod";
+import { budgetSchema, CODERS, RUN_OPTION_LIMITS, runOptionsSchema, type RunOptions } from "../run-options-schema.ts";
 import { parseBudget } from "../search/budget.ts";
 import { truncate } from "../util/text.ts";
 import { formatDurationSec, parseDurationSec } from "./duration.ts";
 
-/** Who writes the scripts. */
-export const CODERS = ["offline", "openai"] as const;
-
-/** A metric name: words of letters, digits and `_ @ . + -`, single spaces between them ("roc_auc", "ROC AUC"). */
-const METRIC_NAME = /^[A-Za-z0-9_@.+-]+(?: [A-Za-z0-9_@.+-]+)*$/;
-
-const usd = z.number().min(0.01).max(10_000);
-const tokens = z.number().int().min(1000).max(1_000_000_000);
-
-export const runOptionsSchema = z
-  .object({
-    /** Nodes (scripts) the run makes; `more N` may add to them up to the same maximum. */
-    steps: z.number().int().min(1).max(10_000),
-    /** Steps in flight at once. */
-    parallel: z.number().int().min(1).max(64),
-    coder: z.enum(CODERS),
-    /** The metric the user named (`--metric rmse`), or null. */
-    metric: z.string().max(64).regex(METRIC_NAME).nullable(),
-    /** Time limit of one script, in whole seconds. */
-    timeoutSec: z.number().int().min(10).max(24 * 3600),
-    /** Spending limit in US dollars; null: none. */
-    budgetUsd: usd.nullable(),
-  })
-  .strict();
-
-export type RunOptions = z.infer<typeof runOptionsSchema>;
-
-/** A spending limit in tokens or dollars, as `aide run --budget` takes it (src/search/budget.ts reads the text). */
-export const budgetSchema = z
-  .object({ tokens: tokens.optional(), usd: usd.optional() })
-  .strict()
-  .refine((b) => b.tokens !== undefined || b.usd !== undefined);
-
 const shape = runOptionsSchema.shape;
-const range = (n: z.ZodNumber) => ({ min: n.minValue!, max: n.maxValue! });
-
-/** The limits, read from the schema, for the places that show or hand them on (help texts, Discord's options). */
-export const RUN_OPTION_LIMITS = {
-  steps: range(shape.steps),
-  parallel: range(shape.parallel),
-  timeoutSec: range(shape.timeoutSec),
-  metric: { maxLength: shape.metric.unwrap().maxLength! },
-  budgetUsd: range(shape.budgetUsd.unwrap()),
-  budgetTokens: range(budgetSchema.shape.tokens.unwrap()),
-} as const;
-
 const L = RUN_OPTION_LIMITS;
 const dollars = (n: number) => `$${n.toLocaleString("en-US", { maximumFractionDigits: 2 })}`;
 const count = (n: number) => n.toLocaleString("en-US");

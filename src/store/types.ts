@@ -2,7 +2,7 @@
  * Records the Store hands out: plain objects (never mongoose documents), so callers cannot save by accident and
  * tests can compare them with toEqual.
  */
-import type { RunOptions } from "../runs/run-options.ts";
+import type { RunOptions } from "../run-options-schema.ts";
 import type { NodeId, SteerCommand, TokenUsage } from "../search/types.ts";
 
 export type Platform = "slack" | "discord" | "cli";
@@ -26,7 +26,7 @@ export interface RunOrigin {
   thread: string | null;
 }
 
-/** What the run was asked for: src/runs/run-options.ts has its schema and limits. */
+/** What the run was asked for: src/run-options-schema.ts has its schema and limits. */
 export type { RunOptions };
 
 export interface RunProgress {

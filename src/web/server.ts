@@ -12,7 +12,7 @@ import type { AddressInfo } from "node:net";
 import type { Redis } from "ioredis";
 import type { Logger } from "../logger.ts";
 import { followEvents, readEvents, type StoredRunEvent } from "../queue/events.ts";
-import { metricChartPng } from "../runs/chat/chart.ts";
+import { metricChartPng } from "../charts/metric-chart.ts";
 import type { Store } from "../store/store.ts";
 import { pageAssets } from "./assets.ts";
 import { livePageHtml } from "./page.ts";

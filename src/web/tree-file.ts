@@ -5,7 +5,7 @@
  */
 import type { SolutionNode } from "../search/types.ts";
 import type { Store } from "../store/store.ts";
-import { metricChartPng } from "../runs/chat/chart.ts";
+import { metricChartPng } from "../charts/metric-chart.ts";
 import { filePageHtml } from "./page.ts";
 import { buildTreeView, nodeDetail, type NodeDetail, type TreeRunSource } from "./tree-model.ts";
 

@@ -16,13 +16,13 @@
  * the earlier ones again; the consumer's handled markers make a redelivered, handled event a no-op.
  */
 import type { Redis } from "ioredis";
+import { chartForMessage, metricChartPng } from "../../charts/metric-chart.ts";
 import type { Config } from "../../config.ts";
 import type { Logger } from "../../logger.ts";
 import { EventConsumer, type StoredRunEvent } from "../../queue/events.ts";
 import type { Action, SolutionNode } from "../../search/types.ts";
 import type { Store } from "../../store/store.ts";
 import type { RunRecord, ThreadBindingRecord } from "../../store/types.ts";
-import { chartForMessage, metricChartPng } from "./chart.ts";
 import { cardRef } from "./controller.ts";
 import { failedMessage, finalSummary, newBestMessage, runningText, statusCard, steerAck, stepLine } from "./messages.ts";
 import { NotifyThrottle } from "./notify.ts";

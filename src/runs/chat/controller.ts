@@ -9,6 +9,7 @@
  * then the run is saved and queued with that thread as its origin and bound with the card's message id, and the
  * card is edited to show the run. The bridge (bridge.ts) keeps the card and the thread up to date from then on.
  */
+import { chartForMessage } from "../../charts/metric-chart.ts";
 import type { Config } from "../../config.ts";
 import { AideError, UsageError, userMessageOf } from "../../errors.ts";
 import type { Logger } from "../../logger.ts";
@@ -20,7 +21,6 @@ import { formatBytes } from "../../util/bytes.ts";
 import { truncate } from "../../util/text.ts";
 import { PermissionError, type Actor, type RunService } from "../service.ts";
 import { parseCommand, parseReply, type StartCommand } from "./commands.ts";
-import { chartForMessage } from "./chart.ts";
 import {
   bestMessage,
   chartMessage,

@@ -2,7 +2,6 @@
 export * from "./types.ts";
 export * from "./commands.ts";
 export * from "./messages.ts";
-export { metricChartPng, chartSeries, type MetricChartOptions } from "./chart.ts";
 export { NotifyThrottle, notifyKey } from "./notify.ts";
 export { ChatController, cardRef, type ChatControllerDeps } from "./controller.ts";
 export { ChatBridge, chatGroup, type ChatBridgeDeps } from "./bridge.ts";

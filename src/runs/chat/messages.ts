@@ -2,12 +2,12 @@
  * Platform-neutral chat messages: pure builders of `ChatMessage`. Each platform's ChatSurface renders them
  * (Block Kit, embeds) and cuts them to its limits. No I/O here.
  */
+import { RUN_OPTION_LIMITS } from "../../run-options-schema.ts";
 import { bestNode, recordedDirection } from "../../search/journal.ts";
 import { formatMetric, formatNumber } from "../../search/metric.ts";
 import type { Action, SolutionNode, SteerCommand } from "../../search/types.ts";
 import type { RunRecord, RunStatus } from "../../store/types.ts";
 import { truncate } from "../../util/text.ts";
-import { RUN_OPTION_LIMITS } from "../run-options.ts";
 import { formatUsage } from "../usage-text.ts";
 import type { ChatBlock, ChatButton, ChatFile, ChatMessage } from "./types.ts";
 

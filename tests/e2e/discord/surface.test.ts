@@ -7,7 +7,7 @@
 import { Command } from "commander";
 import { REST } from "discord.js";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { discordRestOptions } from "../../../bots/discord/client.ts";
+import { discordRestOptions } from "../../../bots/discord/rest.ts";
 import { commandDefinitions } from "../../../bots/discord/commands.ts";
 import { embedSize, renderMessage } from "../../../bots/discord/render.ts";
 import { splitContent, truncateText } from "../../../bots/discord/split.ts";

@@ -15,7 +15,7 @@ import { extractLinks, parseCommand, parseReply, type ParsedCommand, type Parsed
 import { discordReplyText, discordText } from "../../../bots/discord/translate.ts";
 import { mentions, replyText, slackText, withoutMention } from "../../../bots/slack/translate.ts";
 import { parseDurationSec } from "../../../src/runs/duration.ts";
-import { RUN_OPTION_LIMITS as LIMITS } from "../../../src/runs/run-options.ts";
+import { RUN_OPTION_LIMITS as LIMITS } from "../../../src/run-options-schema.ts";
 import { parseSteer } from "../../../src/runs/steer-parse.ts";
 
 /** Runs per property (docs/reliability.md quotes these). */

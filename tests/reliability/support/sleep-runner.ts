@@ -8,7 +8,7 @@ import { loadConfig } from "../../../src/config.ts";
 import { createLogger } from "../../../src/logger.ts";
 import { resolveServices } from "../../../src/services/connect.ts";
 import { connectStore } from "../../../src/store/index.ts";
-import { launchRunner, untilSignal } from "../../../cli/runner-launch.ts";
+import { launchRunner, untilSignal } from "../../../cli/support/runner-launch.ts";
 import { SleepBoundOfflineCoder } from "./sleep-coder.ts";
 
 const argv = process.argv.slice(2);

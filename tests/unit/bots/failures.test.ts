@@ -4,7 +4,7 @@
 import { webApi } from "@slack/bolt";
 import { DiscordAPIError, HTTPError, RateLimitError } from "discord.js";
 import { describe, expect, it } from "vitest";
-import { discordFailure } from "../../../bots/discord/client.ts";
+import { discordFailure } from "../../../bots/discord/rest.ts";
 import { slackFailure } from "../../../bots/slack/client.ts";
 
 describe("slackFailure", () => {

@@ -1,8 +1,8 @@
 import cliProgress from "cli-progress";
 import Table from "cli-table3";
-import { formatMetric } from "../src/search/metric.ts";
-import type { Action, RunEvent, RunSink, SolutionNode } from "../src/search/types.ts";
-import { truncate } from "../src/util/text.ts";
+import { formatMetric } from "../../src/search/metric.ts";
+import type { Action, RunEvent, RunSink, SolutionNode } from "../../src/search/types.ts";
+import { truncate } from "../../src/util/text.ts";
 
 export function describeAction(action: Action): string {
   return action.kind === "draft" ? "draft" : `${action.kind} #${action.parent}`;

@@ -2,13 +2,16 @@
  * The metric-over-steps chart of a run, as a PNG: Chart.js drawn on a Skia canvas (@napi-rs/canvas, prebuilt
  * binaries from npm; no browser, no system Cairo). Each working node is a point, the best-so-far is a stepped
  * line, and buggy nodes are crosses on the bottom of the axis.
+ *
+ * Drawn for the chat messages (src/runs/chat) and the tree pages (src/web); it depends on the search's journal
+ * only, so both import it without importing each other.
  */
 import { createCanvas } from "@napi-rs/canvas";
 import { Chart, registerables, type ChartConfiguration, type Plugin } from "chart.js";
-import { isRanked, recordedDirection } from "../../search/journal.ts";
-import { isBetter } from "../../search/metric.ts";
-import type { Logger } from "../../logger.ts";
-import type { SolutionNode } from "../../search/types.ts";
+import type { Logger } from "../logger.ts";
+import { isRanked, recordedDirection } from "../search/journal.ts";
+import { isBetter } from "../search/metric.ts";
+import type { SolutionNode } from "../search/types.ts";
 
 Chart.register(...registerables);
 

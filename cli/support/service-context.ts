@@ -1,10 +1,10 @@
 import { Redis } from "ioredis";
-import type { Config } from "../src/config.ts";
-import type { Logger } from "../src/logger.ts";
-import { bullConnection, createRunQueue, enqueueRun, type RunQueue } from "../src/queue/run-queue.ts";
-import { RunService } from "../src/runs/service.ts";
-import { resolveServices, type ServiceUrls } from "../src/services/connect.ts";
-import { connectStore, type Store } from "../src/store/index.ts";
+import type { Config } from "../../src/config.ts";
+import type { Logger } from "../../src/logger.ts";
+import { bullConnection, createRunQueue, enqueueRun, type RunQueue } from "../../src/queue/run-queue.ts";
+import { RunService } from "../../src/runs/service.ts";
+import { resolveServices, type ServiceUrls } from "../../src/services/connect.ts";
+import { connectStore, type Store } from "../../src/store/index.ts";
 
 /** Connections a service command needs, opened once and closed together. */
 export interface ServiceContext {

@@ -1,10 +1,10 @@
 import { join } from "node:path";
-import type { Config } from "../src/config.ts";
-import type { Logger } from "../src/logger.ts";
-import type { Store } from "../src/store/index.ts";
-import { slackFileHeaders } from "../bots/slack/files.ts";
-import { executorFromConfig } from "../runner/executors/select.ts";
-import { Runner, type RunnerOptions } from "../runner/worker.ts";
+import type { Config } from "../../src/config.ts";
+import type { Logger } from "../../src/logger.ts";
+import type { Store } from "../../src/store/index.ts";
+import { slackFileHeaders } from "../../bots/slack/files.ts";
+import { executorFromConfig } from "../../runner/executors/select.ts";
+import { Runner, type RunnerOptions } from "../../runner/worker.ts";
 
 /** Picks the configured executor and starts a runner worker in this process; says where on stderr. */
 export async function launchRunner(args: {

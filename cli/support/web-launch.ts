@@ -4,12 +4,12 @@
  * for `aide web`.
  */
 import type { Redis } from "ioredis";
-import type { Config } from "../src/config.ts";
-import { UsageError } from "../src/errors.ts";
-import type { Logger } from "../src/logger.ts";
-import type { Store } from "../src/store/store.ts";
-import { publicBaseUrl } from "../src/web/links.ts";
-import { TreeServer } from "../src/web/server.ts";
+import type { Config } from "../../src/config.ts";
+import { UsageError } from "../../src/errors.ts";
+import type { Logger } from "../../src/logger.ts";
+import type { Store } from "../../src/store/store.ts";
+import { publicBaseUrl } from "../../src/web/links.ts";
+import { TreeServer } from "../../src/web/server.ts";
 
 export async function launchTreeServer(args: {
   config: Config;

@@ -1,4 +1,4 @@
-import type { ChatBot } from "../src/runs/chat/types.ts";
+import type { ChatBot } from "../../src/runs/chat/types.ts";
 import { untilSignal } from "./signals.ts";
 
 /**

@@ -2,8 +2,8 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createCanvas, loadImage } from "@napi-rs/canvas";
 import { describe, expect, it } from "vitest";
-import { chartSeries, chartTitle, metricChartPng } from "../../../../src/runs/chat/chart.ts";
-import type { SolutionNode } from "../../../../src/search/types.ts";
+import { chartSeries, chartTitle, metricChartPng } from "../../../src/charts/metric-chart.ts";
+import type { SolutionNode } from "../../../src/search/types.ts";
 
 function node(id: number, value: number | null, lowerIsBetter: boolean | null = true, name = "rmse"): SolutionNode {
   return {
