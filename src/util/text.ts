@@ -10,3 +10,16 @@ export function truncate(text: string, max: number, marker = "…"): string {
   if (end > 0 && last >= 0xd800 && last <= 0xdbff) end--;
   return text.slice(0, end).trimEnd() + marker.slice(0, max);
 }
+
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
+const CONTROL_CHARACTER = /[\u0000-\u001f\u007f]/;
+
+/** Whether `text` holds a control character (C0 or DEL), as file names and archive entries must not. */
+export function hasControlCharacter(text: string): boolean {
+  return CONTROL_CHARACTER.test(text);
+}
+
+/** `text` with every control character (C0 or DEL) replaced by `by`. */
+export function replaceControlCharacters(text: string, by: string): string {
+  return text.replace(new RegExp(CONTROL_CHARACTER.source, "g"), by);
+}

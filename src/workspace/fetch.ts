@@ -8,7 +8,7 @@
  */
 import http from "node:http";
 import https from "node:https";
-import { open, unlink } from "node:fs/promises";
+import { type FileHandle, open, unlink } from "node:fs/promises";
 import { createWriteStream } from "node:fs";
 import { join } from "node:path";
 import { Transform } from "node:stream";
@@ -16,7 +16,7 @@ import { pipeline } from "node:stream/promises";
 import { DataError } from "../errors.ts";
 import type { Logger } from "../logger.ts";
 import { formatBytes } from "../util/bytes.ts";
-import { truncate } from "../util/text.ts";
+import { replaceControlCharacters, truncate } from "../util/text.ts";
 import { checkHost, pinnedLookup, type PinnedAddress, type Resolver } from "./address-guard.ts";
 
 export interface DownloadOptions {
@@ -89,7 +89,7 @@ export function displayUrl(url: URL | string): string {
 export function sanitizeFilename(raw: string, fallback = "download"): string {
   let name = raw.normalize("NFC");
   name = name.split(/[\\/]/).pop() ?? "";
-  name = name.replace(/[\u0000-\u001f\u007f<>:"|?*]/g, "_");
+  name = replaceControlCharacters(name, "_").replace(/[<>:"|?*]/g, "_");
   name = name.replace(/\s+/g, " ");
   name = name.replace(/^[.\s]+/, "").replace(/[.\s]+$/, "");
   if (!name) name = fallback;
@@ -322,7 +322,7 @@ export async function downloadToFile(url: string, destDir: string, opts: Downloa
       const filename = chooseFilename(res.headers["content-disposition"], current, original, contentType);
 
       // Open a fresh file (never overwrite): name, name-2, name-3...
-      let handle;
+      let handle: FileHandle | undefined;
       let finalName = filename;
       for (let i = 1; ; i++) {
         if (i > 1) {

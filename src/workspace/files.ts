@@ -2,6 +2,7 @@
  * Walking a task's input directory: a bounded tree for the preview and the lookup of the usual task files
  * (train, test, sample submission).
  */
+import type { Dirent, Stats } from "node:fs";
 import { readdir, stat } from "node:fs/promises";
 import { basename, join, relative, sep } from "node:path";
 import { DataError } from "../errors.ts";
@@ -37,7 +38,7 @@ export interface WalkOptions {
 
 /** Checks that `inputDir` exists, is a directory and is not empty; throws DataError otherwise. */
 export async function assertInputDir(inputDir: string): Promise<void> {
-  let info;
+  let info: Stats;
   try {
     info = await stat(inputDir);
   } catch (err) {
@@ -62,7 +63,7 @@ export async function walkDir(root: string, options: WalkOptions = {}): Promise<
   const visit = async (dir: string, depth: number): Promise<DirEntry> => {
     const rel = toRel(root, dir);
     const node: DirEntry = { path: dir, rel, name: basename(dir), dirs: [], files: [], fileCount: 0, totalSize: 0, partial: false };
-    let entries;
+    let entries: Dirent[];
     try {
       entries = await readdir(dir, { withFileTypes: true });
     } catch {

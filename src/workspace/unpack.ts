@@ -15,10 +15,11 @@
  * leaves destDir as it was. Every failure is a DataError.
  */
 import { createReadStream, createWriteStream, constants as fsConstants } from "node:fs";
-import { copyFile, mkdir, mkdtemp, open, readdir, realpath, rename, rm, stat } from "node:fs/promises";
+import { copyFile, type FileHandle, mkdir, mkdtemp, open, readdir, realpath, rename, rm, stat } from "node:fs/promises";
 import { basename, dirname, join, resolve, sep } from "node:path";
 import { once } from "node:events";
-import { Readable, Transform } from "node:stream";
+import type { Readable } from "node:stream";
+import { Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { pipeline as pipelineCb } from "node:stream";
 import { constants as zlibConstants, createGunzip, gunzipSync } from "node:zlib";
@@ -28,7 +29,7 @@ import { DataError } from "../errors.ts";
 import type { Logger } from "../logger.ts";
 import { formatBytes } from "../util/bytes.ts";
 import { exists } from "../util/files.ts";
-import { truncate } from "../util/text.ts";
+import { hasControlCharacter, replaceControlCharacters, truncate } from "../util/text.ts";
 import { sanitizeFilename } from "./fetch.ts";
 
 export interface UnpackLimits {
@@ -74,8 +75,7 @@ export interface UnpackResult {
   flattened: string | null;
 }
 
-/** Plain data files kept as they are (by extension). */
-const TEXT_EXTENSIONS = new Set([".csv", ".tsv", ".txt", ".json", ".jsonl", ".ndjson"]);
+/** Binary data files kept as they are (by extension). */
 const BINARY_DATA_EXTENSIONS = new Set([".parquet", ".feather", ".arrow", ".npy", ".npz", ".xlsx", ".xls"]);
 /** Zip-based formats that are data files, not archives to expand. */
 const ZIP_BASED_DATA = new Set([".npz", ".xlsx"]);
@@ -90,7 +90,7 @@ function extOf(name: string): string {
 
 /** An entry name made printable for messages (control characters replaced, length bounded). */
 function printable(name: string): string {
-  const s = name.replace(/[\u0000-\u001f\u007f]/g, "?");
+  const s = replaceControlCharacters(name, "?");
   return truncate(s, 200, "...");
 }
 
@@ -255,7 +255,7 @@ class Extraction {
   /** Validates an entry name; returns null for entries to skip silently (junk, the root itself). */
   targetFor(raw: string): Target | null {
     const shown = printable(raw);
-    if (/[\u0000-\u001f\u007f]/.test(raw)) this.fail(`archive entry ${shown} has an invalid name`);
+    if (hasControlCharacter(raw)) this.fail(`archive entry ${shown} has an invalid name`);
     const norm = raw.replace(/\\/g, "/");
     if (norm.startsWith("/") || /^[A-Za-z]:/.test(norm)) this.fail(`archive entry ${shown} escapes the data directory (absolute path)`);
     const parts: string[] = [];
@@ -356,7 +356,7 @@ class Extraction {
       dispose();
       throw err;
     }
-    let handle;
+    let handle: FileHandle;
     try {
       handle = await open(target.abs, fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL | fsConstants.O_NOFOLLOW, 0o644);
     } catch (err) {

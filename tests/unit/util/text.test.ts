@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { truncate } from "../../../src/util/text.ts";
+import { hasControlCharacter, replaceControlCharacters, truncate } from "../../../src/util/text.ts";
 
 describe("truncate", () => {
   it("keeps text that fits", () => {
@@ -23,5 +23,22 @@ describe("truncate", () => {
     expect(cut).toBe("ab…");
     expect(cut.length).toBeLessThanOrEqual(4);
     expect(truncate("😀😀😀", 3)).toBe("😀…");
+  });
+});
+
+describe("control characters", () => {
+  it("are found anywhere, C0 and DEL alike, and nothing else is", () => {
+    expect(hasControlCharacter("train\u0000.csv")).toBe(true);
+    expect(hasControlCharacter("a\nb")).toBe(true);
+    expect(hasControlCharacter("x\u007f")).toBe(true);
+    expect(hasControlCharacter("données é 🙂.csv")).toBe(false);
+    // the same answer twice: no state kept between calls
+    expect(hasControlCharacter("\u001b[31m")).toBe(true);
+    expect(hasControlCharacter("\u001b[31m")).toBe(true);
+  });
+
+  it("are each replaced", () => {
+    expect(replaceControlCharacters("a\u0000b\tc\u007f", "?")).toBe("a?b?c?");
+    expect(replaceControlCharacters("plain", "_")).toBe("plain");
   });
 });
