@@ -65,10 +65,12 @@ export class SteerSignals {
     const channel = keys.steerChannel(runId);
 
     let wake!: () => void;
-    const woken = new Promise<void>((resolve) => (wake = resolve));
+    const woken = new Promise<void>((resolve) => {
+      wake = resolve;
+    });
     const waiter: Waiter = { runId, since, wake };
-    let set = this.waiters.get(channel);
-    if (!set) this.waiters.set(channel, (set = new Set()));
+    const set = this.waiters.get(channel) ?? new Set<Waiter>();
+    this.waiters.set(channel, set);
     set.add(waiter);
 
     const onAbort = () => wake();

@@ -77,7 +77,7 @@ function topLevelDefinitions(code: string): string[] {
 
 const STRONG_LINE = /^(import\s+[\w.]+|from\s+[\w.]+\s+import\s+\S|def\s+\w+\s*\(|class\s+\w+\s*[(:]|async\s+def\s+\w+|if\s+__name__\s*==|print\s*\(|@\w+)/;
 const CODE_LINE =
-  /^(#|@|import\b|from\b|def\b|class\b|if\b|elif\b|else\s*:|for\b|while\b|with\b|try\s*:|except\b|finally\s*:|return\b|yield\b|raise\b|pass\b|break\b|continue\b|assert\b|global\b|lambda\b|del\b|"""|'''|[)\]}])|^[\w.\[\]'", ]+\s*(=|\+=|-=|\*=|\/=|:)|\w\s*\(.*\)?\s*$|[()[\]{}=]\s*$|^[\w."'\[\]()]+\s*$/;
+  /^(#|@|import\b|from\b|def\b|class\b|if\b|elif\b|else\s*:|for\b|while\b|with\b|try\s*:|except\b|finally\s*:|return\b|yield\b|raise\b|pass\b|break\b|continue\b|assert\b|global\b|lambda\b|del\b|"""|'''|[)\]}])|^[\w.[\]'", ]+\s*(=|\+=|-=|\*=|\/=|:)|\w\s*\(.*\)?\s*$|[()[\]{}=]\s*$|^[\w."'[\]()]+\s*$/;
 
 /** A line of ordinary English: several plain words, no code punctuation. */
 function isProseLine(line: string): boolean {
@@ -138,7 +138,7 @@ function unfencedCodeStart(lines: string[]): number {
 
 /** The script in a reply, or null when the reply holds no usable Python. */
 export function extractCode(reply: string): string | null {
-  if (!reply || !reply.trim()) return null;
+  if (!reply?.trim()) return null;
   const blocks = pythonBlocks(reply);
   if (blocks.length > 0) {
     const code = chooseCode(blocks).replace(/^\s*\n/, "").replace(/\s+$/, "");

@@ -1,5 +1,5 @@
 import type { ChildProcess } from "node:child_process";
-import { AideError } from "../errors.ts";
+import type { AideError } from "../errors.ts";
 import { sleep } from "../util/sleep.ts";
 import { freePort, readTail } from "./process-utils.ts";
 

@@ -8,7 +8,7 @@
  * With `detached: true` it gets its own process group and outlives the starter; without, it also exits when the
  * process that started it is gone (it watches its parent's pid), so a crashed test run leaves nothing behind.
  */
-import { spawn } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { connect } from "node:net";
 import { join } from "node:path";
@@ -65,7 +65,7 @@ async function startOnFreshPort(port: number, opts: MongoServerOptions): Promise
   if (!opts.memoryOnly) args.push("--data", join(opts.dir, "data"));
   if (!opts.detached) args.push("--parent", String(process.pid));
   const logFd = openSync(logFile, "a");
-  let child;
+  let child: ChildProcess;
   try {
     child = spawn(process.execPath, args, { detached: opts.detached ?? false, stdio: ["ignore", logFd, logFd] });
   } finally {
@@ -203,7 +203,8 @@ async function serve(argv: string[]): Promise<void> {
   const port = Number(arg("--port") ?? "0");
   const dataDir = arg("--data") ?? null;
   const parent = arg("--parent") ? Number(arg("--parent")) : null;
-  const unlock = dataDir ? (mkdirSync(dataDir, { recursive: true }), lockDataDir(dataDir)) : () => {};
+  if (dataDir) mkdirSync(dataDir, { recursive: true });
+  const unlock = dataDir ? lockDataDir(dataDir) : () => {};
   const { startEmbeddedMongo } = await import("../store/embedded/server.ts");
   const server = await startEmbeddedMongo({ port, dir: dataDir, info: { command: INFO_COMMAND, answer: () => ({ pid: process.pid, dataDir }) } });
   console.log(`${new Date().toISOString()} embedded MongoDB listening on ${server.uri} pid ${process.pid} data ${dataDir ?? "(memory only)"}`);
