@@ -1,7 +1,7 @@
 // The tree page's script: draws the solution tree (laid out by the server) as SVG, shows a node's detail on
 // click, and in live mode follows the run over server-sent events. Plain browser JavaScript, no dependencies.
-(function () {
-  "use strict";
+(() => {
+  
   var SVG_NS = "http://www.w3.org/2000/svg";
   var RADIUS = 17;
   var boot = JSON.parse(document.getElementById("aide-boot").textContent);
@@ -17,21 +17,21 @@
 
   function el(tag, attrs, text) {
     var e = document.createElement(tag);
-    if (attrs) Object.keys(attrs).forEach(function (k) { e.setAttribute(k, attrs[k]); });
+    if (attrs) Object.keys(attrs).forEach((k) => { e.setAttribute(k, attrs[k]); });
     if (text !== undefined && text !== null) e.textContent = String(text);
     return e;
   }
 
   function svg(tag, attrs, text) {
     var e = document.createElementNS(SVG_NS, tag);
-    Object.keys(attrs || {}).forEach(function (k) { e.setAttribute(k, String(attrs[k])); });
+    Object.keys(attrs || {}).forEach((k) => { e.setAttribute(k, String(attrs[k])); });
     if (text !== undefined && text !== null) e.textContent = String(text);
     return e;
   }
 
   function firstLine(text) {
     // The task's first line, without the "#" of a markdown heading.
-    var line = (text || "").split(/\r?\n/).map(function (l) { return l.replace(/^#+\s*/, "").trim(); }).filter(Boolean)[0] || "";
+    var line = (text || "").split(/\r?\n/).map((l) => l.replace(/^#+\s*/, "").trim()).filter(Boolean)[0] || "";
     return line.length > 160 ? line.slice(0, 159) + "…" : line;
   }
 
@@ -42,7 +42,7 @@
     facts.textContent = "";
     var direction = run.lowerIsBetter === null ? "" : run.lowerIsBetter ? " (lower is better)" : " (higher is better)";
     var best = run.bestNodeId === null ? "none yet" : (run.metricName || "metric") + " = " + run.bestMetricText + direction + ", node " + run.bestNodeId;
-    [["Status", run.status], ["Step", run.step + " of " + run.totalSteps], ["Best", best], ["Coder", run.coder]].forEach(function (f) {
+    [["Status", run.status], ["Step", run.step + " of " + run.totalSteps], ["Best", best], ["Coder", run.coder]].forEach((f) => {
       var span = el("span", { "class": "fact" });
       span.appendChild(el("b", null, f[0] + ": "));
       span.appendChild(document.createTextNode(f[1]));
@@ -62,9 +62,9 @@
     root.setAttribute("height", view.height);
     root.setAttribute("viewBox", "0 0 " + view.width + " " + view.height);
     var pos = {};
-    view.nodes.forEach(function (n) { pos[n.id] = n; });
+    view.nodes.forEach((n) => { pos[n.id] = n; });
     var edges = svg("g", { "class": "edges" });
-    view.edges.forEach(function (e) {
+    view.edges.forEach((e) => {
       var a = pos[e.from], b = pos[e.to];
       if (!a || !b) return;
       var my = (a.y + b.y) / 2;
@@ -72,7 +72,7 @@
     });
     root.appendChild(edges);
     var group = svg("g", { "class": "nodes" });
-    view.nodes.forEach(function (n) {
+    view.nodes.forEach((n) => {
       var classes = "node" + (n.buggy ? " buggy" : " working") + (n.best ? " best" : "") + (n.id === selected ? " selected" : "");
       var g = svg("g", { "class": classes, "data-id": n.id, tabindex: 0, role: "button", transform: "translate(" + n.x + "," + n.y + ")" });
       g.appendChild(svg("title", {}, "node " + n.id + " (" + n.stage + "): " + n.label + (n.best ? ", best" : "")));
@@ -81,8 +81,8 @@
       g.appendChild(svg("text", { "class": "node-id", "text-anchor": "middle", dy: "0.35em" }, n.id));
       g.appendChild(svg("text", { "class": "node-label", "text-anchor": "middle", y: RADIUS + 14 }, n.label));
       if (n.best) g.appendChild(svg("text", { "class": "star", "text-anchor": "middle", x: RADIUS, y: -RADIUS + 2 }, "★"));
-      g.addEventListener("click", function () { select(n.id); });
-      g.addEventListener("keydown", function (ev) { if (ev.key === "Enter" || ev.key === " ") { ev.preventDefault(); select(n.id); } });
+      g.addEventListener("click", () => { select(n.id); });
+      g.addEventListener("keydown", (ev) => { if (ev.key === "Enter" || ev.key === " ") { ev.preventDefault(); select(n.id); } });
       group.appendChild(g);
     });
     root.appendChild(group);
@@ -125,12 +125,12 @@
     box.appendChild(el("p", { "class": "meta" }, "step " + (d.step + 1) + " · " + stage + " · " + (d.execTimeMs / 1000).toFixed(1) + " s"));
     var badge;
     if (d.metric) {
-      var dir = d.metric.lowerIsBetter === null ? "" : d.metric.lowerIsBetter ? " (lower is better)" : " (higher is better)";
+      const dir = d.metric.lowerIsBetter === null ? "" : d.metric.lowerIsBetter ? " (lower is better)" : " (higher is better)";
       badge = d.unranked
         ? el("p", { "class": "badge unranked", "data-kind": "unranked" }, d.metric.name + " = " + d.metric.text + dir + " · not ranked: " + d.unranked)
         : el("p", { "class": "badge good", "data-kind": "metric" }, d.metric.name + " = " + d.metric.text + dir);
     } else {
-      var why = d.timedOut ? "timed out" : d.killed ? "killed by a limit" : d.exitCode !== null && d.exitCode !== 0 ? "exit code " + d.exitCode : "no valid metric";
+      const why = d.timedOut ? "timed out" : d.killed ? "killed by a limit" : d.exitCode !== null && d.exitCode !== 0 ? "exit code " + d.exitCode : "no valid metric";
       badge = el("p", { "class": "badge bad", "data-kind": "buggy" }, "buggy: " + why);
     }
     box.appendChild(badge);
@@ -148,8 +148,8 @@
 
   function markSelected() {
     var nodes = document.querySelectorAll("#tree g.node");
-    for (var i = 0; i < nodes.length; i++) {
-      var id = Number(nodes[i].getAttribute("data-id"));
+    for (let i = 0; i < nodes.length; i++) {
+      const id = Number(nodes[i].getAttribute("data-id"));
       nodes[i].classList.toggle("selected", id === selected);
     }
   }
@@ -163,9 +163,9 @@
     box.textContent = "";
     box.appendChild(el("p", { "class": "hint" }, "Loading node " + id + "…"));
     fetch(url("/nodes/" + id), { cache: "no-store" })
-      .then(function (r) { if (!r.ok) throw new Error("HTTP " + r.status); return r.json(); })
-      .then(function (d) { details[id] = d; if (selected === id) renderDetail(d); })
-      .catch(function (err) {
+      .then((r) => { if (!r.ok) throw new Error("HTTP " + r.status); return r.json(); })
+      .then((d) => { details[id] = d; if (selected === id) renderDetail(d); })
+      .catch((err) => {
         if (selected !== id) return;
         box.textContent = "";
         box.appendChild(el("p", { "class": "hint" }, "Could not load node " + id + ": " + err.message));
@@ -175,13 +175,13 @@
   function follow() {
     var state = document.getElementById("live-state");
     var source = new EventSource(url("/stream"));
-    source.addEventListener("tree", function (ev) { render(JSON.parse(ev.data)); });
-    source.addEventListener("end", function () {
+    source.addEventListener("tree", (ev) => { render(JSON.parse(ev.data)); });
+    source.addEventListener("end", () => {
       source.close();
       state.textContent = "run ended";
       state.setAttribute("data-state", "ended");
     });
-    source.onerror = function () {
+    source.onerror = () => {
       if (source.readyState === EventSource.CLOSED) { state.textContent = "disconnected"; state.setAttribute("data-state", "disconnected"); }
       else { state.textContent = "reconnecting…"; state.setAttribute("data-state", "reconnecting"); }
     };
