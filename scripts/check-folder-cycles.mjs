@@ -110,7 +110,7 @@ for (const component of components) {
   for (const start of component) {
     if (shown.has(start)) continue;
     const cycle = cycleThrough(start, component);
-    cycle.forEach((f) => shown.add(f));
+    for (const f of cycle) shown.add(f);
     console.error(`    ${cycle.join(" -> ")}`);
     for (let i = 0; i + 1 < cycle.length; i++) console.error(`      ${graph.get(cycle[i]).get(cycle[i + 1])}`);
   }

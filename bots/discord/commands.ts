@@ -3,7 +3,7 @@
  * (global; may take up to an hour to appear everywhere) or `PUT /applications/{app}/guilds/{guild}/commands`
  * (one server, at once). PUT replaces the whole set, so registering twice is harmless.
  */
-import { InteractionContextType, REST, Routes, SlashCommandBuilder, type RESTPutAPIApplicationCommandsResult } from "discord.js";
+import { InteractionContextType, type REST, Routes, SlashCommandBuilder, type RESTPutAPIApplicationCommandsResult } from "discord.js";
 import { RUN_OPTION_LIMITS as LIMITS } from "../../src/run-options-schema.ts";
 
 export const COMMAND_NAME = "aide";

@@ -101,7 +101,7 @@ export function translateSlash(interaction: ChatInputCommandInteraction, policy:
   const inThread = where.thread !== null;
   const reply = (text: string): Translated => ({ request: { kind: "reply", text: discordReplyText(text), user, where: where as ThreadRef & { thread: string } } });
   const command = (text: string, attachments?: ChatAttachment[]): Translated => ({
-    request: { kind: "command", text: discordText(text), user, where, ...(attachments && attachments.length ? { attachments } : {}) },
+    request: { kind: "command", text: discordText(text), user, where, ...(attachments?.length ? { attachments } : {}) },
   });
   switch (sub) {
     case "start": {

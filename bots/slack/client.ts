@@ -46,9 +46,13 @@ export function slackLogger(logger: Logger, name: string): SlackLogger {
     info: (...msg: unknown[]) => void (at(LogLevel.INFO) && log.info(text(msg))),
     warn: (...msg: unknown[]) => void (at(LogLevel.WARN) && log.warn(text(msg))),
     error: (...msg: unknown[]) => void (at(LogLevel.ERROR) && log.error(text(msg))),
-    setLevel: (l: LogLevel) => void (level = l),
+    setLevel: (l: LogLevel) => {
+      level = l;
+    },
     getLevel: () => level,
-    setName: (n: string) => void (log = logger.child({ component: n })),
+    setName: (n: string) => {
+      log = logger.child({ component: n });
+    },
   };
 }
 

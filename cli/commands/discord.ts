@@ -1,4 +1,4 @@
-import { Command } from "commander";
+import type { Command } from "commander";
 import { REST } from "discord.js";
 import { Redis } from "ioredis";
 import { DiscordBot } from "../../bots/discord/bot.ts";

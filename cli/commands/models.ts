@@ -1,4 +1,4 @@
-import { Command } from "commander";
+import type { Command } from "commander";
 import { checkCoder } from "../../src/coders/index.ts";
 import { formatModelCheck } from "../../src/coders/openai/index.ts";
 import { loadConfig } from "../../src/config.ts";

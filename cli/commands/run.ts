@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, statSync, readdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { randomBytes } from "node:crypto";
-import { Command, Option } from "commander";
+import { type Command, Option } from "commander";
 import { checkBudgetPriced, checkCoder, createCoder } from "../../src/coders/index.ts";
 import { modelCheckLine } from "../../src/coders/openai/index.ts";
 import { loadConfig, redactConfig, type Config } from "../../src/config.ts";

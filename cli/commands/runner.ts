@@ -1,4 +1,4 @@
-import { Command, Option } from "commander";
+import { type Command, Option } from "commander";
 import { resolveServices } from "../../src/services/connect.ts";
 import { connectStore } from "../../src/store/index.ts";
 import { launchRunner, untilSignal } from "../support/runner-launch.ts";

@@ -1,4 +1,4 @@
-import { Command, Option } from "commander";
+import { type Command, Option } from "commander";
 import { SlackBot, slackModeFrom } from "../../bots/slack/bot.ts";
 import { UsageError } from "../../src/errors.ts";
 import type { Runner } from "../../runner/worker.ts";

@@ -1,6 +1,6 @@
 import { existsSync, statSync } from "node:fs";
 import { resolve } from "node:path";
-import { Command, Option } from "commander";
+import { type Command, Option } from "commander";
 import { checkBudgetPriced } from "../../src/coders/index.ts";
 import { UsageError } from "../../src/errors.ts";
 import { CODERS } from "../../src/run-options-schema.ts";

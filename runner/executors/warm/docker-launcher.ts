@@ -73,6 +73,7 @@ export class DockerWarmLauncher implements WarmLauncher {
       const stream = await container.attach({ stream: true, stdout: true, stderr: true, logs: false });
       stream.on("data", (chunk: Buffer) => {
         // Frame headers (8 bytes) are left in: this text is only for error messages.
+        // biome-ignore lint/suspicious/noControlCharactersInRegex: the NUL and low bytes of docker's frame headers are dropped
         diagnostics = (diagnostics + chunk.toString("utf8").replace(/[\x00-\x08]/g, "")).slice(-DIAGNOSTIC_CHARS);
       });
       stream.on("error", () => undefined);

@@ -62,7 +62,7 @@ function bestText(run: RunRecord): string {
 }
 
 function mentionSuffix(mentions: string[] | undefined): Pick<ChatMessage, "mentions"> {
-  return mentions && mentions.length ? { mentions: [...new Set(mentions)] } : {};
+  return mentions?.length ? { mentions: [...new Set(mentions)] } : {};
 }
 
 /** The buttons of a card: Pause or Resume (by status), Stop, +10 steps; none once the run ended. */
