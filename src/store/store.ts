@@ -6,21 +6,23 @@
  */
 import { randomBytes } from "node:crypto";
 import { readFile, stat } from "node:fs/promises";
-import mongoose, { type Connection, type Model } from "mongoose";
+import mongoose, { type Connection, type UpdateQuery } from "mongoose";
 import { AideError } from "../errors.ts";
 import type { Logger } from "../logger.ts";
 import type { SolutionNode, SteerCommand, TokenUsage } from "../search/types.ts";
 import { IllegalTransitionError, RunNotFoundError, ThreadBoundError } from "./errors.ts";
-import { runModel } from "./models/run.ts";
-import { solutionNodeModel } from "./models/solution-node.ts";
-import { counterModel, steerMessageModel } from "./models/steer-message.ts";
-import { threadBindingModel } from "./models/thread-binding.ts";
-import { MAX_STORED_SUBMISSION_BYTES, submissionModel } from "./models/submission.ts";
+import type { PersonDoc, UsageDoc } from "./models/common.ts";
+import { type RunDoc, runModel } from "./models/run.ts";
+import { type SolutionNodeDoc, solutionNodeModel } from "./models/solution-node.ts";
+import { type CounterDoc, counterModel, type SteerMessageDoc, steerMessageModel } from "./models/steer-message.ts";
+import { type ThreadBindingDoc, threadBindingModel } from "./models/thread-binding.ts";
+import { MAX_STORED_SUBMISSION_BYTES, type SubmissionDoc, submissionModel } from "./models/submission.ts";
 import type {
   ListRunsQuery,
   NewRun,
   Person,
   Platform,
+  RunOptions,
   RunProgress,
   RunRecord,
   RunStatus,
@@ -60,7 +62,11 @@ export interface ConnectOptions {
   serverSelectionTimeoutMs?: number;
 }
 
-type Lean = Record<string, any>;
+/** A filter or a `$set` built field by field, with dotted paths (`"origin.platform"`, `"progress.step"`). */
+type Fields = Record<string, unknown>;
+
+/** What `.select({ viewToken: 1 })` reads of a run. */
+type ViewTokenDoc = Pick<RunDoc, "_id" | "viewToken">;
 
 function isDuplicateKey(err: unknown): boolean {
   return typeof err === "object" && err !== null && (err as { code?: unknown }).code === 11000;
@@ -107,12 +113,12 @@ export async function connectStore(uri: string, logger: Logger, opts: ConnectOpt
 export class Store {
   readonly connection: Connection;
   private readonly logger: Logger;
-  private readonly runs: Model<any>;
-  private readonly nodes: Model<any>;
-  private readonly steers: Model<any>;
-  private readonly counters: Model<any>;
-  private readonly bindings: Model<any>;
-  private readonly submissions: Model<any>;
+  private readonly runs: ReturnType<typeof runModel>;
+  private readonly nodes: ReturnType<typeof solutionNodeModel>;
+  private readonly steers: ReturnType<typeof steerMessageModel>;
+  private readonly counters: ReturnType<typeof counterModel>;
+  private readonly bindings: ReturnType<typeof threadBindingModel>;
+  private readonly submissions: ReturnType<typeof submissionModel>;
 
   constructor(connection: Connection, logger: Logger) {
     this.connection = connection;
@@ -169,7 +175,7 @@ export class Store {
   }
 
   async getRun(runId: string): Promise<RunRecord | null> {
-    const doc = await this.runs.findById(runId).lean<Lean>();
+    const doc = await this.runs.findById(runId).lean<RunDoc>();
     return doc ? toRun(doc) : null;
   }
 
@@ -185,29 +191,29 @@ export class Store {
    * Of two processes asking at once, both get the one that was saved first. Null when there is no such run.
    */
   async viewToken(runId: string): Promise<string | null> {
-    const existing = await this.runs.findById(runId).select({ viewToken: 1 }).lean<Lean>();
+    const existing = await this.runs.findById(runId).select({ viewToken: 1 }).lean<ViewTokenDoc>();
     if (!existing) return null;
-    if (existing.viewToken) return existing.viewToken as string;
+    if (existing.viewToken) return existing.viewToken;
     await this.runs.updateOne({ _id: runId, viewToken: null }, { $set: { viewToken: randomBytes(32).toString("base64url") } }, { timestamps: false });
-    const doc = await this.runs.findById(runId).select({ viewToken: 1 }).lean<Lean>();
-    return (doc?.viewToken as string | undefined) ?? null;
+    const doc = await this.runs.findById(runId).select({ viewToken: 1 }).lean<ViewTokenDoc>();
+    return doc?.viewToken ?? null;
   }
 
   /** The run's view token if one was made; null for a run without one and for no such run. Never makes one. */
   async viewTokenIfSet(runId: string): Promise<string | null> {
-    const doc = await this.runs.findById(runId).select({ viewToken: 1 }).lean<Lean>();
-    return (doc?.viewToken as string | undefined) || null;
+    const doc = await this.runs.findById(runId).select({ viewToken: 1 }).lean<ViewTokenDoc>();
+    return doc?.viewToken || null;
   }
 
   /** Newest first. */
   async listRuns(q: ListRunsQuery = {}): Promise<RunRecord[]> {
-    const filter: Lean = {};
+    const filter: Fields = {};
     if (q.status !== undefined) filter.status = Array.isArray(q.status) ? { $in: q.status } : q.status;
     if (q.platform !== undefined) filter["origin.platform"] = q.platform;
     if (q.channel !== undefined) filter["origin.channel"] = q.channel;
     if (q.ownerId !== undefined) filter["owner.userId"] = q.ownerId;
     const limit = Math.min(Math.max(q.limit ?? 20, 1), 200);
-    const docs = await this.runs.find(filter).sort({ createdAt: -1, _id: -1 }).limit(limit).lean<Lean[]>();
+    const docs = await this.runs.find(filter).sort({ createdAt: -1, _id: -1 }).limit(limit).lean<RunDoc[]>();
     return docs.map(toRun);
   }
 
@@ -219,7 +225,7 @@ export class Store {
   async transition(runId: string, from: RunStatus[], to: RunStatus, extra: TransitionExtra = {}): Promise<RunRecord> {
     if (from.length === 0 || from.some((f) => !isLegalTransition(f, to))) throw new IllegalTransitionError(runId, from, to);
     const now = new Date();
-    const set: Lean = { status: to };
+    const set: Fields = { status: to };
     if (TERMINAL_STATUSES.includes(to)) {
       set.finishedAt = now;
       set.worker = null;
@@ -229,11 +235,11 @@ export class Store {
     if (extra.finishReason !== undefined) set.finishReason = extra.finishReason;
     const doc = await this.runs
       .findOneAndUpdate({ _id: runId, status: { $in: from } }, { $set: set }, { returnDocument: "after" })
-      .lean<Lean>();
+      .lean<RunDoc>();
     if (!doc) {
-      const current = await this.runs.findById(runId, { status: 1 }).lean<Lean>();
+      const current = await this.runs.findById(runId, { status: 1 }).lean<Pick<RunDoc, "_id" | "status">>();
       if (!current) throw new RunNotFoundError(runId);
-      throw new IllegalTransitionError(runId, from, to, current.status as RunStatus);
+      throw new IllegalTransitionError(runId, from, to, current.status);
     }
     if (to === "running" && doc.startedAt == null) {
       await this.runs.updateOne({ _id: runId, startedAt: null }, { $set: { startedAt: now } });
@@ -244,7 +250,7 @@ export class Store {
 
   /** Sets some progress fields. Returns false when there is no such run. */
   async updateProgress(runId: string, patch: Partial<RunProgress>): Promise<boolean> {
-    const set: Lean = {};
+    const set: Fields = {};
     for (const [k, v] of Object.entries(patch)) if (v !== undefined) set[`progress.${k}`] = v;
     if (Object.keys(set).length === 0) return (await this.runs.exists({ _id: runId })) !== null;
     const res = await this.runs.updateOne({ _id: runId }, { $set: set });
@@ -253,10 +259,10 @@ export class Store {
 
   /** Changes run options (e.g. `more N` raises steps). Returns the run, or throws RunNotFoundError. */
   async updateOptions(runId: string, patch: Partial<RunRecord["options"]>): Promise<RunRecord> {
-    const set: Lean = {};
+    const set: Fields = {};
     for (const [k, v] of Object.entries(patch)) if (v !== undefined) set[`options.${k}`] = v;
     if (patch.steps !== undefined) set["progress.totalSteps"] = patch.steps;
-    const doc = await this.runs.findOneAndUpdate({ _id: runId }, { $set: set }, { returnDocument: "after" }).lean<Lean>();
+    const doc = await this.runs.findOneAndUpdate({ _id: runId }, { $set: set }, { returnDocument: "after" }).lean<RunDoc>();
     if (!doc) throw new RunNotFoundError(runId);
     return toRun(doc);
   }
@@ -303,7 +309,7 @@ export class Store {
         { $set: { worker: { id: workerId, claimedAt: now, heartbeatAt: now } } },
         { returnDocument: "after" },
       )
-      .lean<Lean>();
+      .lean<RunDoc>();
     return doc ? toRun(doc) : null;
   }
 
@@ -325,7 +331,7 @@ export class Store {
     const docs = await this.runs
       .find({ status: "running", $or: [{ worker: null }, { "worker.heartbeatAt": { $lt: stale } }] })
       .sort({ createdAt: 1 })
-      .lean<Lean[]>();
+      .lean<RunDoc[]>();
     return docs.map(toRun);
   }
 
@@ -411,18 +417,18 @@ export class Store {
 
   /** A node's kept submission, or null. */
   async getSubmission(runId: string, nodeId: number): Promise<string | null> {
-    const doc = await this.submissions.findById(`${runId}:${nodeId}`).lean<Lean>();
-    return doc ? (doc.csv as string) : null;
+    const doc = await this.submissions.findById(`${runId}:${nodeId}`).lean<SubmissionDoc>();
+    return doc ? doc.csv : null;
   }
 
   /** The run's journal, ordered by node id. */
   async loadJournal(runId: string): Promise<SolutionNode[]> {
-    const docs = await this.nodes.find({ runId }).sort({ id: 1 }).lean<Lean[]>();
+    const docs = await this.nodes.find({ runId }).sort({ id: 1 }).lean<SolutionNodeDoc[]>();
     return docs.map(toNode);
   }
 
   async getNode(runId: string, nodeId: number): Promise<SolutionNode | null> {
-    const doc = await this.nodes.findById(`${runId}:${nodeId}`).lean<Lean>();
+    const doc = await this.nodes.findById(`${runId}:${nodeId}`).lean<SolutionNodeDoc>();
     return doc ? toNode(doc) : null;
   }
 
@@ -450,8 +456,8 @@ export class Store {
       try {
         const doc = await this.counters
           .findOneAndUpdate({ _id: counterId }, { $inc: { seq: 1 } }, { upsert: true, returnDocument: "after" })
-          .lean<Lean>();
-        return doc!.seq as number;
+          .lean<CounterDoc>();
+        return doc!.seq;
       } catch (err) {
         // Two first-ever upserts racing on a real MongoDB: one gets E11000; the counter exists now, so retry.
         if (!isDuplicateKey(err) || attempt >= 3) throw err;
@@ -461,13 +467,13 @@ export class Store {
 
   /** Messages not applied yet, oldest (lowest seq) first. */
   async unappliedSteers(runId: string): Promise<SteerRecord[]> {
-    const docs = await this.steers.find({ runId, appliedAt: null }).sort({ seq: 1 }).lean<Lean[]>();
+    const docs = await this.steers.find({ runId, appliedAt: null }).sort({ seq: 1 }).lean<SteerMessageDoc[]>();
     return docs.map(toSteer);
   }
 
   /** Every message of a run, in seq order. */
   async listSteers(runId: string): Promise<SteerRecord[]> {
-    const docs = await this.steers.find({ runId }).sort({ seq: 1 }).lean<Lean[]>();
+    const docs = await this.steers.find({ runId }).sort({ seq: 1 }).lean<SteerMessageDoc[]>();
     return docs.map(toSteer);
   }
 
@@ -475,7 +481,7 @@ export class Store {
   async markSteerApplied(id: string, note: string): Promise<boolean> {
     const doc = await this.steers
       .findOneAndUpdate({ _id: id, appliedAt: null }, { $set: { appliedAt: new Date(), note } }, { returnDocument: "after" })
-      .lean<Lean>();
+      .lean<SteerMessageDoc>();
     return doc !== null;
   }
 
@@ -488,25 +494,27 @@ export class Store {
    */
   async bindThread(b: { platform: Platform; channel: string; thread: string; runId: string; rootMessageId?: string | null }): Promise<ThreadBindingRecord> {
     const _id = bindingId(b.platform, b.channel, b.thread);
-    const update: Lean = { $setOnInsert: { platform: b.platform, channel: b.channel, thread: b.thread, createdAt: new Date() } };
+    const update: UpdateQuery<ThreadBindingDoc> = {
+      $setOnInsert: { platform: b.platform, channel: b.channel, thread: b.thread, createdAt: new Date() },
+    };
     if (b.rootMessageId !== undefined) update.$set = { rootMessageId: b.rootMessageId };
     try {
       await this.bindings.updateOne({ _id, runId: b.runId }, update, { upsert: true });
     } catch (err) {
       if (!isDuplicateKey(err)) throw err;
-      const existing = await this.bindings.findById(_id).lean<Lean>();
+      const existing = await this.bindings.findById(_id).lean<ThreadBindingDoc>();
       throw new ThreadBoundError(_id, String(existing?.runId ?? "?"));
     }
     await this.runs.updateOne(
       { _id: b.runId, "origin.platform": b.platform, "origin.channel": b.channel, "origin.thread": null },
       { $set: { "origin.thread": b.thread } },
     );
-    const doc = await this.bindings.findById(_id).lean<Lean>();
+    const doc = await this.bindings.findById(_id).lean<ThreadBindingDoc>();
     return toBinding(doc!);
   }
 
   async getThreadBinding(platform: Platform, channel: string, thread: string): Promise<ThreadBindingRecord | null> {
-    const doc = await this.bindings.findById(bindingId(platform, channel, thread)).lean<Lean>();
+    const doc = await this.bindings.findById(bindingId(platform, channel, thread)).lean<ThreadBindingDoc>();
     return doc ? toBinding(doc) : null;
   }
 
@@ -517,7 +525,7 @@ export class Store {
   }
 
   async bindingsForRun(runId: string): Promise<ThreadBindingRecord[]> {
-    const docs = await this.bindings.find({ runId }).sort({ createdAt: 1 }).lean<Lean[]>();
+    const docs = await this.bindings.find({ runId }).sort({ createdAt: 1 }).lean<ThreadBindingDoc[]>();
     return docs.map(toBinding);
   }
 }
@@ -527,19 +535,25 @@ export function bindingId(platform: string, channel: string, thread: string): st
 }
 
 // ------------------------------------------------------------------------------------------ conversions
+//
+// From the documents as `.lean()` reads them to the records. Lean reads apply no schema defaults, so a document
+// written before a field existed lacks it: hence the fallbacks on fields the schema always fills. Where the schema
+// is looser than the record (a plain String for the coder, the worker's and the metric's fields not `required`),
+// the record's type is what the store itself writes there: createRun/updateOptions take RunOptions, claim() sets
+// the whole worker, appendNode() writes a MetricReport.
 
-function usageOf(u: Lean | null | undefined): TokenUsage {
+function usageOf(u: UsageDoc | null | undefined): TokenUsage {
   const usage: TokenUsage = { promptTokens: u?.promptTokens ?? 0, completionTokens: u?.completionTokens ?? 0, costUsd: u?.costUsd ?? 0 };
   if (u?.reasoningTokens) usage.reasoningTokens = u.reasoningTokens;
   if (u?.costUnknown) usage.costUnknown = true;
   return usage;
 }
 
-function personOf(p: Lean | null | undefined): Person | null {
+function personOf(p: PersonDoc | null | undefined): Person | null {
   return p ? { platform: p.platform, userId: p.userId, displayName: p.displayName ?? "" } : null;
 }
 
-function toRun(d: Lean): RunRecord {
+function toRun(d: RunDoc): RunRecord {
   const o = d.options ?? {};
   const p = d.progress ?? {};
   return {
@@ -549,7 +563,7 @@ function toRun(d: Lean): RunRecord {
     options: {
       steps: o.steps,
       parallel: o.parallel,
-      coder: o.coder,
+      coder: o.coder as RunOptions["coder"],
       metric: o.metric ?? null,
       timeoutSec: o.timeoutSec,
       budgetUsd: o.budgetUsd ?? null,
@@ -572,7 +586,7 @@ function toRun(d: Lean): RunRecord {
     usage: usageOf(d.usage),
     error: d.error ?? null,
     finishReason: d.finishReason ?? null,
-    worker: d.worker?.id ? { id: d.worker.id, claimedAt: d.worker.claimedAt, heartbeatAt: d.worker.heartbeatAt } : null,
+    worker: d.worker?.id ? { id: d.worker.id, claimedAt: d.worker.claimedAt!, heartbeatAt: d.worker.heartbeatAt! } : null,
     createdAt: d.createdAt,
     updatedAt: d.updatedAt,
     startedAt: d.startedAt ?? null,
@@ -584,7 +598,7 @@ function iso(v: unknown): string {
   return v instanceof Date ? v.toISOString() : String(v);
 }
 
-function toNode(d: Lean): SolutionNode {
+function toNode(d: SolutionNodeDoc): SolutionNode {
   return {
     id: d.id,
     parentId: d.parentId ?? null,
@@ -592,7 +606,7 @@ function toNode(d: Lean): SolutionNode {
     stage: d.stage,
     plan: d.plan ?? "",
     code: d.code ?? "",
-    metric: d.metric ? { name: d.metric.name, value: d.metric.value, lowerIsBetter: d.metric.lowerIsBetter ?? null } : null,
+    metric: d.metric ? { name: d.metric.name!, value: d.metric.value!, lowerIsBetter: d.metric.lowerIsBetter ?? null } : null,
     unranked: d.unranked ?? null,
     buggy: d.buggy,
     analysis: d.analysis ?? "",
@@ -610,7 +624,7 @@ function toNode(d: Lean): SolutionNode {
   };
 }
 
-function toSteer(d: Lean): SteerRecord {
+function toSteer(d: SteerMessageDoc): SteerRecord {
   return {
     id: d._id,
     runId: d.runId,
@@ -623,7 +637,7 @@ function toSteer(d: Lean): SteerRecord {
   };
 }
 
-function toBinding(d: Lean): ThreadBindingRecord {
+function toBinding(d: ThreadBindingDoc): ThreadBindingRecord {
   return {
     id: d._id,
     platform: d.platform,

@@ -1,5 +1,5 @@
 /** Sub-schemas shared by the models. */
-import { Schema } from "mongoose";
+import { type Connection, type InferSchemaType, Schema } from "mongoose";
 
 export const PLATFORMS = ["slack", "discord", "cli"] as const;
 
@@ -12,6 +12,8 @@ export const personSchema = new Schema(
   { _id: false, id: false },
 );
 
+export type PersonDoc = InferSchemaType<typeof personSchema>;
+
 export const usageSchema = new Schema(
   {
     promptTokens: { type: Number, default: 0 },
@@ -22,3 +24,21 @@ export const usageSchema = new Schema(
   },
   { _id: false, id: false },
 );
+
+export type UsageDoc = InferSchemaType<typeof usageSchema>;
+
+/**
+ * The model `conn.model(name, schema)` compiles for a schema: `Model<InferSchemaType<S>, ...>` with the schema's
+ * options, so a schema with `versionKey: false` reads back without `__v`.
+ */
+export type ModelOf<S extends Schema> = ReturnType<typeof compileModel<S>>;
+
+function compileModel<S extends Schema>(conn: Connection, name: string, schema: S) {
+  return conn.model(name, schema);
+}
+
+/** The model `name` of `schema` on `conn`, compiled there on first use. */
+export function modelOn<S extends Schema>(conn: Connection, name: string, schema: S): ModelOf<S> {
+  // `conn.models` is mongoose's registry, typed Model<any>: the model under `name` is the one compiled from `schema`.
+  return (conn.models[name] as ModelOf<S> | undefined) ?? compileModel(conn, name, schema);
+}

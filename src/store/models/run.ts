@@ -2,9 +2,9 @@
  * Run: one search, `_id` = run id. Usage totals are embedded here (and per node in the journal) rather than kept in
  * a Usage collection: a run's cost is read with the run, and the per-node figures already live on the nodes.
  */
-import { Schema, type Connection, type Model } from "mongoose";
+import { Schema, type Connection, type InferSchemaType } from "mongoose";
 import { RUN_STATUSES } from "../types.ts";
-import { PLATFORMS, personSchema, usageSchema } from "./common.ts";
+import { PLATFORMS, personSchema, usageSchema, type ModelOf, modelOn } from "./common.ts";
 
 export const runSchema = new Schema(
   {
@@ -79,6 +79,9 @@ runSchema.index({ status: 1, createdAt: -1 });
 // "My runs".
 runSchema.index({ "owner.platform": 1, "owner.userId": 1, createdAt: -1 });
 
-export function runModel(conn: Connection): Model<any> {
-  return conn.models.Run ?? conn.model("Run", runSchema);
+/** A document as stored (what `.lean()` reads). */
+export type RunDoc = InferSchemaType<typeof runSchema>;
+
+export function runModel(conn: Connection): ModelOf<typeof runSchema> {
+  return modelOn(conn, "Run", runSchema);
 }

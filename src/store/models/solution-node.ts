@@ -1,6 +1,6 @@
 /** SolutionNode: the journal, one document per node, `_id` = `${runId}:${nodeId}` so a retried append is a no-op. */
-import { Schema, type Connection, type Model } from "mongoose";
-import { usageSchema } from "./common.ts";
+import { Schema, type Connection, type InferSchemaType } from "mongoose";
+import { usageSchema, type ModelOf, modelOn } from "./common.ts";
 
 export const solutionNodeSchema = new Schema(
   {
@@ -39,6 +39,9 @@ export const solutionNodeSchema = new Schema(
 
 solutionNodeSchema.index({ runId: 1, id: 1 });
 
-export function solutionNodeModel(conn: Connection): Model<any> {
-  return conn.models.SolutionNode ?? conn.model("SolutionNode", solutionNodeSchema);
+/** A document as stored (what `.lean()` reads). */
+export type SolutionNodeDoc = InferSchemaType<typeof solutionNodeSchema>;
+
+export function solutionNodeModel(conn: Connection): ModelOf<typeof solutionNodeSchema> {
+  return modelOn(conn, "SolutionNode", solutionNodeSchema);
 }

@@ -3,8 +3,8 @@
  * document (`counters`, `_id` = `steer:${runId}`) bumped with $inc, so it increases in the order messages were
  * added even when two bots add at once.
  */
-import { Schema, type Connection, type Model } from "mongoose";
-import { personSchema } from "./common.ts";
+import { Schema, type Connection, type InferSchemaType } from "mongoose";
+import { personSchema, type ModelOf, modelOn } from "./common.ts";
 
 export const steerMessageSchema = new Schema(
   {
@@ -28,10 +28,19 @@ export const counterSchema = new Schema(
   { id: false, versionKey: false, collection: "counters" },
 );
 
-export function steerMessageModel(conn: Connection): Model<any> {
-  return conn.models.SteerMessage ?? conn.model("SteerMessage", steerMessageSchema);
+/**
+ * A message as stored (what `.lean()` reads). `command` is Mixed, which mongoose infers as `any`: here it is
+ * `unknown`, and the store reads it back as the SteerCommand it wrote.
+ */
+export type SteerMessageDoc = Omit<InferSchemaType<typeof steerMessageSchema>, "command"> & { command: unknown };
+
+/** A per-run counter as stored. */
+export type CounterDoc = InferSchemaType<typeof counterSchema>;
+
+export function steerMessageModel(conn: Connection): ModelOf<typeof steerMessageSchema> {
+  return modelOn(conn, "SteerMessage", steerMessageSchema);
 }
 
-export function counterModel(conn: Connection): Model<any> {
-  return conn.models.Counter ?? conn.model("Counter", counterSchema);
+export function counterModel(conn: Connection): ModelOf<typeof counterSchema> {
+  return modelOn(conn, "Counter", counterSchema);
 }

@@ -1,5 +1,6 @@
 /** Submission: a node's submission file, kept for the best nodes so exports and bots can deliver it from anywhere. */
-import { Schema, type Connection, type Model } from "mongoose";
+import { Schema, type Connection, type InferSchemaType } from "mongoose";
+import { type ModelOf, modelOn } from "./common.ts";
 
 /** Largest submission kept (documents are limited to 16 MB). */
 export const MAX_STORED_SUBMISSION_BYTES = 12 * 1024 * 1024;
@@ -18,6 +19,9 @@ export const submissionSchema = new Schema(
 
 submissionSchema.index({ runId: 1, nodeId: 1 });
 
-export function submissionModel(conn: Connection): Model<any> {
-  return conn.models.Submission ?? conn.model("Submission", submissionSchema);
+/** A document as stored (what `.lean()` reads). */
+export type SubmissionDoc = InferSchemaType<typeof submissionSchema>;
+
+export function submissionModel(conn: Connection): ModelOf<typeof submissionSchema> {
+  return modelOn(conn, "Submission", submissionSchema);
 }

@@ -2,8 +2,8 @@
  * ThreadBinding: a chat thread -> the run it belongs to. `_id` = `${platform}:${channel}:${thread}`, so one thread
  * binds to one run without relying on a unique secondary index.
  */
-import { Schema, type Connection, type Model } from "mongoose";
-import { PLATFORMS } from "./common.ts";
+import { Schema, type Connection, type InferSchemaType } from "mongoose";
+import { PLATFORMS, type ModelOf, modelOn } from "./common.ts";
 
 export const threadBindingSchema = new Schema(
   {
@@ -20,6 +20,9 @@ export const threadBindingSchema = new Schema(
 
 threadBindingSchema.index({ runId: 1 });
 
-export function threadBindingModel(conn: Connection): Model<any> {
-  return conn.models.ThreadBinding ?? conn.model("ThreadBinding", threadBindingSchema);
+/** A document as stored (what `.lean()` reads). */
+export type ThreadBindingDoc = InferSchemaType<typeof threadBindingSchema>;
+
+export function threadBindingModel(conn: Connection): ModelOf<typeof threadBindingSchema> {
+  return modelOn(conn, "ThreadBinding", threadBindingSchema);
 }
