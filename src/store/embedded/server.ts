@@ -9,7 +9,8 @@
 import { CommandRouter, CongoServer, plugins } from "@push.rocks/smartmongo/dist_ts/congodb/index.js";
 import { EmbeddedStorage, type IndexSpec } from "./storage.ts";
 
-type Doc = Record<string, any>;
+/** A BSON document as the wire protocol hands it over: its fields are read with a check or a cast where used. */
+type Doc = Record<string, unknown>;
 
 interface HandlerContext {
   database: string;

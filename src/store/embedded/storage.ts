@@ -22,12 +22,13 @@ import { plugins } from "@push.rocks/smartmongo/dist_ts/congodb/index.js";
 
 const { EJSON, ObjectId } = plugins.bson;
 
-// Documents are plain BSON-deserialised objects here; the congodb types are ObjectId-only, so we stay loose.
-type Doc = Record<string, any>;
+// Documents are plain BSON-deserialised objects here, any field any BSON value (the congodb types are ObjectId-only).
+type Doc = Record<string, unknown>;
 
 export interface IndexSpec {
   name: string;
-  key: Record<string, any>;
+  /** Field path -> 1, -1 or an index type such as "text". */
+  key: Record<string, unknown>;
   unique?: boolean;
   sparse?: boolean;
   expireAfterSeconds?: number;
