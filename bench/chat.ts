@@ -52,11 +52,21 @@ interface Proc {
   stderr: string;
 }
 
-function startAide(entry: string, args: string[], env: Record<string, string>, ready: RegExp, timeoutMs: number, nodeArgs: string[] = []): Promise<Proc & { match: RegExpMatchArray }> {
+function startAide(
+  entry: string,
+  args: string[],
+  env: Record<string, string>,
+  ready: RegExp,
+  timeoutMs: number,
+  nodeArgs: string[] = [],
+): Promise<Proc & { match: RegExpMatchArray }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [...nodeArgs, entry, ...args], { env, stdio: ["ignore", "ignore", "pipe"] });
     const proc: Proc = { child, stderr: "" };
-    const timer = setTimeout(() => reject(new Error(`aide ${args[0]} not ready within ${timeoutMs} ms:\n${proc.stderr}`)), timeoutMs);
+    const timer = setTimeout(
+      () => reject(new Error(`aide ${args[0]} not ready within ${timeoutMs} ms:\n${proc.stderr}`)),
+      timeoutMs,
+    );
     child.stderr!.setEncoding("utf8");
     child.stderr!.on("data", (s: string) => {
       proc.stderr += s;
@@ -104,7 +114,11 @@ function percentile(xs: number[], p: number): number {
 }
 
 /** Pairs each posting event with the first matching thread post received at or after its emission. */
-function pairLatencies(entries: Array<{ entryId: string; event: StoredRunEvent }>, posts: Array<{ text: string; at: number }>, runId: string): Array<{ type: string; ms: number; publishedMs: number }> {
+function pairLatencies(
+  entries: Array<{ entryId: string; event: StoredRunEvent }>,
+  posts: Array<{ text: string; at: number }>,
+  runId: string,
+): Array<{ type: string; ms: number; publishedMs: number }> {
   const out: Array<{ type: string; ms: number; publishedMs: number }> = [];
   const used = new Set<number>();
   for (const { entryId, event: e } of entries) {
@@ -139,9 +153,16 @@ interface Deployment {
  */
 async function withDeployment<T>(entry: string, nodeArgs: string[], f: (d: Deployment) => Promise<T>): Promise<T> {
   const dataDir = await mkdtemp(join(tmpdir(), "aide-bench-chat-"));
-  const fake: FakeSlackApi = await startFakeSlackApi({ botToken: BOT_TOKEN, users: [{ id: USER.id, name: USER.name, realName: "Bench" }] });
+  const fake: FakeSlackApi = await startFakeSlackApi({
+    botToken: BOT_TOKEN,
+    users: [{ id: USER.id, name: USER.name, realName: "Bench" }],
+  });
   const files = await startFileServer();
-  files.route("/loan-default.tar.gz", { kind: "file", body: await exampleArchive("loan-default"), contentType: "application/gzip" });
+  files.route("/loan-default.tar.gz", {
+    kind: "file",
+    body: await exampleArchive("loan-default"),
+    contentType: "application/gzip",
+  });
   const env: Record<string, string> = {
     PATH: process.env.PATH ?? "/usr/bin:/bin",
     HOME: process.env.HOME ?? "/root",
@@ -157,7 +178,14 @@ async function withDeployment<T>(entry: string, nodeArgs: string[], f: (d: Deplo
   let runner: Proc | null = null;
   try {
     bot = await startAide(entry, ["slack", "--port", "0"], env, /listening on port (\d+)/, 120_000, nodeArgs);
-    runner = await startAide(entry, ["runner", "--concurrency", "1"], env, /aide runner: runner \S+/, 120_000, nodeArgs);
+    runner = await startAide(
+      entry,
+      ["runner", "--concurrency", "1"],
+      env,
+      /aide runner: runner \S+/,
+      120_000,
+      nodeArgs,
+    );
     return await f({ dataDir, fake, files, bot, runner });
   } finally {
     await stop(runner);
@@ -175,7 +203,10 @@ async function withDeployment<T>(entry: string, nodeArgs: string[], f: (d: Deplo
 
 /** Resident memory (VmRSS, MB) of `aide slack` and `aide runner` right after they say they are ready. */
 export async function startupMemory(entry: string): Promise<{ botMb: number; runnerMb: number }> {
-  return withDeployment(entry, [], async ({ bot, runner }) => ({ botMb: await memoryMb(bot.child.pid!, "VmRSS"), runnerMb: await memoryMb(runner.child.pid!, "VmRSS") }));
+  return withDeployment(entry, [], async ({ bot, runner }) => ({
+    botMb: await memoryMb(bot.child.pid!, "VmRSS"),
+    runnerMb: await memoryMb(runner.child.pid!, "VmRSS"),
+  }));
 }
 
 /** The 20-step steered run through the compiled `aide slack` and `aide runner` (see the top of this file). */
@@ -183,7 +214,9 @@ export async function chatDeployment(opts: { steps: number; steers: number }): P
   // AIDE_BENCH_PROFILE=<dir>: CPU profiles of both processes (written when they exit) and a heap snapshot of
   // each at the end of the run, for `node --cpu-prof` / `--heapsnapshot-signal` analysis.
   const profileDir = process.env.AIDE_BENCH_PROFILE;
-  const nodeArgs = profileDir ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`, "--heapsnapshot-signal=SIGUSR2", `--diagnostic-dir=${profileDir}`] : [];
+  const nodeArgs = profileDir
+    ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`, "--heapsnapshot-signal=SIGUSR2", `--diagnostic-dir=${profileDir}`]
+    : [];
   return withDeployment(COMPILED_AIDE, nodeArgs, async ({ dataDir, fake, files, bot, runner }) => {
     let redis: Redis | null = null;
     try {
@@ -199,7 +232,11 @@ export async function chatDeployment(opts: { steps: number; steers: number }): P
         channel_id: CHANNEL,
       });
       if (res.status !== 200) throw new Error(`/aide start answered ${res.status}`);
-      const card = await until(() => fake.messages.find((m) => m.channel === CHANNEL && m.threadTs === null), 30_000, "the run's card");
+      const card = await until(
+        () => fake.messages.find((m) => m.channel === CHANNEL && m.threadTs === null),
+        30_000,
+        "the run's card",
+      );
       const thread = () => fake.thread(CHANNEL, card.ts);
       // Mentions may come first ("<@U..> Run r... finished.").
       const isSummary = (m: FakeMessage) => /(^|\s)Run \S+ (finished|stopped|ended)/.test(m.text);
@@ -208,7 +245,9 @@ export async function chatDeployment(opts: { steps: number; steers: number }): P
       let runId: string | null = null;
       for (const deadline = Date.now() + 60_000; !runId && Date.now() < deadline; ) {
         // The first event of the run (run.started) names it; XREAD BLOCK waits for it.
-        const res = (await redis.call("XREAD", "COUNT", 1, "BLOCK", 1000, "STREAMS", "aide:events", "0")) as Array<[string, Array<[string, string[]]>]> | null;
+        const res = (await redis.call("XREAD", "COUNT", 1, "BLOCK", 1000, "STREAMS", "aide:events", "0")) as Array<
+          [string, Array<[string, string[]]>]
+        > | null;
         const fields = res?.[0]?.[1]?.[0]?.[1] ?? [];
         const i = fields.indexOf("runId");
         if (i >= 0) runId = fields[i + 1] ?? null;
@@ -219,7 +258,16 @@ export async function chatDeployment(opts: { steps: number; steers: number }): P
       for (let i = 1; i <= opts.steers && !thread().some(isSummary); i++) {
         await new Promise((r) => setTimeout(r, 2500));
         const ts = `${Math.floor(Date.now() / 1000)}.${String(i).padStart(6, "0")}`;
-        await sender.event({ type: "message", channel: CHANNEL, user: USER.id, text: `bench guidance ${i}: prefer simple models`, ts, thread_ts: card.ts, event_ts: ts, channel_type: "channel" });
+        await sender.event({
+          type: "message",
+          channel: CHANNEL,
+          user: USER.id,
+          text: `bench guidance ${i}: prefer simple models`,
+          ts,
+          thread_ts: card.ts,
+          event_ts: ts,
+          channel_type: "channel",
+        });
       }
       await until(() => thread().some(isSummary), 15 * 60_000, "the run's final summary");
       const seconds = (Date.now() - started) / 1000;
@@ -240,8 +288,15 @@ export async function chatDeployment(opts: { steps: number; steers: number }): P
       if (profileDir) {
         // The whole timeline, for reading next to the profiles: events (emitted, in Redis) and every API call.
         const timeline = [
-          ...entries.map((x) => ({ t: Date.parse(x.event.at) - started, redis: Number(x.entryId.split("-")[0]) - started, what: `event ${x.event.type}` })),
-          ...fake.calls.map((c) => ({ t: fake.startedAt + c.at - started, what: `api ${c.method} ${String(c.args.text ?? "").slice(0, 60)}` })),
+          ...entries.map((x) => ({
+            t: Date.parse(x.event.at) - started,
+            redis: Number(x.entryId.split("-")[0]) - started,
+            what: `event ${x.event.type}`,
+          })),
+          ...fake.calls.map((c) => ({
+            t: fake.startedAt + c.at - started,
+            what: `api ${c.method} ${String(c.args.text ?? "").slice(0, 60)}`,
+          })),
         ].sort((a, b) => a.t - b.t);
         await writeFile(join(profileDir, "timeline.json"), JSON.stringify(timeline, null, 1));
       }

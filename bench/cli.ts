@@ -21,14 +21,16 @@ function wallMs(entry: string, args: string[]): number {
   const t = performance.now();
   const r = spawnSync(process.execPath, [entry, ...args], { stdio: ["ignore", "pipe", "pipe"], encoding: "utf8" });
   const ms = performance.now() - t;
-  if (r.status !== 0 || !r.stdout.includes("Usage: aide")) throw new Error(`aide ${args.join(" ")} (${entry}) failed: ${r.stderr}`);
+  if (r.status !== 0 || !r.stdout.includes("Usage: aide"))
+    throw new Error(`aide ${args.join(" ")} (${entry}) failed: ${r.stderr}`);
   return ms;
 }
 
 /** Both entry points, interleaved `reps` times after one unmeasured run each (dist/ built, tsx's cache filled). */
 export async function cliStartup(reps: number): Promise<CliStartup> {
   const help = HELP_COMMANDS.map((args) => {
-    const compiled: number[] = [], tsx: number[] = [];
+    const compiled: number[] = [],
+      tsx: number[] = [];
     wallMs(COMPILED_AIDE, args);
     wallMs(TSX_AIDE, args);
     for (let i = 0; i < reps; i++) {

@@ -4,7 +4,18 @@ import { fileURLToPath } from "node:url";
 import { Command } from "commander";
 import Table from "cli-table3";
 import { formatNumber } from "../src/search/metric.ts";
-import { bareStartMs, executorRunMs, executorScriptMs, executors, freshPythonMs, perStepMs, SKLEARN_FIT_SCRIPT, SKLEARN_SCRIPT, sklearnTask, steadyStepMs } from "./overhead.ts";
+import {
+  bareStartMs,
+  executorRunMs,
+  executorScriptMs,
+  executors,
+  freshPythonMs,
+  perStepMs,
+  SKLEARN_FIT_SCRIPT,
+  SKLEARN_SCRIPT,
+  sklearnTask,
+  steadyStepMs,
+} from "./overhead.ts";
 import { chatDeployment } from "./chat.ts";
 import { cliStartup } from "./cli.ts";
 import { listTasks, scoreTask, type TaskScore } from "./task-scores.ts";
@@ -109,23 +120,44 @@ async function serviceMarkdown(): Promise<string> {
   for (const k of [2, 4]) {
     const spm = await stepsPerMinute(ex.warmSandbox, k, 8, 2);
     if (k === 4) at4 = spm;
-    rows.push(`| parallel ${k}, 8 steps of a 2 s script (sandbox, warm) | ${spm.toFixed(1)} steps/min | ${(spm / base).toFixed(2)} |`);
+    rows.push(
+      `| parallel ${k}, 8 steps of a 2 s script (sandbox, warm) | ${spm.toFixed(1)} steps/min | ${(spm / base).toFixed(2)} |`,
+    );
   }
-  targets.push({ figure: "steps per minute, parallel 4 / parallel 1 (2 s sleep-bound scripts)", measured: `${(at4 / base).toFixed(2)}x`, target: ">= 3.5x", met: at4 / base >= 3.5 });
+  targets.push({
+    figure: "steps per minute, parallel 4 / parallel 1 (2 s sleep-bound scripts)",
+    measured: `${(at4 / base).toFixed(2)}x`,
+    target: ">= 3.5x",
+    met: at4 / base >= 3.5,
+  });
   const sandboxStep = await executorStepMs(ex.sandbox);
   rows.push(`| one step, trivial script, sandbox executor, cold | ${sandboxStep.toFixed(0)} ms | 1.00 |`);
   const docker = await DockerExecutor.check({});
   if (docker.ok) {
     const dockerStep = await executorStepMs(new DockerExecutor({ logger: silentLogger }));
-    rows.push(`| one step, trivial script, docker executor, cold | ${dockerStep.toFixed(0)} ms | ${(dockerStep / sandboxStep).toFixed(2)} |`);
+    rows.push(
+      `| one step, trivial script, docker executor, cold | ${dockerStep.toFixed(0)} ms | ${(dockerStep / sandboxStep).toFixed(2)} |`,
+    );
     const warmDocker = new DockerExecutor({ logger: silentLogger, warm: true });
     const w = await steadyStepMs(warmDocker, 20);
     await warmDocker.close();
-    rows.push(`| one step, trivial script, docker executor, warm (steady state over 20 steps) | ${w.stepMs.toFixed(0)} ms | ${(w.stepMs / sandboxStep).toFixed(2)} |`);
+    rows.push(
+      `| one step, trivial script, docker executor, warm (steady state over 20 steps) | ${w.stepMs.toFixed(0)} ms | ${(w.stepMs / sandboxStep).toFixed(2)} |`,
+    );
   } else rows.push(`| docker executor | not measured: ${docker.reason} | - |`);
   const latency = await eventLatency(200);
-  rows.push(`| best.improved published -> consumer group handler (200 events) | median ${latency.medianMs.toFixed(2)} ms, p95 ${latency.p95Ms.toFixed(2)} ms | - |`);
-  return ["### Runner service", "", "| measure | value | ratio |", "| --- | --- | --- |", ...rows, "", "Ratios: parallel K to parallel 1; docker to the cold sandbox."].join("\n");
+  rows.push(
+    `| best.improved published -> consumer group handler (200 events) | median ${latency.medianMs.toFixed(2)} ms, p95 ${latency.p95Ms.toFixed(2)} ms | - |`,
+  );
+  return [
+    "### Runner service",
+    "",
+    "| measure | value | ratio |",
+    "| --- | --- | --- |",
+    ...rows,
+    "",
+    "Ratios: parallel K to parallel 1; docker to the cold sandbox.",
+  ].join("\n");
 }
 
 async function cliMarkdown(reps: number): Promise<string> {
@@ -143,9 +175,13 @@ async function cliMarkdown(reps: number): Promise<string> {
     });
   }
   const { compiled, tsx } = r.memory;
-  rows.push(`| RSS of \`aide slack\` when ready, compiled | ${compiled.botMb.toFixed(0)} MB | ${(compiled.botMb / tsx.botMb).toFixed(2)} |`);
+  rows.push(
+    `| RSS of \`aide slack\` when ready, compiled | ${compiled.botMb.toFixed(0)} MB | ${(compiled.botMb / tsx.botMb).toFixed(2)} |`,
+  );
   rows.push(`| RSS of \`aide slack\` when ready, tsx's loader | ${tsx.botMb.toFixed(0)} MB | 1.00 |`);
-  rows.push(`| RSS of \`aide runner\` when ready, compiled | ${compiled.runnerMb.toFixed(0)} MB | ${(compiled.runnerMb / tsx.runnerMb).toFixed(2)} |`);
+  rows.push(
+    `| RSS of \`aide runner\` when ready, compiled | ${compiled.runnerMb.toFixed(0)} MB | ${(compiled.runnerMb / tsx.runnerMb).toFixed(2)} |`,
+  );
   rows.push(`| RSS of \`aide runner\` when ready, tsx's loader | ${tsx.runnerMb.toFixed(0)} MB | 1.00 |`);
   return [
     "### The `aide` command: compiled JavaScript against tsx's loader",
@@ -175,7 +211,8 @@ async function chatMarkdown(steps: number): Promise<string> {
     met: r.p95 <= 250,
     note: `${(r.p95 - 250).toFixed(0)} ms over; the slowest was a ${slowest?.type} post: the bridge handles a run's events in order and the bot was drawing a new best's chart and uploading its files (see the chat deployment section)`,
   });
-  const over = (mb: number, limit: number) => `${(mb - limit).toFixed(0)} MB over: most of it is code loaded before the first event, the charts' Skia included (see the chat deployment section)`;
+  const over = (mb: number, limit: number) =>
+    `${(mb - limit).toFixed(0)} MB over: most of it is code loaded before the first event, the charts' Skia included (see the chat deployment section)`;
   targets.push({
     figure: `peak RSS (VmHWM) of \`aide runner\` (compiled) during a ${r.steps}-step run`,
     measured: `${r.runnerPeakMb.toFixed(0)} MB (${r.runnerStartMb.toFixed(0)} MB when started)`,
@@ -249,19 +286,28 @@ function targetsMarkdown(): string {
     "",
     "| figure | measured | target | met |",
     "| --- | --- | --- | --- |",
-    ...targets.map((t) => `| ${t.figure} | ${t.measured} | ${t.target} | ${t.met ? "yes" : `no${t.note ? `: ${t.note}` : ""}`} |`),
+    ...targets.map(
+      (t) => `| ${t.figure} | ${t.measured} | ${t.target} | ${t.met ? "yes" : `no${t.note ? `: ${t.note}` : ""}`} |`,
+    ),
   ].join("\n");
 }
 
 const program = new Command("bench")
-  .description("Benchmarks: offline coder scores on ../shared/tasks, orchestration and executor overhead, runner service, the aide command's start-up, chat deployment.")
-  .option("--tasks <dir>", "directory of benchmark tasks (task.md, input/, answers.csv, meta.json)", `${ROOT}../shared/tasks`)
+  .description(
+    "Benchmarks: offline coder scores on ../shared/tasks, orchestration and executor overhead, runner service, the aide command's start-up, chat deployment.",
+  )
+  .option(
+    "--tasks <dir>",
+    "directory of benchmark tasks (task.md, input/, answers.csv, meta.json)",
+    `${ROOT}../shared/tasks`,
+  )
   .option("--steps <n>", "steps per task", "20")
   .option("--seed <n>", "search seed", "0")
   .option("--only <part>", "run some parts, comma-separated: scores, overhead, service, cli, chat")
   .option("--write <file>", "also write the results as markdown to this file (e.g. docs/benchmarks.md)")
   .action(async (opts: { tasks: string; steps: string; seed: string; only?: string; write?: string }) => {
-    const steps = Number(opts.steps), seed = Number(opts.seed);
+    const steps = Number(opts.steps),
+      seed = Number(opts.seed);
     const parts: string[] = [
       "# Benchmarks",
       "",
@@ -280,7 +326,14 @@ const program = new Command("bench")
       }
       if (scores.length) {
         const t = new Table({ head: ["task", "first draft", "best", "progress", "beats draft"] });
-        for (const s of scores) t.push([s.task, f(s.firstDraftTest), f(s.bestTest), s.progress === null ? "-" : `${(s.progress * 100).toFixed(0)}%`, String(s.beatsFirstDraft)]);
+        for (const s of scores)
+          t.push([
+            s.task,
+            f(s.firstDraftTest),
+            f(s.bestTest),
+            s.progress === null ? "-" : `${(s.progress * 100).toFixed(0)}%`,
+            String(s.beatsFirstDraft),
+          ]);
         process.stdout.write(t.toString() + "\n");
         parts.push(scoresMarkdown(scores, steps, seed), "");
       }
@@ -294,8 +347,12 @@ const program = new Command("bench")
     };
     await section("overhead", "orchestration and executor overhead (cold, warm, fresh python)", overheadMarkdown);
     await section("service", "runner service (parallel steps, docker, event stream)", serviceMarkdown);
-    await section("cli", "the aide command, compiled and through tsx (--help, run --help, start-up memory)", () => cliMarkdown(7));
-    await section("chat", "chat deployment (compiled aide slack + aide runner processes, 20 steps)", () => chatMarkdown(20));
+    await section("cli", "the aide command, compiled and through tsx (--help, run --help, start-up memory)", () =>
+      cliMarkdown(7),
+    );
+    await section("chat", "chat deployment (compiled aide slack + aide runner processes, 20 steps)", () =>
+      chatMarkdown(20),
+    );
     if (targets.length) parts.splice(4, 0, targetsMarkdown(), "");
     const md = parts.join("\n");
     process.stdout.write("\n" + md + "\n");

@@ -38,7 +38,13 @@ export class InstantCoder implements Coder {
     return { plan: "trivial", code: this.script, usage: { promptTokens: 0, completionTokens: 0, costUsd: 0 } };
   }
   async review() {
-    return { isBug: false, summary: "ok", metric: null, lowerIsBetter: null, usage: { promptTokens: 0, completionTokens: 0, costUsd: 0 } };
+    return {
+      isBug: false,
+      summary: "ok",
+      metric: null,
+      lowerIsBetter: null,
+      usage: { promptTokens: 0, completionTokens: 0, costUsd: 0 },
+    };
   }
 }
 
@@ -80,7 +86,11 @@ export async function perStepMs(executor: Executor, steps: number): Promise<numb
  * submission check, the review, the journal). A run's one-off start (a warm interpreter importing
  * scikit-learn, `prepareMs`) and its first step (`firstStepMs`) are reported apart.
  */
-export async function steadyStepMs(executor: Executor, steps: number, script = TRIVIAL_SCRIPT): Promise<{ stepMs: number; firstStepMs: number; prepareMs: number }> {
+export async function steadyStepMs(
+  executor: Executor,
+  steps: number,
+  script = TRIVIAL_SCRIPT,
+): Promise<{ stepMs: number; firstStepMs: number; prepareMs: number }> {
   const dir = await tinyTask();
   const config = loadConfig({ env: {}, overrides: { search: { steps } } });
   const finished: number[] = [];
@@ -97,11 +107,18 @@ export async function steadyStepMs(executor: Executor, steps: number, script = T
     config,
     coder: new InstantCoder(script),
     executor,
-    sink: { nodeFinished: async () => {}, event: async (e) => void (e.type === "step.finished" && finished.push(performance.now())) },
+    sink: {
+      nodeFinished: async () => {},
+      event: async (e) => void (e.type === "step.finished" && finished.push(performance.now())),
+    },
     logger: silentLogger,
   });
   if (finished.length !== steps) throw new Error(`expected ${steps} finished steps, got ${finished.length}`);
-  return { stepMs: (finished[steps - 1]! - finished[0]!) / (steps - 1), firstStepMs: finished[0]! - prepared, prepareMs: prepared - t };
+  return {
+    stepMs: (finished[steps - 1]! - finished[0]!) / (steps - 1),
+    firstStepMs: finished[0]! - prepared,
+    prepareMs: prepared - t,
+  };
 }
 
 /** Median ms to run one script through an executor. */
@@ -110,7 +127,15 @@ export async function executorRunMs(executor: Executor, code: string, n: number)
   const times: number[] = [];
   for (let i = 0; i < n; i++) {
     const t = performance.now();
-    const r = await executor.run({ nodeId: i, code, inputDir: join(dir, "input"), nodeDir: join(dir, "nodes", String(i)), timeoutMs: 60_000, memoryMb: 4096, outputCap: 100_000 });
+    const r = await executor.run({
+      nodeId: i,
+      code,
+      inputDir: join(dir, "input"),
+      nodeDir: join(dir, "nodes", String(i)),
+      timeoutMs: 60_000,
+      memoryMb: 4096,
+      outputCap: 100_000,
+    });
     if (r.exitCode !== 0) throw new Error(`benchmark script failed in ${executor.name}: ${r.output.slice(-500)}`);
     times.push(performance.now() - t);
   }
@@ -152,9 +177,18 @@ export async function sklearnTask(): Promise<string> {
     return [id, ...x.map((v) => v.toFixed(4)), ...(withY ? [y] : [])].join(",");
   };
   const cols = Array.from({ length: 10 }, (_, i) => `x${i}`).join(",");
-  await writeFile(join(dir, "input", "train.csv"), `id,${cols},y\n${Array.from({ length: 2000 }, (_, i) => row(i, true)).join("\n")}\n`);
-  await writeFile(join(dir, "input", "test.csv"), `id,${cols}\n${Array.from({ length: 500 }, (_, i) => row(2000 + i, false)).join("\n")}\n`);
-  await writeFile(join(dir, "input", "sample_submission.csv"), `id,y\n${Array.from({ length: 500 }, (_, i) => `${2000 + i},0`).join("\n")}\n`);
+  await writeFile(
+    join(dir, "input", "train.csv"),
+    `id,${cols},y\n${Array.from({ length: 2000 }, (_, i) => row(i, true)).join("\n")}\n`,
+  );
+  await writeFile(
+    join(dir, "input", "test.csv"),
+    `id,${cols}\n${Array.from({ length: 500 }, (_, i) => row(2000 + i, false)).join("\n")}\n`,
+  );
+  await writeFile(
+    join(dir, "input", "sample_submission.csv"),
+    `id,y\n${Array.from({ length: 500 }, (_, i) => `${2000 + i},0`).join("\n")}\n`,
+  );
   await writeFile(join(dir, "solution.py"), SKLEARN_FIT_SCRIPT);
   return dir;
 }
@@ -171,7 +205,15 @@ export async function executorScriptMs(executor: Executor, taskDir: string, code
   await executor.prepareRun?.(scope);
   for (let i = 0; i <= n; i++) {
     const t = performance.now();
-    const r = await executor.run({ nodeId: i, code, inputDir: scope.inputDir, nodeDir: join(scope.runDir, "nodes", String(i)), timeoutMs: 120_000, memoryMb: 4096, outputCap: 100_000 });
+    const r = await executor.run({
+      nodeId: i,
+      code,
+      inputDir: scope.inputDir,
+      nodeDir: join(scope.runDir, "nodes", String(i)),
+      timeoutMs: 120_000,
+      memoryMb: 4096,
+      outputCap: 100_000,
+    });
     if (r.exitCode !== 0) throw new Error(`benchmark script failed in ${executor.name}: ${r.output.slice(-500)}`);
     if (i > 0) times.push(performance.now() - t);
   }

@@ -17,7 +17,12 @@ print('AIDE_METRIC {"name": "score", "value": 1, "lower_is_better": false}')
 `;
 
 /** Steps per minute of a whole search whose scripts each sleep `sleepSec`, at a given parallelism. */
-export async function stepsPerMinute(executor: Executor, parallel: number, steps: number, sleepSec: number): Promise<number> {
+export async function stepsPerMinute(
+  executor: Executor,
+  parallel: number,
+  steps: number,
+  sleepSec: number,
+): Promise<number> {
   const dir = await mkdtemp(join(tmpdir(), "aide-bench-parallel-"));
   await mkdir(join(dir, "input"));
   await writeFile(join(dir, "input", "sample_submission.csv"), "id,y\n1,0\n");
@@ -42,9 +47,26 @@ export const executorStepMs = (executor: Executor) => perStepMs(executor, 15);
 
 function fakeNode(id: number): SolutionNode {
   return {
-    id, parentId: null, step: id, stage: "draft", plan: "p", code: "print(1)\n".repeat(40), metric: { name: "auc", value: 0.5 + id / 1e4, lowerIsBetter: false },
-    buggy: false, analysis: "a", execTimeMs: 1, exitCode: 0, timedOut: false, killed: false, output: "x".repeat(2000), submissionOk: true,
-    submissionPath: null, usage: { promptTokens: 0, completionTokens: 0, costUsd: 0 }, coder: "bench", createdAt: "", finishedAt: "",
+    id,
+    parentId: null,
+    step: id,
+    stage: "draft",
+    plan: "p",
+    code: "print(1)\n".repeat(40),
+    metric: { name: "auc", value: 0.5 + id / 1e4, lowerIsBetter: false },
+    buggy: false,
+    analysis: "a",
+    execTimeMs: 1,
+    exitCode: 0,
+    timedOut: false,
+    killed: false,
+    output: "x".repeat(2000),
+    submissionOk: true,
+    submissionPath: null,
+    usage: { promptTokens: 0, completionTokens: 0, costUsd: 0 },
+    coder: "bench",
+    createdAt: "",
+    finishedAt: "",
   };
 }
 
@@ -58,7 +80,14 @@ export async function eventLatency(n: number): Promise<{ medianMs: number; p95Ms
   const sentAt = new Map<string, number>();
   let resolveAll!: () => void;
   const all = new Promise<void>((r) => (resolveAll = r));
-  const consumer = new EventConsumer({ redis: sub, group: "bench", consumer: "bench-1", logger: silentLogger, startId: "$", blockMs: 1000 });
+  const consumer = new EventConsumer({
+    redis: sub,
+    group: "bench",
+    consumer: "bench-1",
+    logger: silentLogger,
+    startId: "$",
+    blockMs: 1000,
+  });
   await consumer.start(async (e) => {
     const t0 = sentAt.get(e.id);
     if (t0 !== undefined) latencies.push(performance.now() - t0);
@@ -67,7 +96,14 @@ export async function eventLatency(n: number): Promise<{ medianMs: number; p95Ms
   for (let i = 0; i < n; i++) {
     const id = `bench:best.improved:${i}`;
     sentAt.set(id, performance.now());
-    await publishEvent(pub, { type: "best.improved", runId: "bench", at: new Date().toISOString(), node: fakeNode(i), previous: null, id });
+    await publishEvent(pub, {
+      type: "best.improved",
+      runId: "bench",
+      at: new Date().toISOString(),
+      node: fakeNode(i),
+      previous: null,
+      id,
+    });
     await new Promise((r) => setTimeout(r, 5));
   }
   await all;

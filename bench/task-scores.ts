@@ -80,7 +80,10 @@ export async function scoreTask(taskDir: string, steps: number, seed: number): P
     bestValidation: result.best?.metric?.value ?? null,
     bestNode: result.best?.id ?? null,
     bestStage: result.best?.stage ?? null,
-    progress: bestTest !== null && baseline !== null && reference !== null ? progressToward(bestTest, baseline, reference) : null,
+    progress:
+      bestTest !== null && baseline !== null && reference !== null
+        ? progressToward(bestTest, baseline, reference)
+        : null,
     beatsFirstDraft: bestTest !== null && firstDraftTest !== null ? better(bestTest, firstDraftTest) : null,
     buggy: result.journal.buggyNodes.length,
     seconds,

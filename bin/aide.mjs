@@ -5,7 +5,10 @@
 // build step and always run the current sources. An installed package has no sources and runs dist/ as it is.
 import { existsSync } from "node:fs";
 
-if (existsSync(new URL("../cli/main.ts", import.meta.url)) && existsSync(new URL("../scripts/build.mjs", import.meta.url))) {
+if (
+  existsSync(new URL("../cli/main.ts", import.meta.url)) &&
+  existsSync(new URL("../scripts/build.mjs", import.meta.url))
+) {
   const { ensureBuilt } = await import("../scripts/build.mjs");
   try {
     ensureBuilt({ announce: process.stderr.isTTY === true });

@@ -17,7 +17,17 @@ import type { Logger } from "../src/logger.ts";
 import type { ExecutionResult, Executor, RunScope, ScriptJob } from "../src/search/types.ts";
 import { abortReason, sleep } from "../src/util/sleep.ts";
 
-const NETWORK_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "ECONNABORTED", "EPIPE", "ETIMEDOUT", "EHOSTUNREACH", "ENETUNREACH", "ENOTCONN", "EAI_AGAIN"]);
+const NETWORK_CODES = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "ECONNABORTED",
+  "EPIPE",
+  "ETIMEDOUT",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "ENOTCONN",
+  "EAI_AGAIN",
+]);
 const MONGO_OUTAGE_NAMES = new Set([
   "MongoNetworkError",
   "MongoNetworkTimeoutError",
@@ -47,7 +57,12 @@ export function isInfrastructureFailure(err: unknown): boolean {
   const seen = new Set<unknown>();
   for (let e: unknown = err; e && typeof e === "object" && !seen.has(e); e = (e as { cause?: unknown }).cause) {
     seen.add(e);
-    const { name, code, message, errorLabels } = e as { name?: string; code?: unknown; message?: string; errorLabels?: unknown };
+    const { name, code, message, errorLabels } = e as {
+      name?: string;
+      code?: unknown;
+      message?: string;
+      errorLabels?: unknown;
+    };
     if (name === "AbortError") return false;
     if (name && MONGO_OUTAGE_NAMES.has(name)) return true;
     if (typeof code === "string" && NETWORK_CODES.has(code)) return true;
@@ -82,7 +97,10 @@ export async function untilAnswered<T>(what: string, op: () => Promise<T>, opts:
       if (!isInfrastructureFailure(err)) throw err;
       if (opts.maxWaitMs !== undefined && Date.now() - started >= opts.maxWaitMs) throw err;
       if (attempt === 1 || attempt % 10 === 0) {
-        opts.logger.warn({ what, attempt, reason: (err as Error).message }, "a service is not answering; waiting for it");
+        opts.logger.warn(
+          { what, attempt, reason: (err as Error).message },
+          "a service is not answering; waiting for it",
+        );
       }
       await sleep(delay, opts.signal);
       delay = Math.min(delay * 2, 10_000);

@@ -31,7 +31,11 @@ export class StoreInbox implements SteeringInbox {
   async drain(): Promise<SteerCommand[]> {
     // The counter is read before MongoDB, so a signal that lands in between still wakes the next wait().
     this.seenSeq = await untilAnswered("steer signal counter", () => this.signals.seq(this.runId), this.outage);
-    const pending = await untilAnswered("unapplied steering", () => this.store.unappliedSteers(this.runId), this.outage);
+    const pending = await untilAnswered(
+      "unapplied steering",
+      () => this.store.unappliedSteers(this.runId),
+      this.outage,
+    );
     const fresh = pending.filter((s) => !this.handedOut.has(s.id));
     for (const s of fresh) this.handedOut.add(s.id);
     return fresh.map((s) => ({ ...s.command, ref: s.id }));
@@ -74,7 +78,11 @@ export class StoreSink implements RunSink {
   }
 
   /** A status change that also counts as done when an earlier attempt of it went through (its answer lost). */
-  private async transition(from: RunStatus[], to: RunStatus, extra: { error?: string; finishReason?: string } = {}): Promise<void> {
+  private async transition(
+    from: RunStatus[],
+    to: RunStatus,
+    extra: { error?: string; finishReason?: string } = {},
+  ): Promise<void> {
     await this.write(`run ${to}`, async () => {
       try {
         await this.deps.store.transition(this.deps.runId, from, to, extra);
@@ -132,7 +140,9 @@ export class StoreSink implements RunSink {
         await this.transition(["running"], "paused").catch(() => undefined);
         break;
       case "run.finished":
-        await this.transition(["running", "paused"], e.reason === "stopped" ? "stopped" : "finished", { finishReason: e.reason });
+        await this.transition(["running", "paused"], e.reason === "stopped" ? "stopped" : "finished", {
+          finishReason: e.reason,
+        });
         break;
       case "run.failed":
         await this.transition(["queued", "running", "paused"], "failed", { error: e.error });

@@ -64,7 +64,10 @@ export class Runner {
 
   constructor(private readonly opts: RunnerOptions) {
     this.workerId = opts.workerId ?? `${hostname()}-${process.pid}-${randomBytes(2).toString("hex")}`;
-    this.executor = new OutageTolerantExecutor(opts.executor, { logger: opts.logger, maxWaitMs: opts.executorOutageMs ?? 10 * 60_000 });
+    this.executor = new OutageTolerantExecutor(opts.executor, {
+      logger: opts.logger,
+      maxWaitMs: opts.executorOutageMs ?? 10 * 60_000,
+    });
     this.redis = new Redis(opts.redisUrl, { maxRetriesPerRequest: null });
     this.signals = new SteerSignals({ redis: this.redis, logger: opts.logger });
   }
@@ -119,7 +122,16 @@ export class Runner {
       const inputDir = join(runDir, "input");
       const runOutage = { logger: log, signal: controller.signal };
       const journal = await untilAnswered("journal", () => store.loadJournal(runId), runOutage);
-      const sink = new StoreSink({ store, redis: this.redis, runId, attempt, logger: log, journal, onBest: (n) => this.saveSubmission(runDir, runId, n), outage: runOutage });
+      const sink = new StoreSink({
+        store,
+        redis: this.redis,
+        runId,
+        attempt,
+        logger: log,
+        journal,
+        onBest: (n) => this.saveSubmission(runDir, runId, n),
+        outage: runOutage,
+      });
       const config: Config = {
         ...this.opts.config,
         coder: run.options.coder === "openai" ? "openai" : "offline",
@@ -140,7 +152,10 @@ export class Runner {
       const steers = await untilAnswered("steering", () => store.listSteers(runId), runOutage);
       const applied = steers.filter((s) => s.appliedAt !== null);
       const guidance = applied.flatMap((s) => (s.command.kind === "guidance" ? [s.command.text] : []));
-      log.info({ resumedNodes: journal.length, totalSteps: run.progress.totalSteps, executor: this.executor.name }, journal.length ? "resuming run" : "starting run");
+      log.info(
+        { resumedNodes: journal.length, totalSteps: run.progress.totalSteps, executor: this.executor.name },
+        journal.length ? "resuming run" : "starting run",
+      );
       await executeRun({
         runId,
         task: run.task,
@@ -162,7 +177,10 @@ export class Runner {
     } catch (err) {
       if (controller.signal.aborted) {
         // Lost lease or shutdown: leave the run as it is for the worker that picks the job up next.
-        log.warn({ reason: userMessageOf(controller.signal.reason) }, "run interrupted; another worker will continue it");
+        log.warn(
+          { reason: userMessageOf(controller.signal.reason) },
+          "run interrupted; another worker will continue it",
+        );
         throw err;
       }
       // The Search emitted run.failed already, unless the failure was in emitting the final events: make sure
@@ -170,7 +188,9 @@ export class Runner {
       log.error({ err }, "run failed");
       const now = await store.getRun(runId);
       if (now && !TERMINAL_STATUSES.includes(now.status)) {
-        await store.transition(runId, ["queued", "running", "paused"], "failed", { error: userMessageOf(err) }).catch(() => undefined);
+        await store
+          .transition(runId, ["queued", "running", "paused"], "failed", { error: userMessageOf(err) })
+          .catch(() => undefined);
       }
     } finally {
       leaseSignal.removeEventListener("abort", onLeaseLost);
@@ -198,11 +218,23 @@ export class Runner {
     const localFiles = run.links.filter((l) => l.startsWith("/") && existsSync(l) && statSync(l).isFile());
     const missing = run.links.filter((l) => l.startsWith("/") && !existsSync(l));
     if (missing.length) throw new DataError(`Data not found on the runner's machine: ${missing.join(", ")}`);
-    for (const dir of localDirs) await cp(dir, inputDir, { recursive: true, dereference: false, verbatimSymlinks: true, filter: (src) => !statSync(src).isSymbolicLink() });
+    for (const dir of localDirs)
+      await cp(dir, inputDir, {
+        recursive: true,
+        dereference: false,
+        verbatimSymlinks: true,
+        filter: (src) => !statSync(src).isSymbolicLink(),
+      });
     const d = this.opts.config.data;
     if (links.length || localFiles.length) {
       await fetchDatasets(links, inputDir, {
-        download: { maxBytes: d.maxDownloadMb * 1024 * 1024, timeoutMs: d.downloadTimeoutSec * 1000, maxRedirects: d.maxRedirects, allowPrivateHosts: d.allowPrivateHosts, allowedAddresses: d.allowedAddresses },
+        download: {
+          maxBytes: d.maxDownloadMb * 1024 * 1024,
+          timeoutMs: d.downloadTimeoutSec * 1000,
+          maxRedirects: d.maxRedirects,
+          allowPrivateHosts: d.allowPrivateHosts,
+          allowedAddresses: d.allowedAddresses,
+        },
         unpack: { maxFiles: d.maxFiles, maxTotalBytes: d.maxUnpackedMb * 1024 * 1024 },
         localFiles,
         headersFor: this.opts.headersFor,
@@ -219,10 +251,12 @@ export class Runner {
     const file = join(runDir, node.submissionPath);
     if (!existsSync(file)) {
       // A best announced again on resume, recorded by a worker on another machine: its files stayed there.
-      this.opts.logger.warn({ runId, nodeId: node.id, file }, "the best node's submission is not on this machine; not stored");
+      this.opts.logger.warn(
+        { runId, nodeId: node.id, file },
+        "the best node's submission is not on this machine; not stored",
+      );
       return;
     }
     await this.opts.store.saveSubmission(runId, node.id, file);
   }
 }
-

@@ -18,7 +18,19 @@
  * dist/ as fresh.
  */
 import { spawnSync } from "node:child_process";
-import { linkSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync, copyFileSync, rmdirSync } from "node:fs";
+import {
+  linkSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  unlinkSync,
+  writeFileSync,
+  copyFileSync,
+  rmdirSync,
+} from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -41,7 +53,12 @@ const LOCK_STALE_MS = 300_000;
 export class BuildError extends Error {}
 
 /** Editor files, Python caches, dot files: never inputs. */
-const ignored = (name) => name.startsWith(".") || name === "__pycache__" || name === "node_modules" || name.endsWith("~") || name.endsWith(".pyc");
+const ignored = (name) =>
+  name.startsWith(".") ||
+  name === "__pycache__" ||
+  name === "node_modules" ||
+  name.endsWith("~") ||
+  name.endsWith(".pyc");
 
 /** Files under `dir` (relative to ROOT, `/`-separated), recursively, minus ignored names. */
 function walk(dir, out = []) {
@@ -124,7 +141,8 @@ function lock() {
       } catch (err) {
         if (err.code !== "EEXIST") throw err;
       }
-      let holder = NaN, age = 0;
+      let holder = NaN,
+        age = 0;
       try {
         holder = Number(readFileSync(LOCK, "utf8"));
         age = Date.now() - statSync(LOCK).mtimeMs;
@@ -181,7 +199,8 @@ function sameContent(a, b) {
 function install(staging) {
   const built = new Set(filesUnder(staging));
   for (const rel of built) {
-    const from = join(staging, rel), to = join(DIST, rel);
+    const from = join(staging, rel),
+      to = join(DIST, rel);
     if (sameContent(from, to)) continue;
     mkdirSync(dirname(to), { recursive: true });
     renameSync(from, to);
@@ -190,7 +209,8 @@ function install(staging) {
     let left = 0;
     for (const e of readdirSync(join(DIST, rel), { withFileTypes: true })) {
       const r = rel ? `${rel}/${e.name}` : e.name;
-      if (!rel && e.name.startsWith(".")) left++; // the stamp, the lock, staging directories
+      if (!rel && e.name.startsWith("."))
+        left++; // the stamp, the lock, staging directories
       else if (e.isDirectory() && prune(r) === 0) rmdirSync(join(DIST, r));
       else if (!e.isDirectory() && !built.has(r)) unlinkSync(join(DIST, r));
       else left++;
@@ -215,7 +235,8 @@ export function build({ ifStale = false, check = false } = {}) {
     rmSync(STAMP, { force: true });
     // Left by a build that was killed (a live one's is its own: a lock taken over too eagerly must not hurt).
     for (const name of readdirSync(DIST)) {
-      if (name.startsWith(STAGING_PREFIX) && !alive(Number(name.slice(STAGING_PREFIX.length)))) rmSync(join(DIST, name), { recursive: true, force: true });
+      if (name.startsWith(STAGING_PREFIX) && !alive(Number(name.slice(STAGING_PREFIX.length))))
+        rmSync(join(DIST, name), { recursive: true, force: true });
     }
     const staging = join(DIST, `${STAGING_PREFIX}${process.pid}`);
     try {

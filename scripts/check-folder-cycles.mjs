@@ -43,7 +43,9 @@ for (const m of [...output.modules].sort((a, b) => a.source.localeCompare(b.sour
   }
 }
 if (edges === 0) {
-  console.error(`check-folder-cycles: no imports between the project's files resolved in ${dirs.join(" ")}: the graph is empty, check .dependency-cruiser.cjs`);
+  console.error(
+    `check-folder-cycles: no imports between the project's files resolved in ${dirs.join(" ")}: the graph is empty, check .dependency-cruiser.cjs`,
+  );
   process.exit(2);
 }
 

@@ -28,7 +28,10 @@ export const configSchema = z
         idleTimeoutSec: z.number().positive(),
         /** Estimated tokens a code prompt may take (src/search/prompt-budget.ts trims it to fit). */
         maxPromptTokens: z.number().int().min(1000),
-        prices: z.record(z.string(), z.object({ inputPerMTok: z.number().min(0), outputPerMTok: z.number().min(0) }).strict()),
+        prices: z.record(
+          z.string(),
+          z.object({ inputPerMTok: z.number().min(0), outputPerMTok: z.number().min(0) }).strict(),
+        ),
       })
       .strict(),
     search: z
@@ -107,7 +110,9 @@ export const configSchema = z
       })
       .strict(),
     /** null: each command's own default (cli/commands/common.ts logLevel). */
-    log: z.object({ level: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).nullable() }).strict(),
+    log: z
+      .object({ level: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).nullable() })
+      .strict(),
   })
   .strict();
 
@@ -178,7 +183,10 @@ function setPath(config: RawConfig, path: string, value: unknown): void {
 }
 
 function splitList(v: string): string[] {
-  return v.split(",").map((x) => x.trim()).filter(Boolean);
+  return v
+    .split(",")
+    .map((x) => x.trim())
+    .filter(Boolean);
 }
 
 function readYaml(path: string): RawConfig {
@@ -238,7 +246,11 @@ export function redactConfig(config: Config): Config {
       appToken: config.slack.appToken ? "[set]" : undefined,
     },
     discord: { ...config.discord, token: config.discord.token ? "[set]" : undefined },
-    services: { ...config.services, redisUrl: redactUrl(config.services.redisUrl), mongoUri: redactUrl(config.services.mongoUri) },
+    services: {
+      ...config.services,
+      redisUrl: redactUrl(config.services.redisUrl),
+      mongoUri: redactUrl(config.services.mongoUri),
+    },
   };
 }
 

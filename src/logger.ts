@@ -11,7 +11,13 @@ export function createLogger(options: { level?: string; destination?: string } =
   const dest = options.destination
     ? pino.destination({ dest: options.destination, mkdir: true, sync: false })
     : pino.destination(2);
-  return pino({ level, redact: { paths: ["apiKey", "*.apiKey", "token", "*.token", "headers.authorization"], censor: "[redacted]" } }, dest);
+  return pino(
+    {
+      level,
+      redact: { paths: ["apiKey", "*.apiKey", "token", "*.token", "headers.authorization"], censor: "[redacted]" },
+    },
+    dest,
+  );
 }
 
 export const silentLogger: Logger = pino({ level: "silent" });

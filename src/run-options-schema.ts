@@ -28,7 +28,11 @@ export const runOptionsSchema = z
     /** The metric the user named (`--metric rmse`), or null. */
     metric: z.string().max(64).regex(METRIC_NAME).nullable(),
     /** Time limit of one script, in whole seconds. */
-    timeoutSec: z.number().int().min(10).max(24 * 3600),
+    timeoutSec: z
+      .number()
+      .int()
+      .min(10)
+      .max(24 * 3600),
     /** Spending limit in US dollars; null: none. */
     budgetUsd: usd.nullable(),
   })

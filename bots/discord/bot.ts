@@ -52,7 +52,10 @@ export class DiscordBot implements ChatBot {
 
   constructor(private readonly opts: DiscordBotOptions) {
     const token = opts.token ?? opts.config.discord.token;
-    if (!token) throw new UsageError("Set DISCORD_TOKEN to the bot token of your Discord application (Developer Portal > Bot > Reset Token).");
+    if (!token)
+      throw new UsageError(
+        "Set DISCORD_TOKEN to the bot token of your Discord application (Developer Portal > Bot > Reset Token).",
+      );
     this.token = token;
     const messageContent = opts.messageContent ?? false;
     this.client = createDiscordClient({ apiUrl: opts.config.discord.apiUrl || undefined, messageContent });
@@ -63,7 +66,13 @@ export class DiscordBot implements ChatBot {
       ...(opts.editIntervalMs !== undefined ? { editIntervalMs: opts.editIntervalMs } : {}),
       ...(opts.maxUploadBytes !== undefined ? { maxUploadBytes: opts.maxUploadBytes } : {}),
     });
-    this.controller = new ChatController({ runs: opts.runs, store: opts.store, surface: this.surface, logger: opts.logger, config: opts.config });
+    this.controller = new ChatController({
+      runs: opts.runs,
+      store: opts.store,
+      surface: this.surface,
+      logger: opts.logger,
+      config: opts.config,
+    });
     this.bridge = new ChatBridge({
       redis: opts.redis,
       store: opts.store,
@@ -75,8 +84,18 @@ export class DiscordBot implements ChatBot {
     });
     const policy = adminPolicy(opts.config);
     const unknown = unknownPermissions(policy);
-    if (unknown.length) opts.logger.warn({ unknown }, "discord.adminPermissions names permissions discord.js does not know; they are ignored");
-    this.detach = attachHandlers(this.client, { controller: this.controller, surface: this.surface, policy, messageContent, logger: opts.logger });
+    if (unknown.length)
+      opts.logger.warn(
+        { unknown },
+        "discord.adminPermissions names permissions discord.js does not know; they are ignored",
+      );
+    this.detach = attachHandlers(this.client, {
+      controller: this.controller,
+      surface: this.surface,
+      policy,
+      messageContent,
+      logger: opts.logger,
+    });
   }
 
   /** Connects to the gateway, waits until ready, then starts posting run events. */

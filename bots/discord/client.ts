@@ -44,7 +44,11 @@ export interface DiscordClientOptions {
 }
 
 export function intentsFor(messageContent: boolean): GatewayIntentBits[] {
-  return [GatewayIntentBits.Guilds, GatewayIntentBits.GuildMessages, ...(messageContent ? [GatewayIntentBits.MessageContent] : [])];
+  return [
+    GatewayIntentBits.Guilds,
+    GatewayIntentBits.GuildMessages,
+    ...(messageContent ? [GatewayIntentBits.MessageContent] : []),
+  ];
 }
 
 export function createDiscordClient(options: DiscordClientOptions): Client {
@@ -77,7 +81,10 @@ export function attachHandlers(client: Client, deps: HandlerDeps): () => void {
     } catch (err) {
       log.error({ err }, "discord: interaction failed");
       if (interaction.isRepliable()) {
-        const reply = interaction.deferred || interaction.replied ? interaction.followUp.bind(interaction) : interaction.reply.bind(interaction);
+        const reply =
+          interaction.deferred || interaction.replied
+            ? interaction.followUp.bind(interaction)
+            : interaction.reply.bind(interaction);
         await reply({ content: SORRY, flags: MessageFlags.Ephemeral }).catch(() => undefined);
       }
     }
@@ -92,7 +99,14 @@ export function attachHandlers(client: Client, deps: HandlerDeps): () => void {
       await interaction.editReply({ content: translated.notice });
       return;
     }
-    const scope: InteractionScope = { interaction, userId: interaction.user.id, deferredEphemeral: true, replied: false, ephemeralCount: 0, receivedAt };
+    const scope: InteractionScope = {
+      interaction,
+      userId: interaction.user.id,
+      deferredEphemeral: true,
+      replied: false,
+      ephemeralCount: 0,
+      receivedAt,
+    };
     const answer = await withInteraction(scope, () => deps.controller.handle(translated.request));
     if (answer) await deps.surface.replyEphemeral(scope, answer);
     else if (!scope.replied) await interaction.editReply({ content: "Done." });
@@ -107,7 +121,14 @@ export function attachHandlers(client: Client, deps: HandlerDeps): () => void {
       return;
     }
     // The deferred update belongs to the card: everything for the clicker goes in ephemeral follow-ups.
-    const scope: InteractionScope = { interaction, userId: interaction.user.id, deferredEphemeral: false, replied: true, ephemeralCount: 0, receivedAt };
+    const scope: InteractionScope = {
+      interaction,
+      userId: interaction.user.id,
+      deferredEphemeral: false,
+      replied: true,
+      ephemeralCount: 0,
+      receivedAt,
+    };
     const answer = await withInteraction(scope, () => deps.controller.handle(request));
     if (answer) await deps.surface.replyEphemeral(scope, answer);
   };
@@ -130,7 +151,9 @@ export function attachHandlers(client: Client, deps: HandlerDeps): () => void {
   client.on(Events.InteractionCreate, interactionListener);
   client.on(Events.MessageCreate, messageListener);
   client.on(Events.Error, (err) => log.error({ err }, "discord: client error"));
-  client.rest.on("rateLimited", (info) => log.warn({ route: info.route, retryAfter: info.retryAfter, global: info.global }, "discord: rate limited; waiting"));
+  client.rest.on("rateLimited", (info) =>
+    log.warn({ route: info.route, retryAfter: info.retryAfter, global: info.global }, "discord: rate limited; waiting"),
+  );
   return () => {
     client.off(Events.InteractionCreate, interactionListener);
     client.off(Events.MessageCreate, messageListener);
@@ -141,10 +164,18 @@ export function attachHandlers(client: Client, deps: HandlerDeps): () => void {
  * Logs in and resolves once the client is ready (guilds received). Failures become one user-facing line: an
  * unreachable API, a refused token, or no READY in time (the token never appears in the message).
  */
-export async function loginAndWait(client: Client, token: string, timeoutMs = 30_000, apiUrl = "https://discord.com/api"): Promise<void> {
+export async function loginAndWait(
+  client: Client,
+  token: string,
+  timeoutMs = 30_000,
+  apiUrl = "https://discord.com/api",
+): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   const ready = new Promise<void>((resolve, reject) => {
-    timer = setTimeout(() => reject(new AideError("discord", `Discord did not become ready within ${timeoutMs / 1000} s.`)), timeoutMs);
+    timer = setTimeout(
+      () => reject(new AideError("discord", `Discord did not become ready within ${timeoutMs / 1000} s.`)),
+      timeoutMs,
+    );
     client.once(Events.ClientReady, () => resolve());
   });
   ready.catch(() => undefined); // observed below; never an unhandled rejection if login fails first
@@ -154,7 +185,11 @@ export async function loginAndWait(client: Client, token: string, timeoutMs = 30
   } catch (err) {
     if (err instanceof AideError) throw err;
     const e = err as { code?: string; status?: number; message?: string };
-    if (e.code === "TokenInvalid" || e.status === 401) throw new AideError("discord", "Discord refused DISCORD_TOKEN; use the bot token from the Developer Portal (Bot > Reset Token).");
+    if (e.code === "TokenInvalid" || e.status === 401)
+      throw new AideError(
+        "discord",
+        "Discord refused DISCORD_TOKEN; use the bot token from the Developer Portal (Bot > Reset Token).",
+      );
     throw new AideError("discord", `Cannot reach Discord at ${apiUrl}: ${e.message ?? String(err)}.`);
   } finally {
     clearTimeout(timer);

@@ -3,7 +3,13 @@
  * (global; may take up to an hour to appear everywhere) or `PUT /applications/{app}/guilds/{guild}/commands`
  * (one server, at once). PUT replaces the whole set, so registering twice is harmless.
  */
-import { InteractionContextType, type REST, Routes, SlashCommandBuilder, type RESTPutAPIApplicationCommandsResult } from "discord.js";
+import {
+  InteractionContextType,
+  type REST,
+  Routes,
+  SlashCommandBuilder,
+  type RESTPutAPIApplicationCommandsResult,
+} from "discord.js";
 import { RUN_OPTION_LIMITS as LIMITS } from "../../src/run-options-schema.ts";
 
 export const COMMAND_NAME = "aide";
@@ -19,14 +25,41 @@ export function aideCommand(): SlashCommandBuilder {
   command.addSubcommand((s) => {
     s.setName("start")
       .setDescription("Start a search on a task and data")
-      .addStringOption((o) => o.setName("task").setDescription("What to predict and how it is scored, e.g. \"Predict churn; metric ROC AUC\"").setRequired(true).setMaxLength(1500))
-      .addStringOption((o) => o.setName("data").setDescription("Links to the data (CSV, zip or tar), separated by spaces").setMaxLength(1500));
-    for (const name of FILE_OPTIONS) s.addAttachmentOption((o) => o.setName(name).setDescription(name === "file" ? "A data file (CSV, zip or tar)" : "Another data file"));
+      .addStringOption((o) =>
+        o
+          .setName("task")
+          .setDescription('What to predict and how it is scored, e.g. "Predict churn; metric ROC AUC"')
+          .setRequired(true)
+          .setMaxLength(1500),
+      )
+      .addStringOption((o) =>
+        o.setName("data").setDescription("Links to the data (CSV, zip or tar), separated by spaces").setMaxLength(1500),
+      );
+    for (const name of FILE_OPTIONS)
+      s.addAttachmentOption((o) =>
+        o.setName(name).setDescription(name === "file" ? "A data file (CSV, zip or tar)" : "Another data file"),
+      );
     return s
-      .addIntegerOption((o) => o.setName("steps").setDescription("How many scripts to try").setMinValue(LIMITS.steps.min).setMaxValue(LIMITS.steps.max))
-      .addStringOption((o) => o.setName("metric").setDescription("Metric name, e.g. rmse or roc_auc").setMaxLength(LIMITS.metric.maxLength))
-      .addStringOption((o) => o.setName("timeout").setDescription("Time limit per script, e.g. 90s, 10m").setMaxLength(16))
-      .addIntegerOption((o) => o.setName("parallel").setDescription("Scripts run at once").setMinValue(LIMITS.parallel.min).setMaxValue(LIMITS.parallel.max));
+      .addIntegerOption((o) =>
+        o
+          .setName("steps")
+          .setDescription("How many scripts to try")
+          .setMinValue(LIMITS.steps.min)
+          .setMaxValue(LIMITS.steps.max),
+      )
+      .addStringOption((o) =>
+        o.setName("metric").setDescription("Metric name, e.g. rmse or roc_auc").setMaxLength(LIMITS.metric.maxLength),
+      )
+      .addStringOption((o) =>
+        o.setName("timeout").setDescription("Time limit per script, e.g. 90s, 10m").setMaxLength(16),
+      )
+      .addIntegerOption((o) =>
+        o
+          .setName("parallel")
+          .setDescription("Scripts run at once")
+          .setMinValue(LIMITS.parallel.min)
+          .setMaxValue(LIMITS.parallel.max),
+      );
   });
   command.addSubcommand((s) =>
     s
@@ -44,8 +77,10 @@ export function aideCommand(): SlashCommandBuilder {
   command.addSubcommand((s) =>
     s
       .setName("steer")
-      .setDescription("In a run's thread: guidance (\"try gradient boosting\") or a command (pause, more 10, ...)")
-      .addStringOption((o) => o.setName("text").setDescription("What the search should do").setRequired(true).setMaxLength(1500)),
+      .setDescription('In a run\'s thread: guidance ("try gradient boosting") or a command (pause, more 10, ...)')
+      .addStringOption((o) =>
+        o.setName("text").setDescription("What the search should do").setRequired(true).setMaxLength(1500),
+      ),
   );
   command.addSubcommand((s) => s.setName("help").setDescription("How to use AIDE"));
   return command;
@@ -57,7 +92,13 @@ export function commandDefinitions() {
 }
 
 /** Registers the commands globally or for one guild; returns what Discord stored. */
-export async function registerCommands(options: { rest: REST; applicationId: string; guildId?: string }): Promise<RESTPutAPIApplicationCommandsResult> {
-  const route = options.guildId ? Routes.applicationGuildCommands(options.applicationId, options.guildId) : Routes.applicationCommands(options.applicationId);
+export async function registerCommands(options: {
+  rest: REST;
+  applicationId: string;
+  guildId?: string;
+}): Promise<RESTPutAPIApplicationCommandsResult> {
+  const route = options.guildId
+    ? Routes.applicationGuildCommands(options.applicationId, options.guildId)
+    : Routes.applicationCommands(options.applicationId);
   return (await options.rest.put(route, { body: commandDefinitions() })) as RESTPutAPIApplicationCommandsResult;
 }

@@ -77,12 +77,14 @@ function codeBlock(block: Extract<ChatBlock, { kind: "code" }>): string {
 function buttonRows(buttons: ChatButton[]): APIActionRowComponent<APIButtonComponent>[] {
   const rows: APIActionRowComponent<APIButtonComponent>[] = [];
   for (const b of buttons.slice(0, L.buttonsPerRow * L.rowsPerMessage)) {
-    if (rows.length === 0 || rows[rows.length - 1]!.components.length >= L.buttonsPerRow) rows.push({ type: ComponentType.ActionRow, components: [] });
+    if (rows.length === 0 || rows[rows.length - 1]!.components.length >= L.buttonsPerRow)
+      rows.push({ type: ComponentType.ActionRow, components: [] });
     rows[rows.length - 1]!.components.push({
       type: ComponentType.Button,
       custom_id: buttonCustomId(b.action, b.runId),
       label: clip(b.label, L.buttonLabel),
-      style: b.style === "danger" ? ButtonStyle.Danger : b.style === "primary" ? ButtonStyle.Primary : ButtonStyle.Secondary,
+      style:
+        b.style === "danger" ? ButtonStyle.Danger : b.style === "primary" ? ButtonStyle.Primary : ButtonStyle.Secondary,
     });
   }
   return rows;
@@ -95,7 +97,13 @@ function isCard(message: ChatMessage): boolean {
 
 /** Characters an embed counts towards the 6000 total. */
 export function embedSize(e: APIEmbed): number {
-  return (e.title?.length ?? 0) + (e.description?.length ?? 0) + (e.footer?.text.length ?? 0) + (e.author?.name.length ?? 0) + (e.fields ?? []).reduce((n, f) => n + f.name.length + f.value.length, 0);
+  return (
+    (e.title?.length ?? 0) +
+    (e.description?.length ?? 0) +
+    (e.footer?.text.length ?? 0) +
+    (e.author?.name.length ?? 0) +
+    (e.fields ?? []).reduce((n, f) => n + f.name.length + f.value.length, 0)
+  );
 }
 
 function renderEmbed(blocks: ChatBlock[], color: number): APIEmbed {
@@ -112,7 +120,11 @@ function renderEmbed(blocks: ChatBlock[], color: number): APIEmbed {
     else if (b.kind === "fields") {
       for (const f of b.fields) {
         const value = f.value.trim() || "\u2014";
-        fields.push({ name: clip(f.label.trim() || "\u200b", L.embedFieldName), value: truncateText(value, L.embedFieldValue), inline: value.length <= 40 && !value.includes("\n") });
+        fields.push({
+          name: clip(f.label.trim() || "\u200b", L.embedFieldName),
+          value: truncateText(value, L.embedFieldValue),
+          inline: value.length <= 40 && !value.includes("\n"),
+        });
       }
     } else if (b.kind === "context") footer.push(b.text);
     else if (b.kind === "link") description.push(maskedLink(b));
@@ -124,7 +136,11 @@ function renderEmbed(blocks: ChatBlock[], color: number): APIEmbed {
     if (fields.length > L.embedFields) {
       // Keep 24 and fold the rest into the last field.
       const rest = fields.splice(L.embedFields - 1);
-      fields.push({ name: "More", value: truncateText(rest.map((f) => `**${f.name}:** ${f.value}`).join("\n"), L.embedFieldValue), inline: false });
+      fields.push({
+        name: "More",
+        value: truncateText(rest.map((f) => `**${f.name}:** ${f.value}`).join("\n"), L.embedFieldValue),
+        inline: false,
+      });
     }
     embed.fields = fields;
   }
@@ -139,7 +155,8 @@ function renderEmbed(blocks: ChatBlock[], color: number): APIEmbed {
     embed.fields.pop();
     over = embedSize(embed) - L.embedTotal;
   }
-  if (over > 0 && embed.footer) embed.footer.text = clip(embed.footer.text, Math.max(1, embed.footer.text.length - over));
+  if (over > 0 && embed.footer)
+    embed.footer.text = clip(embed.footer.text, Math.max(1, embed.footer.text.length - over));
   return embed;
 }
 
@@ -190,7 +207,9 @@ export function groupFiles(files: ChatFile[], maxBytes: number): { groups: ChatF
   let bytes = 0;
   for (const f of files) {
     if (f.content.length > maxBytes) {
-      skipped.push(`\`${f.name}\` (${formatBytes(f.content.length)}) is over Discord's upload limit of ${formatBytes(maxBytes)} and was not attached; export it with \`aide export\`.`);
+      skipped.push(
+        `\`${f.name}\` (${formatBytes(f.content.length)}) is over Discord's upload limit of ${formatBytes(maxBytes)} and was not attached; export it with \`aide export\`.`,
+      );
       continue;
     }
     if (current.length >= L.filesPerMessage || bytes + f.content.length > maxBytes) {
@@ -219,7 +238,13 @@ export function renderMessage(message: ChatMessage, options: RenderOptions = {})
   const { groups, skipped } = groupFiles(message.files ?? [], maxUpload);
   const note = skipped.length ? skipped.map((s) => `-# ${s}`).join("\n") : "";
   const payloads: DiscordPayload[] = [];
-  const make = (content: string, embeds: APIEmbed[] = []): DiscordPayload => ({ content, embeds, components: [], files: [], allowedMentions });
+  const make = (content: string, embeds: APIEmbed[] = []): DiscordPayload => ({
+    content,
+    embeds,
+    components: [],
+    files: [],
+    allowedMentions,
+  });
 
   if (message.blocks.length > 0 && isCard(message)) {
     const content = [prefix, note].filter(Boolean).join("\n");

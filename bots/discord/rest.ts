@@ -28,9 +28,19 @@ function isNetworkError(err: unknown): boolean {
 
 /** A failed REST call in the delivery's terms: rate limits with their retry-after, 5xx and the network retryable. */
 export function discordFailure(err: unknown): Failure {
-  if (err instanceof RateLimitError) return { retryable: true, retryAfterMs: Math.max(0, err.retryAfter), reason: `rate limited on ${err.route}${err.global ? " (global)" : ""}` };
-  if (err instanceof DiscordAPIError) return { retryable: err.status >= 500, reason: `Discord answered HTTP ${err.status} (${err.code}: ${err.message})` };
-  if (err instanceof HTTPError) return { retryable: err.status >= 500 || err.status === 408, reason: `Discord answered HTTP ${err.status}` };
+  if (err instanceof RateLimitError)
+    return {
+      retryable: true,
+      retryAfterMs: Math.max(0, err.retryAfter),
+      reason: `rate limited on ${err.route}${err.global ? " (global)" : ""}`,
+    };
+  if (err instanceof DiscordAPIError)
+    return {
+      retryable: err.status >= 500,
+      reason: `Discord answered HTTP ${err.status} (${err.code}: ${err.message})`,
+    };
+  if (err instanceof HTTPError)
+    return { retryable: err.status >= 500 || err.status === 408, reason: `Discord answered HTTP ${err.status}` };
   const reason = err instanceof Error ? err.message : String(err);
   return { retryable: isNetworkError(err), reason };
 }

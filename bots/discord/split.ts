@@ -98,7 +98,10 @@ export function unbalanced(text: string): boolean {
  */
 export function truncateText(text: string, limit: number): string {
   if (text.length <= limit && !unbalanced(text)) return text;
-  if (text.length <= limit) return text.length + CLOSE.length <= limit ? text + CLOSE : truncateText(text.slice(0, limit - CLOSE.length), limit);
+  if (text.length <= limit)
+    return text.length + CLOSE.length <= limit
+      ? text + CLOSE
+      : truncateText(text.slice(0, limit - CLOSE.length), limit);
   const first = splitContent(text, Math.max(40, limit - 2))[0] ?? "";
   const marker = "…";
   if (unbalanced(first)) return first.slice(0, limit - CLOSE.length) + CLOSE;

@@ -27,7 +27,12 @@ import {
   type RawFile,
 } from "discord.js";
 import type { Logger } from "../../src/logger.ts";
-import { tunedDelivery, type Delivery, type DeliveryLimits, type DeliveryTuning } from "../../src/runs/chat/delivery.ts";
+import {
+  tunedDelivery,
+  type Delivery,
+  type DeliveryLimits,
+  type DeliveryTuning,
+} from "../../src/runs/chat/delivery.ts";
 import type { ChatMessage, ChatSurface, MessageRef, ThreadRef } from "../../src/runs/chat/types.ts";
 import { currentInteraction, type InteractionScope } from "./interaction-context.ts";
 import { DISCORD_LIMITS } from "./limits.ts";
@@ -72,7 +77,11 @@ export function toRestBody(p: DiscordPayload): { body: RESTPostAPIChannelMessage
     allowed_mentions: p.allowedMentions,
   };
   if (p.files.length === 0) return { body };
-  body.attachments = p.files.map((f, i) => ({ id: String(i), filename: f.name, ...(f.title ? { description: clip(f.title, 1024) } : {}) }));
+  body.attachments = p.files.map((f, i) => ({
+    id: String(i),
+    filename: f.name,
+    ...(f.title ? { description: clip(f.title, 1024) } : {}),
+  }));
   return { body, files: p.files.map((f) => ({ name: f.name, data: f.content, contentType: f.mime })) };
 }
 
@@ -83,7 +92,11 @@ export function toInteractionOptions(p: DiscordPayload) {
     embeds: p.embeds,
     components: p.components,
     allowedMentions: { parse: [], users: p.allowedMentions.users ?? [] },
-    files: p.files.map((f) => ({ attachment: f.content, name: f.name, ...(f.title ? { description: clip(f.title, 1024) } : {}) })),
+    files: p.files.map((f) => ({
+      attachment: f.content,
+      name: f.name,
+      ...(f.title ? { description: clip(f.title, 1024) } : {}),
+    })),
   };
 }
 
@@ -100,7 +113,10 @@ export class DiscordSurface implements ChatSurface {
   constructor(options: DiscordSurfaceOptions) {
     this.rest = options.rest;
     this.logger = options.logger;
-    this.delivery = tunedDelivery({ platform: "Discord", logger: options.logger, classify: discordFailure, limits: DISCORD_PACING }, options);
+    this.delivery = tunedDelivery(
+      { platform: "Discord", logger: options.logger, classify: discordFailure, limits: DISCORD_PACING },
+      options,
+    );
     this.render = { maxUploadBytes: options.maxUploadBytes ?? DISCORD_LIMITS.uploadBytes };
     this.archiveMinutes = options.threadArchiveMinutes ?? 4320;
   }
@@ -129,14 +145,23 @@ export class DiscordSurface implements ChatSurface {
 
   async openThread(ref: MessageRef, name: string): Promise<string> {
     const channelId = this.channelOf({ ...ref, thread: null });
-    const body = { name: clip(name.replace(/\s+/g, " ").trim() || "AIDE run", DISCORD_LIMITS.threadName), auto_archive_duration: this.archiveMinutes };
-    const thread = (await this.delivery.send("thread", () => this.rest.post(Routes.threads(channelId, ref.messageId), { body }))) as APIThreadChannel;
+    const body = {
+      name: clip(name.replace(/\s+/g, " ").trim() || "AIDE run", DISCORD_LIMITS.threadName),
+      auto_archive_duration: this.archiveMinutes,
+    };
+    const thread = (await this.delivery.send("thread", () =>
+      this.rest.post(Routes.threads(channelId, ref.messageId), { body }),
+    )) as APIThreadChannel;
     return thread.id;
   }
 
   async ephemeral(where: ThreadRef, userId: string, message: ChatMessage): Promise<void> {
     const scope = currentInteraction();
-    if (scope && scope.userId === userId && Date.now() - scope.receivedAt < DISCORD_LIMITS.interactionTokenMs - 60_000) {
+    if (
+      scope &&
+      scope.userId === userId &&
+      Date.now() - scope.receivedAt < DISCORD_LIMITS.interactionTokenMs - 60_000
+    ) {
       await this.replyEphemeral(scope, message);
       return;
     }
@@ -164,7 +189,9 @@ export class DiscordSurface implements ChatSurface {
         await this.delivery.send("ephemeral reply", () => scope.interaction.editReply(options));
         scope.replied = true;
       } else {
-        await this.delivery.send("ephemeral reply", () => scope.interaction.followUp({ ...options, flags: MessageFlags.Ephemeral }));
+        await this.delivery.send("ephemeral reply", () =>
+          scope.interaction.followUp({ ...options, flags: MessageFlags.Ephemeral }),
+        );
       }
     }
     scope.ephemeralCount++;
@@ -180,7 +207,9 @@ export class DiscordSurface implements ChatSurface {
 
   private async patch(channelId: string, messageId: string, message: ChatMessage): Promise<void> {
     const { body, files } = toRestBody(renderSingle(message, this.render));
-    await this.withUnarchive(channelId, () => this.rest.patch(Routes.channelMessage(channelId, messageId), { body, ...(files ? { files } : {}) }));
+    await this.withUnarchive(channelId, () =>
+      this.rest.patch(Routes.channelMessage(channelId, messageId), { body, ...(files ? { files } : {}) }),
+    );
   }
 
   /** Runs a request against a thread, unarchiving it once if Discord says it is archived. */
@@ -196,10 +225,17 @@ export class DiscordSurface implements ChatSurface {
   }
 
   /** Posts one payload in `channelId`; for a thread that cannot take it, in the parent channel with a note. */
-  private async send(channelId: string, payload: DiscordPayload, where: ThreadRef): Promise<{ id: string; channelId: string }> {
+  private async send(
+    channelId: string,
+    payload: DiscordPayload,
+    where: ThreadRef,
+  ): Promise<{ id: string; channelId: string }> {
     const post = async (channel: string, p: DiscordPayload) => {
       const { body, files } = toRestBody(p);
-      const res = (await this.rest.post(Routes.channelMessages(channel), { body, ...(files ? { files } : {}) })) as RESTPostAPIChannelMessageResult;
+      const res = (await this.rest.post(Routes.channelMessages(channel), {
+        body,
+        ...(files ? { files } : {}),
+      })) as RESTPostAPIChannelMessageResult;
       this.located.set(res.id, channel);
       if (this.located.size > 10_000) this.located.delete(this.located.keys().next().value!);
       return { id: res.id, channelId: channel };
@@ -208,12 +244,29 @@ export class DiscordSurface implements ChatSurface {
       return await this.withUnarchive(channelId, () => post(channelId, payload));
     } catch (err) {
       const code = errorCode(err);
-      const threadGone = where.thread && channelId === where.thread && ([DISCORD_ERRORS.threadArchived, DISCORD_ERRORS.threadLocked, DISCORD_ERRORS.unknownChannel, DISCORD_ERRORS.missingPermissions, DISCORD_ERRORS.missingAccess] as Array<number | string | null>).includes(code);
+      const threadGone =
+        where.thread &&
+        channelId === where.thread &&
+        (
+          [
+            DISCORD_ERRORS.threadArchived,
+            DISCORD_ERRORS.threadLocked,
+            DISCORD_ERRORS.unknownChannel,
+            DISCORD_ERRORS.missingPermissions,
+            DISCORD_ERRORS.missingAccess,
+          ] as Array<number | string | null>
+        ).includes(code);
       if (!threadGone) throw err;
-      this.logger.warn({ code, thread: where.thread }, "discord: run thread unavailable; posting in the parent channel");
+      this.logger.warn(
+        { code, thread: where.thread },
+        "discord: run thread unavailable; posting in the parent channel",
+      );
       const text = `-# Posted here because the run's thread <#${where.thread}> is archived or unavailable.`;
       const content = [text, payload.content].filter(Boolean).join("\n");
-      const moved: DiscordPayload = { ...payload, content: content.length <= DISCORD_LIMITS.content ? content : payload.content };
+      const moved: DiscordPayload = {
+        ...payload,
+        content: content.length <= DISCORD_LIMITS.content ? content : payload.content,
+      };
       return post(where.channel, moved);
     }
   }

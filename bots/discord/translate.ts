@@ -6,7 +6,13 @@
  * layer reads plain text. Who may administer is decided here too: configured admin ids, or a member permission
  * named in discord.adminPermissions (ChatUser.isAdmin).
  */
-import { PermissionFlagsBits, type ButtonInteraction, type ChatInputCommandInteraction, type Message, type PermissionsBitField } from "discord.js";
+import {
+  PermissionFlagsBits,
+  type ButtonInteraction,
+  type ChatInputCommandInteraction,
+  type Message,
+  type PermissionsBitField,
+} from "discord.js";
 import type { Config } from "../../src/config.ts";
 import type { ChatAttachment, ChatRequest, ChatUser, ThreadRef } from "../../src/runs/chat/types.ts";
 import { FILE_OPTIONS } from "./commands.ts";
@@ -28,7 +34,11 @@ export function unknownPermissions(policy: AdminPolicy): string[] {
   return policy.permissions.filter((p) => !(p in PermissionFlagsBits));
 }
 
-export function isAdmin(userId: string, permissions: Readonly<PermissionsBitField> | null | undefined, policy: AdminPolicy): boolean {
+export function isAdmin(
+  userId: string,
+  permissions: Readonly<PermissionsBitField> | null | undefined,
+  policy: AdminPolicy,
+): boolean {
   if (policy.admins.includes(userId)) return true;
   if (!permissions) return false;
   return policy.permissions.some((name) => {
@@ -44,7 +54,10 @@ function displayNameOf(member: unknown, user: { id: string; username: string; gl
   return user.globalName ?? user.username ?? user.id;
 }
 
-export function interactionUser(interaction: ChatInputCommandInteraction | ButtonInteraction, policy: AdminPolicy): ChatUser {
+export function interactionUser(
+  interaction: ChatInputCommandInteraction | ButtonInteraction,
+  policy: AdminPolicy,
+): ChatUser {
   return {
     userId: interaction.user.id,
     displayName: displayNameOf(interaction.member, interaction.user),
@@ -56,11 +69,18 @@ export function messageUser(message: Message, policy: AdminPolicy): ChatUser {
   let permissions: Readonly<PermissionsBitField> | null = null;
   try {
     // Computed from cached roles; a member without cached roles has none we can trust.
-    permissions = message.member && message.channel.isTextBased() && !message.channel.isDMBased() ? message.member.permissionsIn(message.channel) : null;
+    permissions =
+      message.member && message.channel.isTextBased() && !message.channel.isDMBased()
+        ? message.member.permissionsIn(message.channel)
+        : null;
   } catch {
     permissions = null;
   }
-  return { userId: message.author.id, displayName: displayNameOf(message.member, message.author), isAdmin: isAdmin(message.author.id, permissions, policy) };
+  return {
+    userId: message.author.id,
+    displayName: displayNameOf(message.member, message.author),
+    isAdmin: isAdmin(message.author.id, permissions, policy),
+  };
 }
 
 /** Where an interaction or message happened: a thread is (parent channel, thread id), a channel (channel, null). */
@@ -99,7 +119,9 @@ export function translateSlash(interaction: ChatInputCommandInteraction, policy:
   const sub = interaction.options.getSubcommand(false) ?? "help";
   const o = interaction.options;
   const inThread = where.thread !== null;
-  const reply = (text: string): Translated => ({ request: { kind: "reply", text: discordReplyText(text), user, where: where as ThreadRef & { thread: string } } });
+  const reply = (text: string): Translated => ({
+    request: { kind: "reply", text: discordReplyText(text), user, where: where as ThreadRef & { thread: string } },
+  });
   const command = (text: string, attachments?: ChatAttachment[]): Translated => ({
     request: { kind: "command", text: discordText(text), user, where, ...(attachments?.length ? { attachments } : {}) },
   });
@@ -133,7 +155,11 @@ export function translateSlash(interaction: ChatInputCommandInteraction, policy:
     }
     case "steer": {
       const text = o.getString("text") ?? "";
-      if (!inThread) return { notice: "`/aide steer` works inside a run's thread: open the thread under the run's status card and use it there (or reply there)." };
+      if (!inThread)
+        return {
+          notice:
+            "`/aide steer` works inside a run's thread: open the thread under the run's status card and use it there (or reply there).",
+        };
       return reply(text);
     }
     case "list":
@@ -158,7 +184,10 @@ export function translateButton(interaction: ButtonInteraction, policy: AdminPol
 
 /** Removes mentions of the bot from a message's text. */
 export function stripBotMention(text: string, botId: string): string {
-  return text.replace(new RegExp(`<@!?${botId}>`, "g"), " ").replace(/\s+/g, " ").trim();
+  return text
+    .replace(new RegExp(`<@!?${botId}>`, "g"), " ")
+    .replace(/\s+/g, " ")
+    .trim();
 }
 
 /**
@@ -166,7 +195,12 @@ export function stripBotMention(text: string, botId: string): string {
  * MessageContent intent delivers every message's text); in a channel, a command when the bot is mentioned.
  * Null: not for us.
  */
-export function translateMessage(message: Message, botId: string, policy: AdminPolicy, opts: { allReplies: boolean }): ChatRequest | null {
+export function translateMessage(
+  message: Message,
+  botId: string,
+  policy: AdminPolicy,
+  opts: { allReplies: boolean },
+): ChatRequest | null {
   if (message.author.bot || message.system || !message.inGuild()) return null;
   const mentioned = message.mentions.users.has(botId);
   const where = whereOf(message.channel, message.channelId);
@@ -174,9 +208,24 @@ export function translateMessage(message: Message, botId: string, policy: AdminP
   if (where.thread) {
     if (!mentioned && !opts.allReplies) return null;
     if (!text && !mentioned) return null;
-    return { kind: "reply", text: discordReplyText(text) || "help", user: messageUser(message, policy), where: where as ThreadRef & { thread: string } };
+    return {
+      kind: "reply",
+      text: discordReplyText(text) || "help",
+      user: messageUser(message, policy),
+      where: where as ThreadRef & { thread: string },
+    };
   }
   if (!mentioned) return null;
-  const attachments: ChatAttachment[] = [...message.attachments.values()].map((a) => ({ name: a.name, url: a.url, size: a.size }));
-  return { kind: "command", text: discordText(text), user: messageUser(message, policy), where, ...(attachments.length ? { attachments } : {}) };
+  const attachments: ChatAttachment[] = [...message.attachments.values()].map((a) => ({
+    name: a.name,
+    url: a.url,
+    size: a.size,
+  }));
+  return {
+    kind: "command",
+    text: discordText(text),
+    user: messageUser(message, policy),
+    where,
+    ...(attachments.length ? { attachments } : {}),
+  };
 }

@@ -48,7 +48,15 @@ export function createSlackApp(opts: SlackAppOptions): App {
   const logger = slackLogger(opts.logger, "slack-bolt");
   const logLevel = opts.logger.isLevelEnabled("debug") ? LogLevel.DEBUG : LogLevel.INFO;
   if (opts.mode.kind === "socket") {
-    return new App({ token: opts.botToken, appToken: opts.mode.appToken, socketMode: true, clientOptions, logger, logLevel, deferInitialization: true });
+    return new App({
+      token: opts.botToken,
+      appToken: opts.mode.appToken,
+      socketMode: true,
+      clientOptions,
+      logger,
+      logLevel,
+      deferInitialization: true,
+    });
   }
   const receiver = new HTTPReceiver({
     signingSecret: opts.mode.signingSecret,
@@ -112,9 +120,13 @@ export function registerSlackHandlers(app: App, deps: SlackHandlerDeps): void {
     if (!answer) return;
     if (command.response_url) {
       const r = renderMessage(answer);
-      await deliver("command", () => respond({ response_type: "ephemeral", replace_original: false, text: r.text, blocks: r.blocks as never }));
+      await deliver("command", () =>
+        respond({ response_type: "ephemeral", replace_original: false, text: r.text, blocks: r.blocks as never }),
+      );
     } else {
-      await deliver("command", () => deps.surface.ephemeral(slackWhere(command.channel_id, null), command.user_id, answer));
+      await deliver("command", () =>
+        deps.surface.ephemeral(slackWhere(command.channel_id, null), command.user_id, answer),
+      );
     }
   });
 
@@ -160,11 +172,11 @@ export function registerSlackHandlers(app: App, deps: SlackHandlerDeps): void {
     const thread = message?.thread_ts && message.thread_ts !== message.ts ? message.thread_ts : null;
     const user = await deps.users.resolve(body.user.id, body.user.name ?? body.user.username);
     const answer = await handle(buttonRequest(which, runId, user, channel, thread));
-    if (answer) await deliver("button", () => deps.surface.ephemeral(slackWhere(channel, thread), body.user.id, answer));
+    if (answer)
+      await deliver("button", () => deps.surface.ephemeral(slackWhere(channel, thread), body.user.id, answer));
   });
 
   app.error(async (error) => {
     log.error({ err: error }, "slack: unhandled error in a listener");
   });
 }
-

@@ -101,13 +101,22 @@ function codeSection(code: string): { block: SlackBlock; shown: number; total: n
     used += cost;
     shown += 1;
   }
-  return { block: section(`\`\`\`\n${kept.join("\n")}\n\`\`\``), shown: Math.max(shown, kept.length), total: lines.length };
+  return {
+    block: section(`\`\`\`\n${kept.join("\n")}\n\`\`\``),
+    shown: Math.max(shown, kept.length),
+    total: lines.length,
+  };
 }
 
 function renderBlock(block: ChatBlock): SlackBlock[] {
   switch (block.kind) {
     case "header":
-      return [{ type: "header", text: { type: "plain_text", text: cut(block.text.trim() || " ", SLACK_LIMITS.headerText), emoji: true } }];
+      return [
+        {
+          type: "header",
+          text: { type: "plain_text", text: cut(block.text.trim() || " ", SLACK_LIMITS.headerText), emoji: true },
+        },
+      ];
     case "text":
       return splitText(toMrkdwn(block.text), SLACK_LIMITS.sectionText)
         .filter((t) => t.trim().length > 0)
@@ -128,7 +137,10 @@ function renderBlock(block: ChatBlock): SlackBlock[] {
       // The message says itself when its snippet is cut (totalLines); a note is added only when Slack's
       // 3,000-character section limit cut it further.
       const out = [code];
-      if (shown < total) out.push(context(`Showing ${shown} of ${Math.max(block.totalLines ?? total, total)} lines (Slack's size limit).`));
+      if (shown < total)
+        out.push(
+          context(`Showing ${shown} of ${Math.max(block.totalLines ?? total, total)} lines (Slack's size limit).`),
+        );
       return out;
     }
     case "buttons": {
@@ -150,7 +162,14 @@ function renderBlock(block: ChatBlock): SlackBlock[] {
       return block.text.trim() ? [context(toMrkdwn(block.text))] : [];
     case "link":
       // "<url|label>": the URL is ours (percent-encoded), the label is escaped like any text.
-      return [context(cut(`<${block.url.replace(/[<>|]/g, encodeURIComponent)}|${escapeMrkdwn(block.label.replace(/[|]/g, "/"))}>`, SLACK_LIMITS.sectionText))];
+      return [
+        context(
+          cut(
+            `<${block.url.replace(/[<>|]/g, encodeURIComponent)}|${escapeMrkdwn(block.label.replace(/[|]/g, "/"))}>`,
+            SLACK_LIMITS.sectionText,
+          ),
+        ),
+      ];
   }
 }
 
@@ -162,7 +181,11 @@ export function renderMessage(message: ChatMessage): RenderedMessage {
   if (blocks.length > SLACK_LIMITS.blocks) {
     // Keep the first 48, a note, and the last block (buttons or the mentions, which matter most at the end).
     const last = blocks.at(-1)!;
-    blocks = [...blocks.slice(0, SLACK_LIMITS.blocks - 2), context(`${blocks.length - SLACK_LIMITS.blocks + 1} more parts not shown.`), last];
+    blocks = [
+      ...blocks.slice(0, SLACK_LIMITS.blocks - 2),
+      context(`${blocks.length - SLACK_LIMITS.blocks + 1} more parts not shown.`),
+      last,
+    ];
   }
   const plain = toMrkdwn(message.text.trim() || "AIDE");
   const text = cut(mentions ? `${mentions} ${plain}` : plain, SLACK_LIMITS.fallbackText);

@@ -116,7 +116,9 @@ export class SlackBot implements ChatBot {
   }
 
   async stop(): Promise<void> {
-    await this.app.stop().catch((err: unknown) => this.opts.logger.warn({ err }, "slack: stopping the receiver failed"));
+    await this.app
+      .stop()
+      .catch((err: unknown) => this.opts.logger.warn({ err }, "slack: stopping the receiver failed"));
     await this.bridge.stop();
     await this.surface.close();
   }

@@ -22,7 +22,12 @@ const NO_RETRIES = { retries: 0 } as const satisfies webApi.RetryOptions;
 export const SLACK_REQUEST_TIMEOUT_MS = 30_000;
 
 /** Options of a Web API client; without `retryConfig` (the bot's client) it makes one attempt and rejects a 429 at once. */
-export function slackClientOptions(opts: { apiUrl?: string; logger: Logger; retryConfig?: webApi.RetryOptions; timeoutMs?: number }): webApi.WebClientOptions {
+export function slackClientOptions(opts: {
+  apiUrl?: string;
+  logger: Logger;
+  retryConfig?: webApi.RetryOptions;
+  timeoutMs?: number;
+}): webApi.WebClientOptions {
   const apiUrl = opts.apiUrl ? (opts.apiUrl.endsWith("/") ? opts.apiUrl : `${opts.apiUrl}/`) : undefined;
   return {
     ...(apiUrl ? { slackApiUrl: apiUrl } : {}),
@@ -33,13 +38,19 @@ export function slackClientOptions(opts: { apiUrl?: string; logger: Logger; retr
   };
 }
 
-const ORDER: Record<LogLevel, number> = { [LogLevel.DEBUG]: 0, [LogLevel.INFO]: 1, [LogLevel.WARN]: 2, [LogLevel.ERROR]: 3 };
+const ORDER: Record<LogLevel, number> = {
+  [LogLevel.DEBUG]: 0,
+  [LogLevel.INFO]: 1,
+  [LogLevel.WARN]: 2,
+  [LogLevel.ERROR]: 3,
+};
 
 /** A @slack/logger Logger writing to pino. Slack's debug output (request bodies) stays at pino's debug level. */
 export function slackLogger(logger: Logger, name: string): SlackLogger {
   let level: LogLevel = LogLevel.INFO;
   let log = logger.child({ component: name });
-  const text = (msg: unknown[]) => msg.map((m) => (typeof m === "string" ? m : m instanceof Error ? m.message : JSON.stringify(m))).join(" ");
+  const text = (msg: unknown[]) =>
+    msg.map((m) => (typeof m === "string" ? m : m instanceof Error ? m.message : JSON.stringify(m))).join(" ");
   const at = (l: LogLevel) => ORDER[l] >= ORDER[level];
   return {
     debug: (...msg: unknown[]) => void (at(LogLevel.DEBUG) && log.debug(text(msg))),
@@ -58,8 +69,15 @@ export function slackLogger(logger: Logger, name: string): SlackLogger {
 
 /** A short description of a Web API failure for logs (never the token or the request body). */
 export function describeSlackError(err: unknown): string {
-  const e = err as { code?: string; data?: { error?: string }; statusCode?: number; retryAfter?: number; message?: string };
-  if (e?.code === webApi.ErrorCode.PlatformError) return `Slack answered ok:false (${e.data?.error ?? "unknown error"})`;
+  const e = err as {
+    code?: string;
+    data?: { error?: string };
+    statusCode?: number;
+    retryAfter?: number;
+    message?: string;
+  };
+  if (e?.code === webApi.ErrorCode.PlatformError)
+    return `Slack answered ok:false (${e.data?.error ?? "unknown error"})`;
   if (e?.code === webApi.ErrorCode.HTTPError) return `Slack answered HTTP ${e.statusCode}`;
   if (e?.code === webApi.ErrorCode.RateLimitedError) return `rate limited (retry after ${e.retryAfter} s)`;
   if (e?.code === webApi.ErrorCode.RequestError) return `request failed: ${e.message ?? "network error"}`;
@@ -78,7 +96,13 @@ export function slackFailure(err: unknown): Failure {
     case webApi.ErrorCode.RequestError:
       return { retryable: true, reason };
     case webApi.ErrorCode.PlatformError:
-      return { retryable: e.data?.error === "ratelimited" || e.data?.error === "internal_error" || e.data?.error === "service_unavailable", reason };
+      return {
+        retryable:
+          e.data?.error === "ratelimited" ||
+          e.data?.error === "internal_error" ||
+          e.data?.error === "service_unavailable",
+        reason,
+      };
     default:
       // A 429 without a usable Retry-After, or anything else the client throws: not worth repeating blindly.
       return { retryable: false, reason };
@@ -86,14 +110,24 @@ export function slackFailure(err: unknown): Failure {
 }
 
 /** Retries of the start-up token check: a few quick ones, so a wrong URL or token is one clear line at once. */
-const STARTUP_RETRY_POLICY = { retries: 2, factor: 2, minTimeout: 300, maxTimeout: 1_000 } as const satisfies webApi.RetryOptions;
+const STARTUP_RETRY_POLICY = {
+  retries: 2,
+  factor: 2,
+  minTimeout: 300,
+  maxTimeout: 1_000,
+} as const satisfies webApi.RetryOptions;
 
 /**
  * Checks the bot token with `auth.test` before the bot starts. Throws an AideError with one user-facing line
  * when Slack cannot be reached or refuses the token (never including the token).
  */
-export async function verifySlackToken(botToken: string, opts: { apiUrl?: string; logger: Logger }): Promise<{ botUserId?: string; team?: string }> {
-  const client = new webApi.WebClient(botToken, { ...slackClientOptions({ ...opts, retryConfig: STARTUP_RETRY_POLICY, timeoutMs: 10_000 }) });
+export async function verifySlackToken(
+  botToken: string,
+  opts: { apiUrl?: string; logger: Logger },
+): Promise<{ botUserId?: string; team?: string }> {
+  const client = new webApi.WebClient(botToken, {
+    ...slackClientOptions({ ...opts, retryConfig: STARTUP_RETRY_POLICY, timeoutMs: 10_000 }),
+  });
   const where = opts.apiUrl || "https://slack.com/api/";
   try {
     const r = await client.auth.test();
@@ -101,7 +135,10 @@ export async function verifySlackToken(botToken: string, opts: { apiUrl?: string
   } catch (err) {
     const e = err as { code?: string; data?: { error?: string } };
     if (e.code === "slack_webapi_platform_error") {
-      throw new AideError("slack", `Slack refused SLACK_BOT_TOKEN (${e.data?.error ?? "error"}); use the app's Bot User OAuth Token (xoxb-...).`);
+      throw new AideError(
+        "slack",
+        `Slack refused SLACK_BOT_TOKEN (${e.data?.error ?? "error"}); use the app's Bot User OAuth Token (xoxb-...).`,
+      );
     }
     throw new AideError("slack", `Cannot reach Slack's Web API at ${where}: ${describeSlackError(err)}.`);
   }

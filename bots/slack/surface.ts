@@ -12,7 +12,12 @@
  */
 import type { webApi } from "@slack/bolt";
 import type { Logger } from "../../src/logger.ts";
-import { tunedDelivery, type Delivery, type DeliveryLimits, type DeliveryTuning } from "../../src/runs/chat/delivery.ts";
+import {
+  tunedDelivery,
+  type Delivery,
+  type DeliveryLimits,
+  type DeliveryTuning,
+} from "../../src/runs/chat/delivery.ts";
 import type { ChatFile, ChatMessage, ChatSurface, MessageRef, ThreadRef } from "../../src/runs/chat/types.ts";
 import { renderMessage } from "./blocks.ts";
 import { describeSlackError, slackFailure } from "./client.ts";
@@ -38,7 +43,10 @@ export class SlackSurface implements ChatSurface {
   constructor(opts: SlackSurfaceOptions) {
     this.client = opts.client;
     this.logger = opts.logger.child({ component: "slack-surface" });
-    this.delivery = tunedDelivery({ platform: "Slack", logger: opts.logger, classify: slackFailure, limits: SLACK_PACING }, opts);
+    this.delivery = tunedDelivery(
+      { platform: "Slack", logger: opts.logger, classify: slackFailure, limits: SLACK_PACING },
+      opts,
+    );
   }
 
   post(where: ThreadRef, message: ChatMessage): Promise<MessageRef> {
@@ -67,7 +75,12 @@ export class SlackSurface implements ChatSurface {
   edit(ref: MessageRef, message: ChatMessage): Promise<void> {
     const rendered = renderMessage(message);
     return this.delivery.edit(ref.channel, ref.messageId, async () => {
-      await this.client.chat.update({ channel: ref.channel, ts: ref.messageId, text: rendered.text, blocks: rendered.blocks as never });
+      await this.client.chat.update({
+        channel: ref.channel,
+        ts: ref.messageId,
+        text: rendered.text,
+        blocks: rendered.blocks as never,
+      });
     });
   }
 
@@ -128,8 +141,22 @@ export class SlackSurface implements ChatSurface {
       const names = files.map((f) => f.name).join(", ");
       this.logger.error({ channel, thread, files: names, err }, "slack: uploading files failed");
       await this.delivery
-        .send("message", () => this.client.chat.postMessage({ channel, thread_ts: thread, text: `Could not attach ${names}: Slack refused the upload. The files are kept with the run (\`aide export\`).` }), channel)
-        .catch((e: unknown) => this.logger.error({ channel, thread, reason: describeSlackError(e) }, "slack: could not report the failed upload"));
+        .send(
+          "message",
+          () =>
+            this.client.chat.postMessage({
+              channel,
+              thread_ts: thread,
+              text: `Could not attach ${names}: Slack refused the upload. The files are kept with the run (\`aide export\`).`,
+            }),
+          channel,
+        )
+        .catch((e: unknown) =>
+          this.logger.error(
+            { channel, thread, reason: describeSlackError(e) },
+            "slack: could not report the failed upload",
+          ),
+        );
     }
   }
 }

@@ -133,15 +133,35 @@ export function mentionRequest(event: SlackMessageEvent, botUserId: string | und
   const attachments = attachmentsOf(event.files);
   const stripped = slackText(withoutMention(event.text, botUserId));
   const hasData = attachments.length > 0 || /https?:\/\//i.test(stripped);
-  const req: ChatRequest = { kind: "command", text: mentionCommandText(stripped, hasData), user, where: slackWhere(event.channel, null) };
+  const req: ChatRequest = {
+    kind: "command",
+    text: mentionCommandText(stripped, hasData),
+    user,
+    where: slackWhere(event.channel, null),
+  };
   if (attachments.length > 0) req.attachments = attachments;
   return req;
 }
 
-export function replyRequest(event: SlackMessageEvent & { thread_ts: string }, botUserId: string | undefined, user: ChatUser): ChatRequest {
-  return { kind: "reply", text: replyText(event.text, botUserId), user, where: { platform: "slack", channel: event.channel, thread: event.thread_ts } };
+export function replyRequest(
+  event: SlackMessageEvent & { thread_ts: string },
+  botUserId: string | undefined,
+  user: ChatUser,
+): ChatRequest {
+  return {
+    kind: "reply",
+    text: replyText(event.text, botUserId),
+    user,
+    where: { platform: "slack", channel: event.channel, thread: event.thread_ts },
+  };
 }
 
-export function buttonRequest(action: ButtonAction, runId: string, user: ChatUser, channel: string, thread: string | null): ChatRequest {
+export function buttonRequest(
+  action: ButtonAction,
+  runId: string,
+  user: ChatUser,
+  channel: string,
+  thread: string | null,
+): ChatRequest {
   return { kind: "button", action, runId, user, where: slackWhere(channel, thread) };
 }

@@ -43,7 +43,8 @@ export class SlackUsers {
     const waited = new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), this.lookupWaitMs)));
     const name = await Promise.race([this.lookup(userId), waited]);
     clearTimeout(timer);
-    if (name === null) this.logger.warn({ userId }, "slack: users.info failed or is slow; using the name the request carries");
+    if (name === null)
+      this.logger.warn({ userId }, "slack: users.info failed or is slow; using the name the request carries");
     return name ?? fallback;
   }
 

@@ -17,14 +17,20 @@ export function logLevel(config: Config, fallback: string): string {
 }
 
 /** Config and a stderr logger for a service command (at `level` unless the config's log.level says otherwise). */
-export function serviceSetup(level = "warn", overrides: Record<string, unknown> = {}): { config: Config; logger: Logger } {
+export function serviceSetup(
+  level = "warn",
+  overrides: Record<string, unknown> = {},
+): { config: Config; logger: Logger } {
   const config = loadConfig({ overrides });
   const logger = createLogger({ level: logLevel(config, level) });
   return { config, logger };
 }
 
 /** Opens the services, runs `fn`, and always closes them. */
-export async function withServices<T>(fn: (ctx: ServiceContext, config: Config, logger: Logger) => Promise<T>, level = "warn"): Promise<T> {
+export async function withServices<T>(
+  fn: (ctx: ServiceContext, config: Config, logger: Logger) => Promise<T>,
+  level = "warn",
+): Promise<T> {
   const { config, logger } = serviceSetup(level);
   const ctx = await openServiceContext(config, logger);
   try {

@@ -17,7 +17,9 @@ export const DEMO_TASKS = ["loan-default", "house-prices", "plant-species"] as c
 export function registerDemoCommand(program: Command): void {
   program
     .command("demo")
-    .description("Run a search on a bundled example task (offline coder unless a model is configured) and grade the result.")
+    .description(
+      "Run a search on a bundled example task (offline coder unless a model is configured) and grade the result.",
+    )
     .option("--example <name>", `bundled task: ${DEMO_TASKS.join(", ")}`, "loan-default")
     .option("--steps <n>", "number of nodes", "10")
     .option("--parallel <k>", "steps in flight at once", "2")

@@ -14,7 +14,8 @@ import { launchTreeServer } from "../support/web-launch.ts";
 import type { TreeServer } from "../../src/web/server.ts";
 
 function requireToken(config: Config): string {
-  if (!config.discord.token) throw new UsageError("Set DISCORD_TOKEN to your bot's token (Discord Developer Portal > your application > Bot).");
+  if (!config.discord.token)
+    throw new UsageError("Set DISCORD_TOKEN to your bot's token (Discord Developer Portal > your application > Bot).");
   return config.discord.token;
 }
 
@@ -22,8 +23,13 @@ function requireToken(config: Config): string {
 export function registerDiscordCommand(program: Command): void {
   const discord = program
     .command("discord")
-    .description("Run the Discord bot: /aide slash commands, a status card and a thread per run. Needs DISCORD_TOKEN; see bots/discord/README.md.")
-    .option("--message-content", "use the privileged MessageContent intent: every reply in a run's thread steers (enable it in the Developer Portal too)")
+    .description(
+      "Run the Discord bot: /aide slash commands, a status card and a thread per run. Needs DISCORD_TOKEN; see bots/discord/README.md.",
+    )
+    .option(
+      "--message-content",
+      "use the privileged MessageContent intent: every reply in a run's thread steers (enable it in the Developer Portal too)",
+    )
     .option("--with-runner", "also run a runner worker in this process (one command serves a small team)")
     .action(async (flags: { messageContent?: boolean; withRunner?: boolean }) => {
       const { config, logger } = serviceSetup("info");
@@ -36,14 +42,29 @@ export function registerDiscordCommand(program: Command): void {
       let web: TreeServer | null = null;
       try {
         if (flags.withRunner) {
-          runner = await launchRunner({ config, store: ctx.store, redisUrl: ctx.urls.redisUrl, dataDir: ctx.urls.dataDir, logger, label: "aide discord" });
+          runner = await launchRunner({
+            config,
+            store: ctx.store,
+            redisUrl: ctx.urls.redisUrl,
+            dataDir: ctx.urls.dataDir,
+            logger,
+            label: "aide discord",
+          });
         }
-        web = await launchTreeServer({ config, store: ctx.store, redis: ctx.redis, logger, label: "aide discord", required: false });
+        web = await launchTreeServer({
+          config,
+          store: ctx.store,
+          redis: ctx.redis,
+          logger,
+          label: "aide discord",
+          required: false,
+        });
         const bot = new DiscordBot({ config, runs: ctx.runs, store: ctx.store, redis, logger, token, messageContent });
         await serveChatBot(
           bot,
           "aide discord",
-          () => `connected as ${bot.client.user?.tag ?? "?"} in ${bot.client.guilds.cache.size} server(s); message content intent ${messageContent ? "on" : "off"}.`,
+          () =>
+            `connected as ${bot.client.user?.tag ?? "?"} in ${bot.client.guilds.cache.size} server(s); message content intent ${messageContent ? "on" : "off"}.`,
         );
       } finally {
         await web?.stop();
@@ -56,17 +77,25 @@ export function registerDiscordCommand(program: Command): void {
 
   discord
     .command("register")
-    .description("Register the /aide slash command with Discord: globally (may take up to an hour to show everywhere) or for one server with --guild (at once).")
+    .description(
+      "Register the /aide slash command with Discord: globally (may take up to an hour to show everywhere) or for one server with --guild (at once).",
+    )
     .option("--guild <id>", "register for this server (guild) id only")
     .action(async (flags: { guild?: string }) => {
       const { config } = serviceSetup("warn");
       const token = requireToken(config);
       const applicationId = config.discord.applicationId;
-      if (!applicationId) throw new UsageError("Set DISCORD_APPLICATION_ID to your application's id (Developer Portal > General Information).");
-      if (flags.guild !== undefined && !/^\d{5,25}$/.test(flags.guild)) throw new UsageError(`--guild takes a server id (a number), got "${flags.guild}".`);
+      if (!applicationId)
+        throw new UsageError(
+          "Set DISCORD_APPLICATION_ID to your application's id (Developer Portal > General Information).",
+        );
+      if (flags.guild !== undefined && !/^\d{5,25}$/.test(flags.guild))
+        throw new UsageError(`--guild takes a server id (a number), got "${flags.guild}".`);
       const rest = new REST({ ...(config.discord.apiUrl ? { api: config.discord.apiUrl } : {}) }).setToken(token);
       const stored = await registerCommands({ rest, applicationId, ...(flags.guild ? { guildId: flags.guild } : {}) });
       const names = stored.map((c) => `/${c.name}`).join(", ");
-      process.stdout.write(`Registered ${names} ${flags.guild ? `for server ${flags.guild}` : "globally (may take up to an hour to appear)"}.\n`);
+      process.stdout.write(
+        `Registered ${names} ${flags.guild ? `for server ${flags.guild}` : "globally (may take up to an hour to appear)"}.\n`,
+      );
     });
 }

@@ -35,7 +35,9 @@ export async function exportRun(store: ExportStore, runId: string, outDir: strin
       nodes,
       usage: run.usage,
       finishReason: run.finishReason ?? run.status,
-      guidance: (await store.listSteers(runId)).flatMap((s) => (s.appliedAt && s.command.kind === "guidance" ? [s.command.text] : [])),
+      guidance: (await store.listSteers(runId)).flatMap((s) =>
+        s.appliedAt && s.command.kind === "guidance" ? [s.command.text] : [],
+      ),
     },
   });
 }

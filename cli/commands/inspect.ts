@@ -8,7 +8,10 @@ import { printJson, withServices } from "./common.ts";
 
 export function runSummaryLine(run: RunRecord): string {
   const p = run.progress;
-  const best = p.bestMetric === null ? "no working solution yet" : `best ${p.metricName ?? "metric"}=${formatNumber(p.bestMetric)} (node ${p.bestNodeId})`;
+  const best =
+    p.bestMetric === null
+      ? "no working solution yet"
+      : `best ${p.metricName ?? "metric"}=${formatNumber(p.bestMetric)} (node ${p.bestNodeId})`;
   return `${run.id}  ${run.status.padEnd(8)}  step ${p.step}/${p.totalSteps}  ${p.nodes} nodes  ${best}`;
 }
 
@@ -34,7 +37,9 @@ export function registerInspectCommands(program: Command): void {
           `task: ${run.task.split("\n")[0]!.slice(0, 120)}`,
           `coder: ${run.options.coder}  parallel: ${run.options.parallel}  usage: ${formatUsage(run.usage) ?? "none"}`,
           ...(run.error ? [`error: ${run.error}`] : []),
-          ...(events.length ? ["recent events:", ...events.map((e) => `  ${e.event.at}  ${describeEvent(e.event)}`)] : []),
+          ...(events.length
+            ? ["recent events:", ...events.map((e) => `  ${e.event.at}  ${describeEvent(e.event)}`)]
+            : []),
         ];
         process.stdout.write(lines.join("\n") + "\n");
       });
@@ -50,7 +55,9 @@ export function registerInspectCommands(program: Command): void {
       await withServices(async (ctx) => {
         await ctx.store.requireRun(runId);
         const print = (e: { event: Parameters<typeof describeEvent>[0] }): void => {
-          process.stdout.write((flags.json ? JSON.stringify(e.event) : `${e.event.at}  ${describeEvent(e.event)}`) + "\n");
+          process.stdout.write(
+            (flags.json ? JSON.stringify(e.event) : `${e.event.at}  ${describeEvent(e.event)}`) + "\n",
+          );
         };
         const seen = await readEvents(ctx.redis, runId, undefined, 1000);
         seen.forEach(print);

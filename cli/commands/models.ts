@@ -22,15 +22,22 @@ export function registerModelsCommand(program: Command): void {
         "temperature, max_completion_tokens or max_tokens, reasoning_effort, tools for the review, JSON mode, streaming. " +
         "Prints what aide will send each model. Exit code 1 with one line when a model cannot be used.",
     )
-    .option("--base-url <url>", "OpenAI-compatible endpoint (env OPENAI_BASE_URL; key from OPENAI_API_KEY; default api.openai.com)")
+    .option(
+      "--base-url <url>",
+      "OpenAI-compatible endpoint (env OPENAI_BASE_URL; key from OPENAI_API_KEY; default api.openai.com)",
+    )
     .option("--code-model <model>", "model that writes scripts (env AIDE_CODE_MODEL)")
-    .option("--review-model <model>", "model that reviews runs (env AIDE_REVIEW_MODEL; default: the code model when only --code-model is given)")
+    .option(
+      "--review-model <model>",
+      "model that reviews runs (env AIDE_REVIEW_MODEL; default: the code model when only --code-model is given)",
+    )
     .option("--json", "print the report as JSON")
     .action(async (flags: ModelsCheckFlags) => {
       const openai: Record<string, string> = {};
       if (flags.baseUrl) openai.baseUrl = flags.baseUrl;
       if (flags.codeModel) openai.codeModel = flags.codeModel;
-      const review = flags.reviewModel ?? (flags.codeModel && !process.env.AIDE_REVIEW_MODEL ? flags.codeModel : undefined);
+      const review =
+        flags.reviewModel ?? (flags.codeModel && !process.env.AIDE_REVIEW_MODEL ? flags.codeModel : undefined);
       if (review) openai.reviewModel = review;
       const config = loadConfig({ overrides: { coder: "openai", openai } });
       const logger = createLogger({ level: logLevel(config, "silent") });

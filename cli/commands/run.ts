@@ -54,7 +54,8 @@ export function readTask(task: string): string {
 export function checkDataDir(dir: string): string {
   const abs = resolve(dir);
   if (!existsSync(abs)) throw new DataError(`Data directory not found: ${dir}`);
-  if (!statSync(abs).isDirectory()) throw new DataError(`--data must be a directory with the task's files: ${dir} is a file.`);
+  if (!statSync(abs).isDirectory())
+    throw new DataError(`--data must be a directory with the task's files: ${dir} is a file.`);
   if (readdirSync(abs).length === 0) throw new DataError(`Data directory is empty: ${dir}`);
   return abs;
 }
@@ -123,7 +124,9 @@ export async function runCommand(flags: RunFlags, out: NodeJS.WriteStream = proc
   const coder = createCoder(config, logger);
 
   out.write(`AIDE run ${runId}\n`);
-  out.write(`  coder: ${coder.name}   executor: ${executor.name}   steps: ${config.search.steps}   parallel: ${config.search.parallel}   budget: ${describeBudget(budget)}\n`);
+  out.write(
+    `  coder: ${coder.name}   executor: ${executor.name}   steps: ${config.search.steps}   parallel: ${config.search.parallel}   budget: ${describeBudget(budget)}\n`,
+  );
   if (models) out.write(`  model: ${modelCheckLine(models)}\n`);
   out.write(`  data: ${inputDir}\n  out: ${outDir}\n\n`);
   logger.info({ runId, config: redactConfig(config), inputDir, outDir }, "run starting");
@@ -165,7 +168,9 @@ export async function runCommand(flags: RunFlags, out: NodeJS.WriteStream = proc
     const usage = formatUsage(result.usage);
     out.write(
       `\n${result.reason === "failed" ? "Failed" : `Finished (${result.reason})`}: ${nodes.length} nodes, ${buggy} buggy. ` +
-        (result.best ? `Best: node ${result.best.id}, ${formatMetric(result.best.metric)}.` : "No working solution was found.") +
+        (result.best
+          ? `Best: node ${result.best.id}, ${formatMetric(result.best.metric)}.`
+          : "No working solution was found.") +
         (usage ? ` Spent: ${usage}.` : "") +
         `\nWrote ${outDir}/journal.json${result.best ? ", best_solution.py" : ""}${result.best?.submissionPath ? ", best_submission.csv" : ""}, config.json, tree.html\n`,
     );
@@ -194,7 +199,14 @@ export async function runCommand(flags: RunFlags, out: NodeJS.WriteStream = proc
     await writeOutputs(result);
     const buggy = report(result);
     const nodes = result.journal.nodes;
-    return { runId, outDir, bestNodeId: result.best?.id ?? null, bestMetric: formatMetric(result.best?.metric ?? null), nodes: nodes.length, buggy };
+    return {
+      runId,
+      outDir,
+      bestNodeId: result.best?.id ?? null,
+      bestMetric: formatMetric(result.best?.metric ?? null),
+      nodes: nodes.length,
+      buggy,
+    };
   } finally {
     process.off("SIGINT", onSigint);
     // Warm interpreters and containers of this run must not keep the process alive once it has ended.
@@ -207,25 +219,52 @@ export function registerRunCommand(program: Command): void {
   program
     .command("run")
     .description("Run an AIDE search on local data in this terminal and write the results to --out.")
-    .requiredOption("--task <text|file>", "the task: a file (task.md) or the text itself, e.g. \"Predict churn; metric ROC AUC\"")
+    .requiredOption(
+      "--task <text|file>",
+      'the task: a file (task.md) or the text itself, e.g. "Predict churn; metric ROC AUC"',
+    )
     .requiredOption("--data <dir>", "directory with the task's data (train.csv, test.csv, sample_submission.csv, ...)")
     .option("--steps <n>", "number of nodes (scripts) to try (default from config: 20)")
     .option("--parallel <k>", "steps in flight at once (default 1)")
     .option("--seed <n>", "seed of the policy's random choices; same seed + same coder outputs = same run")
-    .addOption(new Option("--coder <name>", "who writes the scripts: offline (no model) or openai (env AIDE_CODER)").choices(CODERS))
-    .option("--out <dir>", "output directory: journal.json, best_solution.py, best_submission.csv, config.json, nodes/ (default ./aide-out/<run id>)")
+    .addOption(
+      new Option("--coder <name>", "who writes the scripts: offline (no model) or openai (env AIDE_CODER)").choices(
+        CODERS,
+      ),
+    )
+    .option(
+      "--out <dir>",
+      "output directory: journal.json, best_solution.py, best_submission.csv, config.json, nodes/ (default ./aide-out/<run id>)",
+    )
     .option("--budget <amount>", "stop cleanly when spent: tokens (200k, 1.5M) or dollars ($2.50)")
     .option("--metric <name>", "the metric the task is judged by, when the task text does not say (e.g. rmse, roc_auc)")
     .option("--timeout <duration>", "time limit per script, e.g. 90s, 10m (default 10m)")
     .option("--memory <mb>", "memory limit per script in MB (default 4096)")
-    .addOption(new Option("--executor <name>", "where scripts run: auto (Docker if available, else sandbox), docker, sandbox (bubblewrap); all without network").choices(["auto", "docker", "sandbox", "local"]))
+    .addOption(
+      new Option(
+        "--executor <name>",
+        "where scripts run: auto (Docker if available, else sandbox), docker, sandbox (bubblewrap); all without network",
+      ).choices(["auto", "docker", "sandbox", "local"]),
+    )
     .option("--no-warm", "start a fresh interpreter for every script instead of forking a warm one (env AIDE_WARM=0)")
     .option("--unsafe-no-sandbox", "run scripts directly on this machine with no isolation (only for trusted code)")
     .option("--base-url <url>", "OpenAI-compatible endpoint (env OPENAI_BASE_URL; key from OPENAI_API_KEY)")
-    .option("--code-model <model>", "model that writes scripts (env AIDE_CODE_MODEL, default gpt-5; `aide models check` tells what it takes)")
+    .option(
+      "--code-model <model>",
+      "model that writes scripts (env AIDE_CODE_MODEL, default gpt-5; `aide models check` tells what it takes)",
+    )
     .option("--review-model <model>", "model that reviews runs (env AIDE_REVIEW_MODEL, default gpt-5-mini)")
     .option("--python <path>", "python interpreter with numpy, pandas, scikit-learn (default /usr/bin/python3)")
-    .addOption(new Option("--log-level <level>", "log level of <out>/aide.log").choices(["fatal", "error", "warn", "info", "debug", "trace"]))
+    .addOption(
+      new Option("--log-level <level>", "log level of <out>/aide.log").choices([
+        "fatal",
+        "error",
+        "warn",
+        "info",
+        "debug",
+        "trace",
+      ]),
+    )
     .action(async (flags: RunFlags) => {
       await runCommand(flags);
     });

@@ -1,5 +1,10 @@
 import type { Command } from "commander";
-import { defaultDataDir, ensureLocalServices, localServicesStatus, stopLocalServices } from "../../src/services/local-services.ts";
+import {
+  defaultDataDir,
+  ensureLocalServices,
+  localServicesStatus,
+  stopLocalServices,
+} from "../../src/services/local-services.ts";
 import { serviceSetup } from "./common.ts";
 
 export function registerServicesCommand(program: Command): void {
@@ -10,7 +15,9 @@ export function registerServicesCommand(program: Command): void {
   const print = (rows: Awaited<ReturnType<typeof localServicesStatus>>) =>
     process.stdout.write(
       rows.length
-        ? rows.map((r) => `${r.kind.padEnd(6)} ${r.running ? "running" : "not running"}  ${r.url}  pid ${r.pid}`).join("\n") + "\n"
+        ? rows
+            .map((r) => `${r.kind.padEnd(6)} ${r.running ? "running" : "not running"}  ${r.url}  pid ${r.pid}`)
+            .join("\n") + "\n"
         : "No local services are recorded (they start on first use).\n",
     );
   services
@@ -32,6 +39,10 @@ export function registerServicesCommand(program: Command): void {
     .description("stop both")
     .action(async () => {
       const stopped = await stopLocalServices(dataDir());
-      process.stdout.write(stopped.length ? stopped.map((r) => `${r.kind.padEnd(6)} stopped (was pid ${r.pid})`).join("\n") + "\n" : "Nothing to stop.\n");
+      process.stdout.write(
+        stopped.length
+          ? stopped.map((r) => `${r.kind.padEnd(6)} stopped (was pid ${r.pid})`).join("\n") + "\n"
+          : "Nothing to stop.\n",
+      );
     });
 }

@@ -18,7 +18,8 @@ interface SlackFlags {
 function positiveInt(value: string | undefined, flag: string, min = 1): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
-  if (!Number.isInteger(n) || n < min || n > 65535) throw new UsageError(`${flag} must be a whole number${min === 0 ? "" : " from 1"} up to 65535.`);
+  if (!Number.isInteger(n) || n < min || n > 65535)
+    throw new UsageError(`${flag} must be a whole number${min === 0 ? "" : " from 1"} up to 65535.`);
   return n;
 }
 
@@ -31,12 +32,21 @@ export function registerSlackCommand(program: Command): void {
     )
     .option("--with-runner", "also run a runner worker in this process (one command serves a small team)")
     .option("--port <n>", "HTTP mode port (default: PORT, else 3000)")
-    .addOption(new Option("--executor <name>", "with --with-runner: where scripts run (default auto)").choices(["auto", "docker", "sandbox"]))
+    .addOption(
+      new Option("--executor <name>", "with --with-runner: where scripts run (default auto)").choices([
+        "auto",
+        "docker",
+        "sandbox",
+      ]),
+    )
     .option("--concurrency <n>", "with --with-runner: runs driven at once (default from config: 2)")
     .action(async (flags: SlackFlags) => {
       const port = positiveInt(flags.port, "--port", 0);
       const concurrency = positiveInt(flags.concurrency, "--concurrency");
-      const { config, logger } = serviceSetup("info", flags.executor ? { execution: { executor: flags.executor } } : {});
+      const { config, logger } = serviceSetup(
+        "info",
+        flags.executor ? { execution: { executor: flags.executor } } : {},
+      );
       // Tokens first: a missing one is a single clear line, before anything is started.
       const { mode } = slackModeFrom(config, port);
       await checkModelsAtStart(config, logger, "aide slack");
@@ -47,13 +57,33 @@ export function registerSlackCommand(program: Command): void {
         if (flags.withRunner) {
           // Loaded only here: a bot without --with-runner does not carry the runner's modules.
           const { launchRunner } = await import("../support/runner-launch.ts");
-          runner = await launchRunner({ config, store: ctx.store, redisUrl: ctx.urls.redisUrl, dataDir: ctx.urls.dataDir, logger, concurrency, label: "aide slack" });
+          runner = await launchRunner({
+            config,
+            store: ctx.store,
+            redisUrl: ctx.urls.redisUrl,
+            dataDir: ctx.urls.dataDir,
+            logger,
+            concurrency,
+            label: "aide slack",
+          });
         }
-        web = await launchTreeServer({ config, store: ctx.store, redis: ctx.redis, logger, label: "aide slack", required: false });
-        if (!flags.withRunner) process.stderr.write("aide slack: runs are driven by `aide runner` processes on the same REDIS_URL and MONGODB_URI (or use --with-runner).\n");
+        web = await launchTreeServer({
+          config,
+          store: ctx.store,
+          redis: ctx.redis,
+          logger,
+          label: "aide slack",
+          required: false,
+        });
+        if (!flags.withRunner)
+          process.stderr.write(
+            "aide slack: runs are driven by `aide runner` processes on the same REDIS_URL and MONGODB_URI (or use --with-runner).\n",
+          );
         const bot = new SlackBot({ config, logger, runs: ctx.runs, store: ctx.store, redis: ctx.redis, port });
         await serveChatBot(bot, "aide slack", () =>
-          mode.kind === "socket" ? "connected in Socket Mode." : `HTTP mode, listening on port ${bot.port}; point the app's request URLs at https://YOUR-HOST${bot.eventsPath}.`,
+          mode.kind === "socket"
+            ? "connected in Socket Mode."
+            : `HTTP mode, listening on port ${bot.port}; point the app's request URLs at https://YOUR-HOST${bot.eventsPath}.`,
         );
       } finally {
         await web?.stop();

@@ -6,7 +6,9 @@ import { terminalActor, withServices } from "./common.ts";
 export function registerSteerCommand(program: Command): void {
   program
     .command("steer")
-    .description('Steer a run: pause | resume | stop | "more N" | "focus NODE" | "debug NODE" | any other text as guidance for the coder.')
+    .description(
+      'Steer a run: pause | resume | stop | "more N" | "focus NODE" | "debug NODE" | any other text as guidance for the coder.',
+    )
     .argument("<run>", "run id")
     .argument("<message...>", 'the command or guidance, e.g. "try gradient boosting with target encoding"')
     .action(async (runId: string, words: string[]) => {
@@ -15,7 +17,9 @@ export function registerSteerCommand(program: Command): void {
       if ("error" in parsed) throw new UsageError(parsed.error);
       await withServices(async (ctx) => {
         const record = await ctx.runs.steer(runId, parsed.command, actor);
-        process.stdout.write(`Saved as steering message ${record.seq} of ${runId}; the runner applies it at the next step boundary.\n`);
+        process.stdout.write(
+          `Saved as steering message ${record.seq} of ${runId}; the runner applies it at the next step boundary.\n`,
+        );
       });
     });
 }

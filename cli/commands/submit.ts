@@ -22,10 +22,12 @@ interface SubmitFlags {
 /** A link as the runner takes it: http(s) as given, a local path made absolute (the runner must see it). */
 export function normaliseDataArg(arg: string): string {
   if (/^https?:\/\//i.test(arg)) return arg;
-  if (/^[a-z]+:\/\//i.test(arg)) throw new UsageError(`Unsupported data link: ${arg} (use http:// or https://, or a local path).`);
+  if (/^[a-z]+:\/\//i.test(arg))
+    throw new UsageError(`Unsupported data link: ${arg} (use http:// or https://, or a local path).`);
   const abs = resolve(arg);
   if (!existsSync(abs)) throw new UsageError(`Data not found: ${arg}`);
-  if (!statSync(abs).isDirectory() && !statSync(abs).isFile()) throw new UsageError(`Data must be a file or a directory: ${arg}`);
+  if (!statSync(abs).isDirectory() && !statSync(abs).isFile())
+    throw new UsageError(`Data must be a file or a directory: ${arg}`);
   return abs;
 }
 
@@ -34,10 +36,15 @@ export function registerSubmitCommand(program: Command): void {
     .command("submit")
     .description("Queue a run for the runners (aide runner) and print its id.")
     .requiredOption("--task <text|file>", "the task: a file (task.md) or the text itself")
-    .requiredOption("--data <link|path...>", "data: http(s) links to CSV / zip / tar files, or a local file or directory the runner can read")
+    .requiredOption(
+      "--data <link|path...>",
+      "data: http(s) links to CSV / zip / tar files, or a local file or directory the runner can read",
+    )
     .option("--steps <n>", "number of nodes")
     .option("--parallel <k>", "steps in flight at once")
-    .addOption(new Option("--coder <name>", "offline (no model) or openai (default: AIDE_CODER or config)").choices(CODERS))
+    .addOption(
+      new Option("--coder <name>", "offline (no model) or openai (default: AIDE_CODER or config)").choices(CODERS),
+    )
     .option("--metric <name>", "the metric, when the task text does not say")
     .option("--timeout <duration>", "time limit per script, e.g. 10m")
     .option("--budget <dollars>", "stop cleanly when this much is spent, e.g. $2.50")

@@ -29,7 +29,9 @@ export function registerTreeCommand(program: Command): void {
         const out = resolve(flags.out);
         await writeFile(out, html);
         const ended = ["finished", "stopped", "failed"].includes(run.status);
-        process.stdout.write(`Wrote ${out} (${run.progress.nodes} nodes, run ${run.status}${ended ? "" : "; a snapshot: the run is still going"}).\n`);
+        process.stdout.write(
+          `Wrote ${out} (${run.progress.nodes} nodes, run ${run.status}${ended ? "" : "; a snapshot: the run is still going"}).\n`,
+        );
       });
     });
 }

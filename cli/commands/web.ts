@@ -16,14 +16,22 @@ export function registerWebCommand(program: Command): void {
     .option("--port <n>", "port (default: AIDE_WEB_PORT, else 3100)")
     .action(async (flags: { host?: string; port?: string }) => {
       const port = flags.port === undefined ? undefined : Number(flags.port);
-      if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65535)) throw new UsageError(`--port must be a whole number from 0 to 65535, got "${flags.port}".`);
+      if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65535))
+        throw new UsageError(`--port must be a whole number from 0 to 65535, got "${flags.port}".`);
       const web: Record<string, unknown> = { enabled: true };
       if (flags.host) web.host = flags.host;
       if (port !== undefined) web.port = port;
       const { config, logger } = serviceSetup("info", { web });
       const ctx = await openServiceContext(config, logger);
       try {
-        const server = await launchTreeServer({ config, store: ctx.store, redis: ctx.redis, logger, label: "aide web", required: true });
+        const server = await launchTreeServer({
+          config,
+          store: ctx.store,
+          redis: ctx.redis,
+          logger,
+          label: "aide web",
+          required: true,
+        });
         process.stderr.write("aide web: Ctrl-C to stop.\n");
         await untilSignal();
         await server?.stop();

@@ -61,7 +61,10 @@ export class TerminalProgress implements RunSink {
         this.done++;
         const last = `#${e.node.id} ${e.node.stage} ${outcome(e.node)}`;
         if (this.bar) this.bar.update(this.done, { now: this.nowText(), last });
-        else this.line(`step ${this.done}/${this.total}  ${e.node.stage.padEnd(7)} #${e.node.id}${e.node.parentId === null ? "" : ` (from #${e.node.parentId})`}  -> ${outcome(e.node)}`);
+        else
+          this.line(
+            `step ${this.done}/${this.total}  ${e.node.stage.padEnd(7)} #${e.node.id}${e.node.parentId === null ? "" : ` (from #${e.node.parentId})`}  -> ${outcome(e.node)}`,
+          );
         break;
       }
       case "best.improved":

@@ -22,9 +22,21 @@ export async function launchRunner(args: {
   const executor = await executorFromConfig(config, logger);
   // Files shared in Slack are fetched with the bot token (only from Slack's file hosts): any runner may drive a Slack run.
   const headersFor = slackFileHeaders(config.slack);
-  const runner = new Runner({ config, store: args.store, redisUrl: args.redisUrl, dataDir: args.dataDir, executor, logger, concurrency: args.concurrency, createCoder: args.createCoder, headersFor });
+  const runner = new Runner({
+    config,
+    store: args.store,
+    redisUrl: args.redisUrl,
+    dataDir: args.dataDir,
+    executor,
+    logger,
+    concurrency: args.concurrency,
+    createCoder: args.createCoder,
+    headersFor,
+  });
   runner.start();
-  process.stderr.write(`${args.label}: runner ${runner.workerId}, executor ${executor.name}, data in ${join(args.dataDir, "runs")}.\n`);
+  process.stderr.write(
+    `${args.label}: runner ${runner.workerId}, executor ${executor.name}, data in ${join(args.dataDir, "runs")}.\n`,
+  );
   return runner;
 }
 

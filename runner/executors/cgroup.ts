@@ -173,7 +173,6 @@ async function removeDirs(dirs: string[], logger: Logger): Promise<void> {
 let warnedUnavailable = false;
 const swept = new Set<string>();
 
-
 /**
  * Removes job groups left behind by executor processes that died without cleaning up (their
  * sandboxes die with them, so the groups are empty). Once per parent directory and process.

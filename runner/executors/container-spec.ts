@@ -127,9 +127,18 @@ export function isUnreachable(err: unknown): boolean {
   const code = (err as NodeJS.ErrnoException | null)?.code;
   return (
     err instanceof PingTimeout ||
-    ["ENOENT", "ECONNREFUSED", "ECONNRESET", "EACCES", "EPERM", "ETIMEDOUT", "EHOSTUNREACH", "ENOTFOUND", "EAI_AGAIN", "EPIPE"].includes(
-      code ?? "",
-    )
+    [
+      "ENOENT",
+      "ECONNREFUSED",
+      "ECONNRESET",
+      "EACCES",
+      "EPERM",
+      "ETIMEDOUT",
+      "EHOSTUNREACH",
+      "ENOTFOUND",
+      "EAI_AGAIN",
+      "EPIPE",
+    ].includes(code ?? "")
   );
 }
 

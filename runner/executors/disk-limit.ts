@@ -32,7 +32,10 @@ export interface DirUsage {
  * Allocated bytes and entries under `dir`, not following links. Stops counting once past `stopAt` (what the
  * caller needs to know by then is only that the limit was passed). A missing directory is empty.
  */
-export async function dirUsage(dir: string, stopAt: DirUsage = { bytes: Infinity, entries: Infinity }): Promise<DirUsage> {
+export async function dirUsage(
+  dir: string,
+  stopAt: DirUsage = { bytes: Infinity, entries: Infinity },
+): Promise<DirUsage> {
   const total: DirUsage = { bytes: 0, entries: 0 };
   const pending = [dir];
   while (pending.length > 0) {
@@ -106,7 +109,10 @@ export class DiskLimitedExecutor implements Executor {
           exceeded = `the script created more than ${this.limits.maxFiles.toLocaleString("en-US")} files in ./working (the limit per script) and was stopped; its files were removed`;
         }
         if (exceeded) {
-          this.logger.warn({ nodeId: job.nodeId, bytes: used.bytes, entries: used.entries }, "script stopped: working directory over its limit");
+          this.logger.warn(
+            { nodeId: job.nodeId, bytes: used.bytes, entries: used.entries },
+            "script stopped: working directory over its limit",
+          );
           stop.abort(new Error(exceeded));
         }
       } finally {
@@ -118,8 +124,14 @@ export class DiskLimitedExecutor implements Executor {
       const result = await this.inner.run(job, stop.signal);
       if (!exceeded) await check(); // a burst between the last check and the end counts too
       if (!exceeded) return result;
-      await rm(workingDir, { recursive: true, force: true }).catch((err: unknown) => this.logger.warn({ err, workingDir }, "could not empty an oversized working directory"));
-      return { ...result, limitExceeded: exceeded, output: `${result.output}${result.output.endsWith("\n") || !result.output ? "" : "\n"}[aide] ${exceeded}.\n` };
+      await rm(workingDir, { recursive: true, force: true }).catch((err: unknown) =>
+        this.logger.warn({ err, workingDir }, "could not empty an oversized working directory"),
+      );
+      return {
+        ...result,
+        limitExceeded: exceeded,
+        output: `${result.output}${result.output.endsWith("\n") || !result.output ? "" : "\n"}[aide] ${exceeded}.\n`,
+      };
     } finally {
       clearInterval(timer);
       signal?.removeEventListener("abort", forward);

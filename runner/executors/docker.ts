@@ -24,7 +24,15 @@ import { abortError, drain, ScriptSupervisor, toExecutionResult, type Supervised
 import { DockerWarmLauncher } from "./warm/docker-launcher.ts";
 import type { WarmLauncher } from "./warm/parent.ts";
 import { WarmModeExecutor, type WarmModeOptions } from "./warm/runs.ts";
-import { DEFAULT_FILE_SIZE_MB, DEFAULT_PIDS_MAX, defaultThreads, inputDirOf, SCRIPT_NAME, WORKSPACE, writeNodeFiles } from "./workspace.ts";
+import {
+  DEFAULT_FILE_SIZE_MB,
+  DEFAULT_PIDS_MAX,
+  defaultThreads,
+  inputDirOf,
+  SCRIPT_NAME,
+  WORKSPACE,
+  writeNodeFiles,
+} from "./workspace.ts";
 
 export { NODE_LABEL, OWNER_LABEL } from "./container-spec.ts";
 export const DEFAULT_DOCKER_IMAGE = "aide-sandbox:latest";
@@ -106,8 +114,12 @@ async function ensureReady(docker: Dockerode, image: string): Promise<void> {
     await docker.getImage(image).inspect();
   } catch (err) {
     if (statusCode(err) === 404) throw new ExecutorError(missingImageMessage(image), { cause: err });
-    if (isUnreachable(err)) throw new ExecutorError(unreachableMessage(docker, err), { cause: err, detail: (err as Error).message });
-    throw new ExecutorError(`Docker could not inspect the sandbox image ${image}.`, { cause: err, detail: (err as Error).message });
+    if (isUnreachable(err))
+      throw new ExecutorError(unreachableMessage(docker, err), { cause: err, detail: (err as Error).message });
+    throw new ExecutorError(`Docker could not inspect the sandbox image ${image}.`, {
+      cause: err,
+      detail: (err as Error).message,
+    });
   }
 }
 
@@ -173,7 +185,14 @@ export class DockerExecutor extends WarmModeExecutor implements Executor {
   protected async warmLauncher(): Promise<WarmLauncher> {
     await this.prepare();
     const { docker, image } = this;
-    return new DockerWarmLauncher({ docker, image, logger: this.opts.logger, cpus: this.cpus(), pidsLimit: this.pidsLimit(), fileSizeMb: this.fileSizeMb() });
+    return new DockerWarmLauncher({
+      docker,
+      image,
+      logger: this.opts.logger,
+      cpus: this.cpus(),
+      pidsLimit: this.pidsLimit(),
+      fileSizeMb: this.fileSizeMb(),
+    });
   }
 
   private cpus(): number {
@@ -226,7 +245,10 @@ export class DockerExecutor extends WarmModeExecutor implements Executor {
     const { inputDir, mode } = await inputDirOf(job);
     if ((mode & 0o005) !== 0o005 && !this.warnedInputMode) {
       this.warnedInputMode = true;
-      logger.warn({ inputDir, mode: (mode & 0o777).toString(8) }, "the input directory is not world-readable; scripts run as uid 1000 may not read it");
+      logger.warn(
+        { inputDir, mode: (mode & 0o777).toString(8) },
+        "the input directory is not world-readable; scripts run as uid 1000 may not read it",
+      );
     }
     const warm = await this.warm.run({ ...job, inputDir }, signal);
     if (warm) return warm;
@@ -251,7 +273,10 @@ export class DockerExecutor extends WarmModeExecutor implements Executor {
       autoRemove: false,
     });
 
-    logger.debug({ nodeId: job.nodeId, nodeDir, image: this.image, timeoutMs: job.timeoutMs, memoryMb: job.memoryMb }, "docker run");
+    logger.debug(
+      { nodeId: job.nodeId, nodeDir, image: this.image, timeoutMs: job.timeoutMs, memoryMb: job.memoryMb },
+      "docker run",
+    );
     let container: Dockerode.Container;
     try {
       container = await this.docker.createContainer(create);
@@ -261,7 +286,15 @@ export class DockerExecutor extends WarmModeExecutor implements Executor {
     try {
       const r = await this.runContainer(container, job, signal);
       logger.debug(
-        { nodeId: job.nodeId, container: container.id.slice(0, 12), exitCode: r.exitCode, signal: r.signal, timedOut: r.timedOut, oom: r.outOfMemory, ms: r.durationMs },
+        {
+          nodeId: job.nodeId,
+          container: container.id.slice(0, 12),
+          exitCode: r.exitCode,
+          signal: r.signal,
+          timedOut: r.timedOut,
+          oom: r.outOfMemory,
+          ms: r.durationMs,
+        },
         "docker run finished",
       );
       return toExecutionResult(r, workingDir);
@@ -272,7 +305,8 @@ export class DockerExecutor extends WarmModeExecutor implements Executor {
 
   private dockerError(err: unknown, what: string): ExecutorError {
     if (err instanceof ExecutorError) return err;
-    if (isUnreachable(err)) return new ExecutorError(unreachableMessage(this.docker, err), { cause: err, detail: (err as Error).message });
+    if (isUnreachable(err))
+      return new ExecutorError(unreachableMessage(this.docker, err), { cause: err, detail: (err as Error).message });
     const message = (err as Error).message ?? String(err);
     if (statusCode(err) === 404 && /image/i.test(message)) {
       this.ready = null;
@@ -291,7 +325,8 @@ export class DockerExecutor extends WarmModeExecutor implements Executor {
     const send = (sig: "SIGINT" | "SIGKILL"): void => {
       container.kill({ signal: sig }).catch((err: unknown) => {
         // 409/304: it has already stopped.
-        if (statusCode(err) !== 409 && statusCode(err) !== 304) logger.debug({ err, container: id, sig }, "docker kill failed");
+        if (statusCode(err) !== 409 && statusCode(err) !== 304)
+          logger.debug({ err, container: id, sig }, "docker kill failed");
       });
     };
     const supervisor = new ScriptSupervisor({

@@ -38,7 +38,9 @@ export class LocalExecutor implements Executor {
     }
     if (!this.warned) {
       this.warned = true;
-      this.opts.logger.warn("running scripts WITHOUT a sandbox (local executor): they can read and change your files and use the network");
+      this.opts.logger.warn(
+        "running scripts WITHOUT a sandbox (local executor): they can read and change your files and use the network",
+      );
     }
     const { inputDir } = await inputDirOf(job);
     const { nodeDir, workingDir, scriptPath } = await writeNodeFiles(job);

@@ -80,7 +80,9 @@ function shQuote(s: string): string {
 
 /** /bin/sh lines that move the shell into a job's cgroups (before it execs anything), or exit 125. */
 export function joinCgroupLines(procsFiles: string[]): string[] {
-  return procsFiles.map((f) => `echo $$ > ${shQuote(f)} || { echo "aide executor: cannot join cgroup ${f}"; exit 125; }`);
+  return procsFiles.map(
+    (f) => `echo $$ > ${shQuote(f)} || { echo "aide executor: cannot join cgroup ${f}"; exit 125; }`,
+  );
 }
 
 /** Members of a process group, read from /proc. */
@@ -130,7 +132,13 @@ export async function runLimited(run: LimitedRun): Promise<LimitedRunResult> {
   if ((run.memoryLimit ?? "auto") === "auto") {
     cgroup = await createJobCgroup({ memoryBytes, pidsMax: run.pidsMax ?? DEFAULT_PIDS_MAX }, logger);
   }
-  const memoryMechanism: MemoryMechanism = cgroup ? (cgroup.version === 1 ? "cgroup-v1" : "cgroup-v2") : prlimit ? "rlimit" : "none";
+  const memoryMechanism: MemoryMechanism = cgroup
+    ? cgroup.version === 1
+      ? "cgroup-v1"
+      : "cgroup-v2"
+    : prlimit
+      ? "rlimit"
+      : "none";
 
   // A small /bin/sh prologue: merge stderr into stdout (one pipe keeps arrival order), join the job's
   // cgroups before anything else runs, then exec the command under rlimits.

@@ -67,7 +67,14 @@ export class SandboxExecutor extends WarmModeExecutor implements Executor {
 
   protected async warmLauncher(): Promise<WarmLauncher> {
     const { logger, threads, fileSizeMb, pidsMax, memoryLimit } = this.opts;
-    return new SandboxWarmLauncher({ prepared: await this.prepare(), logger, threads, fileSizeMb, pidsMax, memoryLimit });
+    return new SandboxWarmLauncher({
+      prepared: await this.prepare(),
+      logger,
+      threads,
+      fileSizeMb,
+      pidsMax,
+      memoryLimit,
+    });
   }
 
   /**
@@ -79,12 +86,22 @@ export class SandboxExecutor extends WarmModeExecutor implements Executor {
     const run = async (): Promise<SandboxCheck> => {
       const pythonPath = opts.pythonPath ?? DEFAULT_PYTHON;
       const bwrapPath = await findExecutable(opts.bwrapPath ?? "bwrap");
-      if (!bwrapPath) return { ok: false, reason: `bubblewrap (bwrap) is not installed. ${INSTALL_HINT}.`, bwrapPath, pythonPath };
+      if (!bwrapPath)
+        return { ok: false, reason: `bubblewrap (bwrap) is not installed. ${INSTALL_HINT}.`, bwrapPath, pythonPath };
       if (!(await exists(pythonPath))) {
         return { ok: false, reason: `Python was not found at ${pythonPath}. ${PYTHON_HINT}.`, bwrapPath, pythonPath };
       }
-      const p: Prepared = { bwrap: bwrapPath, python: pythonPath, systemArgs: await systemArgs(pythonPath), supportsSize: false };
-      const res = await execFileText(bwrapPath, [...sandboxArgs(p, null), pythonPath, "-c", "print('sandbox-ok')"], 20_000);
+      const p: Prepared = {
+        bwrap: bwrapPath,
+        python: pythonPath,
+        systemArgs: await systemArgs(pythonPath),
+        supportsSize: false,
+      };
+      const res = await execFileText(
+        bwrapPath,
+        [...sandboxArgs(p, null), pythonPath, "-c", "print('sandbox-ok')"],
+        20_000,
+      );
       if (res.ok && res.out.includes("sandbox-ok")) return { ok: true, reason: "", bwrapPath, pythonPath };
       return {
         ok: false,
@@ -104,7 +121,10 @@ export class SandboxExecutor extends WarmModeExecutor implements Executor {
   private prepare(): Promise<Prepared> {
     this.prepared ??= (async () => {
       const bwrap = await findExecutable(this.opts.bwrapPath ?? "bwrap");
-      if (!bwrap) throw new ExecutorError(`bubblewrap (bwrap) is not installed, so scripts cannot be sandboxed. ${INSTALL_HINT}.`);
+      if (!bwrap)
+        throw new ExecutorError(
+          `bubblewrap (bwrap) is not installed, so scripts cannot be sandboxed. ${INSTALL_HINT}.`,
+        );
       const python = this.opts.pythonPath ?? DEFAULT_PYTHON;
       if (!(await exists(python))) throw new ExecutorError(`Python was not found at ${python}. ${PYTHON_HINT}.`);
       const help = await execFileText(bwrap, ["--help"], 10_000);
@@ -133,7 +153,10 @@ export class SandboxExecutor extends WarmModeExecutor implements Executor {
       env,
       command: [p.python, `${WORKSPACE}/${SCRIPT_NAME}`],
     });
-    this.opts.logger.debug({ nodeId: job.nodeId, nodeDir, timeoutMs: job.timeoutMs, memoryMb: job.memoryMb }, "sandbox run");
+    this.opts.logger.debug(
+      { nodeId: job.nodeId, nodeDir, timeoutMs: job.timeoutMs, memoryMb: job.memoryMb },
+      "sandbox run",
+    );
     const r = await runLimited({
       command: p.bwrap,
       args,
@@ -153,7 +176,15 @@ export class SandboxExecutor extends WarmModeExecutor implements Executor {
       spareFromInterrupt: ["bwrap"],
     });
     this.opts.logger.debug(
-      { nodeId: job.nodeId, exitCode: r.exitCode, signal: r.signal, timedOut: r.timedOut, oom: r.outOfMemory, ms: r.durationMs, memory: r.memoryMechanism },
+      {
+        nodeId: job.nodeId,
+        exitCode: r.exitCode,
+        signal: r.signal,
+        timedOut: r.timedOut,
+        oom: r.outOfMemory,
+        ms: r.durationMs,
+        memory: r.memoryMechanism,
+      },
       "sandbox run finished",
     );
     return toExecutionResult(r, workingDir);

@@ -41,7 +41,10 @@ export function abortError(signal: AbortSignal): Error {
 export async function drain(done: Promise<unknown>, ms = STREAM_DRAIN_MS): Promise<boolean> {
   let timer: NodeJS.Timeout | undefined;
   try {
-    return await Promise.race([done.then(() => true), new Promise<boolean>((r) => (timer = setTimeout(() => r(false), ms)))]);
+    return await Promise.race([
+      done.then(() => true),
+      new Promise<boolean>((r) => (timer = setTimeout(() => r(false), ms))),
+    ]);
   } finally {
     clearTimeout(timer);
   }
@@ -125,11 +128,14 @@ export class ScriptSupervisor {
     signal?.addEventListener("abort", this.onAbort, { once: true });
     if (signal?.aborted) this.onAbort();
     if (Number.isFinite(timeoutMs) && timeoutMs <= LONGEST_TIMER_MS) {
-      this.timeLimit = setTimeout(() => {
-        this.timedOut = true;
-        logger.debug({ ...context, timeoutMs }, "time limit reached: interrupting");
-        this.interrupt();
-      }, Math.max(0, timeoutMs));
+      this.timeLimit = setTimeout(
+        () => {
+          this.timedOut = true;
+          logger.debug({ ...context, timeoutMs }, "time limit reached: interrupting");
+          this.interrupt();
+        },
+        Math.max(0, timeoutMs),
+      );
     }
   }
 
@@ -140,7 +146,10 @@ export class ScriptSupervisor {
     this.output.append(text);
     if (this.seen > this.ceiling) {
       this.ceilingHit = true;
-      this.opts.logger.warn({ ...this.opts.context, ceiling: this.ceiling }, "script output exceeded the ceiling: killing it");
+      this.opts.logger.warn(
+        { ...this.opts.context, ceiling: this.ceiling },
+        "script output exceeded the ceiling: killing it",
+      );
       this.killNow();
     }
   }
@@ -180,8 +189,10 @@ export class ScriptSupervisor {
       (!this.timedOut && failed && MEMORY_ERROR.test(this.output.text.slice(-MEMORY_ERROR_TAIL)));
 
     let output = this.output.text + (end.note ?? "");
-    if (this.ceilingHit) output += `\n[aide executor: output exceeded ${this.ceiling} characters; the script was killed]\n`;
-    if (end.oomKilled) output += `\n[aide executor: the script was killed for exceeding the ${this.opts.memoryMb} MB memory limit]\n`;
+    if (this.ceilingHit)
+      output += `\n[aide executor: output exceeded ${this.ceiling} characters; the script was killed]\n`;
+    if (end.oomKilled)
+      output += `\n[aide executor: the script was killed for exceeding the ${this.opts.memoryMb} MB memory limit]\n`;
     const durationMs = this.startedAt === null ? 0 : (this.endedAt ?? performance.now()) - this.startedAt;
     return {
       exitCode,

@@ -70,7 +70,10 @@ async function chooseExecutor(choice: ExecutorChoice, opts: SelectExecutorOption
       }
       const sandboxCheck = await SandboxExecutor.check({ pythonPath: opts.pythonPath });
       if (sandboxCheck.ok) {
-        logger.info({ executor: "sandbox", dockerUnavailable: dockerCheck.reason }, "executor auto: Docker unavailable, using the bubblewrap sandbox");
+        logger.info(
+          { executor: "sandbox", dockerUnavailable: dockerCheck.reason },
+          "executor auto: Docker unavailable, using the bubblewrap sandbox",
+        );
         return sandbox();
       }
       throw new ExecutorError(

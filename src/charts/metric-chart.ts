@@ -28,7 +28,10 @@ export interface MetricChartOptions {
 const SIZES = { full: { width: 900, height: 500 }, small: { width: 600, height: 320 } } as const;
 
 /** "Metric over steps: run r-12 · roc_auc (higher is better)": the direction is always in the title once known. */
-export function chartTitle(series: Pick<ReturnType<typeof chartSeries>, "metricName" | "lowerIsBetter">, subject?: string): string {
+export function chartTitle(
+  series: Pick<ReturnType<typeof chartSeries>, "metricName" | "lowerIsBetter">,
+  subject?: string,
+): string {
   const base = subject ? `Metric over steps: ${subject}` : "Metric over steps";
   if (series.lowerIsBetter === null) return base;
   return `${base} · ${series.metricName ?? "metric"} (${series.lowerIsBetter ? "lower is better ↓" : "higher is better ↑"})`;
@@ -76,7 +79,8 @@ export function chartSeries(journal: SolutionNode[]): {
       // Unranked nodes report another metric: their values are on another scale and stay off the chart.
       metricName ??= n.metric.name;
       good.push({ x, y: n.metric.value });
-      if (lowerIsBetter !== null && (best === null || isBetter(n.metric.value, best, lowerIsBetter))) best = n.metric.value;
+      if (lowerIsBetter !== null && (best === null || isBetter(n.metric.value, best, lowerIsBetter)))
+        best = n.metric.value;
     }
     if (best !== null) bestSoFar.push({ x, y: best });
   }
@@ -180,10 +184,21 @@ export async function metricChartPng(journal: SolutionNode[], opts: MetricChartO
         },
       },
       plugins: {
-        title: { display: true, text: chartTitle(s, opts.title), font: { ...font, size: small ? 14 : 18, weight: "bold" } },
+        title: {
+          display: true,
+          text: chartTitle(s, opts.title),
+          font: { ...font, size: small ? 14 : 18, weight: "bold" },
+        },
         subtitle: { display: true, text: subtitle, font: { ...font, size: small ? 11 : 13 }, padding: { bottom: 8 } },
         // Only series that have points are listed (an all-buggy run shows no "working solution" entry).
-        legend: { position: "bottom", labels: { usePointStyle: true, font, filter: (item, data) => (data.datasets[item.datasetIndex ?? 0]?.data.length ?? 0) > 0 } },
+        legend: {
+          position: "bottom",
+          labels: {
+            usePointStyle: true,
+            font,
+            filter: (item, data) => (data.datasets[item.datasetIndex ?? 0]?.data.length ?? 0) > 0,
+          },
+        },
         tooltip: { enabled: false },
       },
     },
@@ -205,7 +220,12 @@ export async function metricChartPng(journal: SolutionNode[], opts: MetricChartO
  * The chart for a chat message: null when there is nothing to draw yet, or when drawing failed (logged; the
  * message goes without it rather than not at all).
  */
-export async function chartForMessage(runId: string, journal: SolutionNode[], log: Logger, size: "full" | "small" = "full"): Promise<Buffer | null> {
+export async function chartForMessage(
+  runId: string,
+  journal: SolutionNode[],
+  log: Logger,
+  size: "full" | "small" = "full",
+): Promise<Buffer | null> {
   if (journal.length === 0) return null;
   try {
     return await metricChartPng(journal, { title: `run ${runId}`, size });

@@ -55,7 +55,11 @@ function endpointSettings(config: Config) {
  * answers, both models answer a tiny request, and what each takes is learnt. Throws a `ModelError` with one
  * clear line when a model cannot be used; returns the report (null for the offline coder).
  */
-export async function checkCoder(config: Config, logger: Logger, signal?: AbortSignal): Promise<ModelCheckReport | null> {
+export async function checkCoder(
+  config: Config,
+  logger: Logger,
+  signal?: AbortSignal,
+): Promise<ModelCheckReport | null> {
   if (config.coder !== "openai") return null;
   const o = config.openai;
   const report = await checkModels({
@@ -65,7 +69,11 @@ export async function checkCoder(config: Config, logger: Logger, signal?: AbortS
     logger,
     signal,
   });
-  for (const m of report.models) logger.info({ model: m.model, roles: m.roles, review: m.review, sends: m.sends, learnt: m.learnt }, "model checked");
+  for (const m of report.models)
+    logger.info(
+      { model: m.model, roles: m.roles, review: m.review, sends: m.sends, learnt: m.learnt },
+      "model checked",
+    );
   return report;
 }
 
@@ -74,10 +82,16 @@ export async function checkCoder(config: Config, logger: Logger, signal?: AbortS
  * price (a token budget works for any model; the offline coder costs nothing). `instead` ends the message with
  * what the user can do otherwise, e.g. "give a token budget such as --budget 200k".
  */
-export function checkBudgetPriced(budget: Budget | undefined, config: Config, instead = "give a token budget such as --budget 200k"): void {
+export function checkBudgetPriced(
+  budget: Budget | undefined,
+  config: Config,
+  instead = "give a token budget such as --budget 200k",
+): void {
   if (budget?.usd === undefined || config.coder !== "openai") return;
   const prices = pricesOf(config);
-  const unpriced = [...new Set([config.openai.codeModel, config.openai.reviewModel])].filter((m) => priceOf(m, prices) === null);
+  const unpriced = [...new Set([config.openai.codeModel, config.openai.reviewModel])].filter(
+    (m) => priceOf(m, prices) === null,
+  );
   if (unpriced.length === 0) return;
   const names = unpriced.map((m) => `"${m}"`).join(" and ");
   throw new UsageError(

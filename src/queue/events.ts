@@ -57,7 +57,8 @@ export function eventIdFor(event: RunEvent, discriminator?: string): string {
       return `${base}:${event.node.id}`;
     case "steer.applied":
     case "run.paused":
-      if (!discriminator) throw new AideError("queue", "Internal error: event id needs a discriminator.", { detail: event.type });
+      if (!discriminator)
+        throw new AideError("queue", "Internal error: event id needs a discriminator.", { detail: event.type });
       return `${base}:${discriminator}`;
     default:
       return discriminator ? `${base}:${discriminator}` : base;
@@ -89,7 +90,8 @@ export async function publishEvent(
   event: StoredRunEvent,
   opts: { stream?: string } = {},
 ): Promise<PublishResult> {
-  if (!event.id || typeof event.id !== "string") throw new AideError("queue", "Internal error: event without id.", { detail: event.type });
+  if (!event.id || typeof event.id !== "string")
+    throw new AideError("queue", "Internal error: event without id.", { detail: event.type });
   assertRunId(event.runId);
   const r = await PUBLISH.run(
     redis,
@@ -326,7 +328,17 @@ export class EventConsumer {
         }
         const block = Math.max(10, Math.min(this.blockMs, nextClaim - Date.now()));
         const res = await this.blocking!.call(
-          "XREADGROUP", "GROUP", this.group, this.consumer, "COUNT", this.count, "BLOCK", block, "STREAMS", this.stream, ">",
+          "XREADGROUP",
+          "GROUP",
+          this.group,
+          this.consumer,
+          "COUNT",
+          this.count,
+          "BLOCK",
+          block,
+          "STREAMS",
+          this.stream,
+          ">",
         );
         backoff = 100;
         if (!res) continue;
@@ -354,7 +366,15 @@ export class EventConsumer {
     let from = "0";
     while (!this.stopped) {
       const res = (await this.redis.call(
-        "XREADGROUP", "GROUP", this.group, this.consumer, "COUNT", this.count, "STREAMS", this.stream, from,
+        "XREADGROUP",
+        "GROUP",
+        this.group,
+        this.consumer,
+        "COUNT",
+        this.count,
+        "STREAMS",
+        this.stream,
+        from,
       )) as Array<[string, RawEntry[]]> | null;
       const raws = res?.[0]?.[1] ?? [];
       if (raws.length === 0) return;
@@ -371,11 +391,21 @@ export class EventConsumer {
     let cursor = "0-0";
     for (let round = 0; round < 10 && !this.stopped; round++) {
       const res = (await this.redis.call(
-        "XAUTOCLAIM", this.stream, this.group, this.consumer, this.claimIdleMs, cursor, "COUNT", this.count,
+        "XAUTOCLAIM",
+        this.stream,
+        this.group,
+        this.consumer,
+        this.claimIdleMs,
+        cursor,
+        "COUNT",
+        this.count,
       )) as [string, RawEntry[], string[]?];
       const [next, raws, deleted] = res;
       if (deleted && deleted.length > 0) {
-        this.log.warn({ entryIds: deleted }, "event consumer: pending entries were trimmed from the stream before being handled");
+        this.log.warn(
+          { entryIds: deleted },
+          "event consumer: pending entries were trimmed from the stream before being handled",
+        );
       }
       for (const raw of raws) {
         if (this.stopped) return;
@@ -422,10 +452,16 @@ export class EventConsumer {
           .exec();
         const n = Number(failures?.[0]?.[1] ?? 1);
         if (n >= this.maxAttempts) {
-          this.log.error({ err, entryId, eventId: event.id, failures: n }, "event consumer: handler keeps failing; giving up on this event");
+          this.log.error(
+            { err, entryId, eventId: event.id, failures: n },
+            "event consumer: handler keeps failing; giving up on this event",
+          );
           await this.ack(entryId);
         } else {
-          this.log.warn({ err, entryId, eventId: event.id, failures: n }, "event consumer: handler failed; left pending for a retry");
+          this.log.warn(
+            { err, entryId, eventId: event.id, failures: n },
+            "event consumer: handler failed; left pending for a retry",
+          );
         }
         return;
       }

@@ -60,7 +60,10 @@ export const RUN_WORKER_DEFAULTS = {
   maxStalledCount: 10,
 } as const;
 
-export function createRunQueue(connection: ConnectionOptions, opts: { logger?: Logger; jobOptions?: JobsOptions } = {}): RunQueue {
+export function createRunQueue(
+  connection: ConnectionOptions,
+  opts: { logger?: Logger; jobOptions?: JobsOptions } = {},
+): RunQueue {
   const queue = new Queue<RunJobData, void, "run">(RUN_QUEUE_NAME, {
     connection,
     defaultJobOptions: { ...RUN_JOB_OPTIONS, ...opts.jobOptions },
@@ -127,8 +130,12 @@ export function createRunWorker(processor: RunProcessor, opts: RunWorkerOptions)
   });
   const log = opts.logger;
   worker.on("error", (err) => log?.error({ err }, "run worker: error"));
-  worker.on("stalled", (jobId) => log?.warn({ runId: jobId }, "run worker: run stalled (its worker died or lost its lock); requeued"));
-  worker.on("failed", (job, err) => log?.error({ runId: job?.id, err, attemptsMade: job?.attemptsMade }, "run worker: run job failed"));
+  worker.on("stalled", (jobId) =>
+    log?.warn({ runId: jobId }, "run worker: run stalled (its worker died or lost its lock); requeued"),
+  );
+  worker.on("failed", (job, err) =>
+    log?.error({ runId: job?.id, err, attemptsMade: job?.attemptsMade }, "run worker: run job failed"),
+  );
   return worker;
 }
 
@@ -155,9 +162,15 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then
 end
 return 0`);
 
-export async function acquireRunLease(redis: Redis, runId: string, workerId: string, ttlMs: number): Promise<RunLease | null> {
+export async function acquireRunLease(
+  redis: Redis,
+  runId: string,
+  workerId: string,
+  ttlMs: number,
+): Promise<RunLease | null> {
   assertRunId(runId);
-  if (!workerId || workerId.includes("|")) throw new AideError("queue", "Invalid worker id.", { detail: JSON.stringify(workerId) });
+  if (!workerId || workerId.includes("|"))
+    throw new AideError("queue", "Invalid worker id.", { detail: JSON.stringify(workerId) });
   const lease: RunLease = { runId, workerId, key: keys.runLease(runId), token: `${workerId}|${randomUUID()}` };
   const ok = await redis.set(lease.key, lease.token, "PX", Math.max(1, Math.floor(ttlMs)), "NX");
   return ok === "OK" ? lease : null;
@@ -211,21 +224,24 @@ export async function holdRunLease(
     clearInterval(timer);
     controller.abort(new AideError("queue", "This worker lost its claim on the run.", { detail: why }));
   };
-  const timer = setInterval(() => {
-    const started = Date.now();
-    renewRunLease(redis, lease, opts.ttlMs).then(
-      (ok) => {
-        if (released) return;
-        if (ok) lastRenewed = started;
-        else lost("lease expired or taken by another worker");
-      },
-      (err) => {
-        if (released) return;
-        opts.logger?.warn({ err, runId }, "run lease: renewal failed");
-        if (Date.now() - lastRenewed >= opts.ttlMs) lost("could not renew for a whole TTL");
-      },
-    );
-  }, Math.max(10, Math.floor(opts.ttlMs / 3)));
+  const timer = setInterval(
+    () => {
+      const started = Date.now();
+      renewRunLease(redis, lease, opts.ttlMs).then(
+        (ok) => {
+          if (released) return;
+          if (ok) lastRenewed = started;
+          else lost("lease expired or taken by another worker");
+        },
+        (err) => {
+          if (released) return;
+          opts.logger?.warn({ err, runId }, "run lease: renewal failed");
+          if (Date.now() - lastRenewed >= opts.ttlMs) lost("could not renew for a whole TTL");
+        },
+      );
+    },
+    Math.max(10, Math.floor(opts.ttlMs / 3)),
+  );
   timer.unref();
   return {
     lease,

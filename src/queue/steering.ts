@@ -102,7 +102,10 @@ export class SteerSignals {
       },
       (err: unknown) => {
         if (this.closed) return;
-        this.log?.warn({ err, runId: waiter.runId }, "steer signals: reading the counter failed; again when Redis is back");
+        this.log?.warn(
+          { err, runId: waiter.runId },
+          "steer signals: reading the counter failed; again when Redis is back",
+        );
         this.redis.once("ready", () => this.recheck(waiter));
       },
     );

@@ -14,7 +14,9 @@ export function describeEvent(e: RunEvent): string {
       return `step ${e.nodeId} started: ${action(e.action)}`;
     case "step.finished": {
       const n = e.node;
-      const result = n.buggy ? `buggy (${n.analysis.split(/(?<=\.)\s/)[0]?.slice(0, 160) ?? ""})` : formatMetric(n.metric, n.unranked);
+      const result = n.buggy
+        ? `buggy (${n.analysis.split(/(?<=\.)\s/)[0]?.slice(0, 160) ?? ""})`
+        : formatMetric(n.metric, n.unranked);
       return `step ${n.id} finished: ${n.stage}${n.parentId === null ? "" : ` of node ${n.parentId}`} -> ${result}`;
     }
     case "best.improved":

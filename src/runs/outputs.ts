@@ -120,5 +120,6 @@ export async function writeRunOutputs(args: {
 
 /** Reads a node's submission from the run directory it was written in, or null when there is none. */
 export function submissionFromRunDir(runDir: string): (node: SolutionNode) => Promise<string | null> {
-  return async (node) => (node.submissionPath ? readFile(join(runDir, node.submissionPath), "utf8").catch(() => null) : null);
+  return async (node) =>
+    node.submissionPath ? readFile(join(runDir, node.submissionPath), "utf8").catch(() => null) : null;
 }

@@ -32,8 +32,18 @@ function seconds(text: string): number | undefined {
  * takes (the sentence of a refusal).
  */
 const OPTIONS = {
-  steps: { flag: "--steps", read: wholeNumber, schema: shape.steps, takes: `a whole number from ${L.steps.min} to ${count(L.steps.max)}` },
-  parallel: { flag: "--parallel", read: wholeNumber, schema: shape.parallel, takes: `a whole number from ${L.parallel.min} to ${L.parallel.max}` },
+  steps: {
+    flag: "--steps",
+    read: wholeNumber,
+    schema: shape.steps,
+    takes: `a whole number from ${L.steps.min} to ${count(L.steps.max)}`,
+  },
+  parallel: {
+    flag: "--parallel",
+    read: wholeNumber,
+    schema: shape.parallel,
+    takes: `a whole number from ${L.parallel.min} to ${L.parallel.max}`,
+  },
   timeout: {
     flag: "--timeout",
     read: seconds,
@@ -74,7 +84,10 @@ export function optionProblem(name: RunOptionName, text: string | undefined): st
 }
 
 /** Reads and checks what a user typed for an option: its value, or the sentence saying what the option takes. */
-export function readRunOption<K extends RunOptionName>(name: K, text: string): { value: ValueOf<K> } | { problem: string } {
+export function readRunOption<K extends RunOptionName>(
+  name: K,
+  text: string,
+): { value: ValueOf<K> } | { problem: string } {
   const o = OPTIONS[name];
   const checked = o.schema.safeParse(o.read(text));
   return checked.success ? { value: checked.data as ValueOf<K> } : { problem: optionProblem(name, text) };
@@ -109,7 +122,8 @@ export function checkRunOptions(options: unknown): { value: RunOptions } | { pro
  * and, given the run's steps now, keeps the run within the steps limit.
  */
 export function moreStepsProblem(more: number, totalSteps?: number): string | null {
-  if (!shape.steps.safeParse(more).success) return `"more" takes a number of steps from ${L.steps.min} to ${count(L.steps.max)}, e.g. "more 10".`;
+  if (!shape.steps.safeParse(more).success)
+    return `"more" takes a number of steps from ${L.steps.min} to ${count(L.steps.max)}, e.g. "more 10".`;
   if (totalSteps === undefined || totalSteps + more <= L.steps.max) return null;
   const room = Math.max(0, L.steps.max - totalSteps);
   return `A run makes at most ${count(L.steps.max)} steps; this one has ${count(totalSteps)}, so "more" can add ${room ? `at most ${count(room)}` : "none"}.`;

@@ -25,7 +25,11 @@ export interface PackageCandidate {
   distributions: string[];
 }
 
-const candidate = (name: string, module = name, distributions = [name]): PackageCandidate => ({ name, module, distributions });
+const candidate = (name: string, module = name, distributions = [name]): PackageCandidate => ({
+  name,
+  module,
+  distributions,
+});
 
 /** The packages the probe looks for: those a machine-learning script is likely to want. */
 export const PACKAGE_CANDIDATES: readonly PackageCandidate[] = [
@@ -42,7 +46,12 @@ export const PACKAGE_CANDIDATES: readonly PackageCandidate[] = [
   candidate("keras"),
   candidate("statsmodels"),
   candidate("scikit-image", "skimage"),
-  candidate("opencv", "cv2", ["opencv-python", "opencv-python-headless", "opencv-contrib-python", "opencv-contrib-python-headless"]),
+  candidate("opencv", "cv2", [
+    "opencv-python",
+    "opencv-python-headless",
+    "opencv-contrib-python",
+    "opencv-contrib-python-headless",
+  ]),
   candidate("matplotlib"),
   candidate("seaborn"),
   candidate("polars"),
@@ -101,7 +110,9 @@ export async function probeSandbox(executor: Executor, opts: ProbeOptions): Prom
     const line = result.output.split("\n").find((l) => l.startsWith(PROBE_MARKER));
     const tail = result.output.trim().slice(-500) || "(no output)";
     if (!line) {
-      const how = result.timedOut ? "timed out" : `ended with exit code ${result.exitCode ?? "none"}${result.signal ? ` (${result.signal})` : ""}`;
+      const how = result.timedOut
+        ? "timed out"
+        : `ended with exit code ${result.exitCode ?? "none"}${result.signal ? ` (${result.signal})` : ""}`;
       throw new Error(`the package probe ${how} without an answer: ${tail}`);
     }
     let parsed: unknown;

@@ -56,8 +56,9 @@ export class RunService {
 
   async start(req: StartRequest): Promise<RunRecord> {
     const task = req.task.trim();
-    if (!task) throw new UsageError("A run needs a task description, e.g. \"Predict churn; metric ROC AUC\".");
-    if (req.links.length === 0) throw new UsageError("A run needs data: give at least one link to a CSV, zip or tar file.");
+    if (!task) throw new UsageError('A run needs a task description, e.g. "Predict churn; metric ROC AUC".');
+    if (req.links.length === 0)
+      throw new UsageError("A run needs data: give at least one link to a CSV, zip or tar file.");
     for (const link of req.links) {
       // Local paths are read on the runner's machine: only someone at its terminal may name them, never a chat user.
       const allowed = req.actor.platform === "cli" ? LINK.test(link) : HTTP_LINK.test(link);
@@ -76,7 +77,12 @@ export class RunService {
       followers: [req.actor.userId],
     });
     if (req.origin.thread) {
-      await this.deps.store.bindThread({ platform: req.origin.platform, channel: req.origin.channel, thread: req.origin.thread, runId: run.id });
+      await this.deps.store.bindThread({
+        platform: req.origin.platform,
+        channel: req.origin.channel,
+        thread: req.origin.thread,
+        runId: run.id,
+      });
     }
     await this.deps.enqueue(run.id);
     this.deps.logger.info({ runId: run.id, owner: run.owner.userId, platform: run.owner.platform }, "run queued");
@@ -86,18 +92,27 @@ export class RunService {
   /** Saves a steering command and wakes the run's worker. Stop, pause, resume and budget changes need the starter or an admin. */
   async steer(runId: string, command: SteerCommand, actor: Actor): Promise<SteerRecord> {
     const run = await this.deps.store.requireRun(runId);
-    if (TERMINAL_STATUSES.includes(run.status)) throw new UsageError(`Run ${runId} has already ${run.status === "finished" ? "finished" : run.status}.`);
+    if (TERMINAL_STATUSES.includes(run.status))
+      throw new UsageError(`Run ${runId} has already ${run.status === "finished" ? "finished" : run.status}.`);
     if (isPrivilegedSteer(command) && !this.mayControl(run, actor)) {
-      throw new PermissionError(`Only the run's starter (${run.owner.displayName}) or an admin can ${privilegedVerb(command)}.`);
+      throw new PermissionError(
+        `Only the run's starter (${run.owner.displayName}) or an admin can ${privilegedVerb(command)}.`,
+      );
     }
     if (command.kind === "more") {
       const problem = moreStepsProblem(command.steps, run.progress.totalSteps);
       if (problem) throw new UsageError(problem);
     }
-    const record = await this.deps.store.addSteer(runId, command, { platform: actor.platform, userId: actor.userId, displayName: actor.displayName });
+    const record = await this.deps.store.addSteer(runId, command, {
+      platform: actor.platform,
+      userId: actor.userId,
+      displayName: actor.displayName,
+    });
     if (command.kind === "stop" && run.status === "queued") {
       // Nobody drives the run yet: stop it here; a worker that picks the job up later finds it stopped.
-      await this.deps.store.transition(runId, ["queued"], "stopped", { finishReason: "stopped" }).catch(() => undefined);
+      await this.deps.store
+        .transition(runId, ["queued"], "stopped", { finishReason: "stopped" })
+        .catch(() => undefined);
     }
     await signalSteer(this.deps.redis, runId);
     return record;

@@ -43,16 +43,26 @@ export function buildPromptContext(args: {
   const lower = args.lowerIsBetter;
   let good = journal.goodNodes;
   if (good.length > MEMORY_LIMIT && lower !== null) {
-    const ranked = good.filter(isRanked).sort((a, b) => (lower ? a.metric!.value - b.metric!.value : b.metric!.value - a.metric!.value));
+    const ranked = good
+      .filter(isRanked)
+      .sort((a, b) => (lower ? a.metric!.value - b.metric!.value : b.metric!.value - a.metric!.value));
     const keep = new Set([...ranked, ...good.filter((n) => !isRanked(n))].slice(0, MEMORY_LIMIT).map((n) => n.id));
     good = good.filter((n) => keep.has(n.id));
   }
   // Ranked nodes recorded before the run knew its direction carry none on their metric: show the run's.
-  const metricOf = (n: SolutionNode) => (lower !== null && isRanked(n) ? { ...n.metric!, lowerIsBetter: lower } : n.metric);
+  const metricOf = (n: SolutionNode) =>
+    lower !== null && isRanked(n) ? { ...n.metric!, lowerIsBetter: lower } : n.metric;
   return {
     task: brief.task,
     dataPreview: brief.dataPreview,
-    memory: good.map((n) => ({ id: n.id, plan: n.plan, analysis: n.analysis, metric: metricOf(n), stage: n.stage, unranked: n.unranked ?? null })),
+    memory: good.map((n) => ({
+      id: n.id,
+      plan: n.plan,
+      analysis: n.analysis,
+      metric: metricOf(n),
+      stage: n.stage,
+      unranked: n.unranked ?? null,
+    })),
     guidance: [...args.guidance],
     parent,
     siblings,

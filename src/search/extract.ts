@@ -75,7 +75,8 @@ function topLevelDefinitions(code: string): string[] {
   return [...code.matchAll(/^(?:async\s+)?(?:def|class)\s+(\w+)/gm)].map((m) => m[1]!);
 }
 
-const STRONG_LINE = /^(import\s+[\w.]+|from\s+[\w.]+\s+import\s+\S|def\s+\w+\s*\(|class\s+\w+\s*[(:]|async\s+def\s+\w+|if\s+__name__\s*==|print\s*\(|@\w+)/;
+const STRONG_LINE =
+  /^(import\s+[\w.]+|from\s+[\w.]+\s+import\s+\S|def\s+\w+\s*\(|class\s+\w+\s*[(:]|async\s+def\s+\w+|if\s+__name__\s*==|print\s*\(|@\w+)/;
 const CODE_LINE =
   /^(#|@|import\b|from\b|def\b|class\b|if\b|elif\b|else\s*:|for\b|while\b|with\b|try\s*:|except\b|finally\s*:|return\b|yield\b|raise\b|pass\b|break\b|continue\b|assert\b|global\b|lambda\b|del\b|"""|'''|[)\]}])|^[\w.[\]'", ]+\s*(=|\+=|-=|\*=|\/=|:)|\w\s*\(.*\)?\s*$|[()[\]{}=]\s*$|^[\w."'[\]()]+\s*$/;
 
@@ -133,7 +134,9 @@ function chooseCode(blocks: Block[]): string {
 
 /** Index of the first line from which an unfenced reply is plainly Python, or -1. */
 function unfencedCodeStart(lines: string[]): number {
-  return lines.findIndex((l) => /^(import\s+[\w.]+|from\s+[\w.]+\s+import\s|#!|def\s+\w+\s*\(|class\s+\w+)/.test(l.trim()) && !/^\s/.test(l));
+  return lines.findIndex(
+    (l) => /^(import\s+[\w.]+|from\s+[\w.]+\s+import\s|#!|def\s+\w+\s*\(|class\s+\w+)/.test(l.trim()) && !/^\s/.test(l),
+  );
 }
 
 /** The script in a reply, or null when the reply holds no usable Python. */
@@ -141,7 +144,9 @@ export function extractCode(reply: string): string | null {
   if (!reply?.trim()) return null;
   const blocks = pythonBlocks(reply);
   if (blocks.length > 0) {
-    const code = chooseCode(blocks).replace(/^\s*\n/, "").replace(/\s+$/, "");
+    const code = chooseCode(blocks)
+      .replace(/^\s*\n/, "")
+      .replace(/\s+$/, "");
     return code.trim() ? `${code}\n` : null;
   }
   if (findBlocks(reply).length > 0) return null; // fenced, but nothing in it is Python

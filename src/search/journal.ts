@@ -21,7 +21,8 @@ export function bestNode(nodes: Iterable<SolutionNode>, lowerIsBetter: boolean):
  * direction on every ranked node once it knows it); null when none does.
  */
 export function recordedDirection(nodes: Iterable<SolutionNode>): boolean | null {
-  for (const node of nodes) if (isRanked(node) && node.metric!.lowerIsBetter !== null) return node.metric!.lowerIsBetter;
+  for (const node of nodes)
+    if (isRanked(node) && node.metric!.lowerIsBetter !== null) return node.metric!.lowerIsBetter;
   return null;
 }
 

@@ -3,7 +3,13 @@ import type { Logger } from "../logger.ts";
 import { budgetExhausted, type Budget } from "./budget.ts";
 import { buildPromptContext, type PendingProposal, type RunBrief } from "./context.ts";
 import { isRanked, Journal } from "./journal.ts";
-import { canonicalMetricName, directionOfMetricName, judgedMetric, UNNAMED_METRIC, type JudgedMetric } from "./metric-names.ts";
+import {
+  canonicalMetricName,
+  directionOfMetricName,
+  judgedMetric,
+  UNNAMED_METRIC,
+  type JudgedMetric,
+} from "./metric-names.ts";
 import type { Policy } from "./policy.ts";
 import { seededRng } from "./rng.ts";
 import { addUsage, NO_USAGE, runStep, type StepDeps, type StepLimits } from "./step.ts";
@@ -72,7 +78,13 @@ export const MAX_FAILED_REQUESTS_IN_A_ROW = 3;
 /** A step in flight: its action, its proposal once known, and how to cancel it. */
 interface InFlight extends PendingProposal {
   abort: AbortController;
-  done: Promise<{ id: NodeId; node: SolutionNode | null; suggested: boolean | null; error?: unknown; failure?: StepFailure }>;
+  done: Promise<{
+    id: NodeId;
+    node: SolutionNode | null;
+    suggested: boolean | null;
+    error?: unknown;
+    failure?: StepFailure;
+  }>;
 }
 
 /**
@@ -127,13 +139,19 @@ export class Search {
       this.metricName ??= namedMetric(node);
       this.lowerIsBetter ??= this.directionOf(node, node.metric!.lowerIsBetter);
     }
-    if (this.lowerIsBetter !== null) this.best = withDirection(this.journal.best(this.lowerIsBetter), this.lowerIsBetter);
+    if (this.lowerIsBetter !== null)
+      this.best = withDirection(this.journal.best(this.lowerIsBetter), this.lowerIsBetter);
     for (const node of this.journal.nodes) this.usage = addUsage(this.usage, node.usage);
   }
 
   async run(): Promise<SearchResult> {
     const { deps, options } = this;
-    await this.emit({ type: "run.started", coder: deps.coder.name, executor: deps.executor.name, steps: this.totalSteps });
+    await this.emit({
+      type: "run.started",
+      coder: deps.coder.name,
+      executor: deps.executor.name,
+      steps: this.totalSteps,
+    });
     await this.announceResumed();
     let reason: FinishReason = "steps";
     const abortedP = this.aborted();
@@ -147,10 +165,16 @@ export class Search {
         } else if (budgetExhausted(options.budget, this.usage)) {
           reason = "budget";
         } else if (!this.paused) {
-          while (this.inFlight.size < options.parallel && this.journal.size + this.inFlight.size < this.totalSteps) this.startStep();
+          while (this.inFlight.size < options.parallel && this.journal.size + this.inFlight.size < this.totalSteps)
+            this.startStep();
         }
         if (this.inFlight.size === 0) {
-          if (this.paused && !this.stopped && this.journal.size < this.totalSteps && !budgetExhausted(options.budget, this.usage)) {
+          if (
+            this.paused &&
+            !this.stopped &&
+            this.journal.size < this.totalSteps &&
+            !budgetExhausted(options.budget, this.usage)
+          ) {
             await this.emit({ type: "run.paused" });
             await this.waitForSteering();
             continue;
@@ -175,7 +199,10 @@ export class Search {
         if (this.failedRequests >= MAX_FAILED_REQUESTS_IN_A_ROW) {
           for (const f of this.inFlight.values()) f.abort.abort();
           await Promise.allSettled([...this.inFlight.values()].map((f) => f.done));
-          throw new ModelError(`The model failed ${this.failedRequests} steps in a row; the last time: ${finished.failure!.reason}`, { cause: finished.failure });
+          throw new ModelError(
+            `The model failed ${this.failedRequests} steps in a row; the last time: ${finished.failure!.reason}`,
+            { cause: finished.failure },
+          );
         }
       }
     } catch (err) {
@@ -209,7 +236,9 @@ export class Search {
   private async announceResumed(): Promise<void> {
     const nodes = [...this.journal.nodes];
     if (nodes.length === 0) return;
-    const latest = [...nodes].sort((a, b) => a.finishedAt.localeCompare(b.finishedAt) || a.id - b.id).slice(-this.options.parallel);
+    const latest = [...nodes]
+      .sort((a, b) => a.finishedAt.localeCompare(b.finishedAt) || a.id - b.id)
+      .slice(-this.options.parallel);
     for (const node of latest) await this.emit({ type: "step.finished", node });
     const best = this.best;
     if (!best || this.lowerIsBetter === null) return;
@@ -230,7 +259,12 @@ export class Search {
     const id = this.gaps.shift() ?? this.nextId++;
     const action =
       this.overrides.shift() ??
-      this.deps.policy.next(this.journal, seededRng(`${this.options.seed}/${id}`), [...this.inFlight.values()], this.lowerIsBetter);
+      this.deps.policy.next(
+        this.journal,
+        seededRng(`${this.options.seed}/${id}`),
+        [...this.inFlight.values()],
+        this.lowerIsBetter,
+      );
     const abort = new AbortController();
     const entry = { id, action, abort } as InFlight;
     let releaseProposal!: () => void;
@@ -280,7 +314,11 @@ export class Search {
     const ranked = isRanked(node);
     if (ranked && this.lowerIsBetter === null) {
       this.lowerIsBetter = this.directionOf(node, suggested);
-      if (this.lowerIsBetter !== null) this.deps.logger.info({ runId: this.options.runId, lowerIsBetter: this.lowerIsBetter }, "metric direction fixed");
+      if (this.lowerIsBetter !== null)
+        this.deps.logger.info(
+          { runId: this.options.runId, lowerIsBetter: this.lowerIsBetter },
+          "metric direction fixed",
+        );
     }
     if (ranked && this.lowerIsBetter !== null) node = withDirection(node, this.lowerIsBetter);
     this.journal.add(node);
@@ -379,7 +417,11 @@ export class Search {
   }
 
   private async emit(e: DistributiveOmit<RunEvent, "runId" | "at">): Promise<void> {
-    await this.deps.sink.event({ ...e, runId: this.options.runId, at: this.deps.clock.now().toISOString() } as RunEvent);
+    await this.deps.sink.event({
+      ...e,
+      runId: this.options.runId,
+      at: this.deps.clock.now().toISOString(),
+    } as RunEvent);
   }
 }
 
@@ -398,6 +440,10 @@ function withDirection(node: SolutionNode | null, lowerIsBetter: boolean): Solut
   return node?.metric ? { ...node, metric: { ...node.metric, lowerIsBetter } } : node;
 }
 
-export async function runSearch(options: SearchOptions, deps: SearchDeps, resumeFrom: Iterable<SolutionNode> = []): Promise<SearchResult> {
+export async function runSearch(
+  options: SearchOptions,
+  deps: SearchDeps,
+  resumeFrom: Iterable<SolutionNode> = [],
+): Promise<SearchResult> {
   return new Search(options, deps, resumeFrom).run();
 }

@@ -19,7 +19,10 @@ interface MetricEntry {
 
 const METRICS: Readonly<Record<string, MetricEntry>> = {
   // Lower is better.
-  rmse: { lowerIsBetter: true, aliases: ["root mean squared error", "root mean square error", "root mse", "rms error"] },
+  rmse: {
+    lowerIsBetter: true,
+    aliases: ["root mean squared error", "root mean square error", "root mse", "rms error"],
+  },
   mse: { lowerIsBetter: true, aliases: ["mean squared error", "mean square error", "squared error"] },
   mae: { lowerIsBetter: true, aliases: ["mean absolute error", "absolute error", "l1 error"] },
   medae: { lowerIsBetter: true, aliases: ["median absolute error"] },
@@ -29,20 +32,46 @@ const METRICS: Readonly<Record<string, MetricEntry>> = {
   mase: { lowerIsBetter: true, aliases: ["mean absolute scaled error"] },
   rmsle: {
     lowerIsBetter: true,
-    aliases: ["root mean squared log error", "root mean squared logarithmic error", "root mean square log error", "root mean square logarithmic error", "rmse log", "root msle"],
+    aliases: [
+      "root mean squared log error",
+      "root mean squared logarithmic error",
+      "root mean square log error",
+      "root mean square logarithmic error",
+      "rmse log",
+      "root msle",
+    ],
   },
-  msle: { lowerIsBetter: true, aliases: ["mean squared log error", "mean squared logarithmic error", "mean square log error"] },
+  msle: {
+    lowerIsBetter: true,
+    aliases: ["mean squared log error", "mean squared logarithmic error", "mean square log error"],
+  },
   logloss: {
     lowerIsBetter: true,
     aliases: [
-      "log loss", "logarithmic loss", "cross entropy", "cross entropy loss", "binary cross entropy", "categorical cross entropy",
-      "bce", "nll", "negative log likelihood", "binary logloss", "multi logloss", "mlogloss", "multiclass log loss", "multi class log loss",
+      "log loss",
+      "logarithmic loss",
+      "cross entropy",
+      "cross entropy loss",
+      "binary cross entropy",
+      "categorical cross entropy",
+      "bce",
+      "nll",
+      "negative log likelihood",
+      "binary logloss",
+      "multi logloss",
+      "mlogloss",
+      "multiclass log loss",
+      "multi class log loss",
     ],
   },
   brier: { lowerIsBetter: true, aliases: ["brier score", "brier score loss"] },
   wer: { lowerIsBetter: true, aliases: ["word error rate"] },
   cer: { lowerIsBetter: true, aliases: ["character error rate"] },
-  error: { lowerIsBetter: true, aliases: ["err", "error rate", "errors", "misclassification rate", "misclassification error"], generic: true },
+  error: {
+    lowerIsBetter: true,
+    aliases: ["err", "error rate", "errors", "misclassification rate", "misclassification error"],
+    generic: true,
+  },
   loss: { lowerIsBetter: true, aliases: ["losses"], generic: true },
   deviance: { lowerIsBetter: true, aliases: ["mean deviance"], generic: true },
   // Higher is better.
@@ -50,28 +79,75 @@ const METRICS: Readonly<Record<string, MetricEntry>> = {
   balanced_accuracy: { lowerIsBetter: false, aliases: ["balanced accuracy", "balanced acc", "bal acc"] },
   auc: {
     lowerIsBetter: false,
-    aliases: ["roc auc", "rocauc", "auc roc", "auroc", "roc", "area under the roc curve", "area under roc curve", "area under the curve", "area under curve", "area under the receiver operating characteristic curve"],
+    aliases: [
+      "roc auc",
+      "rocauc",
+      "auc roc",
+      "auroc",
+      "roc",
+      "area under the roc curve",
+      "area under roc curve",
+      "area under the curve",
+      "area under curve",
+      "area under the receiver operating characteristic curve",
+    ],
   },
-  average_precision: { lowerIsBetter: false, aliases: ["average precision", "ap", "pr auc", "auprc", "aucpr", "auc pr", "precision recall auc"] },
+  average_precision: {
+    lowerIsBetter: false,
+    aliases: ["average precision", "ap", "pr auc", "auprc", "aucpr", "auc pr", "precision recall auc"],
+  },
   f1: { lowerIsBetter: false, aliases: ["f1 score", "f score", "fscore", "f measure", "f1score", "f1 measure"] },
-  f1_macro: { lowerIsBetter: false, aliases: ["macro f1", "macro f1 score", "macro averaged f1", "macro f score", "f1 macro"] },
+  f1_macro: {
+    lowerIsBetter: false,
+    aliases: ["macro f1", "macro f1 score", "macro averaged f1", "macro f score", "f1 macro"],
+  },
   f1_micro: { lowerIsBetter: false, aliases: ["micro f1", "micro f1 score", "micro averaged f1", "f1 micro"] },
-  f1_weighted: { lowerIsBetter: false, aliases: ["weighted f1", "weighted f1 score", "weighted averaged f1", "f1 weighted"] },
+  f1_weighted: {
+    lowerIsBetter: false,
+    aliases: ["weighted f1", "weighted f1 score", "weighted averaged f1", "f1 weighted"],
+  },
   precision: { lowerIsBetter: false, aliases: ["positive predictive value"], generic: true },
   recall: { lowerIsBetter: false, aliases: ["sensitivity", "true positive rate", "tpr"], generic: true },
   specificity: { lowerIsBetter: false, aliases: ["true negative rate", "tnr"] },
-  r2: { lowerIsBetter: false, aliases: ["r²", "r^2", "r squared", "rsquared", "r2 score", "coefficient of determination"] },
+  r2: {
+    lowerIsBetter: false,
+    aliases: ["r²", "r^2", "r squared", "rsquared", "r2 score", "coefficient of determination"],
+  },
   explained_variance: { lowerIsBetter: false, aliases: ["explained variance", "explained variance score"] },
   map: { lowerIsBetter: false, aliases: ["mean average precision"], generic: true },
-  ndcg: { lowerIsBetter: false, aliases: ["normalized discounted cumulative gain", "normalised discounted cumulative gain"] },
+  ndcg: {
+    lowerIsBetter: false,
+    aliases: ["normalized discounted cumulative gain", "normalised discounted cumulative gain"],
+  },
   mrr: { lowerIsBetter: false, aliases: ["mean reciprocal rank"] },
   kappa: { lowerIsBetter: false, aliases: ["cohen kappa", "cohens kappa", "cohen's kappa", "cohen kappa score"] },
-  qwk: { lowerIsBetter: false, aliases: ["quadratic weighted kappa", "quadratically weighted kappa", "quadratic kappa", "weighted kappa", "quadratic weighted cohen kappa"] },
-  mcc: { lowerIsBetter: false, aliases: ["matthews correlation coefficient", "matthews correlation", "matthews corrcoef", "matthews"] },
-  spearman: { lowerIsBetter: false, aliases: ["spearman correlation", "spearman rho", "spearmanr", "spearman rank correlation"] },
-  pearson: { lowerIsBetter: false, aliases: ["pearson correlation", "pearson r", "pearsonr", "pearson correlation coefficient"] },
+  qwk: {
+    lowerIsBetter: false,
+    aliases: [
+      "quadratic weighted kappa",
+      "quadratically weighted kappa",
+      "quadratic kappa",
+      "weighted kappa",
+      "quadratic weighted cohen kappa",
+    ],
+  },
+  mcc: {
+    lowerIsBetter: false,
+    aliases: ["matthews correlation coefficient", "matthews correlation", "matthews corrcoef", "matthews"],
+  },
+  spearman: {
+    lowerIsBetter: false,
+    aliases: ["spearman correlation", "spearman rho", "spearmanr", "spearman rank correlation"],
+  },
+  pearson: {
+    lowerIsBetter: false,
+    aliases: ["pearson correlation", "pearson r", "pearsonr", "pearson correlation coefficient"],
+  },
   correlation: { lowerIsBetter: false, aliases: ["corr"], generic: true },
-  iou: { lowerIsBetter: false, aliases: ["intersection over union", "jaccard", "jaccard index", "jaccard score", "mean iou", "miou"] },
+  iou: {
+    lowerIsBetter: false,
+    aliases: ["intersection over union", "jaccard", "jaccard index", "jaccard score", "mean iou", "miou"],
+  },
   dice: { lowerIsBetter: false, aliases: ["dice coefficient", "dice score", "sorensen dice"], generic: true },
   gini: { lowerIsBetter: false, aliases: ["normalized gini", "normalised gini", "gini coefficient"] },
   loglikelihood: { lowerIsBetter: false, aliases: ["log likelihood", "loglik", "log lik"] },
@@ -91,12 +167,44 @@ function tokensOf(name: string): string[] {
 
 /** Canonical name by alias key (the tokens run together). */
 const BY_KEY: ReadonlyMap<string, string> = new Map(
-  Object.entries(METRICS).flatMap(([canonical, entry]) => [canonical, ...entry.aliases].map((alias) => [tokensOf(alias).join(""), canonical] as const)),
+  Object.entries(METRICS).flatMap(([canonical, entry]) =>
+    [canonical, ...entry.aliases].map((alias) => [tokensOf(alias).join(""), canonical] as const),
+  ),
 );
 
 /** Words around a metric's name that do not change which metric it is ("val_rmse", "cv auc", "f1_score"). */
-const LEADING_QUALIFIERS = new Set(["val", "valid", "validation", "cv", "oof", "holdout", "eval", "evaluation", "dev", "test", "best", "final", "mean", "avg", "average", "overall"]);
-const TRAILING_QUALIFIERS = new Set(["score", "val", "valid", "validation", "cv", "oof", "holdout", "test", "metric", "value", "mean", "avg"]);
+const LEADING_QUALIFIERS = new Set([
+  "val",
+  "valid",
+  "validation",
+  "cv",
+  "oof",
+  "holdout",
+  "eval",
+  "evaluation",
+  "dev",
+  "test",
+  "best",
+  "final",
+  "mean",
+  "avg",
+  "average",
+  "overall",
+]);
+const TRAILING_QUALIFIERS = new Set([
+  "score",
+  "val",
+  "valid",
+  "validation",
+  "cv",
+  "oof",
+  "holdout",
+  "test",
+  "metric",
+  "value",
+  "mean",
+  "avg",
+]);
 
 /** Longest alias, in tokens. */
 const MAX_ALIAS_TOKENS = Math.max(...Object.values(METRICS).flatMap((e) => e.aliases.map((a) => tokensOf(a).length)));
@@ -169,10 +277,12 @@ export function directionOfMetricName(name: string): boolean | null {
   const r = readName(name);
   let lower: boolean | null = r.known ? METRICS[r.known]!.lowerIsBetter : null;
   if (!r.known) {
-    const votes = new Set(r.tokens.flatMap((t) => {
-      const known = BY_KEY.get(t);
-      return known ? [METRICS[known]!.lowerIsBetter] : [];
-    }));
+    const votes = new Set(
+      r.tokens.flatMap((t) => {
+        const known = BY_KEY.get(t);
+        return known ? [METRICS[known]!.lowerIsBetter] : [];
+      }),
+    );
     lower = votes.size === 1 ? [...votes][0]! : null;
   }
   return lower === null ? null : r.negated ? !lower : lower;
@@ -186,9 +296,12 @@ export interface JudgedMetric {
 }
 
 /** Words that mark a sentence as one about how the task is evaluated. */
-const EVALUATION_WORDS = /metric|evaluat|scored|scoring|judged|graded|measured|leaderboard|objective|optimi[sz]|submissions? (?:are|is|will be)/i;
-const LOWER_PHRASE = /\b(?:lower|smaller|less)(?: values?| scores?)? (?:is|are) better\b|\bthe (?:lower|smaller) the better\b|\blower_is_better\W+true\b/i;
-const HIGHER_PHRASE = /\b(?:higher|larger|greater|bigger)(?: values?| scores?)? (?:is|are) better\b|\bthe (?:higher|larger|greater|bigger) the better\b|\blower_is_better\W+false\b/i;
+const EVALUATION_WORDS =
+  /metric|evaluat|scored|scoring|judged|graded|measured|leaderboard|objective|optimi[sz]|submissions? (?:are|is|will be)/i;
+const LOWER_PHRASE =
+  /\b(?:lower|smaller|less)(?: values?| scores?)? (?:is|are) better\b|\bthe (?:lower|smaller) the better\b|\blower_is_better\W+true\b/i;
+const HIGHER_PHRASE =
+  /\b(?:higher|larger|greater|bigger)(?: values?| scores?)? (?:is|are) better\b|\bthe (?:higher|larger|greater|bigger) the better\b|\blower_is_better\W+false\b/i;
 
 /** The metric a task text names (see `metricOfTaskText`) and the direction it states in words, if any. */
 function readTaskText(task: string): { name: string | null; stated: boolean | null } {

@@ -42,7 +42,11 @@ export class GreedyPolicy implements Policy {
       const busy = new Set(pending.flatMap((p) => (p.action.kind === "draft" ? [] : [p.action.parent])));
       const debuggable = journal.buggyNodes.filter(
         // A node without code is a step whose coder gave no script: there is nothing to debug in it.
-        (n) => n.code.trim() !== "" && journal.isLeaf(n.id) && !busy.has(n.id) && journal.debugDepth(n.id) < this.options.maxDebugDepth,
+        (n) =>
+          n.code.trim() !== "" &&
+          journal.isLeaf(n.id) &&
+          !busy.has(n.id) &&
+          journal.debugDepth(n.id) < this.options.maxDebugDepth,
       );
       if (debuggable.length > 0) return { kind: "debug", parent: choose(rng, debuggable).id };
     }

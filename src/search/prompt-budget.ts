@@ -57,7 +57,8 @@ export function fitPrompt(action: Action, ctx: PromptContext, maxTokens: number)
   if (Number.isNaN(maxTokens)) throw new RangeError("fitPrompt needs a number of tokens, got NaN");
   const first = promptFor(action, ctx);
   const firstText = renderMarkdown(first);
-  if (estimateTokens(firstText) <= maxTokens) return { sections: first, estimatedTokens: estimateTokens(firstText), trimmed: [], overBudget: false };
+  if (estimateTokens(firstText) <= maxTokens)
+    return { sections: first, estimatedTokens: estimateTokens(firstText), trimmed: [], overBudget: false };
 
   const maxChars = Math.floor(maxTokens * CHARS_PER_TOKEN);
   const render = (c: PromptContext): Attempt => ({ ctx: c, text: renderMarkdown(promptFor(action, c)) });
@@ -112,7 +113,9 @@ export function fitPrompt(action: Action, ctx: PromptContext, maxTokens: number)
   });
   const droppedMemory = worstFirst.slice(0, memoryCuts); // a last cut that showed nothing was not kept
   if (droppedMemory.length > 0) {
-    trimmed.push(`memory: dropped ${droppedMemory.length} of ${memoryBefore} entries, the worst-scoring (solutions ${droppedMemory.join(", ")})`);
+    trimmed.push(
+      `memory: dropped ${droppedMemory.length} of ${memoryBefore} entries, the worst-scoring (solutions ${droppedMemory.join(", ")})`,
+    );
   }
 
   // 2. Sibling plans, the oldest first.
@@ -122,8 +125,17 @@ export function fitPrompt(action: Action, ctx: PromptContext, maxTokens: number)
 
   // 3. The data overview, to a shorter head.
   const previewBefore = ctx.dataPreview.length;
-  if (cutField((c) => c.dataPreview, (c, v) => ({ ...c, dataPreview: v }), MIN_PREVIEW_CHARS, cutPreview)) {
-    trimmed.push(`data overview: cut from ${count(previewBefore)} to ${count(current.ctx.dataPreview.length)} characters (its head is kept)`);
+  if (
+    cutField(
+      (c) => c.dataPreview,
+      (c, v) => ({ ...c, dataPreview: v }),
+      MIN_PREVIEW_CHARS,
+      cutPreview,
+    )
+  ) {
+    trimmed.push(
+      `data overview: cut from ${count(previewBefore)} to ${count(current.ctx.dataPreview.length)} characters (its head is kept)`,
+    );
   }
 
   // 4. The execution output of a debug prompt: the head and tail stay.
@@ -131,7 +143,9 @@ export function fitPrompt(action: Action, ctx: PromptContext, maxTokens: number)
     const outputBefore = current.ctx.parent.output.length;
     const withOutput = (c: PromptContext, output: string) => withParent(c, { output });
     if (cutField((c) => c.parent!.output, withOutput, MIN_OUTPUT_CHARS, cutOutput)) {
-      trimmed.push(`execution output: cut from ${count(outputBefore)} to ${count(current.ctx.parent!.output.length)} characters (its first lines and its tail are kept)`);
+      trimmed.push(
+        `execution output: cut from ${count(outputBefore)} to ${count(current.ctx.parent!.output.length)} characters (its first lines and its tail are kept)`,
+      );
     }
   }
 
@@ -150,13 +164,25 @@ export function fitPrompt(action: Action, ctx: PromptContext, maxTokens: number)
       current = attempt;
       dropped.push(drop.what);
     }
-    if (dropped.length > 0) trimmed.push(`last resort: dropped ${dropped.join(", ")}${current.ctx.parent ? " (the parent's code is kept whole)" : ""}`);
+    if (dropped.length > 0)
+      trimmed.push(
+        `last resort: dropped ${dropped.join(", ")}${current.ctx.parent ? " (the parent's code is kept whole)" : ""}`,
+      );
   }
 
   // 7. The task description, to its head.
   const taskBefore = ctx.task.length;
-  if (cutField((c) => c.task, (c, v) => ({ ...c, task: v }), MIN_TASK_CHARS, cutTask)) {
-    trimmed.push(`task description: cut from ${count(taskBefore)} to ${count(current.ctx.task.length)} characters (its head is kept)`);
+  if (
+    cutField(
+      (c) => c.task,
+      (c, v) => ({ ...c, task: v }),
+      MIN_TASK_CHARS,
+      cutTask,
+    )
+  ) {
+    trimmed.push(
+      `task description: cut from ${count(taskBefore)} to ${count(current.ctx.task.length)} characters (its head is kept)`,
+    );
   }
 
   const sections = promptFor(action, current.ctx);
@@ -214,13 +240,17 @@ function cutOutput(text: string, keep: number): string {
 }
 
 /** What the data overview says once the last resort has dropped it. */
-const PREVIEW_LEFT_OUT = "(left out to fit the prompt budget: look at the files in ./input before relying on their layout)";
+const PREVIEW_LEFT_OUT =
+  "(left out to fit the prompt budget: look at the files in ./input before relying on their layout)";
 
 /** Step 6: what else can go, each as a change of the context; the parent keeps its code (and its output, already cut). */
 function optionalParts(c: PromptContext): Array<{ what: string; apply: (c: PromptContext) => PromptContext }> {
   const notes = c.guidance.filter((g) => g.trim().length > 0).length;
   return [
-    { what: c.memory.length === 1 ? "the best memory entry" : "the memory entries", apply: (x) => ({ ...x, memory: [] }) },
+    {
+      what: c.memory.length === 1 ? "the best memory entry" : "the memory entries",
+      apply: (x) => ({ ...x, memory: [] }),
+    },
     { what: "the sibling plans", apply: (x) => ({ ...x, siblings: [] }) },
     { what: notes === 1 ? "the newest guidance note" : "the guidance notes", apply: (x) => ({ ...x, guidance: [] }) },
     { what: "the data overview", apply: (x) => ({ ...x, dataPreview: PREVIEW_LEFT_OUT }) },

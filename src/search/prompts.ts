@@ -85,7 +85,10 @@ export function humanDuration(totalSeconds: number): string {
 /** "rmse = 0.31 (lower is better)"; a direction no one stated is said to be unknown, an unranked metric marked. */
 function describeMetric(metric: MetricReport | null, unranked?: string | null): string {
   if (!metric) return "no valid metric";
-  const direction = metric.lowerIsBetter === null ? "not stated whether lower or higher is better" : `${metric.lowerIsBetter ? "lower" : "higher"} is better`;
+  const direction =
+    metric.lowerIsBetter === null
+      ? "not stated whether lower or higher is better"
+      : `${metric.lowerIsBetter ? "lower" : "higher"} is better`;
   return `${metric.name} = ${metric.value} (${direction}${unranked ? `; not ranked: ${unranked}` : ""})`;
 }
 
@@ -116,8 +119,7 @@ function memorySection(ctx: PromptContext): PromptSection | null {
   if (ctx.memory.length === 0) return null;
   return {
     title: SECTION.memory,
-    body:
-      "Designs tried so far in this run that produced a score. Learn from them, and do not simply resubmit one of them.",
+    body: "Designs tried so far in this run that produced a score. Learn from them, and do not simply resubmit one of them.",
     children: ctx.memory.map((m) => ({
       title: `Solution ${m.id} (${m.stage})`,
       items: [
@@ -163,7 +165,9 @@ function implementationSection(ctx: PromptContext): PromptSection {
   ];
   if (ctx.metricHint) items.push(`The task is judged by ${ctx.metricHint}; report that metric.`);
   if (ctx.lowerIsBetter !== undefined) {
-    items.push(`This run compares scores with lower_is_better = ${ctx.lowerIsBetter}; report the metric in that direction.`);
+    items.push(
+      `This run compares scores with lower_is_better = ${ctx.lowerIsBetter}; report the metric in that direction.`,
+    );
   }
   items.push(
     `The whole script must finish within ${humanDuration(ctx.timeLimitSec)}, or it is stopped and counted as failed. Size models, folds and epochs to fit.`,
@@ -189,7 +193,10 @@ function packagesSection(ctx: PromptContext): PromptSection {
 }
 
 function dataPreviewSection(ctx: PromptContext): PromptSection {
-  return { title: SECTION.dataPreview, body: ctx.dataPreview.trim() || "(no preview of the input directory is available)" };
+  return {
+    title: SECTION.dataPreview,
+    body: ctx.dataPreview.trim() || "(no preview of the input directory is available)",
+  };
 }
 
 function responseFormatSection(planWhat: string, codeWhat: string): PromptSection {
@@ -213,7 +220,8 @@ export function runTimeNote(parent: SolutionNode, timeLimitSec: number): string 
   const ranSec = Math.max(0, parent.execTimeMs) / 1000;
   const share = ranSec / timeLimitSec;
   const note = `The previous solution ran for ${humanDuration(ranSec)} of the ${humanDuration(timeLimitSec)} allowed (${Math.round(share * 100)}%).`;
-  if (parent.timedOut) return `${note} It hit the limit and was stopped: the new version must be clearly cheaper, not just a little.`;
+  if (parent.timedOut)
+    return `${note} It hit the limit and was stopped: the new version must be clearly cheaper, not just a little.`;
   if (share > SLOW_RUN_SHARE) {
     return `${note} That is more than half the limit: a change must not make it much slower (more folds, epochs, estimators or features could push it past the limit and lose the result).`;
   }
@@ -293,7 +301,11 @@ export function improvePrompt(ctx: PromptContext): PromptSection[] {
             "Keep everything else from the previous solution as it is, including how the metric is computed and reported.",
             "Prefer changes you expect to matter most; avoid ones that only add run time.",
             `Previous result: ${describeMetric(parent.metric, parent.unranked)}.`,
-            ...(parent.unranked ? ["Its metric is not the one this run is judged by, so it cannot be compared: let your one change be to compute and report the run's metric instead."] : []),
+            ...(parent.unranked
+              ? [
+                  "Its metric is not the one this run is judged by, so it cannot be compared: let your one change be to compute and report the run's metric instead.",
+                ]
+              : []),
             ...compact([runTimeNote(parent, ctx.timeLimitSec)]),
           ],
         },
@@ -357,7 +369,11 @@ export const REVIEW_TOOL_NAME = "submit_review";
  */
 export type ReviewAnswerForm = "tool" | "json";
 
-export function reviewPrompt(input: ReviewInput, result?: ExecutionResult, answerBy: ReviewAnswerForm = "tool"): PromptSection[] {
+export function reviewPrompt(
+  input: ReviewInput,
+  result?: ExecutionResult,
+  answerBy: ReviewAnswerForm = "tool",
+): PromptSection[] {
   const run: string[] = [`Stage: ${input.stage}`];
   if (result) {
     run.push(

@@ -19,7 +19,10 @@ export class StepFailure extends Error {
    */
   readonly requestFailed: boolean;
 
-  constructor(reason: string, details: { answer?: string; usage: TokenUsage; cause?: unknown; requestFailed?: boolean }) {
+  constructor(
+    reason: string,
+    details: { answer?: string; usage: TokenUsage; cause?: unknown; requestFailed?: boolean },
+  ) {
     super(reason, { cause: details.cause });
     this.name = "StepFailure";
     this.reason = reason;

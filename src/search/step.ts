@@ -52,7 +52,14 @@ export interface StepOutcome {
 }
 
 /** The node of a step whose coder gave no script: buggy, nothing run, the reason and the model's answer kept. */
-function failedProposalNode(args: { id: NodeId; action: Action; failure: StepFailure; coder: string; createdAt: string; finishedAt: string }): SolutionNode {
+function failedProposalNode(args: {
+  id: NodeId;
+  action: Action;
+  failure: StepFailure;
+  coder: string;
+  createdAt: string;
+  finishedAt: string;
+}): SolutionNode {
   const { id, action, failure } = args;
   return {
     id,
@@ -115,7 +122,11 @@ export async function runStep(args: {
   } catch (err) {
     if (!(err instanceof StepFailure) || args.signal?.aborted) throw err;
     const finishedAt = deps.clock.now().toISOString();
-    return { node: failedProposalNode({ id, action, failure: err, coder: deps.coder.name, createdAt, finishedAt }), suggestedLowerIsBetter: null, failure: err };
+    return {
+      node: failedProposalNode({ id, action, failure: err, coder: deps.coder.name, createdAt, finishedAt }),
+      suggestedLowerIsBetter: null,
+      failure: err,
+    };
   }
   args.onProposal?.(proposal);
 
@@ -127,8 +138,10 @@ export async function runStep(args: {
 
   await deps.saveOutput(id, result.output);
   const problems: string[] = [];
-  if (result.timedOut) problems.push(`the script timed out after ${Math.round(limits.timeoutMs / 1000)} s and was killed`);
-  else if (result.outOfMemory) problems.push(`the script ran out of memory (limit ${limits.memoryMb} MB) and was killed`);
+  if (result.timedOut)
+    problems.push(`the script timed out after ${Math.round(limits.timeoutMs / 1000)} s and was killed`);
+  else if (result.outOfMemory)
+    problems.push(`the script ran out of memory (limit ${limits.memoryMb} MB) and was killed`);
   else if (result.limitExceeded) problems.push(result.limitExceeded);
   else if (result.signal) problems.push(`the script was killed by ${result.signal}`);
   else if (result.exitCode !== 0) problems.push(`the script exited with code ${result.exitCode}`);
@@ -139,7 +152,9 @@ export async function runStep(args: {
   const submissionRel = `${nodeDirName(id)}/working/${SUBMISSION_FILE}`;
   const submissionAbs = deps.resolve(submissionRel);
   const written = await deps.exists(submissionAbs);
-  const submissionProblem: string | null = written ? await deps.checker.check(submissionAbs) : `${SUBMISSION_FILE} was not written`;
+  const submissionProblem: string | null = written
+    ? await deps.checker.check(submissionAbs)
+    : `${SUBMISSION_FILE} was not written`;
   if (submissionProblem) problems.push(`submission: ${submissionProblem}`);
 
   const output = truncateForPrompt(result.output);

@@ -7,10 +7,7 @@ export type NodeId = number;
 export type Stage = "draft" | "improve" | "debug";
 
 /** What the policy decides to do next. */
-export type Action =
-  | { kind: "draft" }
-  | { kind: "improve"; parent: NodeId }
-  | { kind: "debug"; parent: NodeId };
+export type Action = { kind: "draft" } | { kind: "improve"; parent: NodeId } | { kind: "debug"; parent: NodeId };
 
 /** A validation metric as a script or a review reported it. */
 export interface MetricReport {
@@ -78,7 +75,14 @@ export interface PromptContext {
   /** Rendered data preview of the input directory. */
   dataPreview: string;
   /** Earlier good solutions: plan, findings, metric. */
-  memory: Array<{ id: NodeId; plan: string; analysis: string; metric: MetricReport | null; stage: Stage; unranked?: string | null }>;
+  memory: Array<{
+    id: NodeId;
+    plan: string;
+    analysis: string;
+    metric: MetricReport | null;
+    stage: Stage;
+    unranked?: string | null;
+  }>;
   /** Guidance from people steering the run, oldest first. */
   guidance: string[];
   /** The parent for improve/debug. */

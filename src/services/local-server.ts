@@ -11,7 +11,11 @@ export class PortInUse extends Error {}
  * taken between picking and binding, so that case is tried again a few times. `inUse` is the error for a
  * given port that is taken.
  */
-export async function startOnPort<T>(port: number | undefined, start: (port: number) => Promise<T>, inUse: (port: number, cause: PortInUse) => AideError): Promise<T> {
+export async function startOnPort<T>(
+  port: number | undefined,
+  start: (port: number) => Promise<T>,
+  inUse: (port: number, cause: PortInUse) => AideError,
+): Promise<T> {
   for (let attempt = 0; ; attempt++) {
     const p = port || (await freePort());
     try {

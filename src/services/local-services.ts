@@ -18,7 +18,17 @@
  * running runs stranded in MongoDB and their last chat posts unsent), as docker-compose.yml runs Redis.
  */
 import { randomBytes } from "node:crypto";
-import { closeSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from "node:fs";
+import {
+  closeSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+  writeSync,
+} from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import type { Logger } from "../logger.ts";
@@ -99,7 +109,11 @@ async function mongoIsOurs(rec: ServicesState["mongo"]): Promise<boolean> {
  * Returns the URLs of the local services in `need`, starting those that do not answer. Safe to call from many
  * processes at once.
  */
-export async function ensureLocalServices<N extends Need>(opts: { dataDir?: string; need: N; logger: Logger }): Promise<EnsuredServices<N>> {
+export async function ensureLocalServices<N extends Need>(opts: {
+  dataDir?: string;
+  need: N;
+  logger: Logger;
+}): Promise<EnsuredServices<N>> {
   const dataDir = opts.dataDir ?? defaultDataDir();
   const { need, logger } = opts;
   mkdirSync(dataDir, { recursive: true });
@@ -111,7 +125,10 @@ export async function ensureLocalServices<N extends Need>(opts: { dataDir?: stri
     return out as EnsuredServices<N>;
   };
   const healthy = async (s: ServicesState): Promise<{ redis: boolean; mongo: boolean }> => {
-    const [redis, mongo] = await Promise.all([need.redis ? redisIsOurs(s.redis) : true, need.mongo ? mongoIsOurs(s.mongo) : true]);
+    const [redis, mongo] = await Promise.all([
+      need.redis ? redisIsOurs(s.redis) : true,
+      need.mongo ? mongoIsOurs(s.mongo) : true,
+    ]);
     return { redis, mongo };
   };
 
@@ -126,7 +143,9 @@ export async function ensureLocalServices<N extends Need>(opts: { dataDir?: stri
     if (need.redis && !now.redis) {
       await retire("redis", state.redis, logger);
       const dir = join(dataDir, "services", "redis");
-      const redis = await startPreferringPort(state.redis?.port, (port) => startRedisServer({ port, dir, detached: true, appendOnly: true }));
+      const redis = await startPreferringPort(state.redis?.port, (port) =>
+        startRedisServer({ port, dir, detached: true, appendOnly: true }),
+      );
       state.redis = { url: redis.url, port: redis.port, pid: redis.pid, startedAt: new Date().toISOString() };
       writeServicesState(dataDir, state);
       logger.info({ url: redis.url, pid: redis.pid }, "started local redis-server");
@@ -134,7 +153,9 @@ export async function ensureLocalServices<N extends Need>(opts: { dataDir?: stri
     if (need.mongo && !now.mongo) {
       await retire("mongo", state.mongo, logger);
       const dir = join(dataDir, "services", "mongo");
-      const mongo = await startPreferringPort(state.mongo?.port, (port) => startMongoServer({ port, dir, detached: true }));
+      const mongo = await startPreferringPort(state.mongo?.port, (port) =>
+        startMongoServer({ port, dir, detached: true }),
+      );
       state.mongo = { uri: mongo.uri, port: mongo.port, pid: mongo.pid, startedAt: new Date().toISOString() };
       writeServicesState(dataDir, state);
       logger.info({ uri: mongo.uri, pid: mongo.pid, data: join(dir, "data") }, "started local MongoDB-protocol server");
@@ -191,11 +212,16 @@ function processIsOurServer(pid: number, kind: "redis" | "mongo"): boolean {
   } catch {
     return false; // gone (or no /proc: then we cannot tell, and do not kill)
   }
-  return kind === "redis" ? /redis-server/.test(cmdline) : /mongo-server\.[jt]s/.test(cmdline) && cmdline.includes("--serve");
+  return kind === "redis"
+    ? /redis-server/.test(cmdline)
+    : /mongo-server\.[jt]s/.test(cmdline) && cmdline.includes("--serve");
 }
 
 /** Starts on `preferred` when given and free (stable URLs across restarts), else on any free port. */
-async function startPreferringPort<T>(preferred: number | undefined, start: (port: number | undefined) => Promise<T>): Promise<T> {
+async function startPreferringPort<T>(
+  preferred: number | undefined,
+  start: (port: number | undefined) => Promise<T>,
+): Promise<T> {
   if (preferred) {
     try {
       return await start(preferred);
@@ -207,7 +233,6 @@ async function startPreferringPort<T>(preferred: number | undefined, start: (por
 }
 
 // ------------------------------------------------------------------------------------------------ the lock
-
 
 async function withLock<T>(dataDir: string, logger: Logger, f: () => Promise<T>): Promise<T> {
   const lock = join(dataDir, "services.lock");
@@ -227,7 +252,11 @@ async function withLock<T>(dataDir: string, logger: Logger, f: () => Promise<T>)
     }
     breakIfStale(lock, logger);
     if (Date.now() > deadline) {
-      throw new AideError("services", "Another aide process is still starting the local services; try again in a minute.", { detail: lock });
+      throw new AideError(
+        "services",
+        "Another aide process is still starting the local services; try again in a minute.",
+        { detail: lock },
+      );
     }
     await sleep(25 + Math.random() * 50);
   }

@@ -48,10 +48,12 @@ export function startMongoServer(opts: MongoServerOptions): Promise<MongoServerH
   return startOnPort(
     opts.port,
     (port) => startOnFreshPort(port, opts),
-    (port, cause) => new AideError("mongo", `Port ${port} is already in use; cannot start the embedded MongoDB server there.`, { cause }),
+    (port, cause) =>
+      new AideError("mongo", `Port ${port} is already in use; cannot start the embedded MongoDB server there.`, {
+        cause,
+      }),
   );
 }
-
 
 async function startOnFreshPort(port: number, opts: MongoServerOptions): Promise<MongoServerHandle> {
   mkdirSync(opts.dir, { recursive: true });
@@ -85,7 +87,10 @@ async function startOnFreshPort(port: number, opts: MongoServerOptions): Promise
     errors: {
       spawn: (err) => new AideError("mongo", "Could not start the embedded MongoDB server.", { cause: err }),
       exited: (detail) => new AideError("mongo", "The embedded MongoDB server exited during startup.", { detail }),
-      timeout: (log) => new AideError("mongo", "The embedded MongoDB server did not answer in time.", { detail: `${uri}; log: ${log}` }),
+      timeout: (log) =>
+        new AideError("mongo", "The embedded MongoDB server did not answer in time.", {
+          detail: `${uri}; log: ${log}`,
+        }),
     },
   });
   writeFileSync(pidFile, `${pid}\n`);
@@ -106,7 +111,11 @@ export function stopMongoPid(pid: number, graceMs = 5_000): Promise<void> {
   return stopPid(pid, graceMs);
 }
 
-async function withClient<T>(uri: string, timeoutMs: number, f: (c: mongoose.mongo.MongoClient) => Promise<T>): Promise<T> {
+async function withClient<T>(
+  uri: string,
+  timeoutMs: number,
+  f: (c: mongoose.mongo.MongoClient) => Promise<T>,
+): Promise<T> {
   const client = new mongoose.mongo.MongoClient(uri, {
     serverSelectionTimeoutMS: timeoutMs,
     connectTimeoutMS: timeoutMs,
@@ -163,9 +172,6 @@ export async function mongoServerPid(uri: string, timeoutMs = 1_000): Promise<nu
   }
 }
 
-
-
-
 // ------------------------------------------------------------------------------------------------ the server process
 
 /** Takes `<dataDir>.lock` for this pid; a lock held by a live process means another server owns the data. */
@@ -206,8 +212,14 @@ async function serve(argv: string[]): Promise<void> {
   if (dataDir) mkdirSync(dataDir, { recursive: true });
   const unlock = dataDir ? lockDataDir(dataDir) : () => {};
   const { startEmbeddedMongo } = await import("../store/embedded/server.ts");
-  const server = await startEmbeddedMongo({ port, dir: dataDir, info: { command: INFO_COMMAND, answer: () => ({ pid: process.pid, dataDir }) } });
-  console.log(`${new Date().toISOString()} embedded MongoDB listening on ${server.uri} pid ${process.pid} data ${dataDir ?? "(memory only)"}`);
+  const server = await startEmbeddedMongo({
+    port,
+    dir: dataDir,
+    info: { command: INFO_COMMAND, answer: () => ({ pid: process.pid, dataDir }) },
+  });
+  console.log(
+    `${new Date().toISOString()} embedded MongoDB listening on ${server.uri} pid ${process.pid} data ${dataDir ?? "(memory only)"}`,
+  );
   let closing = false;
   const shutdown = async (why: string) => {
     if (closing) return;

@@ -45,10 +45,10 @@ export function startRedisServer(opts: RedisServerOptions): Promise<RedisServerH
   return startOnPort(
     opts.port,
     (port) => startOnFreshPort(port, opts),
-    (port, cause) => new AideError("redis", `Port ${port} is already in use; cannot start redis-server there.`, { cause }),
+    (port, cause) =>
+      new AideError("redis", `Port ${port} is already in use; cannot start redis-server there.`, { cause }),
   );
 }
-
 
 async function startOnFreshPort(port: number, opts: RedisServerOptions): Promise<RedisServerHandle> {
   mkdirSync(opts.dir, { recursive: true });
@@ -60,14 +60,22 @@ async function startOnFreshPort(port: number, opts: RedisServerOptions): Promise
   rmSync(logFile, { force: true });
   const bin = opts.bin ?? "redis-server";
   const args = [
-    "--port", String(port),
-    "--bind", "127.0.0.1",
-    "--save", "",
-    "--appendonly", opts.appendOnly ? "yes" : "no",
-    "--appendfsync", "everysec",
-    "--daemonize", "no",
-    "--dir", opts.dir,
-    "--logfile", logFile,
+    "--port",
+    String(port),
+    "--bind",
+    "127.0.0.1",
+    "--save",
+    "",
+    "--appendonly",
+    opts.appendOnly ? "yes" : "no",
+    "--appendfsync",
+    "everysec",
+    "--daemonize",
+    "no",
+    "--dir",
+    opts.dir,
+    "--logfile",
+    logFile,
   ];
   const child = spawn(bin, args, { detached: opts.detached ?? false, stdio: "ignore" });
 
@@ -88,7 +96,8 @@ async function startOnFreshPort(port: number, opts: RedisServerOptions): Promise
           ? new AideError("redis", INSTALL_HINT, { cause: err, detail: `${bin} not found` })
           : new AideError("redis", "Could not start redis-server.", { cause: err, detail: err.message }),
       exited: (detail) => new AideError("redis", "redis-server exited during startup.", { detail }),
-      timeout: (log) => new AideError("redis", "redis-server did not answer in time.", { detail: `${url}; log: ${log}` }),
+      timeout: (log) =>
+        new AideError("redis", "redis-server did not answer in time.", { detail: `${url}; log: ${log}` }),
     },
   });
   writeFileSync(pidFile, `${pid}\n`);
@@ -169,6 +178,3 @@ function quickClient(url: string, timeoutMs: number): Redis {
   client.on("error", () => {});
   return client;
 }
-
-
-

@@ -105,7 +105,13 @@ export class TreeServer {
     await new Promise<void>((resolve) => s.close(() => resolve()));
   }
 
-  private send(res: ServerResponse, status: number, type: string, body: string | Buffer, extra: Record<string, string> = {}): void {
+  private send(
+    res: ServerResponse,
+    status: number,
+    type: string,
+    body: string | Buffer,
+    extra: Record<string, string> = {},
+  ): void {
     res.writeHead(status, { ...SECURITY_HEADERS, "Content-Type": type, "Cache-Control": "no-store", ...extra });
     res.end(body);
   }
@@ -118,8 +124,14 @@ export class TreeServer {
     const url = new URL(req.url ?? "/", "http://localhost");
     const path = url.pathname;
     if (path === "/healthz") return this.send(res, 200, "text/plain; charset=utf-8", "ok\n");
-    if (path === "/assets/tree.js") return this.send(res, 200, "text/javascript; charset=utf-8", pageAssets().script, { "Cache-Control": "public, max-age=300" });
-    if (path === "/assets/tree.css") return this.send(res, 200, "text/css; charset=utf-8", pageAssets().style, { "Cache-Control": "public, max-age=300" });
+    if (path === "/assets/tree.js")
+      return this.send(res, 200, "text/javascript; charset=utf-8", pageAssets().script, {
+        "Cache-Control": "public, max-age=300",
+      });
+    if (path === "/assets/tree.css")
+      return this.send(res, 200, "text/css; charset=utf-8", pageAssets().style, {
+        "Cache-Control": "public, max-age=300",
+      });
     const m = RUN_ROUTE.exec(path);
     if (!m) return this.send(res, 404, "text/plain; charset=utf-8", "Not found.\n");
     const runId = m[1]!;
@@ -133,7 +145,9 @@ export class TreeServer {
     if (!what) return this.send(res, 200, "text/html; charset=utf-8", livePageHtml(runId, token!));
     if (what === "tree.json") {
       const view = await this.view(runId);
-      return view ? this.send(res, 200, "application/json", JSON.stringify(view)) : this.send(res, 404, "text/plain; charset=utf-8", "No such run.\n");
+      return view
+        ? this.send(res, 200, "application/json", JSON.stringify(view))
+        : this.send(res, 404, "text/plain; charset=utf-8", "No such run.\n");
     }
     if (what === "chart.png") {
       const journal = await this.opts.store.loadJournal(runId);
@@ -142,9 +156,15 @@ export class TreeServer {
     if (what === "stream") return this.stream(req, res, runId);
     const nodeId = Number(m[3]);
     const [node, run] = await Promise.all([this.opts.store.getNode(runId, nodeId), this.opts.store.getRun(runId)]);
-    if (!node || !run) return this.send(res, 404, "application/json", JSON.stringify({ error: `Run ${runId} has no node ${nodeId}.` }));
+    if (!node || !run)
+      return this.send(res, 404, "application/json", JSON.stringify({ error: `Run ${runId} has no node ${nodeId}.` }));
     const journal = run.progress.bestNodeId === null ? await this.opts.store.loadJournal(runId) : [];
-    return this.send(res, 200, "application/json", JSON.stringify(nodeDetail(node, run.progress.bestNodeId ?? bestNodeId(run, journal))));
+    return this.send(
+      res,
+      200,
+      "application/json",
+      JSON.stringify(nodeDetail(node, run.progress.bestNodeId ?? bestNodeId(run, journal))),
+    );
   }
 
   private async view(runId: string): Promise<TreeView | null> {
@@ -156,13 +176,21 @@ export class TreeServer {
   private async stream(req: IncomingMessage, res: ServerResponse, runId: string): Promise<void> {
     const max = this.opts.maxStreams ?? 200;
     if (this.streams >= max) {
-      this.send(res, 503, "text/plain; charset=utf-8", "Too many open pages; try again shortly.\n", { "Retry-After": "10" });
+      this.send(res, 503, "text/plain; charset=utf-8", "Too many open pages; try again shortly.\n", {
+        "Retry-After": "10",
+      });
       return;
     }
     const redis = this.opts.redis;
     // The stream position first, then the snapshot: no event between the two can be missed.
     const fromId = redis ? ((await readEvents(redis, runId, undefined, 1)).at(-1)?.entryId ?? "0-0") : null;
-    res.writeHead(200, { ...SECURITY_HEADERS, "Content-Type": "text/event-stream; charset=utf-8", "Cache-Control": "no-store", Connection: "keep-alive", "X-Accel-Buffering": "no" });
+    res.writeHead(200, {
+      ...SECURITY_HEADERS,
+      "Content-Type": "text/event-stream; charset=utf-8",
+      "Cache-Control": "no-store",
+      Connection: "keep-alive",
+      "X-Accel-Buffering": "no",
+    });
     const write = (event: string, data: string) => {
       if (!res.writableEnded) res.write(`event: ${event}\ndata: ${data}\n\n`);
     };

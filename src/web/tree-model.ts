@@ -102,7 +102,8 @@ export interface TreeRunSource {
 
 /** The best working node: the run's record when it names one, else computed from the journal. */
 export function bestNodeId(run: Pick<TreeRunSource, "progress">, journal: SolutionNode[]): number | null {
-  if (run.progress.bestNodeId !== null && journal.some((n) => n.id === run.progress.bestNodeId)) return run.progress.bestNodeId;
+  if (run.progress.bestNodeId !== null && journal.some((n) => n.id === run.progress.bestNodeId))
+    return run.progress.bestNodeId;
   const lower = run.progress.lowerIsBetter ?? recordedDirection(journal);
   return lower === null ? null : (bestNode(journal, lower)?.id ?? null);
 }
@@ -141,7 +142,10 @@ export function buildTreeView(run: TreeRunSource, journal: SolutionNode[]): Tree
   // One virtual root above the drafts, so the drafts sit side by side on the first level.
   const ROOT = -1;
   type Row = { id: number; parent: number | null };
-  const rows: Row[] = [{ id: ROOT, parent: null }, ...nodes.map((n) => ({ id: n.id, parent: n.parentId !== null && ids.has(n.parentId) ? n.parentId : ROOT }))];
+  const rows: Row[] = [
+    { id: ROOT, parent: null },
+    ...nodes.map((n) => ({ id: n.id, parent: n.parentId !== null && ids.has(n.parentId) ? n.parentId : ROOT })),
+  ];
   const root = stratify<Row>()
     .id((r) => String(r.id))
     .parentId((r) => (r.parent === null ? null : String(r.parent)))(rows);
@@ -207,7 +211,15 @@ export function nodeDetail(node: SolutionNode, bestId: number | null): NodeDetai
     plan: node.plan,
     code: node.code,
     codeHtml: highlightPython(node.code),
-    metric: node.metric && !node.buggy ? { name: node.metric.name, value: node.metric.value, lowerIsBetter: node.metric.lowerIsBetter, text: formatNumber(node.metric.value) } : null,
+    metric:
+      node.metric && !node.buggy
+        ? {
+            name: node.metric.name,
+            value: node.metric.value,
+            lowerIsBetter: node.metric.lowerIsBetter,
+            text: formatNumber(node.metric.value),
+          }
+        : null,
     unranked: node.unranked ?? null,
     buggy: node.buggy,
     best: node.id === bestId,

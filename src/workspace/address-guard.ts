@@ -59,7 +59,8 @@ const METADATA_V4 = new Set(["169.254.169.254", "169.254.170.2", "169.254.169.25
 const METADATA_V6 = new Set(["fd00:ec2:0:0:0:0:0:254"]);
 
 function cls(category: AddressCategory, description: string): AddressClass {
-  const alwaysRefused = category === "unspecified" || category === "multicast" || category === "broadcast" || category === "metadata";
+  const alwaysRefused =
+    category === "unspecified" || category === "multicast" || category === "broadcast" || category === "metadata";
   return { category, description, alwaysRefused };
 }
 
@@ -74,8 +75,8 @@ function parseIPv4(ip: string): number | null {
 function inV4(n: number, base: string, bits: number): boolean {
   const b = parseIPv4(base)!;
   if (bits === 0) return true;
-  const mask = bits === 32 ? 0xffffffff : (~((1 << (32 - bits)) - 1)) >>> 0;
-  return ((n & mask) >>> 0) === ((b & mask) >>> 0);
+  const mask = bits === 32 ? 0xffffffff : ~((1 << (32 - bits)) - 1) >>> 0;
+  return (n & mask) >>> 0 === (b & mask) >>> 0;
 }
 
 function v4String(n: number): string {
@@ -102,7 +103,9 @@ function parseIPv6(raw: string): number[] | null {
   const missing = 8 - head.length - rest.length;
   if (halves.length === 1 && missing !== 0) return null;
   if (missing < 0) return null;
-  const groups = [...head, ...Array<string>(halves.length === 2 ? missing : 0).fill("0"), ...rest].map((g) => parseInt(g, 16));
+  const groups = [...head, ...Array<string>(halves.length === 2 ? missing : 0).fill("0"), ...rest].map((g) =>
+    parseInt(g, 16),
+  );
   if (groups.length !== 8 || groups.some((g) => !Number.isInteger(g) || g < 0 || g > 0xffff)) return null;
   return groups;
 }
@@ -112,7 +115,8 @@ function classifyV4(n: number): AddressClass | null {
   if (METADATA_V4.has(ip)) return cls("metadata", "a cloud metadata address");
   if (inV4(n, "0.0.0.0", 8)) return cls("unspecified", "an unspecified address");
   if (inV4(n, "127.0.0.0", 8)) return cls("loopback", "a loopback address");
-  if (inV4(n, "10.0.0.0", 8) || inV4(n, "172.16.0.0", 12) || inV4(n, "192.168.0.0", 16)) return cls("private", "a private address");
+  if (inV4(n, "10.0.0.0", 8) || inV4(n, "172.16.0.0", 12) || inV4(n, "192.168.0.0", 16))
+    return cls("private", "a private address");
   if (inV4(n, "169.254.0.0", 16)) return cls("link-local", "a link-local address");
   if (inV4(n, "100.64.0.0", 10)) return cls("cgnat", "a carrier-grade NAT address");
   if (n === 0xffffffff) return cls("broadcast", "a broadcast address");
@@ -201,7 +205,11 @@ export const systemResolver: Resolver = (hostname) =>
  * Refuses when any address is not allowed (a name that resolves to both a public and a private address is
  * refused: it could be pinned to either). On success, the first address is the one to connect to.
  */
-export async function checkHost(hostname: string, policy: AddressPolicy, resolver: Resolver = systemResolver): Promise<HostDecision> {
+export async function checkHost(
+  hostname: string,
+  policy: AddressPolicy,
+  resolver: Resolver = systemResolver,
+): Promise<HostDecision> {
   const bare = hostname.replace(/^\[|\]$/g, "");
   let addresses: LookupAddress[];
   if (isIP(bare)) {
@@ -211,7 +219,10 @@ export async function checkHost(hostname: string, policy: AddressPolicy, resolve
       addresses = await resolver(bare);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException | undefined)?.code;
-      const why = code === "ENOTFOUND" || code === "ENODATA" ? "the host name does not exist" : `the host name could not be resolved${code ? ` (${code})` : ""}`;
+      const why =
+        code === "ENOTFOUND" || code === "ENODATA"
+          ? "the host name does not exist"
+          : `the host name could not be resolved${code ? ` (${code})` : ""}`;
       return { ok: false, kind: "unresolved", reason: why };
     }
   }
@@ -219,7 +230,10 @@ export async function checkHost(hostname: string, policy: AddressPolicy, resolve
   for (const a of addresses) {
     const r = refusal(a.address, policy);
     if (r) {
-      const text = a.address === bare ? `${bare} is ${r.description}` : `${bare} resolves to ${a.address}, which is ${r.description}`;
+      const text =
+        a.address === bare
+          ? `${bare} is ${r.description}`
+          : `${bare} resolves to ${a.address}, which is ${r.description}`;
       return { ok: false, kind: "refused", reason: `${text} (${r.note})` };
     }
   }

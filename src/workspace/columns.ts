@@ -224,7 +224,10 @@ export function describeGroup(members: ReadonlyArray<ColumnSummary>): string {
   const kind = first.kind;
   const totalMissing = members.reduce((a, s) => a + s.missing, 0);
   const withMissing = members.filter((s) => s.missing > 0).length;
-  const missing = totalMissing === 0 ? "no missing" : `${totalMissing} missing in ${withMissing} column${withMissing === 1 ? "" : "s"}`;
+  const missing =
+    totalMissing === 0
+      ? "no missing"
+      : `${totalMissing} missing in ${withMissing} column${withMissing === 1 ? "" : "s"}`;
   const uLo = Math.min(...members.map((s) => s.unique));
   const uHi = Math.max(...members.map((s) => s.unique));
   const uniques = uLo === uHi ? `${uLo} unique each` : `${uLo}–${uHi} unique each`;

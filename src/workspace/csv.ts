@@ -78,7 +78,8 @@ export async function* iterateCsvFast(path: string, options: { delimiter?: strin
           pending += `\n${line}`;
           pendingState = scanQuotes(`\n${line}`, delimiter, pendingState);
           if (pendingState.inQuotes) {
-            if (pending.length > MAX_RECORD_BYTES) throw new Error(`record starting at line ${pendingLine} is too long or has an unclosed quote`);
+            if (pending.length > MAX_RECORD_BYTES)
+              throw new Error(`record starting at line ${pendingLine} is too long or has an unclosed quote`);
             continue;
           }
           const rec = finish(pending);
@@ -99,13 +100,20 @@ export async function* iterateCsvFast(path: string, options: { delimiter?: strin
         if (rec) yield rec;
       }
       rest = text.slice(start);
-      if (rest.length > MAX_RECORD_BYTES) throw new Error(`line ${lineNo + 1} is longer than ${MAX_RECORD_BYTES} characters`);
+      if (rest.length > MAX_RECORD_BYTES)
+        throw new Error(`line ${lineNo + 1} is longer than ${MAX_RECORD_BYTES} characters`);
     }
     const last = pending !== null ? `${pending}${rest ? `\n${rest}` : ""}` : rest;
     if (pending !== null) {
       const state = rest ? scanQuotes(`\n${rest}`, delimiter, pendingState) : pendingState;
-      if (state.inQuotes) throw new Error(`Quote Not Closed: the record starting at line ${pendingLine} has an opening quote that is never closed`);
-    } else if (rest.includes('"') && scanQuotes(rest, delimiter, { inQuotes: false, prev: "\n", justClosed: false }).inQuotes) {
+      if (state.inQuotes)
+        throw new Error(
+          `Quote Not Closed: the record starting at line ${pendingLine} has an opening quote that is never closed`,
+        );
+    } else if (
+      rest.includes('"') &&
+      scanQuotes(rest, delimiter, { inQuotes: false, prev: "\n", justClosed: false }).inQuotes
+    ) {
       throw new Error(`Quote Not Closed: the record at line ${lineNo + 1} has an opening quote that is never closed`);
     }
     if (last) {

@@ -71,7 +71,11 @@ export interface DatasetsSummary {
  * Downloads every link and unpacks it (and every local file) into `inputDir`. Throws a DataError with a
  * user-facing message on the first problem; what was already unpacked stays in `inputDir`.
  */
-export async function fetchDatasets(links: string[], inputDir: string, opts: FetchDatasetsOptions): Promise<DatasetsSummary> {
+export async function fetchDatasets(
+  links: string[],
+  inputDir: string,
+  opts: FetchDatasetsOptions,
+): Promise<DatasetsSummary> {
   const uniqueLinks = [...new Set(links.map((l) => l.trim()).filter(Boolean))];
   const locals = (opts.localFiles ?? []).map((f) => (typeof f === "string" ? { path: f } : f));
   if (uniqueLinks.length === 0 && locals.length === 0) {
@@ -115,7 +119,12 @@ export async function fetchDatasets(links: string[], inputDir: string, opts: Fet
       const file = await downloadToFile(link, temp!, { ...dl, headers, logger: opts.logger, signal: opts.signal });
       try {
         checkCancelled();
-        const r = await unpackInto(file.path, inputDir, limits, { name: file.filename, move: true, used, logger: opts.logger });
+        const r = await unpackInto(file.path, inputDir, limits, {
+          name: file.filename,
+          move: true,
+          used,
+          logger: opts.logger,
+        });
         record(displayUrl(link), r);
       } finally {
         await rm(file.path, { force: true });

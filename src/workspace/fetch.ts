@@ -149,12 +149,18 @@ const EXT_FOR_TYPE: Record<string, string> = {
   "text/plain": ".txt",
 };
 
-function chooseFilename(disposition: string | undefined, finalUrl: URL, originalUrl: URL, contentType: string | null): string {
+function chooseFilename(
+  disposition: string | undefined,
+  finalUrl: URL,
+  originalUrl: URL,
+  contentType: string | null,
+): string {
   const hasExt = (n: string | null): n is string => !!n && /\.[A-Za-z0-9]{1,10}$/.test(n);
   const fromHeader = filenameFromDisposition(disposition);
   const fromFinal = filenameFromUrl(finalUrl);
   const fromOriginal = filenameFromUrl(originalUrl);
-  const picked = fromHeader ?? (hasExt(fromFinal) ? fromFinal : hasExt(fromOriginal) ? fromOriginal : (fromOriginal ?? fromFinal));
+  const picked =
+    fromHeader ?? (hasExt(fromFinal) ? fromFinal : hasExt(fromOriginal) ? fromOriginal : (fromOriginal ?? fromFinal));
   let name = sanitizeFilename(picked ?? "download");
   if (!hasExt(name) && contentType) {
     const ext = EXT_FOR_TYPE[contentType.split(";")[0]!.trim().toLowerCase()];
@@ -171,10 +177,14 @@ function sameOrigin(a: URL, b: URL): boolean {
 function assertAcceptableUrl(u: URL, refusedPrefix: string, redirected: boolean): void {
   const via = redirected ? "it redirects to" : "it is";
   if (u.protocol !== "http:" && u.protocol !== "https:") {
-    throw new DataError(`${refusedPrefix}: ${via} a ${u.protocol.replace(/:$/, "")}: link; only http and https links can be downloaded.`);
+    throw new DataError(
+      `${refusedPrefix}: ${via} a ${u.protocol.replace(/:$/, "")}: link; only http and https links can be downloaded.`,
+    );
   }
   if (u.username || u.password) {
-    throw new DataError(`${refusedPrefix}: ${via} a link with a user name or password in it; share a link without credentials.`);
+    throw new DataError(
+      `${refusedPrefix}: ${via} a link with a user name or password in it; share a link without credentials.`,
+    );
   }
 }
 
@@ -197,7 +207,13 @@ function raceAbort<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
   });
 }
 
-function sendRequest(u: URL, hostname: string, pinned: PinnedAddress, headers: Record<string, string>, signal: AbortSignal): Promise<http.IncomingMessage> {
+function sendRequest(
+  u: URL,
+  hostname: string,
+  pinned: PinnedAddress,
+  headers: Record<string, string>,
+  signal: AbortSignal,
+): Promise<http.IncomingMessage> {
   return new Promise((resolve, reject) => {
     const mod = u.protocol === "https:" ? https : http;
     const req = mod.request(
@@ -231,7 +247,8 @@ function networkReason(err: unknown): string {
   if (code === "EHOSTUNREACH" || code === "ENETUNREACH") return "the host cannot be reached";
   if (code === "ENOSPC") return "the disk is full";
   if (code.startsWith("HPE_")) return "the server sent an invalid HTTP response";
-  if (/CERT|TLS|SSL|SELF_SIGNED|UNABLE_TO_VERIFY/i.test(code)) return "the server's TLS certificate could not be verified";
+  if (/CERT|TLS|SSL|SELF_SIGNED|UNABLE_TO_VERIFY/i.test(code))
+    return "the server's TLS certificate could not be verified";
   return code ? `a network error occurred (${code})` : "a network error occurred";
 }
 
@@ -291,7 +308,8 @@ export async function downloadToFile(url: string, destDir: string, opts: Downloa
         res.destroy();
         const location = res.headers.location;
         if (!location) throw new DataError(`${failed}: the server answered ${status} without saying where to go.`);
-        if (hop >= opts.maxRedirects) throw new DataError(`${failed}: too many redirects (more than ${opts.maxRedirects}).`);
+        if (hop >= opts.maxRedirects)
+          throw new DataError(`${failed}: too many redirects (more than ${opts.maxRedirects}).`);
         let next: URL;
         try {
           next = new URL(location, current);
@@ -299,7 +317,8 @@ export async function downloadToFile(url: string, destDir: string, opts: Downloa
           throw new DataError(`${failed}: it redirects to an invalid link.`);
         }
         assertAcceptableUrl(next, refused, true);
-        if (visited.has(next.href)) throw new DataError(`${failed}: too many redirects (the links redirect in a loop).`);
+        if (visited.has(next.href))
+          throw new DataError(`${failed}: too many redirects (the links redirect in a loop).`);
         visited.add(next.href);
         opts.logger.debug({ url: shown, hop: hop + 1, to: displayUrl(next) }, "download redirected");
         current = next;
@@ -316,7 +335,9 @@ export async function downloadToFile(url: string, destDir: string, opts: Downloa
       const declared = lengthHeader !== undefined && /^\d+$/.test(lengthHeader) ? Number(lengthHeader) : null;
       if (declared !== null && declared > opts.maxBytes) {
         res.destroy();
-        throw new DataError(`${refused}: the file (${formatBytes(declared)}) is larger than the ${formatBytes(opts.maxBytes)} limit.`);
+        throw new DataError(
+          `${refused}: the file (${formatBytes(declared)}) is larger than the ${formatBytes(opts.maxBytes)} limit.`,
+        );
       }
       const contentType = res.headers["content-type"] ?? null;
       const filename = chooseFilename(res.headers["content-disposition"], current, original, contentType);
@@ -348,7 +369,11 @@ export async function downloadToFile(url: string, destDir: string, opts: Downloa
         transform(chunk: Buffer, _enc, cb) {
           bytes += chunk.length;
           if (bytes > opts.maxBytes) {
-            cb(new DataError(`Download of ${shown} stopped: the file is larger than the ${formatBytes(opts.maxBytes)} limit.`));
+            cb(
+              new DataError(
+                `Download of ${shown} stopped: the file is larger than the ${formatBytes(opts.maxBytes)} limit.`,
+              ),
+            );
             return;
           }
           cb(null, chunk);
@@ -358,18 +383,23 @@ export async function downloadToFile(url: string, destDir: string, opts: Downloa
       if (minRate > 0) {
         const grace = opts.rateGraceMs ?? DEFAULT_DOWNLOAD_LIMITS.rateGraceMs;
         const bodyStarted = Date.now();
-        rateCheck = setInterval(() => {
-          const elapsed = Date.now() - bodyStarted;
-          const rate = bytes / Math.max(elapsed / 1000, 0.001);
-          if (elapsed < grace || rate >= minRate) return;
-          tooSlow = `${formatBytes(Math.floor(rate))}/s on average over ${formatSeconds(elapsed)}, below the ${formatBytes(minRate)}/s minimum`;
-          controller.abort(new Error("download too slow"));
-        }, Math.min(1000, Math.max(50, grace / 4)));
+        rateCheck = setInterval(
+          () => {
+            const elapsed = Date.now() - bodyStarted;
+            const rate = bytes / Math.max(elapsed / 1000, 0.001);
+            if (elapsed < grace || rate >= minRate) return;
+            tooSlow = `${formatBytes(Math.floor(rate))}/s on average over ${formatSeconds(elapsed)}, below the ${formatBytes(minRate)}/s minimum`;
+            controller.abort(new Error("download too slow"));
+          },
+          Math.min(1000, Math.max(50, grace / 4)),
+        );
       }
       await pipeline(res, counter, createWriteStream("", { fd: handle }), { signal: controller.signal });
       clearInterval(rateCheck);
       if (declared !== null && bytes !== declared) {
-        throw new DataError(`${failed}: the connection closed before the whole file arrived (${formatBytes(bytes)} of ${formatBytes(declared)}).`);
+        throw new DataError(
+          `${failed}: the connection closed before the whole file arrived (${formatBytes(bytes)} of ${formatBytes(declared)}).`,
+        );
       }
       partialPath = null;
       opts.logger.info({ url: shown, bytes, filename: finalName, ms: Date.now() - started }, "download finished");

@@ -51,7 +51,8 @@ export async function assertInputDir(inputDir: string): Promise<void> {
   } catch (err) {
     throw new DataError(`The input directory ${inputDir} cannot be read.`, { cause: err });
   }
-  if (names.length === 0) throw new DataError(`The input directory ${inputDir} is empty: put the task's data files in it.`);
+  if (names.length === 0)
+    throw new DataError(`The input directory ${inputDir} is empty: put the task's data files in it.`);
 }
 
 /** Walks a directory tree (symlinked directories are not entered). Sizes of unreadable entries count as 0. */
@@ -62,7 +63,16 @@ export async function walkDir(root: string, options: WalkOptions = {}): Promise<
 
   const visit = async (dir: string, depth: number): Promise<DirEntry> => {
     const rel = toRel(root, dir);
-    const node: DirEntry = { path: dir, rel, name: basename(dir), dirs: [], files: [], fileCount: 0, totalSize: 0, partial: false };
+    const node: DirEntry = {
+      path: dir,
+      rel,
+      name: basename(dir),
+      dirs: [],
+      files: [],
+      fileCount: 0,
+      totalSize: 0,
+      partial: false,
+    };
     let entries: Dirent[];
     try {
       entries = await readdir(dir, { withFileTypes: true });
@@ -162,7 +172,8 @@ export function pickTaskFiles(files: ReadonlyArray<FileEntry>): TaskFiles {
   for (const role of ["train", "test", "sampleSubmission"] as const) {
     const candidates = files.filter((f) => roleOf(f.name) === role);
     candidates.sort((a, b) => {
-      const exact = Number(b.name.toLowerCase() === EXACT_NAMES[role]) - Number(a.name.toLowerCase() === EXACT_NAMES[role]);
+      const exact =
+        Number(b.name.toLowerCase() === EXACT_NAMES[role]) - Number(a.name.toLowerCase() === EXACT_NAMES[role]);
       if (exact !== 0) return exact;
       const depth = a.rel.split("/").length - b.rel.split("/").length;
       if (depth !== 0) return depth;

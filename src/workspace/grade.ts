@@ -14,7 +14,8 @@ function readColumns(text: string, id: string, target: string, what: string): Ma
   const rows = parse(text, { columns: true, skip_empty_lines: true, trim: true }) as Array<Record<string, string>>;
   const out = new Map<string, string>();
   for (const row of rows) {
-    if (!(id in row) || !(target in row)) throw new DataError(`${what} lacks the column ${!(id in row) ? id : target}.`);
+    if (!(id in row) || !(target in row))
+      throw new DataError(`${what} lacks the column ${!(id in row) ? id : target}.`);
     out.set(row[id]!, row[target]!);
   }
   return out;
@@ -56,15 +57,18 @@ export async function gradeSubmission(submissionPath: string, answersPath: strin
     case "roc_auc":
       return rocAuc(num(truth), num(pred));
     case "rmse": {
-      const t = num(truth), p = num(pred);
+      const t = num(truth),
+        p = num(pred);
       return Math.sqrt(t.reduce((s, v, i) => s + (v - p[i]!) ** 2, 0) / t.length);
     }
     case "mae": {
-      const t = num(truth), p = num(pred);
+      const t = num(truth),
+        p = num(pred);
       return t.reduce((s, v, i) => s + Math.abs(v - p[i]!), 0) / t.length;
     }
     case "r2": {
-      const t = num(truth), p = num(pred);
+      const t = num(truth),
+        p = num(pred);
       const mean = t.reduce((a, b) => a + b, 0) / t.length;
       const ssRes = t.reduce((s, v, i) => s + (v - p[i]!) ** 2, 0);
       const ssTot = t.reduce((s, v) => s + (v - mean) ** 2, 0);

@@ -6,7 +6,14 @@
 import { open } from "node:fs/promises";
 import { extname } from "node:path";
 import { DataError } from "../errors.ts";
-import { describeColumn, describeGroup, looksLikeIdName, nameStem, summarizeColumn, type ColumnSummary } from "./columns.ts";
+import {
+  describeColumn,
+  describeGroup,
+  looksLikeIdName,
+  nameStem,
+  summarizeColumn,
+  type ColumnSummary,
+} from "./columns.ts";
 import { countCsvRecords, readCsvHead } from "./csv.ts";
 import { formatBytes } from "../util/bytes.ts";
 import { truncate } from "../util/text.ts";
@@ -67,14 +74,22 @@ export async function buildDataPreview(inputDir: string, opts: DataPreviewOption
 
   const infos: CsvInfo[] = [];
   for (const f of chosen) {
-    const role = f.path === roles.train ? "train" : f.path === roles.test ? "test" : f.path === roles.sampleSubmission ? "sample" : "other";
+    const role =
+      f.path === roles.train
+        ? "train"
+        : f.path === roles.test
+          ? "test"
+          : f.path === roles.sampleSubmission
+            ? "sample"
+            : "other";
     infos.push(await inspectCsv(f, role, sampleRows));
   }
   annotateRelations(infos);
 
   const parts: string[] = [treeText];
   let used = treeText.length + 2;
-  const skippedNote = skippedCsv > 0 ? `(${skippedCsv} more CSV file${skippedCsv === 1 ? "" : "s"} not summarised)` : "";
+  const skippedNote =
+    skippedCsv > 0 ? `(${skippedCsv} more CSV file${skippedCsv === 1 ? "" : "s"} not summarised)` : "";
   const csvBudget = maxChars - used - (skippedNote ? skippedNote.length + 2 : 0);
   const budgets = allocate(
     infos.map((i) => renderCsvSection(i, Infinity).length),
@@ -174,7 +189,9 @@ function renderTree(tree: DirEntry, maxFiles: number): string[] {
       if (shown >= maxFiles) {
         const restDirs = dirs.slice(i);
         const restFiles = restDirs.reduce((a, d) => a + d.fileCount, 0);
-        lines.push(`${inner}... and ${restDirs.length} more director${restDirs.length === 1 ? "y" : "ies"} (${restFiles} files)`);
+        lines.push(
+          `${inner}... and ${restDirs.length} more director${restDirs.length === 1 ? "y" : "ies"} (${restFiles} files)`,
+        );
         break;
       }
       go(dirs[i] as DirEntry, inner, false);
@@ -182,12 +199,17 @@ function renderTree(tree: DirEntry, maxFiles: number): string[] {
     const files = dir.files;
     const room = Math.max(0, Math.min(PER_DIR_FILES, maxFiles - shown));
     // In a directory of many files, keep the CSVs and text files visible first.
-    const important = files.filter((f) => CSV_EXTENSIONS.has(extname(f.name).toLowerCase()) || TEXT_EXTENSIONS.has(extname(f.name).toLowerCase()));
+    const important = files.filter(
+      (f) => CSV_EXTENSIONS.has(extname(f.name).toLowerCase()) || TEXT_EXTENSIONS.has(extname(f.name).toLowerCase()),
+    );
     // A directory of many files shows a few examples of the others, then counts them.
     const listed =
       files.length <= room
         ? files
-        : [...important.slice(0, room), ...files.filter((f) => !important.includes(f)).slice(0, Math.min(3, Math.max(0, room - important.length)))];
+        : [
+            ...important.slice(0, room),
+            ...files.filter((f) => !important.includes(f)).slice(0, Math.min(3, Math.max(0, room - important.length))),
+          ];
     const listedSet = new Set(listed);
     for (const f of files) {
       if (!listedSet.has(f)) continue;
@@ -229,16 +251,32 @@ interface CsvInfo {
 }
 
 async function inspectCsv(file: FileEntry, role: Role, sampleRows: number): Promise<CsvInfo> {
-  const info: CsvInfo = { file, role, header: [], rows: null, sampled: 0, summaries: [], firstRows: [], notes: [], keep: new Set(), targets: new Set() };
+  const info: CsvInfo = {
+    file,
+    role,
+    header: [],
+    rows: null,
+    sampled: 0,
+    summaries: [],
+    firstRows: [],
+    notes: [],
+    keep: new Set(),
+    targets: new Set(),
+  };
   try {
     const head = await readCsvHead(file.path, sampleRows);
     info.header = head.header.map((h) => h.trim());
     info.sampled = head.rows.length;
     info.firstRows = head.rows.slice(0, 3);
-    info.summaries = info.header.map((name, c) => summarizeColumn(name, head.rows.map((r) => r[c])));
+    info.summaries = info.header.map((name, c) =>
+      summarizeColumn(
+        name,
+        head.rows.map((r) => r[c]),
+      ),
+    );
     info.rows = head.more ? Math.max(0, (await countCsvRecords(file.path)) - 1) : head.rows.length;
   } catch (err) {
-    info.error = err instanceof Error ? err.message.split("\n")[0] ?? String(err) : String(err);
+    info.error = err instanceof Error ? (err.message.split("\n")[0] ?? String(err)) : String(err);
   }
   for (const s of info.summaries) if (s.kind === "id" || looksLikeIdName(s.name)) info.keep.add(s.name);
   const firstCol = info.header[0];
@@ -255,7 +293,9 @@ function annotateRelations(infos: CsvInfo[]): void {
     const testCols = new Set(test.header);
     targets = train.header.filter((c) => !testCols.has(c));
     if (targets.length > 0 && targets.length <= 10) {
-      train.notes.push(`Columns not in ${test.file.rel} (likely target${targets.length > 1 ? "s" : ""}): ${targets.join(", ")}`);
+      train.notes.push(
+        `Columns not in ${test.file.rel} (likely target${targets.length > 1 ? "s" : ""}): ${targets.join(", ")}`,
+      );
     }
     const trainCols = new Set(train.header);
     const extra = test.header.filter((c) => !trainCols.has(c));
@@ -266,14 +306,19 @@ function annotateRelations(infos: CsvInfo[]): void {
           : `Same columns as ${train.file.rel}`,
       );
     } else if (extra.length > 0) {
-      test.notes.push(`Columns not in ${train.file.rel}: ${extra.slice(0, 10).join(", ")}${extra.length > 10 ? ", ..." : ""}`);
+      test.notes.push(
+        `Columns not in ${train.file.rel}: ${extra.slice(0, 10).join(", ")}${extra.length > 10 ? ", ..." : ""}`,
+      );
     }
   }
   if (sample) {
     const predCols = sample.header.slice(1);
     if (train && targets.length === 0) {
       targets = predCols.filter((c) => train.header.includes(c));
-      if (targets.length > 0) train.notes.push(`Likely target${targets.length > 1 ? "s" : ""} (in ${sample.file.rel}): ${targets.join(", ")}`);
+      if (targets.length > 0)
+        train.notes.push(
+          `Likely target${targets.length > 1 ? "s" : ""} (in ${sample.file.rel}): ${targets.join(", ")}`,
+        );
     }
     for (const c of sample.header) {
       train?.keep.add(c);
@@ -322,7 +367,11 @@ function columnItems(info: CsvInfo, grouped: boolean): ColumnItem[] {
     emitted.add(key);
     const firstName = g[0]?.name ?? "";
     const lastName = g[g.length - 1]?.name ?? "";
-    items.push({ text: `- ${firstName} … ${lastName} (${g.length} columns): ${describeGroup(g)}`, names: g.map((m) => m.name), keep: false });
+    items.push({
+      text: `- ${firstName} … ${lastName} (${g.length} columns): ${describeGroup(g)}`,
+      names: g.map((m) => m.name),
+      keep: false,
+    });
   }
   return items;
 }
@@ -335,8 +384,11 @@ function sectionHead(info: CsvInfo): string[] {
     return lines;
   }
   const rows = info.rows === null ? "? rows" : `${info.rows.toLocaleString("en-US")} row${info.rows === 1 ? "" : "s"}`;
-  lines.push(`## ${f.rel}: ${rows} × ${info.header.length} column${info.header.length === 1 ? "" : "s"} (${formatBytes(f.size)})`);
-  if (info.rows !== null && info.sampled < info.rows) lines.push(`Column stats from the first ${info.sampled.toLocaleString("en-US")} rows.`);
+  lines.push(
+    `## ${f.rel}: ${rows} × ${info.header.length} column${info.header.length === 1 ? "" : "s"} (${formatBytes(f.size)})`,
+  );
+  if (info.rows !== null && info.sampled < info.rows)
+    lines.push(`Column stats from the first ${info.sampled.toLocaleString("en-US")} rows.`);
   lines.push(...info.notes);
   if (info.role === "sample") {
     lines.push(`Submission format (header and first rows):`);
@@ -418,7 +470,11 @@ async function textHead(file: FileEntry, maxChars: number): Promise<string | nul
   } catch {
     return null;
   }
-  const lines = text.replace(/\s+$/, "").split(/\r?\n/).slice(0, 8).map((l) => truncate(l, 160));
+  const lines = text
+    .replace(/\s+$/, "")
+    .split(/\r?\n/)
+    .slice(0, 8)
+    .map((l) => truncate(l, 160));
   const heading = `## ${file.rel} (first lines)`;
   let body = lines.map((l) => `    ${l}`).join("\n");
   if (heading.length + 1 + body.length > maxChars) body = body.slice(0, Math.max(0, maxChars - heading.length - 2));

@@ -64,7 +64,9 @@ export class SampleSubmissionChecker implements SubmissionChecker {
     }
     const ref = await this.load();
     try {
-      return ref.kind === "sample" ? await compareWithSample(submissionPath, name, ref) : await checkBasic(submissionPath, name, ref);
+      return ref.kind === "sample"
+        ? await compareWithSample(submissionPath, name, ref)
+        : await checkBasic(submissionPath, name, ref);
     } catch (err) {
       const msg = err instanceof Error ? (err.message.split("\n")[0] ?? "") : String(err);
       return `${name} is not a valid CSV: ${msg.slice(0, 200)}`;

@@ -100,7 +100,11 @@ function printable(name: string): string {
 function isTarHeader(block: Buffer): boolean {
   if (block.length < 512) return false;
   if (block.subarray(0, 512).every((b) => b === 0)) return false;
-  const field = block.subarray(148, 156).toString("latin1").replace(/[\0 ]+/g, " ").trim();
+  const field = block
+    .subarray(148, 156)
+    .toString("latin1")
+    .replace(/[\0 ]+/g, " ")
+    .trim();
   if (!/^[0-7]+$/.test(field)) return false;
   const expected = parseInt(field, 8);
   let unsigned = 0;
@@ -118,7 +122,12 @@ function startsWith(buf: Buffer, bytes: number[]): boolean {
 }
 
 function looksLikeHtml(head: Buffer): boolean {
-  const text = head.subarray(0, 512).toString("utf8").replace(/^\uFEFF/, "").trimStart().toLowerCase();
+  const text = head
+    .subarray(0, 512)
+    .toString("utf8")
+    .replace(/^\uFEFF/, "")
+    .trimStart()
+    .toLowerCase();
   return text.startsWith("<!doctype html") || text.startsWith("<html") || text.startsWith("<head");
 }
 
@@ -160,7 +169,11 @@ export async function detectKind(path: string, name: string): Promise<ArchiveKin
   const ext = extOf(name);
   const lower = name.toLowerCase();
   if (size === 0) throw new DataError(`${name} is empty.`);
-  if (startsWith(head, [0x50, 0x4b, 0x03, 0x04]) || startsWith(head, [0x50, 0x4b, 0x05, 0x06]) || startsWith(head, [0x50, 0x4b, 0x07, 0x08])) {
+  if (
+    startsWith(head, [0x50, 0x4b, 0x03, 0x04]) ||
+    startsWith(head, [0x50, 0x4b, 0x05, 0x06]) ||
+    startsWith(head, [0x50, 0x4b, 0x07, 0x08])
+  ) {
     return ZIP_BASED_DATA.has(ext) ? "file" : "zip";
   }
   if (startsWith(head, [0x1f, 0x8b])) {
@@ -177,9 +190,11 @@ export async function detectKind(path: string, name: string): Promise<ArchiveKin
   }
   if (isTarHeader(head)) return "tar";
   for (const u of UNSUPPORTED) {
-    if (startsWith(head, u.magic)) throw new DataError(`${name} is ${u.what}, which is not supported: please share a zip, tar.gz or csv file.`);
+    if (startsWith(head, u.magic))
+      throw new DataError(`${name} is ${u.what}, which is not supported: please share a zip, tar.gz or csv file.`);
   }
-  if (startsWith(head, [0x50, 0x41, 0x52, 0x31]) || startsWith(head, [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59])) return "file";
+  if (startsWith(head, [0x50, 0x41, 0x52, 0x31]) || startsWith(head, [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]))
+    return "file";
   if (looksLikeHtml(head)) {
     throw new DataError(`${name} is a web page, not a data file: use a direct download link.`);
   }
@@ -189,7 +204,8 @@ export async function detectKind(path: string, name: string): Promise<ArchiveKin
     // refused rather than placed in input/ as a data file named data.zip.
     const archiveName = /\.(zip|tar|tgz|gz|gzip)$/.exec(lower);
     if (archiveName) {
-      const what = archiveName[1] === "zip" ? "a zip archive" : archiveName[1] === "tar" ? "a tar archive" : "gzip data";
+      const what =
+        archiveName[1] === "zip" ? "a zip archive" : archiveName[1] === "tar" ? "a tar archive" : "gzip data";
       throw new DataError(`${name} is named like ${what} but holds text: check the link or the file.`);
     }
     return "file";
@@ -257,18 +273,21 @@ class Extraction {
     const shown = printable(raw);
     if (hasControlCharacter(raw)) this.fail(`archive entry ${shown} has an invalid name`);
     const norm = raw.replace(/\\/g, "/");
-    if (norm.startsWith("/") || /^[A-Za-z]:/.test(norm)) this.fail(`archive entry ${shown} escapes the data directory (absolute path)`);
+    if (norm.startsWith("/") || /^[A-Za-z]:/.test(norm))
+      this.fail(`archive entry ${shown} escapes the data directory (absolute path)`);
     const parts: string[] = [];
     for (const p of norm.split("/")) {
       if (p === "" || p === ".") continue;
       if (p === "..") this.fail(`archive entry ${shown} escapes the data directory`);
-      if (Buffer.byteLength(p) > MAX_NAME_BYTES) this.fail(`archive entry ${shown} has a name longer than ${MAX_NAME_BYTES} bytes`);
+      if (Buffer.byteLength(p) > MAX_NAME_BYTES)
+        this.fail(`archive entry ${shown} has a name longer than ${MAX_NAME_BYTES} bytes`);
       parts.push(p);
     }
     if (parts.length === 0) return null;
     if (parts.length > MAX_DEPTH) this.fail(`archive entry ${shown} is nested more than ${MAX_DEPTH} folders deep`);
     const last = parts[parts.length - 1]!;
-    if (parts.includes("__MACOSX") || last === ".DS_Store" || last.startsWith("._") || last === "Thumbs.db") return null;
+    if (parts.includes("__MACOSX") || last === ".DS_Store" || last.startsWith("._") || last === "Thumbs.db")
+      return null;
     const abs = resolve(this.root, ...parts);
     if (!abs.startsWith(this.root + sep)) this.fail(`archive entry ${shown} escapes the data directory`);
     return { rel: parts.join("/"), abs };
@@ -281,7 +300,11 @@ class Extraction {
       this.fail(`archive holds more than ${this.limits.maxFiles} files`);
     }
     if (this.used.bytes + this.bytes + declaredSize > this.limits.maxTotalBytes) this.tooBig();
-    if (compressedSize !== null && declaredSize > RATIO_GRACE_BYTES && declaredSize / Math.max(compressedSize, 1) > this.maxRatio) {
+    if (
+      compressedSize !== null &&
+      declaredSize > RATIO_GRACE_BYTES &&
+      declaredSize / Math.max(compressedSize, 1) > this.maxRatio
+    ) {
       this.bomb(rel);
     }
   }
@@ -296,41 +319,53 @@ class Extraction {
    */
   counter(rel: string, compressedSize: number | null): Transform {
     let entryBytes = 0;
-    return quiet(new Transform({
-      transform: (chunk: Buffer, _enc, cb) => {
-        entryBytes += chunk.length;
-        this.bytes += chunk.length;
-        try {
-          if (this.used.bytes + this.bytes > this.limits.maxTotalBytes) this.tooBig();
-          if (compressedSize !== null && entryBytes > RATIO_GRACE_BYTES && entryBytes / Math.max(compressedSize, 1) > this.maxRatio) {
-            this.bomb(rel);
+    return quiet(
+      new Transform({
+        transform: (chunk: Buffer, _enc, cb) => {
+          entryBytes += chunk.length;
+          this.bytes += chunk.length;
+          try {
+            if (this.used.bytes + this.bytes > this.limits.maxTotalBytes) this.tooBig();
+            if (
+              compressedSize !== null &&
+              entryBytes > RATIO_GRACE_BYTES &&
+              entryBytes / Math.max(compressedSize, 1) > this.maxRatio
+            ) {
+              this.bomb(rel);
+            }
+          } catch (err) {
+            cb(err as Error);
+            return;
           }
-        } catch (err) {
-          cb(err as Error);
-          return;
-        }
-        cb(null, chunk);
-      },
-    }));
+          cb(null, chunk);
+        },
+      }),
+    );
   }
 
   /** Counts a decompressed stream (tar.gz, gz) against a bound and the ratio to the compressed bytes read. */
   streamCounter(bound: number, compressedSoFar: () => number): Transform {
     let total = 0;
-    return quiet(new Transform({
-      transform: (chunk: Buffer, _enc, cb) => {
-        total += chunk.length;
-        if (total > bound) {
-          cb(new DataError(`${this.label}: archive expands beyond the ${formatBytes(this.limits.maxTotalBytes)} limit.`));
-          return;
-        }
-        if (total > RATIO_GRACE_BYTES && total / Math.max(compressedSoFar(), 1) > this.maxRatio) {
-          cb(new DataError(`${this.label}: archive expands more than ${this.maxRatio} times (a compression bomb?).`));
-          return;
-        }
-        cb(null, chunk);
-      },
-    }));
+    return quiet(
+      new Transform({
+        transform: (chunk: Buffer, _enc, cb) => {
+          total += chunk.length;
+          if (total > bound) {
+            cb(
+              new DataError(
+                `${this.label}: archive expands beyond the ${formatBytes(this.limits.maxTotalBytes)} limit.`,
+              ),
+            );
+            return;
+          }
+          if (total > RATIO_GRACE_BYTES && total / Math.max(compressedSoFar(), 1) > this.maxRatio) {
+            cb(new DataError(`${this.label}: archive expands more than ${this.maxRatio} times (a compression bomb?).`));
+            return;
+          }
+          cb(null, chunk);
+        },
+      }),
+    );
   }
 
   async makeDir(target: Target): Promise<void> {
@@ -358,7 +393,11 @@ class Extraction {
     }
     let handle: FileHandle;
     try {
-      handle = await open(target.abs, fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL | fsConstants.O_NOFOLLOW, 0o644);
+      handle = await open(
+        target.abs,
+        fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL | fsConstants.O_NOFOLLOW,
+        0o644,
+      );
     } catch (err) {
       dispose();
       const code = (err as NodeJS.ErrnoException).code;
@@ -375,7 +414,10 @@ class Extraction {
       if (err instanceof DataError) throw err;
       const code = (err as NodeJS.ErrnoException).code;
       if (code === "ENOSPC") this.fail("the disk is full", err);
-      this.fail(`archive entry ${printable(target.rel)} is damaged (${printable((err as Error).message ?? String(err))})`, err);
+      this.fail(
+        `archive entry ${printable(target.rel)} is damaged (${printable((err as Error).message ?? String(err))})`,
+        err,
+      );
     }
     this.files.push(target.rel);
   }
@@ -386,8 +428,10 @@ class Extraction {
 
 function zipOpen(path: string): Promise<yauzl.ZipFile> {
   return new Promise((resolvePromise, reject) => {
-    yauzl.open(path, { lazyEntries: true, autoClose: false, decodeStrings: true, validateEntrySizes: true, strictFileNames: false }, (err, zip) =>
-      err ? reject(err) : resolvePromise(zip),
+    yauzl.open(
+      path,
+      { lazyEntries: true, autoClose: false, decodeStrings: true, validateEntrySizes: true, strictFileNames: false },
+      (err, zip) => (err ? reject(err) : resolvePromise(zip)),
     );
   });
 }
@@ -404,9 +448,12 @@ function mapZipError(ex: Extraction, err: unknown): DataError {
   const named = /^(absolute path|invalid relative path|invalid characters in fileName): (.*)$/s.exec(msg);
   if (named) {
     const detail = named[1] === "absolute path" ? " (absolute path)" : "";
-    return new DataError(`${ex.label}: archive entry ${printable(named[2]!)} escapes the data directory${detail}.`, { cause: err });
+    return new DataError(`${ex.label}: archive entry ${printable(named[2]!)} escapes the data directory${detail}.`, {
+      cause: err,
+    });
   }
-  if (/strong encryption/.test(msg)) return new DataError(`${ex.label}: the zip is encrypted; share it without a password.`, { cause: err });
+  if (/strong encryption/.test(msg))
+    return new DataError(`${ex.label}: the zip is encrypted; share it without a password.`, { cause: err });
   return new DataError(`${ex.label}: the zip file is damaged or truncated.`, { cause: err, detail: printable(msg) });
 }
 
@@ -435,7 +482,9 @@ async function zipEntry(zip: yauzl.ZipFile, entry: yauzl.Entry, ex: Extraction):
   }
   if (entry.isEncrypted()) ex.fail(`${printable(target.rel)} is password-protected; share the data without a password`);
   if (entry.compressionMethod !== 0 && entry.compressionMethod !== 8) {
-    ex.fail(`${printable(target.rel)} uses an unsupported compression method (${entry.compressionMethod}); re-create the zip with standard (deflate) compression`);
+    ex.fail(
+      `${printable(target.rel)} uses an unsupported compression method (${entry.compressionMethod}); re-create the zip with standard (deflate) compression`,
+    );
   }
   ex.admitFile(target.rel, entry.uncompressedSize, entry.compressedSize);
   // yauzl forwards inflate errors with a bare emit() a tick later: the stream must be piped right away.
@@ -616,7 +665,13 @@ async function gunzipFile(archivePath: string, name: string, ex: Extraction): Pr
   const gunzip = quiet(createGunzip());
   const bound = ex.streamCounter(Number.MAX_SAFE_INTEGER, () => compressedRead);
   try {
-    await pipeline(source, gunzip, bound, ex.counter(target.rel, null), createWriteStream(target.abs, { flags: "wx", mode: 0o644 }));
+    await pipeline(
+      source,
+      gunzip,
+      bound,
+      ex.counter(target.rel, null),
+      createWriteStream(target.abs, { flags: "wx", mode: 0o644 }),
+    );
   } catch (err) {
     if (err instanceof DataError) throw err;
     ex.fail("the gzip data is damaged or truncated", err);
@@ -654,7 +709,12 @@ async function placeFile(archivePath: string, name: string, move: boolean, ex: E
  * `destDir` may already hold files (from other data sets): a name collision at the top level is refused
  * before anything is moved.
  */
-export async function unpackInto(archivePath: string, destDir: string, limits: UnpackLimits, options: UnpackOptions = {}): Promise<UnpackResult> {
+export async function unpackInto(
+  archivePath: string,
+  destDir: string,
+  limits: UnpackLimits,
+  options: UnpackOptions = {},
+): Promise<UnpackResult> {
   const name = options.name ?? basename(archivePath);
   const label = printable(name);
   const kind = await detectKind(archivePath, label).catch((err: unknown) => {
@@ -679,7 +739,12 @@ export async function unpackInto(archivePath: string, destDir: string, limits: U
     let srcRoot = staging;
     let flattened: string | null = null;
     let top = await readdir(staging, { withFileTypes: true });
-    if ((options.flattenSingleFolder ?? true) && (kind === "zip" || kind === "tar" || kind === "tar.gz") && top.length === 1 && top[0]!.isDirectory()) {
+    if (
+      (options.flattenSingleFolder ?? true) &&
+      (kind === "zip" || kind === "tar" || kind === "tar.gz") &&
+      top.length === 1 &&
+      top[0]!.isDirectory()
+    ) {
       flattened = top[0]!.name;
       srcRoot = join(staging, flattened);
       top = await readdir(srcRoot, { withFileTypes: true });
@@ -695,7 +760,10 @@ export async function unpackInto(archivePath: string, destDir: string, limits: U
 
     const prefix = flattened ? `${flattened}/` : "";
     const files = ex.files.map((f) => (prefix && f.startsWith(prefix) ? f.slice(prefix.length) : f)).sort();
-    options.logger?.info({ archive: label, kind, files: files.length, bytes: ex.bytes, skipped: ex.skipped.length, flattened }, "data unpacked");
+    options.logger?.info(
+      { archive: label, kind, files: files.length, bytes: ex.bytes, skipped: ex.skipped.length, flattened },
+      "data unpacked",
+    );
     return { kind, files, bytes: ex.bytes, skipped: ex.skipped, flattened };
   } finally {
     await rm(staging, { recursive: true, force: true });

@@ -6,7 +6,18 @@
  * the repository's own dist/.
  */
 import { execFile, spawn } from "node:child_process";
-import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
+import {
+  cpSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  utimesSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -14,7 +25,19 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 const run = promisify(execFile);
 const REPO = join(import.meta.dirname, "../..");
-const COPIED = ["src", "runner", "bots", "cli", "config", "examples", "bin", "scripts/build.mjs", "tsconfig.json", "tsconfig.build.json", "package.json"];
+const COPIED = [
+  "src",
+  "runner",
+  "bots",
+  "cli",
+  "config",
+  "examples",
+  "bin",
+  "scripts/build.mjs",
+  "tsconfig.json",
+  "tsconfig.build.json",
+  "package.json",
+];
 
 let root: string;
 const dist = (rel = "") => join(root, "dist", rel);
@@ -57,14 +80,28 @@ describe("the compiled build in a checkout", () => {
     const r = await aide(["--version"]);
     expect(r).toEqual({ code: 0, stdout: "0.1.0\n", stderr: "" });
     const built = filesUnder(dist());
-    for (const f of ["cli/main.js", "cli/main.js.map", "src/config.js", "runner/executors/warm/server.py", "src/runs/sandbox-packages.py", "src/web/assets/tree.js", "src/web/assets/tree.css", "config/default.yaml", "bots/slack/manifest.yaml", "examples/loan-default/task.md", "examples/loan-default/input/train.csv", ".build-stamp.json"]) {
+    for (const f of [
+      "cli/main.js",
+      "cli/main.js.map",
+      "src/config.js",
+      "runner/executors/warm/server.py",
+      "src/runs/sandbox-packages.py",
+      "src/web/assets/tree.js",
+      "src/web/assets/tree.css",
+      "config/default.yaml",
+      "bots/slack/manifest.yaml",
+      "examples/loan-default/task.md",
+      "examples/loan-default/input/train.csv",
+      ".build-stamp.json",
+    ]) {
       expect(built).toContain(f);
     }
     expect(built.filter((f) => f.endsWith(".ts"))).toEqual([]);
     expect(built.filter((f) => f.endsWith(".md") && !f.startsWith("examples/"))).toEqual([]);
     // Every non-TypeScript, non-Markdown file of the code trees is copied (the offline coder's Python templates too).
     for (const tree of ["src", "runner", "bots", "cli"]) {
-      for (const f of filesUnder(join(root, tree)).filter((f) => !f.endsWith(".ts") && !f.endsWith(".md"))) expect(built).toContain(`${tree}/${f}`);
+      for (const f of filesUnder(join(root, tree)).filter((f) => !f.endsWith(".ts") && !f.endsWith(".md")))
+        expect(built).toContain(`${tree}/${f}`);
     }
     // The rewritten imports point at .js files.
     expect(readFileSync(dist("cli/main.js"), "utf8")).toContain('import("./commands/run.js")');

@@ -19,7 +19,10 @@ const EXAMPLE = join(import.meta.dirname, "../../examples/loan-default");
 async function aide(args: string[], env: Record<string, string> = {}) {
   const started = Date.now();
   try {
-    const { stdout, stderr } = await run(process.execPath, [BIN, ...args], { env: { ...process.env, OPENAI_API_KEY: "", AIDE_CONFIG: "", ...env }, timeout: 300_000 });
+    const { stdout, stderr } = await run(process.execPath, [BIN, ...args], {
+      env: { ...process.env, OPENAI_API_KEY: "", AIDE_CONFIG: "", ...env },
+      timeout: 300_000,
+    });
     return { code: 0, stdout, stderr, ms: Date.now() - started };
   } catch (err) {
     const e = err as { code: number; stdout: string; stderr: string };
@@ -46,7 +49,10 @@ describe("aide models check and aide run --coder openai (spawned CLI, fake serve
   const server = new FakeOpenAIServer({
     strictModels: true,
     models: ["qwen2.5-coder:14b", "prod-reasoner", "gpt-4.1"],
-    behaviours: { "qwen2.5-coder:14b": { provider: "ollama", tools: false }, "prod-reasoner": { reasoning: true, provider: "azure" } },
+    behaviours: {
+      "qwen2.5-coder:14b": { provider: "ollama", tools: false },
+      "prod-reasoner": { reasoning: true, provider: "azure" },
+    },
   });
   beforeAll(async () => {
     await server.start();
@@ -62,11 +68,17 @@ describe("aide models check and aide run --coder openai (spawned CLI, fake serve
     expect(r.stdout).toContain("qwen2.5-coder:14b (code and review model)");
     expect(r.stdout).toContain("review verdict by: JSON mode");
     expect(r.stdout).toContain("learnt: takes no tools: the review asks for JSON instead");
-    expect(r.stdout).toMatch(/aide sends: temperature 0\.5, .*max_tokens|aide sends: temperature 0\.5, no output limit/);
+    expect(r.stdout).toMatch(
+      /aide sends: temperature 0\.5, .*max_tokens|aide sends: temperature 0\.5, no output limit/,
+    );
   });
 
   it("learns what a reasoning deployment under its own name refuses", async () => {
-    server.setDefault((req) => ((req.body.tools ?? []).length ? { tool: "submit_review", args: { is_bug: false, summary: "check", metric: 1, lower_is_better: null } } : "OK"));
+    server.setDefault((req) =>
+      (req.body.tools ?? []).length
+        ? { tool: "submit_review", args: { is_bug: false, summary: "check", metric: 1, lower_is_better: null } }
+        : "OK",
+    );
     const r = await aide(["models", "check", "--base-url", server.baseURL, "--code-model", "prod-reasoner", "--json"]);
     expect(r.code).toBe(0);
     const report = JSON.parse(r.stdout);
@@ -88,14 +100,50 @@ describe("aide models check and aide run --coder openai (spawned CLI, fake serve
     server.setDefault((req) => {
       const text = userText(req);
       if (text.includes("Reply with the single word OK")) return "OK";
-      if ((req.body.tools ?? []).length) return { tool: "submit_review", args: { is_bug: false, summary: "Logistic regression ran.", metric: null, lower_is_better: null } };
-      if (text.includes(SECTION.reviewedRun)) return '{"is_bug": false, "summary": "ok", "metric": null, "lower_is_better": null}';
+      if ((req.body.tools ?? []).length)
+        return {
+          tool: "submit_review",
+          args: { is_bug: false, summary: "Logistic regression ran.", metric: null, lower_is_better: null },
+        };
+      if (text.includes(SECTION.reviewedRun))
+        return '{"is_bug": false, "summary": "ok", "metric": null, "lower_is_better": null}';
       proposals++;
-      if (proposals > 2) return { status: 401, body: { error: { message: "Incorrect API key provided: sk-...wxyz.", type: "invalid_request_error", param: null, code: "invalid_api_key" } } };
+      if (proposals > 2)
+        return {
+          status: 401,
+          body: {
+            error: {
+              message: "Incorrect API key provided: sk-...wxyz.",
+              type: "invalid_request_error",
+              param: null,
+              code: "invalid_api_key",
+            },
+          },
+        };
       return `Logistic regression on the numeric columns.\n\n\`\`\`python\n${SCRIPT}\`\`\`\n`;
     });
     const out = mkdtempSync(join(tmpdir(), "aide-cli-models-"));
-    const r = await aide(["run", "--task", join(EXAMPLE, "task.md"), "--data", join(EXAMPLE, "input"), "--steps", "10", "--coder", "openai", "--base-url", server.baseURL, "--code-model", "gpt-4.1", "--review-model", "gpt-4.1", "--executor", "sandbox", "--out", out]);
+    const r = await aide([
+      "run",
+      "--task",
+      join(EXAMPLE, "task.md"),
+      "--data",
+      join(EXAMPLE, "input"),
+      "--steps",
+      "10",
+      "--coder",
+      "openai",
+      "--base-url",
+      server.baseURL,
+      "--code-model",
+      "gpt-4.1",
+      "--review-model",
+      "gpt-4.1",
+      "--executor",
+      "sandbox",
+      "--out",
+      out,
+    ]);
     expect(r.code).toBe(1);
     expect(r.stderr.trim().split("\n")).toHaveLength(1);
     expect(r.stderr).toMatch(/^aide: The model endpoint at .* rejected the API key \(401 Unauthorized\)/);

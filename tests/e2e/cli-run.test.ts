@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { mkdtempSync, readFileSync, existsSync, } from "node:fs";
+import { mkdtempSync, readFileSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -11,7 +11,10 @@ const EXAMPLE = join(import.meta.dirname, "../../examples/loan-default");
 
 async function aide(args: string[], env: Record<string, string> = {}) {
   try {
-    const { stdout, stderr } = await run(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, timeout: 300_000 });
+    const { stdout, stderr } = await run(process.execPath, [BIN, ...args], {
+      env: { ...process.env, ...env },
+      timeout: 300_000,
+    });
     return { code: 0, stdout, stderr };
   } catch (err) {
     const e = err as { code: number; stdout: string; stderr: string };
@@ -22,7 +25,21 @@ async function aide(args: string[], env: Record<string, string> = {}) {
 describe("aide run (offline coder, bubblewrap sandbox)", () => {
   it("searches the bundled example and writes the outputs", async () => {
     const out = mkdtempSync(join(tmpdir(), "aide-cli-"));
-    const r = await aide(["run", "--task", join(EXAMPLE, "task.md"), "--data", join(EXAMPLE, "input"), "--steps", "7", "--coder", "offline", "--out", out, "--seed", "1"]);
+    const r = await aide([
+      "run",
+      "--task",
+      join(EXAMPLE, "task.md"),
+      "--data",
+      join(EXAMPLE, "input"),
+      "--steps",
+      "7",
+      "--coder",
+      "offline",
+      "--out",
+      out,
+      "--seed",
+      "1",
+    ]);
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
     expect(r.stdout).toContain("coder: offline (no model)");
@@ -31,10 +48,30 @@ describe("aide run (offline coder, bubblewrap sandbox)", () => {
 
     const journal = JSON.parse(readFileSync(join(out, "journal.json"), "utf8"));
     expect(journal.nodes).toHaveLength(7);
-    for (const key of ["id", "parentId", "step", "stage", "plan", "code", "metric", "direction", "buggy", "analysis", "execTimeMs", "output", "usage"]) {
+    for (const key of [
+      "id",
+      "parentId",
+      "step",
+      "stage",
+      "plan",
+      "code",
+      "metric",
+      "direction",
+      "buggy",
+      "analysis",
+      "execTimeMs",
+      "output",
+      "usage",
+    ]) {
       expect(journal.nodes[0]).toHaveProperty(key);
     }
-    expect(journal.nodes.slice(0, 5).map((n: { stage: string }) => n.stage)).toEqual(["draft", "draft", "draft", "draft", "draft"]);
+    expect(journal.nodes.slice(0, 5).map((n: { stage: string }) => n.stage)).toEqual([
+      "draft",
+      "draft",
+      "draft",
+      "draft",
+      "draft",
+    ]);
     expect(journal.lowerIsBetter).toBe(false);
     expect(journal.coder).toBe("offline (no model)");
 
@@ -43,7 +80,9 @@ describe("aide run (offline coder, bubblewrap sandbox)", () => {
     expect(best.metric.name).toMatch(/auc/i);
     // The delivered files are the best node's own, not the last node's.
     expect(readFileSync(join(out, "best_solution.py"), "utf8").trim()).toBe(best.code.trim());
-    expect(readFileSync(join(out, "best_submission.csv"), "utf8")).toBe(readFileSync(join(out, best.submissionPath), "utf8"));
+    expect(readFileSync(join(out, "best_submission.csv"), "utf8")).toBe(
+      readFileSync(join(out, best.submissionPath), "utf8"),
+    );
     const config = JSON.parse(readFileSync(join(out, "config.json"), "utf8"));
     expect(config.search.steps).toBe(7);
     expect(existsSync(join(out, "nodes/0000/output.log"))).toBe(true);
@@ -51,19 +90,37 @@ describe("aide run (offline coder, bubblewrap sandbox)", () => {
 
   it("takes the task as literal text too", async () => {
     const out = mkdtempSync(join(tmpdir(), "aide-cli-"));
-    const r = await aide(["run", "--task", "Predict default (probability); metric ROC AUC", "--data", join(EXAMPLE, "input"), "--steps", "1", "--out", out]);
+    const r = await aide([
+      "run",
+      "--task",
+      "Predict default (probability); metric ROC AUC",
+      "--data",
+      join(EXAMPLE, "input"),
+      "--steps",
+      "1",
+      "--out",
+      out,
+    ]);
     expect(r.code).toBe(0);
-    expect(JSON.parse(readFileSync(join(out, "journal.json"), "utf8")).task).toBe("Predict default (probability); metric ROC AUC");
+    expect(JSON.parse(readFileSync(join(out, "journal.json"), "utf8")).task).toBe(
+      "Predict default (probability); metric ROC AUC",
+    );
   });
 
   it.each([
     [["run", "--data", "x"], /required option '--task/],
     [["run", "--task", "t", "--data", "/nonexistent/dir"], /^aide: Data directory not found: \/nonexistent\/dir\n$/],
-    [["run", "--task", "t", "--data", EXAMPLE, "--steps", "zero"], /^aide: --steps takes a whole number from 1 to 10,000, got "zero"\.\n$/],
+    [
+      ["run", "--task", "t", "--data", EXAMPLE, "--steps", "zero"],
+      /^aide: --steps takes a whole number from 1 to 10,000, got "zero"\.\n$/,
+    ],
     [["run", "--task", "missing-task.md", "--data", EXAMPLE], /^aide: Task file not found: missing-task.md\n$/],
     [["run", "--task", "t", "--data", EXAMPLE, "--bogus"], /unknown option '--bogus'/],
     [["run", "--task", "t", "--data", EXAMPLE, "--executor", "local"], /--unsafe-no-sandbox/],
-    [["run", "--task", "t", "--data", EXAMPLE, "--budget", "lots"], /^aide: --budget takes tokens from 1,000 to 1,000,000,000 \(200k, 1\.5M\) or dollars from \$0\.01 to \$10,000 \(\$2\.50\), got "lots"\.\n$/],
+    [
+      ["run", "--task", "t", "--data", EXAMPLE, "--budget", "lots"],
+      /^aide: --budget takes tokens from 1,000 to 1,000,000,000 \(200k, 1\.5M\) or dollars from \$0\.01 to \$10,000 \(\$2\.50\), got "lots"\.\n$/,
+    ],
   ])("refuses bad input with one clear line: %j", async (args, message) => {
     const r = await aide(args as string[]);
     expect(r.code).not.toBe(0);
@@ -73,9 +130,22 @@ describe("aide run (offline coder, bubblewrap sandbox)", () => {
   });
 
   it("fails with one line when the model endpoint is unreachable, without leaking the key", async () => {
-    const r = await aide(["run", "--task", "t", "--data", join(EXAMPLE, "input"), "--coder", "openai", "--base-url", "http://127.0.0.1:9/v1"], {
-      OPENAI_API_KEY: "sk-secret-should-not-appear",
-    });
+    const r = await aide(
+      [
+        "run",
+        "--task",
+        "t",
+        "--data",
+        join(EXAMPLE, "input"),
+        "--coder",
+        "openai",
+        "--base-url",
+        "http://127.0.0.1:9/v1",
+      ],
+      {
+        OPENAI_API_KEY: "sk-secret-should-not-appear",
+      },
+    );
     expect(r.code).not.toBe(0);
     expect(r.stderr).toMatch(/^aide: .*127\.0\.0\.1:9/);
     expect(r.stderr.trim().split("\n")).toHaveLength(1);
@@ -85,7 +155,21 @@ describe("aide run (offline coder, bubblewrap sandbox)", () => {
   it("explains every flag in --help", async () => {
     const r = await aide(["run", "--help"]);
     expect(r.code).toBe(0);
-    for (const flag of ["--task", "--data", "--steps", "--parallel", "--seed", "--coder", "--out", "--budget", "--timeout", "--unsafe-no-sandbox", "--base-url", "--code-model", "--review-model"]) {
+    for (const flag of [
+      "--task",
+      "--data",
+      "--steps",
+      "--parallel",
+      "--seed",
+      "--coder",
+      "--out",
+      "--budget",
+      "--timeout",
+      "--unsafe-no-sandbox",
+      "--base-url",
+      "--code-model",
+      "--review-model",
+    ]) {
       expect(r.stdout).toContain(flag);
     }
   });

@@ -30,7 +30,10 @@ describe("aide runner / submit / status / steer / events / export / services", (
     expect(started.code).toBe(0);
     expect(started.stdout).toMatch(/redis\s+running/);
     expect(started.stdout).toMatch(/mongo\s+running/);
-    runner = spawn(process.execPath, [BIN, "runner", "--executor", "sandbox", "--concurrency", "1"], { env, stdio: "ignore" });
+    runner = spawn(process.execPath, [BIN, "runner", "--executor", "sandbox", "--concurrency", "1"], {
+      env,
+      stdio: "ignore",
+    });
   }, 120_000);
 
   afterAll(async () => {
@@ -42,7 +45,15 @@ describe("aide runner / submit / status / steer / events / export / services", (
   }, 60_000);
 
   it("queues a run, steers it, follows its events to the end and exports it", async () => {
-    const submitted = await aide("submit", "--task", join(EXAMPLE, "task.md"), "--data", join(EXAMPLE, "input"), "--steps", "5");
+    const submitted = await aide(
+      "submit",
+      "--task",
+      join(EXAMPLE, "task.md"),
+      "--data",
+      join(EXAMPLE, "input"),
+      "--steps",
+      "5",
+    );
     expect(submitted.stderr).toBe("");
     const runId = submitted.stdout.trim();
     expect(runId).toMatch(/^r[0-9a-z]{8}$/);
@@ -57,7 +68,9 @@ describe("aide runner / submit / status / steer / events / export / services", (
     expect(events.code).toBe(0);
     const lines = events.stdout.trim().split("\n");
     expect(lines[0]).toMatch(/run started: 5 steps, coder offline \(no model\), executor sandbox/);
-    expect(lines.some((l) => l.includes('steering applied: Guidance added for the next steps: "use a random forest"'))).toBe(true);
+    expect(
+      lines.some((l) => l.includes('steering applied: Guidance added for the next steps: "use a random forest"')),
+    ).toBe(true);
     expect(lines.filter((l) => / step \d+ finished:/.test(l))).toHaveLength(5);
     expect(lines.at(-1)).toMatch(/run finished \(steps\): best node \d+, rmse=/);
 

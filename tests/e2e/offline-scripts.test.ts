@@ -105,7 +105,13 @@ async function draft(coder: OfflineCoder, dataset: string, journal: SolutionNode
   return coder.propose({ kind: "draft" }, ctxFor(TASKS[dataset]!, journal, journal.length));
 }
 
-function asNode(id: number, code: string, run: Run, parentId: number | null = null, stage: SolutionNode["stage"] = "draft"): SolutionNode {
+function asNode(
+  id: number,
+  code: string,
+  run: Run,
+  parentId: number | null = null,
+  stage: SolutionNode["stage"] = "draft",
+): SolutionNode {
   return {
     id,
     parentId,
@@ -113,7 +119,9 @@ function asNode(id: number, code: string, run: Run, parentId: number | null = nu
     stage,
     plan: "",
     code,
-    metric: run.metric ? { name: run.metric.name, value: run.metric.value, lowerIsBetter: run.metric.lower_is_better } : null,
+    metric: run.metric
+      ? { name: run.metric.name, value: run.metric.value, lowerIsBetter: run.metric.lower_is_better }
+      : null,
     buggy: run.metric === null,
     analysis: "",
     execTimeMs: 0,
@@ -182,7 +190,10 @@ describe("offline coder scripts run for real", () => {
     const p0 = await draft(coder, "multiclass", journal);
     journal.push(asNode(0, p0.code, runScript("multiclass", p0.code)));
     const p1 = await draft(coder, "multiclass", journal);
-    for (const [code, run] of [[p0.code, runScript("multiclass", p0.code)], [p1.code, runScript("multiclass", p1.code)]] as const) {
+    for (const [code, run] of [
+      [p0.code, runScript("multiclass", p0.code)],
+      [p1.code, runScript("multiclass", p1.code)],
+    ] as const) {
       expect(run.status, `${parseRecipe(code)?.model}\n${run.output}`).toBe(0);
       expect(run.metric).toMatchObject({ name: "accuracy", lower_is_better: false });
       // The majority class covers roughly 45% of rows.

@@ -16,7 +16,14 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { runCommand } from "../../cli/commands/run.ts";
 import { ModelError } from "../../src/errors.ts";
 import { SECTION } from "../../src/search/prompts.ts";
-import { describeRequest, FakeOpenAIServer, userText, type FakeReply, type ModelBehaviour, type RecordedRequest } from "../fakes/openai-server.ts";
+import {
+  describeRequest,
+  FakeOpenAIServer,
+  userText,
+  type FakeReply,
+  type ModelBehaviour,
+  type RecordedRequest,
+} from "../fakes/openai-server.ts";
 
 const STEPS = 8;
 const TASK = "Predict y from x1 and x2. The submission has columns id,y. Metric: RMSE.";
@@ -38,7 +45,10 @@ function makeData(root: string): string {
     });
   const train = rows(0, 150);
   const test = rows(1000, 40);
-  writeFileSync(join(input, "train.csv"), "id,x1,x2,y\n" + train.map((r) => `${r.id},${r.x1},${r.x2},${r.y}`).join("\n") + "\n");
+  writeFileSync(
+    join(input, "train.csv"),
+    "id,x1,x2,y\n" + train.map((r) => `${r.id},${r.x1},${r.x2},${r.y}`).join("\n") + "\n",
+  );
   writeFileSync(join(input, "test.csv"), "id,x1,x2\n" + test.map((r) => `${r.id},${r.x1},${r.x2}`).join("\n") + "\n");
   writeFileSync(join(input, "sample_submission.csv"), "id,y\n" + test.map((r) => `${r.id},0`).join("\n") + "\n");
   return input;
@@ -74,19 +84,31 @@ function modelResponder() {
     const body = req.body as { tools?: unknown[]; response_format?: unknown };
     if (text.includes("Reply with the single word OK")) return "OK";
     if (text.includes('{"ok": true}')) return '{"ok": true}';
-    if (text.includes("Call the submit_review tool with")) return { tool: "submit_review", args: { is_bug: false, summary: "check", metric: 1, lower_is_better: null } };
+    if (text.includes("Call the submit_review tool with"))
+      return { tool: "submit_review", args: { is_bug: false, summary: "check", metric: 1, lower_is_better: null } };
     if (text.includes(SECTION.reviewedRun)) {
       const failed = text.includes("Traceback");
-      const verdict = { is_bug: failed, summary: failed ? "KeyError: x3 is not a column." : "Ridge regression ran; CV RMSE reported.", metric: null, lower_is_better: null };
-      return Array.isArray(body.tools) && body.tools.length > 0 ? { tool: "submit_review", args: verdict } : JSON.stringify(verdict);
+      const verdict = {
+        is_bug: failed,
+        summary: failed ? "KeyError: x3 is not a column." : "Ridge regression ran; CV RMSE reported.",
+        metric: null,
+        lower_is_better: null,
+      };
+      return Array.isArray(body.tools) && body.tools.length > 0
+        ? { tool: "submit_review", args: verdict }
+        : JSON.stringify(verdict);
     }
-    if (text.includes(SECTION.buggyCode)) return answer("The script used a column x3 that does not exist; drop it.", script(5));
+    if (text.includes(SECTION.buggyCode))
+      return answer("The script used a column x3 that does not exist; drop it.", script(5));
     if (text.includes(SECTION.previousSolution)) {
       improves++;
       return answer(`Lower the ridge penalty to ${(1 / (improves + 1)).toFixed(3)}.`, script(1 / (improves + 1)));
     }
     drafts++;
-    return answer(`Draft ${drafts}: ridge regression with alpha ${[300, 30, 100, 10, 1000][(drafts - 1) % 5]}.`, script([300, 30, 100, 10, 1000][(drafts - 1) % 5]!, drafts === 2));
+    return answer(
+      `Draft ${drafts}: ridge regression with alpha ${[300, 30, 100, 10, 1000][(drafts - 1) % 5]}.`,
+      script([300, 30, 100, 10, 1000][(drafts - 1) % 5]!, drafts === 2),
+    );
   };
 }
 
@@ -163,7 +185,9 @@ const CASES: Case[] = [
     check: (requests) => {
       const withTools = chat(requests).filter((r) => Array.isArray(r.body.tools));
       expect(withTools.map((r) => r.status)).toEqual([400]);
-      expect(chat(requests).filter((r) => r.body.response_format?.type === "json_object").length).toBeGreaterThanOrEqual(STEPS);
+      expect(
+        chat(requests).filter((r) => r.body.response_format?.type === "json_object").length,
+      ).toBeGreaterThanOrEqual(STEPS);
     },
   },
   {
@@ -172,8 +196,16 @@ const CASES: Case[] = [
     behaviour: { provider: "llamacpp", tools: false, jsonMode: false },
     openai: { maxRetries: 0 },
     check: (requests) => {
-      expect(chat(requests).filter((r) => Array.isArray(r.body.tools)).map((r) => r.status)).toEqual([500]);
-      expect(chat(requests).filter((r) => r.body.response_format !== undefined).map((r) => r.status)).toEqual([400]);
+      expect(
+        chat(requests)
+          .filter((r) => Array.isArray(r.body.tools))
+          .map((r) => r.status),
+      ).toEqual([500]);
+      expect(
+        chat(requests)
+          .filter((r) => r.body.response_format !== undefined)
+          .map((r) => r.status),
+      ).toEqual([400]);
     },
   },
   {
@@ -181,7 +213,11 @@ const CASES: Case[] = [
     model: "openrouter-model",
     behaviour: { provider: "openrouter", tools: false },
     check: (requests) => {
-      expect(chat(requests).filter((r) => Array.isArray(r.body.tools)).map((r) => r.status)).toEqual([404]);
+      expect(
+        chat(requests)
+          .filter((r) => Array.isArray(r.body.tools))
+          .map((r) => r.status),
+      ).toEqual([404]);
     },
   },
   {
@@ -200,7 +236,11 @@ const CASES: Case[] = [
     model: "Qwen/QwQ-32B",
     behaviour: { provider: "vllm", reasoningIn: "reasoning_content", stream: false },
     check: (requests, journal) => {
-      expect(chat(requests).filter((r) => r.body.stream === true).map((r) => r.status)).toEqual([400]);
+      expect(
+        chat(requests)
+          .filter((r) => r.body.stream === true)
+          .map((r) => r.status),
+      ).toEqual([400]);
       for (const n of journal.nodes) expect(n.plan).not.toMatch(/throwaway|draft idea/);
       expect(journal.nodes.every((n) => (n.usage.reasoningTokens ?? 0) > 0)).toBe(true);
     },
@@ -213,11 +253,16 @@ const CASES: Case[] = [
       return (r) => {
         const reply = respond(r);
         const text = userText(r);
-        const isProposal = !text.includes(SECTION.reviewedRun) && !text.includes("Reply with the single word OK") && !text.includes("submit_review tool with") && !text.includes('{"ok": true}');
+        const isProposal =
+          !text.includes(SECTION.reviewedRun) &&
+          !text.includes("Reply with the single word OK") &&
+          !text.includes("submit_review tool with") &&
+          !text.includes('{"ok": true}');
         if (!isProposal || typeof reply !== "string") return reply;
         proposals++;
         // Every other proposal is first cut off in the middle of its script (the fence is left open).
-        if (proposals % 2 === 1) return { content: reply.slice(0, Math.floor(reply.length * 0.6)), finishReason: "length" };
+        if (proposals % 2 === 1)
+          return { content: reply.slice(0, Math.floor(reply.length * 0.6)), finishReason: "length" };
         return reply;
       };
     },
@@ -237,7 +282,11 @@ const CASES: Case[] = [
       expect(statuses(requests).filter((s) => s !== 200)).toEqual([400]);
       const refused = chat(requests).find((r) => r.status === 400)!;
       expect(refused.body.temperature).toBe(1.5);
-      expect(chat(requests).filter((r) => r.status === 200).every((r) => r.body.temperature === undefined)).toBe(true);
+      expect(
+        chat(requests)
+          .filter((r) => r.status === 200)
+          .every((r) => r.body.temperature === undefined),
+      ).toBe(true);
     },
   },
   {
@@ -245,8 +294,16 @@ const CASES: Case[] = [
     model: "gemini-2.5-flash",
     behaviour: { provider: "gemini", streamOptions: false, errorBodyAsArray: true },
     check: (requests) => {
-      expect(chat(requests).filter((r) => r.body.stream_options !== undefined).map((r) => r.status)).toEqual([400]);
-      expect(chat(requests).filter((r) => r.status === 200).every((r) => r.body.stream_options === undefined)).toBe(true);
+      expect(
+        chat(requests)
+          .filter((r) => r.body.stream_options !== undefined)
+          .map((r) => r.status),
+      ).toEqual([400]);
+      expect(
+        chat(requests)
+          .filter((r) => r.status === 200)
+          .every((r) => r.body.stream_options === undefined),
+      ).toBe(true);
     },
   },
   {
@@ -266,10 +323,25 @@ const CASES: Case[] = [
       let proposals = 0;
       return (r) => {
         const text = userText(r);
-        const isProposal = !text.includes(SECTION.reviewedRun) && !text.includes("Reply with the single word OK") && !text.includes("submit_review tool with") && !text.includes('{"ok": true}');
+        const isProposal =
+          !text.includes(SECTION.reviewedRun) &&
+          !text.includes("Reply with the single word OK") &&
+          !text.includes("submit_review tool with") &&
+          !text.includes('{"ok": true}');
         if (!isProposal) return respond(r);
         proposals++;
-        if (proposals === 3) return { status: 400, body: { error: { message: "This model's maximum context length is 16384 tokens.", type: "invalid_request_error", param: "messages", code: "context_length_exceeded" } } };
+        if (proposals === 3)
+          return {
+            status: 400,
+            body: {
+              error: {
+                message: "This model's maximum context length is 16384 tokens.",
+                type: "invalid_request_error",
+                param: "messages",
+                code: "context_length_exceeded",
+              },
+            },
+          };
         const reply = respond(r) as string;
         if (proposals === 5) return { content: reply, stallAfterChunks: 2 };
         return reply;
@@ -312,13 +384,28 @@ describe("aide run --coder openai against real providers' behaviours (fake serve
     delete process.env.OPENAI_API_KEY;
     const out = join(dir, "out");
     const sink = { write: () => true, isTTY: false } as unknown as NodeJS.WriteStream;
-    const flags = { task: TASK, data: input, steps: String(options.steps ?? STEPS), coder: "openai", baseUrl: server.baseURL, codeModel: c.model, reviewModel: c.model, executor: "sandbox", timeout: "60s", memory: "2048", out };
+    const flags = {
+      task: TASK,
+      data: input,
+      steps: String(options.steps ?? STEPS),
+      coder: "openai",
+      baseUrl: server.baseURL,
+      codeModel: c.model,
+      reviewModel: c.model,
+      executor: "sandbox",
+      timeout: "60s",
+      memory: "2048",
+      out,
+    };
     const outcome = await runCommand(flags, sink).then(
       (summary) => ({ summary, error: null as unknown }),
       (error: unknown) => ({ summary: null, error }),
     );
     const requests = server.requests.slice(first);
-    if (!existsSync(join(out, "journal.json"))) throw new Error(`no journal.json; the run failed with: ${String(outcome.error)}\n${requests.map(describeRequest).join("\n")}`);
+    if (!existsSync(join(out, "journal.json")))
+      throw new Error(
+        `no journal.json; the run failed with: ${String(outcome.error)}\n${requests.map(describeRequest).join("\n")}`,
+      );
     const journal = JSON.parse(readFileSync(join(out, "journal.json"), "utf8")) as Journal;
     if (process.env.AIDE_PROVIDER_REPORT) {
       const best = journal.nodes.find((n) => n.id === journal.bestNodeId);
@@ -357,7 +444,18 @@ describe("aide run --coder openai against real providers' behaviours (fake serve
       model: "gpt-4.1",
       wrap: (respond) => (r) => {
         chats++;
-        if (chats > 14) return { status: 401, body: { error: { message: "Incorrect API key provided: sk-...abcd.", type: "invalid_request_error", param: null, code: "invalid_api_key" } } };
+        if (chats > 14)
+          return {
+            status: 401,
+            body: {
+              error: {
+                message: "Incorrect API key provided: sk-...abcd.",
+                type: "invalid_request_error",
+                param: null,
+                code: "invalid_api_key",
+              },
+            },
+          };
         return respond(r);
       },
     };

@@ -23,11 +23,16 @@ function makeTask(): string {
   };
   const rows = (from: number, n: number) =>
     Array.from({ length: n }, (_, i) => {
-      const x1 = rand() * 10, x2 = rand() * 5;
+      const x1 = rand() * 10,
+        x2 = rand() * 5;
       return { id: from + i, x1, x2, y: 3 * x1 - 2 * x2 + (rand() - 0.5) };
     });
-  const train = rows(0, 120), test = rows(1000, 40);
-  writeFileSync(join(input, "train.csv"), "id,x1,x2,y\n" + train.map((r) => `${r.id},${r.x1},${r.x2},${r.y}`).join("\n") + "\n");
+  const train = rows(0, 120),
+    test = rows(1000, 40);
+  writeFileSync(
+    join(input, "train.csv"),
+    "id,x1,x2,y\n" + train.map((r) => `${r.id},${r.x1},${r.x2},${r.y}`).join("\n") + "\n",
+  );
   writeFileSync(join(input, "test.csv"), "id,x1,x2\n" + test.map((r) => `${r.id},${r.x1},${r.x2}`).join("\n") + "\n");
   writeFileSync(join(input, "sample_submission.csv"), "id,y\n" + test.map((r) => `${r.id},0`).join("\n") + "\n");
   return dir;
@@ -57,18 +62,35 @@ function respond(req: RecordedRequest) {
   const text = userText(req);
   if (req.body.tools) {
     const failed = text.includes("Traceback");
-    return { tool: "submit_review", args: { is_bug: failed, summary: failed ? "KeyError: x3 is not a column." : "Ridge regression ran; CV RMSE reported.", metric: null, lower_is_better: true } };
+    return {
+      tool: "submit_review",
+      args: {
+        is_bug: failed,
+        summary: failed ? "KeyError: x3 is not a column." : "Ridge regression ran; CV RMSE reported.",
+        metric: null,
+        lower_is_better: true,
+      },
+    };
   }
   if (text.includes(`# ${SECTION.buggyCode}`) || text.includes(SECTION.buggyCode)) {
-    return reply("The script used a column x3 that does not exist. Drop it and keep x1 and x2.", script({ alpha: 1, features: '"x1", "x2"' }));
+    return reply(
+      "The script used a column x3 that does not exist. Drop it and keep x1 and x2.",
+      script({ alpha: 1, features: '"x1", "x2"' }),
+    );
   }
   if (text.includes(SECTION.previousSolution)) {
     improves++;
-    return reply(`Lower the ridge penalty to ${1 / (improves + 1)}.`, script({ alpha: 1 / (improves + 1), features: '"x1", "x2"' }));
+    return reply(
+      `Lower the ridge penalty to ${1 / (improves + 1)}.`,
+      script({ alpha: 1 / (improves + 1), features: '"x1", "x2"' }),
+    );
   }
   drafts++;
   const broken = drafts === 2 || drafts === 4;
-  return reply(`Draft ${drafts}: ridge regression on ${drafts % 2 ? "x1 only" : "both inputs"}.`, script({ alpha: 10 * drafts, features: drafts % 2 ? '"x1"' : '"x1", "x2"', broken }));
+  return reply(
+    `Draft ${drafts}: ridge regression on ${drafts % 2 ? "x1 only" : "both inputs"}.`,
+    script({ alpha: 10 * drafts, features: drafts % 2 ? '"x1"' : '"x1", "x2"', broken }),
+  );
 }
 
 describe("openai coder through a whole search (fake OpenAI server, real sandbox)", () => {
@@ -83,7 +105,10 @@ describe("openai coder through a whole search (fake OpenAI server, real sandbox)
     // A rate limit and a reply without code on the way: both are retried, not fatal.
     server.enqueue({ status: 429, retryAfterMs: 50 }, "I would use ridge regression.");
     const dir = makeTask();
-    const config = loadConfig({ env: {}, overrides: { search: { steps: 11, seed: 3 }, execution: { timeoutSec: 60, memoryMb: 2048 } } });
+    const config = loadConfig({
+      env: {},
+      overrides: { search: { steps: 11, seed: 3 }, execution: { timeoutSec: 60, memoryMb: 2048 } },
+    });
     const coder = new OpenAICoder({
       apiKey: "sk-test",
       baseURL,
@@ -91,7 +116,10 @@ describe("openai coder through a whole search (fake OpenAI server, real sandbox)
       reviewModel: "review-model",
       maxRetries: 2,
       timeoutMs: 10_000,
-      prices: { "coder-model": { inputPerMTok: 1, outputPerMTok: 2 }, "review-model": { inputPerMTok: 0.5, outputPerMTok: 1 } },
+      prices: {
+        "coder-model": { inputPerMTok: 1, outputPerMTok: 2 },
+        "review-model": { inputPerMTok: 0.5, outputPerMTok: 1 },
+      },
       logger: silentLogger,
     });
     const sink = new RecordingSink();

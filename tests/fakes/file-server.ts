@@ -9,7 +9,14 @@ import type { AddressInfo, Socket } from "node:net";
 
 export type Route =
   /** A file. `chunked: true` omits Content-Length. */
-  | { kind: "file"; body: Buffer | string; contentType?: string; contentDisposition?: string; headers?: Record<string, string>; chunked?: boolean }
+  | {
+      kind: "file";
+      body: Buffer | string;
+      contentType?: string;
+      contentDisposition?: string;
+      headers?: Record<string, string>;
+      chunked?: boolean;
+    }
   /** A redirect to `location` (relative to the server, or absolute). */
   | { kind: "redirect"; location: string; status?: 301 | 302 | 303 | 307 | 308 }
   /** An error (or any) status with an optional body. */
@@ -60,7 +67,10 @@ export async function startFileServer(routes: Record<string, Route> = {}): Promi
     switch (route.kind) {
       case "file": {
         const body = Buffer.isBuffer(route.body) ? route.body : Buffer.from(route.body);
-        const headers: Record<string, string | number> = { "content-type": route.contentType ?? "application/octet-stream", ...(route.headers ?? {}) };
+        const headers: Record<string, string | number> = {
+          "content-type": route.contentType ?? "application/octet-stream",
+          ...(route.headers ?? {}),
+        };
         if (route.contentDisposition) headers["content-disposition"] = route.contentDisposition;
         if (!route.chunked) headers["content-length"] = body.length;
         res.writeHead(200, headers);

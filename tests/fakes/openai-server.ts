@@ -257,7 +257,13 @@ function providerErrorBody(provider: FakeProvider, r: Refusal): unknown {
       // Ollama's OpenAI layer re-wraps its native errors with type "api_error", whatever the status.
       return { error: { message: r.message, type: "api_error", param: null, code: null } };
     case "llamacpp":
-      return { error: { code: r.status, message: r.message, type: r.type ?? (r.status >= 500 ? "server_error" : "invalid_request_error") } };
+      return {
+        error: {
+          code: r.status,
+          message: r.message,
+          type: r.type ?? (r.status >= 500 ? "server_error" : "invalid_request_error"),
+        },
+      };
     case "openrouter":
       return { error: { message: r.message, code: r.status } };
     case "vllm": {
@@ -265,13 +271,26 @@ function providerErrorBody(provider: FakeProvider, r: Refusal): unknown {
       return { object: "error", message: r.message, type, param: r.param ?? null, code: r.status };
     }
     case "anthropic": {
-      const types: Record<number, string> = { 400: "invalid_request_error", 401: "authentication_error", 403: "permission_error", 404: "not_found_error", 429: "rate_limit_error" };
+      const types: Record<number, string> = {
+        400: "invalid_request_error",
+        401: "authentication_error",
+        403: "permission_error",
+        404: "not_found_error",
+        429: "rate_limit_error",
+      };
       return { type: "error", error: { type: types[r.status] ?? "api_error", message: r.message } };
     }
     case "gemini":
       return { error: { code: r.status, message: r.message, status: googleStatus(r.status) } };
     default:
-      return { error: { message: r.message, type: r.type ?? errorType(r.status), param: r.param ?? null, code: r.code ?? null } };
+      return {
+        error: {
+          message: r.message,
+          type: r.type ?? errorType(r.status),
+          param: r.param ?? null,
+          code: r.code ?? null,
+        },
+      };
   }
 }
 
@@ -397,10 +416,14 @@ function toolsRefusal(provider: FakeProvider, model: string): Refusal {
     case "openrouter":
       return {
         status: 404,
-        message: "No endpoints found that support tool use. To learn more about provider routing, visit: https://openrouter.ai/docs/provider-routing",
+        message:
+          "No endpoints found that support tool use. To learn more about provider routing, visit: https://openrouter.ai/docs/provider-routing",
       };
     case "vllm":
-      return { status: 400, message: '"auto" tool choice requires --enable-auto-tool-choice and --tool-call-parser to be set' };
+      return {
+        status: 400,
+        message: '"auto" tool choice requires --enable-auto-tool-choice and --tool-call-parser to be set',
+      };
     default:
       return unsupportedParameter("tools", "tools is not supported with this model.");
   }
@@ -439,7 +462,10 @@ function behaviourRefusal(b: ModelBehaviour, provider: FakeProvider, body: ChatB
       }
     }
     if (present(body.max_tokens)) {
-      return unsupportedParameter("max_tokens", "Unsupported parameter: 'max_tokens' is not supported with this model. Use 'max_completion_tokens' instead.");
+      return unsupportedParameter(
+        "max_tokens",
+        "Unsupported parameter: 'max_tokens' is not supported with this model. Use 'max_completion_tokens' instead.",
+      );
     }
     const effort = body.reasoning_effort;
     if (present(effort) && !(typeof effort === "string" && effort in EFFORT_TOKENS)) {
@@ -453,7 +479,13 @@ function behaviourRefusal(b: ModelBehaviour, provider: FakeProvider, body: ChatB
     }
   }
   if (b.noReasoningEffort && present(body.reasoning_effort)) {
-    return { status: 400, message: "Unrecognized request argument supplied: reasoning_effort", type: "invalid_request_error", param: null, code: null };
+    return {
+      status: 400,
+      message: "Unrecognized request argument supplied: reasoning_effort",
+      type: "invalid_request_error",
+      param: null,
+      code: null,
+    };
   }
   if (provider === "anthropic" && typeof body.temperature === "number" && body.temperature > 1) {
     return { status: 400, message: "temperature: range: 0..1", type: "invalid_request_error", param: "temperature" };
@@ -593,7 +625,10 @@ export class FakeOpenAIServer {
       const next = this.queue.length > 0 ? this.queue.shift()! : this.defaultReply;
       return this.answer(res, request, next);
     }
-    return this.sendError(res, { status: 404, body: { error: { message: `No route ${request.method} ${path}`, type: "invalid_request_error" } } });
+    return this.sendError(res, {
+      status: 404,
+      body: { error: { message: `No route ${request.method} ${path}`, type: "invalid_request_error" } },
+    });
   }
 
   private behaviourOf(request: RecordedRequest): ModelBehaviour | undefined {
@@ -625,7 +660,11 @@ export class FakeOpenAIServer {
   private sendRefusal(res: http.ServerResponse, request: RecordedRequest, refusal: Refusal): void {
     const b = this.behaviourOf(request);
     const provider = b?.provider ?? this.provider;
-    this.sendError(res, { status: refusal.status, body: refusal.body ?? providerErrorBody(provider, refusal) }, request);
+    this.sendError(
+      res,
+      { status: refusal.status, body: refusal.body ?? providerErrorBody(provider, refusal) },
+      request,
+    );
   }
 
   private async answer(res: http.ServerResponse, request: RecordedRequest, reply: FakeReply): Promise<void> {
@@ -637,7 +676,10 @@ export class FakeOpenAIServer {
     }
     if ("raw" in reply) {
       const body = Buffer.isBuffer(reply.raw) ? reply.raw : Buffer.from(reply.raw);
-      this.writeHead(res, reply.status ?? 200, { "content-type": reply.contentType ?? "application/json", "content-length": String(body.length) });
+      this.writeHead(res, reply.status ?? 200, {
+        "content-type": reply.contentType ?? "application/json",
+        "content-length": String(body.length),
+      });
       res.end(body);
       return;
     }
@@ -674,7 +716,9 @@ export class FakeOpenAIServer {
   /** The message, finish reason and usage of a content or tool reply, as the model's behaviour shapes them. */
   private compose(request: RecordedRequest, reply: ContentReply | ToolReply, b: ModelBehaviour | undefined): Composed {
     const body = chatBody(request);
-    const promptText = (body.messages ?? []).map((m) => (typeof m.content === "string" ? m.content : JSON.stringify(m.content ?? ""))).join("\n");
+    const promptText = (body.messages ?? [])
+      .map((m) => (typeof m.content === "string" ? m.content : JSON.stringify(m.content ?? "")))
+      .join("\n");
     this.counter += 1;
     const id = `chatcmpl-fake-${this.counter}`;
     const model = typeof body.model === "string" ? body.model : "fake-model";
@@ -700,7 +744,10 @@ export class FakeOpenAIServer {
     const toolOf = (a: string) => ({ id: `call_${this.counter}`, name: toolName, arguments: a });
 
     if (!b) {
-      const usage = reply.usage ?? { prompt_tokens: estimateTokens(promptText), completion_tokens: estimateTokens(args ?? content ?? "") };
+      const usage = reply.usage ?? {
+        prompt_tokens: estimateTokens(promptText),
+        completion_tokens: estimateTokens(args ?? content ?? ""),
+      };
       return {
         id,
         model,
@@ -711,13 +758,18 @@ export class FakeOpenAIServer {
           prompt_tokens: usage.prompt_tokens,
           completion_tokens: usage.completion_tokens,
           total_tokens: usage.prompt_tokens + usage.completion_tokens,
-          ...(usage.reasoning_tokens !== undefined ? { completion_tokens_details: { reasoning_tokens: usage.reasoning_tokens } } : {}),
+          ...(usage.reasoning_tokens !== undefined
+            ? { completion_tokens_details: { reasoning_tokens: usage.reasoning_tokens } }
+            : {}),
         },
       };
     }
 
     const reasoningText = b.reasoningIn ? (b.reasoningText ?? DEFAULT_REASONING_TEXT) : "";
-    const effort = typeof body.reasoning_effort === "string" && body.reasoning_effort in EFFORT_TOKENS ? (body.reasoning_effort as ReasoningEffort) : "medium";
+    const effort =
+      typeof body.reasoning_effort === "string" && body.reasoning_effort in EFFORT_TOKENS
+        ? (body.reasoning_effort as ReasoningEffort)
+        : "medium";
     let hidden = b.reasoning && !b.reasoningIn ? (b.reasoningTokens ?? EFFORT_TOKENS[effort]) : 0;
     const thinkBlock = b.reasoningIn === "think-tags" ? `<think>\n${reasoningText}\n</think>\n\n` : "";
     let field = b.reasoningIn === "reasoning_content" || b.reasoningIn === "reasoning" ? reasoningText : "";
@@ -725,7 +777,9 @@ export class FakeOpenAIServer {
     let cut = false;
 
     // Token limits cover everything the model writes, in order: reasoning, content, tool arguments.
-    const limits = [body.max_completion_tokens, body.max_tokens, b.maxCompletionTokens].filter((v): v is number => typeof v === "number");
+    const limits = [body.max_completion_tokens, body.max_tokens, b.maxCompletionTokens].filter(
+      (v): v is number => typeof v === "number",
+    );
     const tokenBudget = limits.length > 0 ? Math.max(0, Math.min(...limits)) : undefined;
     if (tokenBudget !== undefined) {
       if (hidden > tokenBudget) {
@@ -764,7 +818,8 @@ export class FakeOpenAIServer {
     let completionTokens = tokensOf(answerText) + tokensOf(args ?? "") + reasoningTokens;
     if (reply.usage) {
       if (reply.usage.reasoning_tokens !== undefined) reasoningTokens = reply.usage.reasoning_tokens;
-      completionTokens = reply.usage.completion_tokens + (reply.usage.reasoning_tokens !== undefined ? 0 : reasoningTokens);
+      completionTokens =
+        reply.usage.completion_tokens + (reply.usage.reasoning_tokens !== undefined ? 0 : reasoningTokens);
     } else if (tokenBudget !== undefined) {
       completionTokens = Math.min(completionTokens, tokenBudget);
       reasoningTokens = Math.min(reasoningTokens, completionTokens);
@@ -774,7 +829,9 @@ export class FakeOpenAIServer {
       id,
       model,
       content: text,
-      ...(b.reasoningIn === "reasoning_content" || b.reasoningIn === "reasoning" ? { reasoning: { field: b.reasoningIn, text: field } } : {}),
+      ...(b.reasoningIn === "reasoning_content" || b.reasoningIn === "reasoning"
+        ? { reasoning: { field: b.reasoningIn, text: field } }
+        : {}),
       ...(args !== undefined ? { tool: toolOf(args) } : {}),
       finishReason,
       usage: {
@@ -787,9 +844,17 @@ export class FakeOpenAIServer {
   }
 
   /** Sends `c` as server-sent events of `chat.completion.chunk` objects, ending with `data: [DONE]`. */
-  private async stream(res: http.ServerResponse, request: RecordedRequest, c: Composed, pacing: StreamPacing): Promise<void> {
+  private async stream(
+    res: http.ServerResponse,
+    request: RecordedRequest,
+    c: Composed,
+    pacing: StreamPacing,
+  ): Promise<void> {
     const options = chatBody(request).stream_options;
-    const includeUsage = options !== null && typeof options === "object" && (options as { include_usage?: unknown }).include_usage === true;
+    const includeUsage =
+      options !== null &&
+      typeof options === "object" &&
+      (options as { include_usage?: unknown }).include_usage === true;
     const base = { id: c.id, object: "chat.completion.chunk", created: Math.floor(Date.now() / 1000), model: c.model };
     const chunk = (delta: Record<string, unknown>, finishReason: string | null = null) => ({
       ...base,
@@ -800,14 +865,23 @@ export class FakeOpenAIServer {
     if (c.reasoning) for (const piece of pieces(c.reasoning.text)) events.push(chunk({ [c.reasoning.field]: piece }));
     for (const piece of pieces(c.content ?? "")) events.push(chunk({ content: piece }));
     if (c.tool) {
-      events.push(chunk({ tool_calls: [{ index: 0, id: c.tool.id, type: "function", function: { name: c.tool.name, arguments: "" } }] }));
-      for (const piece of pieces(c.tool.arguments)) events.push(chunk({ tool_calls: [{ index: 0, function: { arguments: piece } }] }));
+      events.push(
+        chunk({
+          tool_calls: [{ index: 0, id: c.tool.id, type: "function", function: { name: c.tool.name, arguments: "" } }],
+        }),
+      );
+      for (const piece of pieces(c.tool.arguments))
+        events.push(chunk({ tool_calls: [{ index: 0, function: { arguments: piece } }] }));
     }
     events.push(chunk({}, c.finishReason));
     if (includeUsage) events.push({ ...base, choices: [], usage: c.usage });
     events.push("[DONE]");
 
-    this.writeHead(res, 200, { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache", connection: "keep-alive" });
+    this.writeHead(res, 200, {
+      "content-type": "text/event-stream; charset=utf-8",
+      "cache-control": "no-cache",
+      connection: "keep-alive",
+    });
     res.flushHeaders();
     let closed = res.destroyed;
     const whenClosed = new Promise<void>((resolve) => {
@@ -846,9 +920,18 @@ export class FakeOpenAIServer {
     this.sendJson(res, reply.status, body, headers);
   }
 
-  private sendJson(res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  private sendJson(
+    res: http.ServerResponse,
+    status: number,
+    body: unknown,
+    headers: Record<string, string> = {},
+  ): void {
     const text = JSON.stringify(body);
-    this.writeHead(res, status, { "content-type": "application/json", "content-length": String(Buffer.byteLength(text)), ...headers });
+    this.writeHead(res, status, {
+      "content-type": "application/json",
+      "content-length": String(Buffer.byteLength(text)),
+      ...headers,
+    });
     res.end(text);
   }
 
@@ -870,7 +953,15 @@ export function describeRequest(r: RecordedRequest): string {
   if (typeof body.model === "string") parts.push(body.model);
   if (body.stream === true) parts.push("stream");
   if (Array.isArray(body.tools) && body.tools.length > 0) parts.push("tools");
-  for (const key of ["tool_choice", "temperature", "top_p", "max_tokens", "max_completion_tokens", "reasoning_effort", "stream_options"]) {
+  for (const key of [
+    "tool_choice",
+    "temperature",
+    "top_p",
+    "max_tokens",
+    "max_completion_tokens",
+    "reasoning_effort",
+    "stream_options",
+  ]) {
     if (present(body[key])) parts.push(`${key}=${shown(body[key])}`);
   }
   const format = body.response_format;

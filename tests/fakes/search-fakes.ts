@@ -67,9 +67,22 @@ export class InterpretingExecutor implements Executor {
     try {
       const sleep = /sleep=(\d+)/.exec(job.code);
       if (sleep) await waitOrAbort(Number(sleep[1]), signal);
-      const base = { durationMs: 5, outputCapped: false, workingDir: `${job.nodeDir}/working`, signal: null, outOfMemory: false };
-      if (job.code.includes("hang")) return { ...base, exitCode: null, signal: "SIGKILL", timedOut: true, output: "KeyboardInterrupt" };
-      if (job.code.includes("crash")) return { ...base, exitCode: 1, timedOut: false, output: "Traceback (most recent call last):\nValueError: boom" };
+      const base = {
+        durationMs: 5,
+        outputCapped: false,
+        workingDir: `${job.nodeDir}/working`,
+        signal: null,
+        outOfMemory: false,
+      };
+      if (job.code.includes("hang"))
+        return { ...base, exitCode: null, signal: "SIGKILL", timedOut: true, output: "KeyboardInterrupt" };
+      if (job.code.includes("crash"))
+        return {
+          ...base,
+          exitCode: 1,
+          timedOut: false,
+          output: "Traceback (most recent call last):\nValueError: boom",
+        };
       const metric = /metric=([-\d.e]+)/.exec(job.code);
       const name = job.code.includes("noname") ? "" : `"name": "${/name=(\S+)/.exec(job.code)?.[1] ?? "score"}", `;
       const dir = job.code.includes("nodir") ? "" : `, "lower_is_better": ${job.code.includes("lower")}`;
@@ -108,7 +121,12 @@ export class RecordingSink implements RunSink {
 
 export { MemoryInbox as QueueInbox } from "../../src/runs/memory-inbox.ts";
 
-export function fakeSearchDeps(coder: Coder, executor: Executor, sink: RunSink, extra: Partial<SearchDeps> = {}): SearchDeps {
+export function fakeSearchDeps(
+  coder: Coder,
+  executor: Executor,
+  sink: RunSink,
+  extra: Partial<SearchDeps> = {},
+): SearchDeps {
   let tick = 0;
   return {
     coder,

@@ -131,7 +131,11 @@ export interface FakeSlackApi {
 
 function json(res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, { "content-type": "application/json; charset=utf-8", "content-length": Buffer.byteLength(text), ...headers });
+  res.writeHead(status, {
+    "content-type": "application/json; charset=utf-8",
+    "content-length": Buffer.byteLength(text),
+    ...headers,
+  });
   res.end(text);
 }
 
@@ -190,7 +194,9 @@ export async function startFakeSlackApi(options: FakeSlackOptions = {}): Promise
   /** The failure to answer this call with, if a rule applies; an outage rule resolves to 500 or 429 by turns. */
   function takeFailure(method: string): FailureRule | undefined {
     const t = Date.now();
-    const rule = rules.find((r) => r.used < r.times && t < r.endsAt && (r.methods.includes(method) || r.methods.includes("*")));
+    const rule = rules.find(
+      (r) => r.used < r.times && t < r.endsAt && (r.methods.includes(method) || r.methods.includes("*")),
+    );
     if (!rule) return undefined;
     rule.used += 1;
     if (rule.kind !== "outage") return rule;
@@ -218,8 +224,13 @@ export async function startFakeSlackApi(options: FakeSlackOptions = {}): Promise
     if (blocks.length > 50) return "invalid_blocks";
     for (const b of blocks) {
       if (b.type === "section") {
-        if (b.text && (typeof b.text.text !== "string" || b.text.text.length > 3000 || b.text.text.length === 0)) return "invalid_blocks";
-        if (b.fields && (b.fields.length > 10 || b.fields.some((f: any) => typeof f.text !== "string" || f.text.length > 2000))) return "invalid_blocks";
+        if (b.text && (typeof b.text.text !== "string" || b.text.text.length > 3000 || b.text.text.length === 0))
+          return "invalid_blocks";
+        if (
+          b.fields &&
+          (b.fields.length > 10 || b.fields.some((f: any) => typeof f.text !== "string" || f.text.length > 2000))
+        )
+          return "invalid_blocks";
         if (!b.text && !b.fields) return "invalid_blocks";
       } else if (b.type === "header") {
         if (b.text?.type !== "plain_text" || b.text.text.length > 150) return "invalid_blocks";
@@ -227,7 +238,8 @@ export async function startFakeSlackApi(options: FakeSlackOptions = {}): Promise
         if (!Array.isArray(b.elements) || b.elements.length > 25) return "invalid_blocks";
         const ids = b.elements.map((e: any) => e.action_id);
         if (new Set(ids).size !== ids.length) return "invalid_blocks";
-        if (b.elements.some((e: any) => e.type === "button" && (e.text?.text?.length ?? 0) > 75)) return "invalid_blocks";
+        if (b.elements.some((e: any) => e.type === "button" && (e.text?.text?.length ?? 0) > 75))
+          return "invalid_blocks";
       } else if (b.type === "context") {
         if (!Array.isArray(b.elements) || b.elements.length === 0 || b.elements.length > 10) return "invalid_blocks";
       } else if (b.type !== "divider" && b.type !== "image") {
@@ -242,7 +254,15 @@ export async function startFakeSlackApi(options: FakeSlackOptions = {}): Promise
       case "api.test":
         return { ok: true, args };
       case "auth.test":
-        return { ok: true, url: `${origin}/`, team: "Fake Team", user: "aide", team_id: teamId, user_id: botUserId, bot_id: botId };
+        return {
+          ok: true,
+          url: `${origin}/`,
+          team: "Fake Team",
+          user: "aide",
+          team_id: teamId,
+          user_id: botUserId,
+          bot_id: botId,
+        };
       case "chat.postMessage": {
         const channel = requireChannel(args);
         if (!channel) return { ok: false, error: "channel_not_found" };
@@ -252,9 +272,30 @@ export async function startFakeSlackApi(options: FakeSlackOptions = {}): Promise
         if (bad) return { ok: false, error: bad };
         const threadTs = typeof args.thread_ts === "string" && args.thread_ts ? args.thread_ts : null;
         // A thread may hang under a person's message, which this fake does not model: any thread_ts is accepted.
-        const msg: FakeMessage = { channel, ts: nextTs(), threadTs, user: botUserId, ...content, history: [], updatedAt: [] };
+        const msg: FakeMessage = {
+          channel,
+          ts: nextTs(),
+          threadTs,
+          user: botUserId,
+          ...content,
+          history: [],
+          updatedAt: [],
+        };
         messages.push(msg);
-        return { ok: true, channel, ts: msg.ts, message: { type: "message", user: botUserId, bot_id: botId, text: msg.text, blocks: msg.blocks, ts: msg.ts, thread_ts: threadTs ?? undefined } };
+        return {
+          ok: true,
+          channel,
+          ts: msg.ts,
+          message: {
+            type: "message",
+            user: botUserId,
+            bot_id: botId,
+            text: msg.text,
+            blocks: msg.blocks,
+            ts: msg.ts,
+            thread_ts: threadTs ?? undefined,
+          },
+        };
       }
       case "chat.update": {
         const channel = requireChannel(args);
@@ -268,7 +309,13 @@ export async function startFakeSlackApi(options: FakeSlackOptions = {}): Promise
         msg.text = content.text;
         msg.blocks = content.blocks;
         msg.updatedAt.push(now());
-        return { ok: true, channel: msg.channel, ts: msg.ts, text: msg.text, message: { text: msg.text, blocks: msg.blocks } };
+        return {
+          ok: true,
+          channel: msg.channel,
+          ts: msg.ts,
+          text: msg.text,
+          message: { text: msg.text, blocks: msg.blocks },
+        };
       }
       case "chat.postEphemeral": {
         const channel = requireChannel(args);
@@ -278,7 +325,12 @@ export async function startFakeSlackApi(options: FakeSlackOptions = {}): Promise
         if (!content) return { ok: false, error: "no_text" };
         const bad = blocksError(content.blocks);
         if (bad) return { ok: false, error: bad };
-        ephemerals.push({ channel, user: args.user, threadTs: typeof args.thread_ts === "string" ? args.thread_ts : null, ...content });
+        ephemerals.push({
+          channel,
+          user: args.user,
+          threadTs: typeof args.thread_ts === "string" ? args.thread_ts : null,
+          ...content,
+        });
         return { ok: true, message_ts: nextTs() };
       }
       case "files.getUploadURLExternal": {
@@ -287,7 +339,16 @@ export async function startFakeSlackApi(options: FakeSlackOptions = {}): Promise
         if (!Number.isInteger(length) || length < 0) return { ok: false, error: "invalid_arguments" };
         fileCounter += 1;
         const id = `F${String(fileCounter).padStart(8, "0")}`;
-        files.push({ id, name: args.filename, title: args.filename, length, content: null, channel: null, threadTs: null, initialComment: null });
+        files.push({
+          id,
+          name: args.filename,
+          title: args.filename,
+          length,
+          content: null,
+          channel: null,
+          threadTs: null,
+          initialComment: null,
+        });
         return { ok: true, upload_url: `${origin}/upload/${id}`, file_id: id };
       }
       case "files.completeUploadExternal": {
@@ -310,21 +371,48 @@ export async function startFakeSlackApi(options: FakeSlackOptions = {}): Promise
         if (!u) return { ok: false, error: "user_not_found" };
         return {
           ok: true,
-          user: { id: u.id, team_id: teamId, name: u.name, real_name: u.realName ?? u.name, profile: { display_name: u.displayName ?? "", real_name: u.realName ?? u.name } },
+          user: {
+            id: u.id,
+            team_id: teamId,
+            name: u.name,
+            real_name: u.realName ?? u.name,
+            profile: { display_name: u.displayName ?? "", real_name: u.realName ?? u.name },
+          },
         };
       }
       case "conversations.info":
-        return { ok: true, channel: { id: String(args.channel), name: `channel-${String(args.channel).toLowerCase()}`, is_channel: true, is_member: true } };
+        return {
+          ok: true,
+          channel: {
+            id: String(args.channel),
+            name: `channel-${String(args.channel).toLowerCase()}`,
+            is_channel: true,
+            is_member: true,
+          },
+        };
       default:
         return { ok: false, error: "unknown_method" };
     }
   }
 
-  async function handleUpload(req: http.IncomingMessage, res: http.ServerResponse, id: string, raw: Buffer): Promise<void> {
+  async function handleUpload(
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    id: string,
+    raw: Buffer,
+  ): Promise<void> {
     const file = files.find((f) => f.id === id);
     const failure = takeFailure("upload");
     const record = (status: number, ok: boolean, error?: string) =>
-      calls.push({ method: "upload", args: { file_id: id, bytes: raw.length }, token: null, at: now(), status, ok, error });
+      calls.push({
+        method: "upload",
+        args: { file_id: id, bytes: raw.length },
+        token: null,
+        at: now(),
+        status,
+        ok,
+        error,
+      });
     if (failure?.kind === "rate_limited") {
       record(429, false, "ratelimited");
       res.writeHead(429, { "retry-after": String(failure.retryAfterSec) });
@@ -394,9 +482,14 @@ export async function startFakeSlackApi(options: FakeSlackOptions = {}): Promise
         return;
       }
       const auth = req.headers.authorization ?? "";
-      const token = auth.startsWith("Bearer ") ? auth.slice("Bearer ".length) : typeof args.token === "string" ? args.token : null;
+      const token = auth.startsWith("Bearer ")
+        ? auth.slice("Bearer ".length)
+        : typeof args.token === "string"
+          ? args.token
+          : null;
       delete args.token;
-      const record = (status: number, ok: boolean, error?: string) => calls.push({ method, args, token, at: now(), status, ok, error });
+      const record = (status: number, ok: boolean, error?: string) =>
+        calls.push({ method, args, token, at: now(), status, ok, error });
 
       const failure = takeFailure(method);
       if (failure?.kind === "rate_limited") {
@@ -452,7 +545,11 @@ export async function startFakeSlackApi(options: FakeSlackOptions = {}): Promise
     filesIn: (channel, threadTs) => files.filter((f) => f.channel === channel && f.threadTs === threadTs),
     responseUrl: () => `${origin}/response/${randomBytes(6).toString("hex")}`,
     fail(rule) {
-      const r: ActiveRule = { ...rule, used: 0, endsAt: rule.durationMs === undefined ? Infinity : Date.now() + rule.durationMs };
+      const r: ActiveRule = {
+        ...rule,
+        used: 0,
+        endsAt: rule.durationMs === undefined ? Infinity : Date.now() + rule.durationMs,
+      };
       rules.push(r);
       return r;
     },
@@ -549,7 +646,10 @@ export class SlackSender {
   }
 
   /** An Events API event_callback with `event` inside. Returns the response and the event_id used. */
-  async event(event: Record<string, unknown>, opts: SignOptions & { eventId?: string } = {}): Promise<SignedResponse & { eventId: string }> {
+  async event(
+    event: Record<string, unknown>,
+    opts: SignOptions & { eventId?: string } = {},
+  ): Promise<SignedResponse & { eventId: string }> {
     const eventId = opts.eventId ?? this.nextId("Ev");
     const body = JSON.stringify({
       token: "deprecated-verification-token",
@@ -572,21 +672,52 @@ export class SlackSender {
   }
 
   /** A click on a button of a message, as a block_actions payload. */
-  clickButton(args: { userId: string; userName?: string; channel: string; messageTs: string; threadTs?: string; actionId: string; value: string; blockId?: string }, sign: SignOptions = {}): Promise<SignedResponse> {
+  clickButton(
+    args: {
+      userId: string;
+      userName?: string;
+      channel: string;
+      messageTs: string;
+      threadTs?: string;
+      actionId: string;
+      value: string;
+      blockId?: string;
+    },
+    sign: SignOptions = {},
+  ): Promise<SignedResponse> {
     return this.interaction(
       {
         type: "block_actions",
         team: { id: this.teamId, domain: "fake" },
-        user: { id: args.userId, username: args.userName ?? args.userId.toLowerCase(), name: args.userName ?? args.userId.toLowerCase(), team_id: this.teamId },
+        user: {
+          id: args.userId,
+          username: args.userName ?? args.userId.toLowerCase(),
+          name: args.userName ?? args.userId.toLowerCase(),
+          team_id: this.teamId,
+        },
         api_app_id: "AFAKE",
         token: "deprecated-verification-token",
         container: { type: "message", message_ts: args.messageTs, channel_id: args.channel, is_ephemeral: false },
         trigger_id: this.nextId("trigger."),
         channel: { id: args.channel, name: "general" },
-        message: { type: "message", ts: args.messageTs, thread_ts: args.threadTs, user: "UBOT", bot_id: "BBOT", text: "" },
+        message: {
+          type: "message",
+          ts: args.messageTs,
+          thread_ts: args.threadTs,
+          user: "UBOT",
+          bot_id: "BBOT",
+          text: "",
+        },
         response_url: "",
         actions: [
-          { type: "button", action_id: args.actionId, block_id: args.blockId ?? "aide_card", value: args.value, text: { type: "plain_text", text: args.actionId }, action_ts: `${Date.now() / 1000}` },
+          {
+            type: "button",
+            action_id: args.actionId,
+            block_id: args.blockId ?? "aide_card",
+            value: args.value,
+            text: { type: "plain_text", text: args.actionId },
+            action_ts: `${Date.now() / 1000}`,
+          },
         ],
       },
       sign,

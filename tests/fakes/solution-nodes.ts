@@ -31,7 +31,14 @@ export function solutionNode(id: number, spec: NodeSpec = {}): SolutionNode {
     stage: parentId === null ? "draft" : metric === null ? "improve" : "improve",
     plan: spec.plan ?? `Plan of node ${id}: fit a model.`,
     code: spec.code ?? `import pandas as pd\n# node ${id}\nprint("AIDE_METRIC", ${metric ?? 0})\n`,
-    metric: metric === null ? null : { name: spec.metricName ?? "roc_auc", value: metric, lowerIsBetter: spec.lowerIsBetter === undefined ? false : spec.lowerIsBetter },
+    metric:
+      metric === null
+        ? null
+        : {
+            name: spec.metricName ?? "roc_auc",
+            value: metric,
+            lowerIsBetter: spec.lowerIsBetter === undefined ? false : spec.lowerIsBetter,
+          },
     ...(spec.unranked ? { unranked: spec.unranked } : {}),
     buggy: metric === null,
     analysis: spec.analysis ?? (metric === null ? "The script raised a KeyError." : "Looks fine."),
@@ -39,7 +46,9 @@ export function solutionNode(id: number, spec: NodeSpec = {}): SolutionNode {
     exitCode: metric === null ? 1 : 0,
     timedOut: spec.timedOut ?? false,
     killed: false,
-    output: spec.output ?? (metric === null ? "Traceback (most recent call last):\nKeyError: 'target'" : `AIDE_METRIC ${metric}`),
+    output:
+      spec.output ??
+      (metric === null ? "Traceback (most recent call last):\nKeyError: 'target'" : `AIDE_METRIC ${metric}`),
     submissionOk: metric !== null,
     submissionPath: null,
     usage: { promptTokens: 0, completionTokens: 0, costUsd: 0 },
@@ -62,7 +71,15 @@ export function runRecord(over: Partial<RunRecord> = {}): RunRecord {
     admins: [],
     followers: [],
     verbose: false,
-    progress: { step: 0, totalSteps: 10, nodes: 0, bestNodeId: null, bestMetric: null, metricName: null, lowerIsBetter: null },
+    progress: {
+      step: 0,
+      totalSteps: 10,
+      nodes: 0,
+      bestNodeId: null,
+      bestMetric: null,
+      metricName: null,
+      lowerIsBetter: null,
+    },
     usage: { promptTokens: 0, completionTokens: 0, costUsd: 0 },
     error: null,
     finishReason: null,

@@ -13,13 +13,23 @@ export const TEST_OUTPUT_DIR = join(process.cwd(), "test-output");
 
 export async function launchChromium(): Promise<Browser> {
   if (!existsSync(CHROMIUM_PATH)) {
-    throw new Error(`No Chromium at ${CHROMIUM_PATH}: install Debian's chromium (bash scripts/ensure-deps.sh --services) or set AIDE_CHROMIUM.`);
+    throw new Error(
+      `No Chromium at ${CHROMIUM_PATH}: install Debian's chromium (bash scripts/ensure-deps.sh --services) or set AIDE_CHROMIUM.`,
+    );
   }
   mkdirSync(TEST_OUTPUT_DIR, { recursive: true });
   return chromium.launch({
     executablePath: CHROMIUM_PATH,
     headless: true,
     // As root in a container; and without the background-networking flags Chromium keeps trying the closed network.
-    args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"],
+    args: [
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+      "--no-first-run",
+      "--disable-quic",
+    ],
   });
 }

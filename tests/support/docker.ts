@@ -23,10 +23,15 @@ export interface DockerSandboxReady {
 
 function runScript(script: string, timeoutMs: number): Promise<string> {
   return new Promise((resolve, reject) => {
-    execFile("bash", [script], { timeout: timeoutMs, encoding: "utf8", maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
-      if (err) reject(new Error(`${script} failed: ${err.message}\n${stdout}${stderr}`));
-      else resolve(`${stdout}${stderr}`.trim());
-    });
+    execFile(
+      "bash",
+      [script],
+      { timeout: timeoutMs, encoding: "utf8", maxBuffer: 16 * 1024 * 1024 },
+      (err, stdout, stderr) => {
+        if (err) reject(new Error(`${script} failed: ${err.message}\n${stdout}${stderr}`));
+        else resolve(`${stdout}${stderr}`.trim());
+      },
+    );
   });
 }
 

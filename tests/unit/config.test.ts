@@ -43,7 +43,10 @@ describe("loadConfig", () => {
     expect(fromEnv.web.port).toBe(4300);
     expect(fromEnv.web.host).toBe("0.0.0.0");
 
-    const fromFlags = loadConfig({ env: { AIDE_CONFIG: file, AIDE_WEB_PORT: "4300" }, overrides: { web: { port: 4400 } } });
+    const fromFlags = loadConfig({
+      env: { AIDE_CONFIG: file, AIDE_WEB_PORT: "4300" },
+      overrides: { web: { port: 4400 } },
+    });
     expect(fromFlags.web.port).toBe(4400);
     expect(fromFlags.web.host).toBe("0.0.0.0");
   });

@@ -8,7 +8,13 @@ import { chmod } from "node:fs/promises";
 import { join } from "node:path";
 import type Dockerode from "dockerode";
 import type { Logger } from "../../../src/logger.ts";
-import { containerCreateOptions, containerEnv, makeWritableForSandbox, removeContainer, WARM_LABEL } from "../container-spec.ts";
+import {
+  containerCreateOptions,
+  containerEnv,
+  makeWritableForSandbox,
+  removeContainer,
+  WARM_LABEL,
+} from "../container-spec.ts";
 import { fileSizeBytes } from "../workspace.ts";
 import { CONTROL_DIR, SERVER_PIDS, type WarmLaunchArgs, type WarmLauncher, type WarmSandbox } from "./parent.ts";
 import { PRELOAD_MODULES, REQUIRED_MODULES, type ServerOptions } from "./protocol.ts";

@@ -12,7 +12,15 @@ import { join } from "node:path";
 import { ExecutorError } from "../../../src/errors.ts";
 import type { Logger } from "../../../src/logger.ts";
 import { pidAlive } from "../../../src/services/process-utils.ts";
-import { encodeFrame, FrameReader, FrameType, SERVER_SOURCE, type ExitReport, type RunSpec, type ServerOptions } from "./protocol.ts";
+import {
+  encodeFrame,
+  FrameReader,
+  FrameType,
+  SERVER_SOURCE,
+  type ExitReport,
+  type RunSpec,
+  type ServerOptions,
+} from "./protocol.ts";
 
 /** Where the control socket's directory appears inside the sandbox. */
 export const CONTROL_DIR = "/aide-ctl";
@@ -85,7 +93,8 @@ async function sweepStaleControlDirs(): Promise<void> {
   swept = true;
   for (const name of await readdir(tmpdir()).catch(() => [] as string[])) {
     const m = /^aide-warm-ctl-(\d+)-/.exec(name);
-    if (m && Number(m[1]) !== process.pid && !pidAlive(Number(m[1]))) await rm(join(tmpdir(), name), { recursive: true, force: true }).catch(() => undefined);
+    if (m && Number(m[1]) !== process.pid && !pidAlive(Number(m[1])))
+      await rm(join(tmpdir(), name), { recursive: true, force: true }).catch(() => undefined);
   }
 }
 
@@ -149,7 +158,10 @@ export class WarmParent {
       });
     } catch (err) {
       server.close();
-      await Promise.all([rm(controlDir, { recursive: true, force: true }), rm(workspace, { recursive: true, force: true })]);
+      await Promise.all([
+        rm(controlDir, { recursive: true, force: true }),
+        rm(workspace, { recursive: true, force: true }),
+      ]);
       throw err;
     }
     const parent = new WarmParent(sandbox, controlDir, workspace, id, opts.logger);
@@ -182,10 +194,16 @@ export class WarmParent {
     let timer: NodeJS.Timeout | undefined;
     const failed = (why: string) => {
       const diag = this.sandbox.diagnostics().trim();
-      const last = diag.split("\n").filter((l) => l.trim()).pop();
-      return new ExecutorError(`The warm interpreter did not start (${what}): ${why}${last ? ` (${last.trim().slice(0, 300)})` : ""}.`, {
-        detail: diag || undefined,
-      });
+      const last = diag
+        .split("\n")
+        .filter((l) => l.trim())
+        .pop();
+      return new ExecutorError(
+        `The warm interpreter did not start (${what}): ${why}${last ? ` (${last.trim().slice(0, 300)})` : ""}.`,
+        {
+          detail: diag || undefined,
+        },
+      );
     };
     try {
       return await Promise.race([
@@ -194,7 +212,9 @@ export class WarmParent {
         new Promise<never>((_, reject) => {
           timer = setTimeout(() => reject(failed(`no answer within ${Math.round(timeoutMs / 1000)} s`)), timeoutMs);
         }),
-        ...(server ? [new Promise<never>((_, reject) => server.once("error", (err) => reject(failed(err.message))))] : []),
+        ...(server
+          ? [new Promise<never>((_, reject) => server.once("error", (err) => reject(failed(err.message))))]
+          : []),
       ]);
     } finally {
       clearTimeout(timer);
@@ -229,7 +249,10 @@ export class WarmParent {
       }
       case FrameType.POLLUTED:
         this.polluted = true;
-        this.logger.info({ parent: this.id, detail: payload.toString("utf8") }, "warm interpreter polluted by a script: replacing it");
+        this.logger.info(
+          { parent: this.id, detail: payload.toString("utf8") },
+          "warm interpreter polluted by a script: replacing it",
+        );
         return;
     }
     const cur = this.current;
@@ -266,7 +289,8 @@ export class WarmParent {
   /** Runs one script; resolves when it has ended and its output is complete, or the interpreter is gone. */
   run(spec: RunSpec, handlers: JobHandlers): Promise<JobEnd> {
     if (this.current) throw new Error("warm interpreter already runs a script");
-    if (!this.alive || !this.socket) return Promise.resolve({ exit: null, started: false, reason: this.goneReason ?? "not connected" });
+    if (!this.alive || !this.socket)
+      return Promise.resolve({ exit: null, started: false, reason: this.goneReason ?? "not connected" });
     const job = this.nextJob++;
     return new Promise<JobEnd>((done) => {
       this.current = { job, handlers, started: false, done };

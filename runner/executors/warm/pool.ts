@@ -48,7 +48,6 @@ interface Scope {
   workspaceParent: string;
 }
 
-
 export class WarmPool {
   private readonly scopes = new Map<string, Scope>();
   private closed = false;
@@ -59,7 +58,18 @@ export class WarmPool {
     const key = `${resolve(inputDir)}\n${memoryMb}`;
     let scope = this.scopes.get(key);
     if (!scope) {
-      scope = { key, inputDir: resolve(inputDir), memoryMb, idle: [], all: new Set(), starting: 0, pending: new Set(), broken: null, idleTimers: new Map(), workspaceParent };
+      scope = {
+        key,
+        inputDir: resolve(inputDir),
+        memoryMb,
+        idle: [],
+        all: new Set(),
+        starting: 0,
+        pending: new Set(),
+        broken: null,
+        idleTimers: new Map(),
+        workspaceParent,
+      };
       this.scopes.set(key, scope);
     }
     return scope;
@@ -114,7 +124,15 @@ export class WarmPool {
           void parent.destroy();
           return;
         }
-        this.opts.logger.debug({ parent: parent.id, ms: Math.round(performance.now() - started), importMs: parent.importMs, kind: this.opts.launcher.kind }, "warm interpreter ready");
+        this.opts.logger.debug(
+          {
+            parent: parent.id,
+            ms: Math.round(performance.now() - started),
+            importMs: parent.importMs,
+            kind: this.opts.launcher.kind,
+          },
+          "warm interpreter ready",
+        );
         scope.all.add(parent);
         void parent.gone().then(() => this.forget(scope, parent));
         this.giveBack(scope, parent);
@@ -124,7 +142,10 @@ export class WarmPool {
         const reason = (err as { userMessage?: string }).userMessage ?? (err as Error).message;
         if (!scope.broken) {
           scope.broken = reason;
-          this.opts.logger.warn({ err, executor: this.opts.launcher.kind }, `warm mode unavailable, running scripts cold: ${reason}`);
+          this.opts.logger.warn(
+            { err, executor: this.opts.launcher.kind },
+            `warm mode unavailable, running scripts cold: ${reason}`,
+          );
         }
       },
     );
@@ -227,16 +248,27 @@ export class WarmPool {
       kill: () => {
         parent.signal("SIGKILL");
         // A server that does not answer a SIGKILL request within the grace time is hung: end the sandbox.
-        hangTimer ??= setTimeout(() => {
-          logger.warn({ parent: parent.id, nodeId: job.nodeId }, "warm interpreter does not answer: stopping its sandbox");
-          void parent.destroy();
-        }, (graceMs ?? DEFAULT_GRACE_MS) + 1000);
+        hangTimer ??= setTimeout(
+          () => {
+            logger.warn(
+              { parent: parent.id, nodeId: job.nodeId },
+              "warm interpreter does not answer: stopping its sandbox",
+            );
+            void parent.destroy();
+          },
+          (graceMs ?? DEFAULT_GRACE_MS) + 1000,
+        );
       },
     });
     const decoder = new StringDecoder("utf8");
     const end = await parent
       .run(
-        { script: `${WORKSPACE}/${SCRIPT_NAME}`, cwd: WORKSPACE, env: launcher.scriptEnv(), rlimits: launcher.rlimits(job.memoryMb) },
+        {
+          script: `${WORKSPACE}/${SCRIPT_NAME}`,
+          cwd: WORKSPACE,
+          env: launcher.scriptEnv(),
+          rlimits: launcher.rlimits(job.memoryMb),
+        },
         { onStarted: () => supervisor.start(), onOutput: (chunk) => supervisor.append(decoder.write(chunk)) },
       )
       .finally(() => {
@@ -245,7 +277,10 @@ export class WarmPool {
       });
     supervisor.append(decoder.end());
     if (!end.started) {
-      logger.info({ parent: parent.id, reason: end.reason }, "warm interpreter gone before the script started; trying another");
+      logger.info(
+        { parent: parent.id, reason: end.reason },
+        "warm interpreter gone before the script started; trying another",
+      );
       return null;
     }
 
@@ -256,11 +291,25 @@ export class WarmPool {
       end.exit
         ? // The server sends SIGKILL only when asked; the sandbox holds nothing else that could.
           { code: end.exit.code, signal: end.exit.signal, oomKilled, sigkillMeansOom: !end.exit.killedByServer }
-        : { code: null, signal: "SIGKILL", oomKilled, note: `\n[aide executor: the warm interpreter stopped while the script ran (${end.reason})]\n` },
+        : {
+            code: null,
+            signal: "SIGKILL",
+            oomKilled,
+            note: `\n[aide executor: the warm interpreter stopped while the script ran (${end.reason})]\n`,
+          },
     );
     await moveEntries(scratch, workingDir);
     logger.debug(
-      { nodeId: job.nodeId, parent: parent.id, exitCode: r.exitCode, signal: r.signal, timedOut: r.timedOut, aborted: r.aborted, oom: r.outOfMemory, ms: r.durationMs },
+      {
+        nodeId: job.nodeId,
+        parent: parent.id,
+        exitCode: r.exitCode,
+        signal: r.signal,
+        timedOut: r.timedOut,
+        aborted: r.aborted,
+        oom: r.outOfMemory,
+        ms: r.durationMs,
+      },
       "warm run finished",
     );
     return toExecutionResult(r, workingDir);

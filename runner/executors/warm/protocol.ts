@@ -44,7 +44,11 @@ export class FrameReader {
     while (this.pending.length >= HEADER) {
       const size = this.pending.readUInt32BE(5);
       if (this.pending.length < HEADER + size) break;
-      frames.push({ type: this.pending.readUInt8(0), job: this.pending.readUInt32BE(1), payload: this.pending.subarray(HEADER, HEADER + size) });
+      frames.push({
+        type: this.pending.readUInt8(0),
+        job: this.pending.readUInt32BE(1),
+        payload: this.pending.subarray(HEADER, HEADER + size),
+      });
       this.pending = this.pending.subarray(HEADER + size);
     }
     return frames;

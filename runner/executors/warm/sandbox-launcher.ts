@@ -39,7 +39,12 @@ export class SandboxWarmLauncher implements WarmLauncher {
   serverOptions(): ServerOptions {
     // The control directory too: its socket is gone once the server connected, and the sandbox's (capability-less)
     // root owns it, so a script could leave files there.
-    return { preload: PRELOAD_MODULES, required: REQUIRED_MODULES, scratch: ["/tmp", "/dev/shm", CONTROL_DIR], home: SANDBOX_HOME };
+    return {
+      preload: PRELOAD_MODULES,
+      required: REQUIRED_MODULES,
+      scratch: ["/tmp", "/dev/shm", CONTROL_DIR],
+      home: SANDBOX_HOME,
+    };
   }
 
   rlimits(memoryMb: number): Record<string, number> {

@@ -9,7 +9,15 @@ import type { GuidanceIntent } from "./guidance.ts";
 import { candidateMoves, type MoveContext } from "./moves.ts";
 
 /** Model families in the order drafts try them. */
-export const DRAFT_ORDER: ModelKind[] = ["linear", "hist_gb", "random_forest", "svm", "gradient_boosting", "extra_trees", "knn"];
+export const DRAFT_ORDER: ModelKind[] = [
+  "linear",
+  "hist_gb",
+  "random_forest",
+  "svm",
+  "gradient_boosting",
+  "extra_trees",
+  "knn",
+];
 
 /** SVMs and kNN scale badly; only draft them when the data is known or likely to be small. */
 function suitsData(model: ModelKind, hints: DataHints): boolean {
@@ -31,7 +39,11 @@ export interface DraftPlan {
   plan: string;
 }
 
-function applyGuidanceTweak(recipe: Recipe, guidance: GuidanceIntent | null, ctx: MoveContext): { recipe: Recipe; note: string } {
+function applyGuidanceTweak(
+  recipe: Recipe,
+  guidance: GuidanceIntent | null,
+  ctx: MoveContext,
+): { recipe: Recipe; note: string } {
   if (!guidance) return { recipe, note: "" };
   const tweak = candidateMoves(recipe, ctx).find(
     (m) => !m.id.startsWith("model:") && m.tags.some((t) => guidance.tags.includes(t)),
@@ -50,7 +62,11 @@ export function planDraft(input: DraftInput): DraftPlan {
       const variant = candidateMoves(recipe, moveContext).find((m) => !m.id.startsWith("model:") && !seen(m.recipe));
       if (variant) recipe = variant.recipe;
     }
-    const tweak = applyGuidanceTweak(recipe, { ...guidance, tags: guidance.tags.filter((t) => !t.startsWith("model:")) }, moveContext);
+    const tweak = applyGuidanceTweak(
+      recipe,
+      { ...guidance, tags: guidance.tags.filter((t) => !t.startsWith("model:")) },
+      moveContext,
+    );
     return {
       recipe: tweak.recipe,
       plan: `Draft a ${MODEL_LABELS[guidance.model]} pipeline, as the guidance "${guidance.text}" asks: ${describe(tweak.recipe)}`,
@@ -79,7 +95,10 @@ export function planDraft(input: DraftInput): DraftPlan {
     const base = baseRecipe(model);
     const variant = candidateMoves(base, moveContext).find((m) => !m.id.startsWith("model:") && !seen(m.recipe));
     if (variant) {
-      return { recipe: variant.recipe, plan: `Draft a variant of the ${MODEL_LABELS[model]} design. ${variant.sentence} ${describe(variant.recipe)}` };
+      return {
+        recipe: variant.recipe,
+        plan: `Draft a variant of the ${MODEL_LABELS[model]} design. ${variant.sentence} ${describe(variant.recipe)}`,
+      };
     }
   }
   const recipe = clone(baseRecipe("hist_gb"));

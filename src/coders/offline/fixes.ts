@@ -39,21 +39,43 @@ export interface FailedRun {
 const RULES: Array<[FailureKind, RegExp]> = [
   ["timeout", /TimeoutError|timed out|time limit exceeded|exceeded the time limit/i],
   ["memory", /MemoryError|Unable to allocate|out of memory|std::bad_alloc|\bKilled\b|OOM/],
-  ["string_to_float", /could not convert (?:string )?.*to float|invalid literal for int\(\)|Unable to parse string|Cannot cast object|argument must be a string or a (?:real )?number|'<' not supported between instances of 'str'|dtype\('<U\d*'\)/i],
-  ["nan_inf", /Input (?:X |y )?contains (?:NaN|infinity)|contains NaN|array must not contain infs or NaNs|too large for dtype\('float|Input contains infinity/i],
-  ["small_class", /least populated class in y has only \d+ member|n_splits=\d+ cannot be greater than the number of members|should be greater than or equal to the number of folds|has only \d+ members?, which is less than n_splits/i],
-  ["metric_mismatch", /multiclass format is not supported|Target is multiclass but average|Only one class present in y_true|multi_class must be in|y_true and y_pred contain different number of classes|continuous format is not supported|Classification metrics can't handle|y_true contains only one label|Number of classes in y_true not equal|mix of (?:binary|multiclass|continuous)/i],
-  ["submission", /submission mismatch|submission (?:has|is missing|does not match|columns|rows|ids)|does not match the sample|Length of values \(\d+\) does not match length of index|sample submission/i],
-  ["missing_file", /FileNotFoundError|No such file or directory|could not tell the training and test|no CSV files found/i],
+  [
+    "string_to_float",
+    /could not convert (?:string )?.*to float|invalid literal for int\(\)|Unable to parse string|Cannot cast object|argument must be a string or a (?:real )?number|'<' not supported between instances of 'str'|dtype\('<U\d*'\)/i,
+  ],
+  [
+    "nan_inf",
+    /Input (?:X |y )?contains (?:NaN|infinity)|contains NaN|array must not contain infs or NaNs|too large for dtype\('float|Input contains infinity/i,
+  ],
+  [
+    "small_class",
+    /least populated class in y has only \d+ member|n_splits=\d+ cannot be greater than the number of members|should be greater than or equal to the number of folds|has only \d+ members?, which is less than n_splits/i,
+  ],
+  [
+    "metric_mismatch",
+    /multiclass format is not supported|Target is multiclass but average|Only one class present in y_true|multi_class must be in|y_true and y_pred contain different number of classes|continuous format is not supported|Classification metrics can't handle|y_true contains only one label|Number of classes in y_true not equal|mix of (?:binary|multiclass|continuous)/i,
+  ],
+  [
+    "submission",
+    /submission mismatch|submission (?:has|is missing|does not match|columns|rows|ids)|does not match the sample|Length of values \(\d+\) does not match length of index|sample submission/i,
+  ],
+  [
+    "missing_file",
+    /FileNotFoundError|No such file or directory|could not tell the training and test|no CSV files found/i,
+  ],
   ["unknown_category", /Found unknown categor(?:y|ies)/i],
 ];
 
 /** The error's last line (e.g. "ValueError: ..."), or the last non-empty line of the output. */
 export function lastErrorLine(output: string): string {
-  const lines = output.split(/\r?\n/).map((l) => l.trim()).filter(Boolean);
+  const lines = output
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter(Boolean);
   for (let i = lines.length - 1; i >= 0; i--) {
     const l = lines[i] ?? "";
-    if (/^[\w.]*(?:Error|Exception|Interrupt|Exit)\b.*/.test(l) || /^[\w.]+(?:Error|Exception):/.test(l)) return l.slice(0, 300);
+    if (/^[\w.]*(?:Error|Exception|Interrupt|Exit)\b.*/.test(l) || /^[\w.]+(?:Error|Exception):/.test(l))
+      return l.slice(0, 300);
   }
   return (lines[lines.length - 1] ?? "").slice(0, 300);
 }
@@ -119,26 +141,48 @@ function applyFix(kind: FailureKind, recipe: Recipe): FixResult | null {
       r.safety.stringsAsCategories = true;
       if (r.model === "hist_gb") r.encoding = "ordinal";
       else if (r.encoding === "target") r.encoding = "onehot";
-      return { recipe: r, sentence: "Treat every non-numeric column as a category (no numeric or date parsing of text) so no string reaches the model." };
+      return {
+        recipe: r,
+        sentence:
+          "Treat every non-numeric column as a category (no numeric or date parsing of text) so no string reaches the model.",
+      };
     case "nan_inf":
       r.safety.sanitize = true;
-      return { recipe: r, sentence: "Replace infinities, clip extreme values and fill any remaining NaN right before the model." };
+      return {
+        recipe: r,
+        sentence: "Replace infinities, clip extreme values and fill any remaining NaN right before the model.",
+      };
     case "small_class":
       r.safety.plainKFold = true;
       r.folds = Math.min(r.folds, 3);
       return { recipe: r, sentence: "Use plain 3-fold CV, since a class has too few members for stratified folds." };
     case "metric_mismatch":
       r.safety.metricFallback = true;
-      return { recipe: r, sentence: "Compute the metric defensively (per-class averaging, falling back to accuracy/RMSE if it still cannot be computed)." };
+      return {
+        recipe: r,
+        sentence:
+          "Compute the metric defensively (per-class averaging, falling back to accuracy/RMSE if it still cannot be computed).",
+      };
     case "submission":
       r.safety.positionalSubmission = true;
-      return { recipe: r, sentence: "Build the submission from a copy of sample_submission.csv row by row, so columns, order and row count match exactly." };
+      return {
+        recipe: r,
+        sentence:
+          "Build the submission from a copy of sample_submission.csv row by row, so columns, order and row count match exactly.",
+      };
     case "missing_file":
       r.safety.broadFileSearch = true;
-      return { recipe: r, sentence: "Search ./input recursively for data files of any tabular extension and tell train and test apart by their columns." };
+      return {
+        recipe: r,
+        sentence:
+          "Search ./input recursively for data files of any tabular extension and tell train and test apart by their columns.",
+      };
     case "unknown_category":
       r.encoding = "onehot";
-      return { recipe: r, sentence: "One-hot encode categories with unknown values ignored, so categories seen only in test cannot fail." };
+      return {
+        recipe: r,
+        sentence: "One-hot encode categories with unknown values ignored, so categories seen only in test cannot fail.",
+      };
     case "no_metric":
     case "unknown":
       return null;
@@ -149,7 +193,8 @@ function applyFix(kind: FailureKind, recipe: Recipe): FixResult | null {
 function fallback(recipe: Recipe | null, escalate: boolean): Recipe {
   const r = safestRecipe();
   if (recipe) {
-    for (const k of Object.keys(r.safety) as Array<keyof Recipe["safety"]>) r.safety[k] = r.safety[k] || recipe.safety[k];
+    for (const k of Object.keys(r.safety) as Array<keyof Recipe["safety"]>)
+      r.safety[k] = r.safety[k] || recipe.safety[k];
     r.maxRows = recipe.maxRows;
   }
   if (escalate) {
@@ -204,7 +249,11 @@ export function planDebug(parentRecipe: Recipe | null, run: FailedRun): DebugPla
   const next = escalate ? fallback(parentRecipe, true) : safest;
   if (recipeKey(next) === recipeKey(parentRecipe)) {
     const l = lighter(next);
-    return { recipe: l, diagnoses, plan: `Unrecognised failure (${what}); the safest pipeline already failed, so retry it on fewer rows with 3-fold CV.` };
+    return {
+      recipe: l,
+      diagnoses,
+      plan: `Unrecognised failure (${what}); the safest pipeline already failed, so retry it on fewer rows with 3-fold CV.`,
+    };
   }
   return {
     recipe: next,

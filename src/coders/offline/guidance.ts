@@ -22,7 +22,10 @@ const RULES: Array<[RegExp, string[]]> = [
   [/\bsvm\b|\bsvc\b|\bsvr\b|support[- ]vector|kernel/, ["model:svm"]],
   [/\bknn\b|k[- ]?nearest|nearest[- ]neighbou?r/, ["model:knn"]],
   [/linear|logistic|ridge|lasso|\bglm\b/, ["model:linear"]],
-  [/more (?:trees|estimators|iterations|rounds|boosting rounds)|increase (?:the )?(?:number of )?(?:trees|estimators|iterations)/, ["more_trees"]],
+  [
+    /more (?:trees|estimators|iterations|rounds|boosting rounds)|increase (?:the )?(?:number of )?(?:trees|estimators|iterations)/,
+    ["more_trees"],
+  ],
   [/fewer (?:trees|estimators|iterations|rounds)|less trees|faster/, ["fewer_trees"]],
   [/(?:lower|smaller|reduce|decrease)(?: the)? learning[- ]rate/, ["lr_down"]],
   [/target[- ]encod|mean[- ]encod/, ["encoding:target"]],
@@ -37,7 +40,10 @@ const RULES: Array<[RegExp, string[]]> = [
   [/\bdates?\b|datetime|time[- ]?features|seasonal/, ["dates"]],
   [/missing|indicator|imput/, ["missing", "imputation"]],
   [/categor|encod/, ["encoding"]],
-  [/tun(?:e|ing)|hyper[- ]?param/, ["param:n_estimators", "param:learning_rate", "param:C", "param:alpha", "param:min_samples_leaf", "slower"]],
+  [
+    /tun(?:e|ing)|hyper[- ]?param/,
+    ["param:n_estimators", "param:learning_rate", "param:C", "param:alpha", "param:min_samples_leaf", "slower"],
+  ],
 ];
 
 /** The tags one guidance text asks for, in the order the rules matched (model requests first). */

@@ -4,7 +4,16 @@
  * failures in the output (fixes.ts) and reviews runs with plain rules (review.ts). It keeps no state: the
  * recipe of each script is stored in the script itself and read back from the parent's code.
  */
-import type { Action, Coder, ExecutionResult, PromptContext, Proposal, Review, ReviewInput, SolutionNode } from "../../search/types.ts";
+import type {
+  Action,
+  Coder,
+  ExecutionResult,
+  PromptContext,
+  Proposal,
+  Review,
+  ReviewInput,
+  SolutionNode,
+} from "../../search/types.ts";
 import type { Logger } from "../../logger.ts";
 import { type Recipe, describe, effectiveKey, parseRecipe } from "./recipe.ts";
 import { renderScript } from "./script.ts";
@@ -121,8 +130,14 @@ export function planImprove(
   for (const first of moves) {
     const second = chooseMove(candidateMoves(first.recipe, moveContext), seen, wantedTags);
     if (second) {
-      return { recipe: second.recipe, plan: `All single changes of this design have been tried, so combine two: ${first.sentence} ${second.sentence}` };
+      return {
+        recipe: second.recipe,
+        plan: `All single changes of this design have been tried, so combine two: ${first.sentence} ${second.sentence}`,
+      };
     }
   }
-  return { recipe: parent, plan: `Every nearby change has been tried; re-run the design unchanged: ${describe(parent)}` };
+  return {
+    recipe: parent,
+    plan: `Every nearby change has been tried; re-run the design unchanged: ${describe(parent)}`,
+  };
 }

@@ -214,7 +214,15 @@ function paramPlan(model: ModelKind, taskType: MoveContext["taskType"]): Array<[
 }
 
 /** Order in which other model families are proposed as a switch (strongest general performers first). */
-const SWITCH_ORDER: ModelKind[] = ["hist_gb", "gradient_boosting", "svm", "random_forest", "extra_trees", "linear", "knn"];
+const SWITCH_ORDER: ModelKind[] = [
+  "hist_gb",
+  "gradient_boosting",
+  "svm",
+  "random_forest",
+  "extra_trees",
+  "linear",
+  "knn",
+];
 
 /** Every one-change neighbour of `recipe`, most promising first. */
 export function candidateMoves(recipe: Recipe, ctx: MoveContext): Move[] {
@@ -229,99 +237,221 @@ export function candidateMoves(recipe: Recipe, ctx: MoveContext): Move[] {
 
   for (const [name, dir, priority] of paramPlan(recipe.model, taskType)) {
     if (priority <= 0) continue;
-    if (name === "slower") push(slowerLearningMove(recipe, recipe.model === "hist_gb" ? "max_iter" : "n_estimators", priority));
+    if (name === "slower")
+      push(slowerLearningMove(recipe, recipe.model === "hist_gb" ? "max_iter" : "n_estimators", priority));
     else push(paramMove(recipe, name, dir, priority));
   }
 
   const catBoost = hints.hasCategorical ? 20 : 0;
   const cats = relevant(hints.hasCategorical);
   if (cats && recipe.encoding !== "target") {
-    push(change(recipe, "encoding:target", "Encode categorical columns with smoothed out-of-fold target means instead of " +
-      `${recipe.encoding === "onehot" ? "one-hot" : "ordinal"} codes.`, ["encoding:target", "encoding"], 45 + catBoost, (r) => {
-      r.encoding = "target";
-    }));
+    push(
+      change(
+        recipe,
+        "encoding:target",
+        "Encode categorical columns with smoothed out-of-fold target means instead of " +
+          `${recipe.encoding === "onehot" ? "one-hot" : "ordinal"} codes.`,
+        ["encoding:target", "encoding"],
+        45 + catBoost,
+        (r) => {
+          r.encoding = "target";
+        },
+      ),
+    );
   }
   if (cats && recipe.encoding !== "onehot") {
-    push(change(recipe, "encoding:onehot", "Encode low-cardinality categorical columns one-hot instead of " +
-      `${recipe.encoding === "target" ? "target means" : "ordinal codes"}.`, ["encoding:onehot", "encoding"], 44 + catBoost, (r) => {
-      r.encoding = "onehot";
-    }));
+    push(
+      change(
+        recipe,
+        "encoding:onehot",
+        "Encode low-cardinality categorical columns one-hot instead of " +
+          `${recipe.encoding === "target" ? "target means" : "ordinal codes"}.`,
+        ["encoding:onehot", "encoding"],
+        44 + catBoost,
+        (r) => {
+          r.encoding = "onehot";
+        },
+      ),
+    );
   }
   if (cats && recipe.encoding !== "ordinal" && isTreeModel(recipe.model)) {
-    push(change(recipe, "encoding:ordinal", `Encode categorical columns as ordinal codes${recipe.model === "hist_gb" ? " (native categorical splits)" : ""} instead of ${recipe.encoding === "onehot" ? "one-hot" : "target means"}.`,
-      ["encoding:ordinal", "encoding"], 40 + catBoost, (r) => {
-        r.encoding = "ordinal";
-      }));
+    push(
+      change(
+        recipe,
+        "encoding:ordinal",
+        `Encode categorical columns as ordinal codes${recipe.model === "hist_gb" ? " (native categorical splits)" : ""} instead of ${recipe.encoding === "onehot" ? "one-hot" : "target means"}.`,
+        ["encoding:ordinal", "encoding"],
+        40 + catBoost,
+        (r) => {
+          r.encoding = "ordinal";
+        },
+      ),
+    );
   }
   if (relevant(hints.hasDates) && recipe.dates !== "rich") {
-    push(change(recipe, "dates:rich", "Add richer date features (day of year, quarter, weekend flag, cyclic month, hour) for date columns.",
-      ["dates"], hints.hasDates ? 62 : 20, (r) => {
-        r.dates = "rich";
-      }));
+    push(
+      change(
+        recipe,
+        "dates:rich",
+        "Add richer date features (day of year, quarter, weekend flag, cyclic month, hour) for date columns.",
+        ["dates"],
+        hints.hasDates ? 62 : 20,
+        (r) => {
+          r.dates = "rich";
+        },
+      ),
+    );
   }
-  if (relevant(hints.hasMissing)) push(change(recipe, "missing_indicators", `${recipe.missingIndicators ? "Remove" : "Add"} missing-value indicator columns for numeric features with gaps.`,
-    ["missing"], hints.hasMissing ? 52 : 18, (r) => {
-      r.missingIndicators = !r.missingIndicators;
-    }));
+  if (relevant(hints.hasMissing))
+    push(
+      change(
+        recipe,
+        "missing_indicators",
+        `${recipe.missingIndicators ? "Remove" : "Add"} missing-value indicator columns for numeric features with gaps.`,
+        ["missing"],
+        hints.hasMissing ? 52 : 18,
+        (r) => {
+          r.missingIndicators = !r.missingIndicators;
+        },
+      ),
+    );
   if (relevant(hints.hasMissing) && recipe.imputation !== "mean") {
-    push(change(recipe, "imputation:mean", `Impute missing numbers with the column mean instead of the ${recipe.imputation}.`,
-      ["imputation"], hints.hasMissing ? 34 : 12, (r) => {
-        r.imputation = "mean";
-      }));
+    push(
+      change(
+        recipe,
+        "imputation:mean",
+        `Impute missing numbers with the column mean instead of the ${recipe.imputation}.`,
+        ["imputation"],
+        hints.hasMissing ? 34 : 12,
+        (r) => {
+          r.imputation = "mean";
+        },
+      ),
+    );
   }
   if (needsScaling(recipe.model)) {
     if (!recipe.interactions && (!hints.exact || (hints.numericColumns ?? 0) <= 40)) {
-      push(change(recipe, "interactions", "Add degree-2 polynomial and interaction features of the numeric columns.",
-        ["interactions", "complex"], 66, (r) => {
-          r.interactions = true;
-        }));
+      push(
+        change(
+          recipe,
+          "interactions",
+          "Add degree-2 polynomial and interaction features of the numeric columns.",
+          ["interactions", "complex"],
+          66,
+          (r) => {
+            r.interactions = true;
+          },
+        ),
+      );
     } else {
-      push(change(recipe, "interactions:off", "Drop the degree-2 polynomial features.", ["interactions", "simpler"], 45, (r) => {
-        r.interactions = false;
-      }));
+      push(
+        change(
+          recipe,
+          "interactions:off",
+          "Drop the degree-2 polynomial features.",
+          ["interactions", "simpler"],
+          45,
+          (r) => {
+            r.interactions = false;
+          },
+        ),
+      );
     }
     if (recipe.scaling !== "quantile") {
-      push(change(recipe, "scaling:quantile", `Map numeric features through a quantile transform to a normal shape instead of ${recipe.scaling} scaling.`,
-        ["scaling"], 48, (r) => {
-          r.scaling = "quantile";
-        }));
+      push(
+        change(
+          recipe,
+          "scaling:quantile",
+          `Map numeric features through a quantile transform to a normal shape instead of ${recipe.scaling} scaling.`,
+          ["scaling"],
+          48,
+          (r) => {
+            r.scaling = "quantile";
+          },
+        ),
+      );
     }
     if (recipe.scaling !== "standard") {
-      push(change(recipe, "scaling:standard", `Use standard scaling of numeric features instead of ${recipe.scaling === "none" ? "none" : recipe.scaling}.`,
-        ["scaling"], recipe.scaling === "none" ? 90 : 42, (r) => {
-          r.scaling = "standard";
-        }));
+      push(
+        change(
+          recipe,
+          "scaling:standard",
+          `Use standard scaling of numeric features instead of ${recipe.scaling === "none" ? "none" : recipe.scaling}.`,
+          ["scaling"],
+          recipe.scaling === "none" ? 90 : 42,
+          (r) => {
+            r.scaling = "standard";
+          },
+        ),
+      );
     }
     if (recipe.scaling !== "robust") {
-      push(change(recipe, "scaling:robust", "Use robust (median/IQR) scaling of numeric features.", ["scaling"], 30, (r) => {
-        r.scaling = "robust";
-      }));
+      push(
+        change(
+          recipe,
+          "scaling:robust",
+          "Use robust (median/IQR) scaling of numeric features.",
+          ["scaling"],
+          30,
+          (r) => {
+            r.scaling = "robust";
+          },
+        ),
+      );
     }
   } else if (recipe.scaling === "none") {
-    push(change(recipe, "scaling:standard", "Standardise numeric features before the model.", ["scaling"], 5, (r) => {
-      r.scaling = "standard";
-    }));
+    push(
+      change(recipe, "scaling:standard", "Standardise numeric features before the model.", ["scaling"], 5, (r) => {
+        r.scaling = "standard";
+      }),
+    );
   }
   if (taskType !== "classification" && (recipe.logTarget || relevant(hints.skewedTarget))) {
-    push(change(recipe, "log_target", recipe.logTarget ? "Fit on the raw target instead of log1p(target)." :
-      "Fit on log1p(target) and invert the predictions, to tame a skewed regression target.",
-      ["log_target"], hints.skewedTarget ? 64 : taskType === "regression" ? 36 : 10, (r) => {
-        r.logTarget = !r.logTarget;
-      }));
+    push(
+      change(
+        recipe,
+        "log_target",
+        recipe.logTarget
+          ? "Fit on the raw target instead of log1p(target)."
+          : "Fit on log1p(target) and invert the predictions, to tame a skewed regression target.",
+        ["log_target"],
+        hints.skewedTarget ? 64 : taskType === "regression" ? 36 : 10,
+        (r) => {
+          r.logTarget = !r.logTarget;
+        },
+      ),
+    );
   }
   if (taskType !== "regression" && (recipe.classWeight || relevant(hints.imbalanced))) {
-    push(change(recipe, "class_weight", recipe.classWeight ? "Drop the balanced class weights." :
-      "Weight classes inversely to their frequency (balanced sample weights).",
-      ["class_weight"], hints.imbalanced ? 46 : taskType === "classification" ? 32 : 10, (r) => {
-        r.classWeight = !r.classWeight;
-      }));
+    push(
+      change(
+        recipe,
+        "class_weight",
+        recipe.classWeight
+          ? "Drop the balanced class weights."
+          : "Weight classes inversely to their frequency (balanced sample weights).",
+        ["class_weight"],
+        hints.imbalanced ? 46 : taskType === "classification" ? 32 : 10,
+        (r) => {
+          r.classWeight = !r.classWeight;
+        },
+      ),
+    );
   }
   if (hints.hasCategorical && relevant(hints.hasHighCardinality)) {
     const next = recipe.maxOneHot < 50 ? 50 : 10;
-    push(change(recipe, "max_onehot", `Treat categorical columns with up to ${next} distinct values as low-cardinality (was ${recipe.maxOneHot}).`,
-      ["encoding"], 22, (r) => {
-        r.maxOneHot = next;
-      }));
+    push(
+      change(
+        recipe,
+        "max_onehot",
+        `Treat categorical columns with up to ${next} distinct values as low-cardinality (was ${recipe.maxOneHot}).`,
+        ["encoding"],
+        22,
+        (r) => {
+          r.maxOneHot = next;
+        },
+      ),
+    );
   }
 
   SWITCH_ORDER.filter((m) => m !== recipe.model).forEach((m, i) => {
@@ -345,11 +475,7 @@ export function candidateMoves(recipe: Recipe, ctx: MoveContext): Move[] {
  * Picks the most promising move, preferring moves whose tags match `wanted` (from guidance), skipping any
  * whose resulting recipe is in `seen` (already evaluated anywhere in the journal, or proposed by a sibling).
  */
-export function chooseMove(
-  moves: Move[],
-  seen: (r: Recipe) => boolean,
-  wanted: string[] = [],
-): Move | null {
+export function chooseMove(moves: Move[], seen: (r: Recipe) => boolean, wanted: string[] = []): Move | null {
   const fresh = moves.filter((m) => !seen(m.recipe));
   if (wanted.length) {
     const hit = fresh.find((m) => m.tags.some((t) => wanted.includes(t)));

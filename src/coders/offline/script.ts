@@ -65,7 +65,14 @@ function py(value: unknown): string {
   return JSON.stringify(String(value));
 }
 
-const INT_PARAMS: ParamName[] = ["n_estimators", "max_iter", "max_depth", "max_leaf_nodes", "min_samples_leaf", "n_neighbors"];
+const INT_PARAMS: ParamName[] = [
+  "n_estimators",
+  "max_iter",
+  "max_depth",
+  "max_leaf_nodes",
+  "min_samples_leaf",
+  "n_neighbors",
+];
 
 /** Python float/int literal for a hyperparameter, honouring the 0 = None / 0 = "sqrt" conventions. */
 function param(recipe: Recipe, name: ParamName, fallback: number): string {
@@ -90,8 +97,16 @@ const FOREST_PARAMS = { n_estimators: 300, max_depth: 0, min_samples_leaf: 1, ma
 
 const MODEL_SOURCES: Record<ModelKind, ModelSource> = {
   linear: { file: "models/linear.py", params: { alpha: 1, C: 1 } },
-  random_forest: { file: "models/forest.py", params: FOREST_PARAMS, names: { model: "random_forest", forest: "RandomForest" } },
-  extra_trees: { file: "models/forest.py", params: FOREST_PARAMS, names: { model: "extra_trees", forest: "ExtraTrees" } },
+  random_forest: {
+    file: "models/forest.py",
+    params: FOREST_PARAMS,
+    names: { model: "random_forest", forest: "RandomForest" },
+  },
+  extra_trees: {
+    file: "models/forest.py",
+    params: FOREST_PARAMS,
+    names: { model: "extra_trees", forest: "ExtraTrees" },
+  },
   hist_gb: {
     file: "models/hist_gb.py",
     params: { learning_rate: 0.1, max_iter: 200, max_leaf_nodes: 15, min_samples_leaf: 20, l2_regularization: 0 },

@@ -146,7 +146,8 @@ export function readTask(task: string, metricHint?: string, lowerIsBetter?: bool
   let taskType: TaskReading["taskType"] = metric ? metricTaskType(metric) : null;
   if (!taskType) {
     if (/\bclassif|\bclass label|which class|binary (?:target|label|outcome)/.test(low)) taskType = "classification";
-    else if (/\bregression\b|predict (?:the )?(?:numeric|continuous|price|amount|value)/.test(low)) taskType = "regression";
+    else if (/\bregression\b|predict (?:the )?(?:numeric|continuous|price|amount|value)/.test(low))
+      taskType = "regression";
   }
   const probMetric = metric === "roc_auc" || metric === "log_loss" || metric === "average_precision";
   return {
@@ -209,7 +210,8 @@ export function readDataFacts(output: string | undefined): DataHints | null {
   } catch {
     return null;
   }
-  const n = (k: string): number | null => (typeof raw[k] === "number" && Number.isFinite(raw[k]) ? (raw[k] as number) : null);
+  const n = (k: string): number | null =>
+    typeof raw[k] === "number" && Number.isFinite(raw[k]) ? (raw[k] as number) : null;
   const task = raw.task === "classification" || raw.task === "regression" ? raw.task : undefined;
   const skew = n("target_skew");
   const min = n("target_min");

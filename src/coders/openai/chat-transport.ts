@@ -97,7 +97,10 @@ export class ChatTransport {
   }
 
   profile(model: string): ModelProfile {
-    return this.options.profiles.get(this.options.baseURL, model, { tools: this.options.tools, stream: this.options.stream });
+    return this.options.profiles.get(this.options.baseURL, model, {
+      tools: this.options.tools,
+      stream: this.options.stream,
+    });
   }
 
   errorContext(model: string): ErrorContext {
@@ -139,7 +142,8 @@ export class ChatTransport {
         const raw = params.stream === true ? await this.streamed(params, signal) : await this.whole(params, signal);
         return readReply(raw, intent.messages);
       } catch (err) {
-        if (isAbort(err, signal) && !(err instanceof StreamIdle || err instanceof StreamTooLong)) throw signal?.reason ?? err;
+        if (isAbort(err, signal) && !(err instanceof StreamIdle || err instanceof StreamTooLong))
+          throw signal?.reason ?? err;
         if (err instanceof ModelError) throw err;
         if (err instanceof StreamIdle) {
           throw new ModelError(
@@ -154,10 +158,14 @@ export class ChatTransport {
           );
         }
         const refusal = refusalOf(err);
-        if (refusal && round < MAX_LEARNING_ROUNDS && this.options.profiles.learn(profile, refusal, params, log)) continue;
+        if (refusal && round < MAX_LEARNING_ROUNDS && this.options.profiles.learn(profile, refusal, params, log))
+          continue;
         if (err instanceof APIError && err.constructor === APIError && err.status === undefined) {
           // An error event in the middle of a stream: this answer is lost, the endpoint is not.
-          throw new ModelError(`Model "${intent.model}" at ${this.endpoint} broke off its answer: ${redact(err.message, this.options.apiKey).slice(0, 160)}`, { fatal: false });
+          throw new ModelError(
+            `Model "${intent.model}" at ${this.endpoint} broke off its answer: ${redact(err.message, this.options.apiKey).slice(0, 160)}`,
+            { fatal: false },
+          );
         }
         throw toModelError(err, this.errorContext(intent.model));
       }
@@ -176,8 +184,16 @@ export class ChatTransport {
   private readCompletion(completion: unknown): RawAnswer {
     const choices = (completion as { choices?: unknown } | null)?.choices;
     if (!completion || typeof completion !== "object" || !Array.isArray(choices)) {
-      const seen = redact((typeof completion === "string" ? completion : JSON.stringify(completion) ?? String(completion)).replace(/\s+/g, " ").slice(0, 200), this.options.apiKey);
-      throw new ModelError(`The model endpoint at ${this.endpoint} answered with something that is not a chat completion; check the base URL.`, { detail: seen });
+      const seen = redact(
+        (typeof completion === "string" ? completion : (JSON.stringify(completion) ?? String(completion)))
+          .replace(/\s+/g, " ")
+          .slice(0, 200),
+        this.options.apiKey,
+      );
+      throw new ModelError(
+        `The model endpoint at ${this.endpoint} answered with something that is not a chat completion; check the base URL.`,
+        { detail: seen },
+      );
     }
     const c = completion as WireCompletion & { choices: WireChoice[] };
     const choice = c.choices[0];
@@ -207,11 +223,21 @@ export class ChatTransport {
       idle = setTimeout(() => controller.abort(new StreamIdle()), idleTimeoutMs);
     };
     const total = setTimeout(() => controller.abort(new StreamTooLong()), timeoutMs);
-    const answer: RawAnswer = { empty: true, content: "", reasoning: "", toolCalls: [], finishReason: null, usage: null };
+    const answer: RawAnswer = {
+      empty: true,
+      content: "",
+      reasoning: "",
+      toolCalls: [],
+      finishReason: null,
+      usage: null,
+    };
     try {
       arm();
       const { data: stream, response } = await this.options.client.chat.completions
-        .create({ ...params, stream: true } as unknown as ChatCompletionCreateParamsStreaming, { signal: controller.signal, timeout: timeoutMs })
+        .create({ ...params, stream: true } as unknown as ChatCompletionCreateParamsStreaming, {
+          signal: controller.signal,
+          timeout: timeoutMs,
+        })
         .withResponse();
       const type = response.headers.get("content-type") ?? "";
       if (!type.includes("text/event-stream")) {
@@ -270,7 +296,9 @@ function stringOr(v: unknown): string {
 /** What an HTTP error says was refused: its status, message, and the parameter or code it names. */
 export function refusalOf(err: unknown): Refusal | null {
   if (!(err instanceof APIError) || typeof err.status !== "number") return null;
-  const body = (Array.isArray(err.error) ? ((err.error[0] as { error?: unknown } | undefined)?.error ?? err.error[0]) : err.error) as Record<string, unknown> | string | undefined;
+  const body = (
+    Array.isArray(err.error) ? ((err.error[0] as { error?: unknown } | undefined)?.error ?? err.error[0]) : err.error
+  ) as Record<string, unknown> | string | undefined;
   const inner = body && typeof body === "object" ? body : {};
   const message = typeof inner.message === "string" ? inner.message : typeof body === "string" ? body : err.message;
   return {
@@ -295,7 +323,13 @@ export const providerTolerantFetch: typeof fetch = async (input, init) => {
   try {
     let parsed: unknown = JSON.parse(text);
     if (Array.isArray(parsed) && parsed.length > 0 && typeof parsed[0] === "object") parsed = parsed[0];
-    if (parsed && typeof parsed === "object" && !("error" in parsed) && typeof (parsed as { message?: unknown }).message === "string") parsed = { error: parsed };
+    if (
+      parsed &&
+      typeof parsed === "object" &&
+      !("error" in parsed) &&
+      typeof (parsed as { message?: unknown }).message === "string"
+    )
+      parsed = { error: parsed };
     body = JSON.stringify(parsed);
   } catch {
     // not JSON after all: passed on as it came

@@ -18,7 +18,16 @@ import { extractCode, extractPlan } from "../../search/extract.ts";
 import { fitPrompt } from "../../search/prompt-budget.ts";
 import { REVIEW_TOOL_NAME, renderMarkdown, reviewPrompt, type ReviewAnswerForm } from "../../search/prompts.ts";
 import { StepFailure } from "../../search/step-failure.ts";
-import type { Action, Coder, ExecutionResult, PromptContext, Proposal, Review, ReviewInput, TokenUsage } from "../../search/types.ts";
+import type {
+  Action,
+  Coder,
+  ExecutionResult,
+  PromptContext,
+  Proposal,
+  Review,
+  ReviewInput,
+  TokenUsage,
+} from "../../search/types.ts";
 import { truncate } from "../../util/text.ts";
 import { ChatTransport, providerTolerantFetch, ToolsUnavailable } from "./chat-transport.ts";
 import { displayEndpoint } from "./errors.ts";
@@ -164,10 +173,19 @@ export class OpenAICoder implements Coder {
           nudge = `Your previous script had ${code.length} characters; a script may have at most ${MAX_SCRIPT_CHARS}. Answer again with a complete, much shorter script in a single \`\`\`python fenced block.`;
           echo = cut(reply.content, 500);
         } else {
-          problem = reply.empty ? "the answer was empty" : reply.content.trim() ? "the answer had no Python code block" : reply.reasoning ? "the answer held only the model's reasoning" : "the answer was empty";
+          problem = reply.empty
+            ? "the answer was empty"
+            : reply.content.trim()
+              ? "the answer had no Python code block"
+              : reply.reasoning
+                ? "the answer held only the model's reasoning"
+                : "the answer was empty";
         }
       }
-      this.log.warn({ action: action.kind, attempt, finishReason: reply.finishReason, chars: reply.content.length, problem }, "reply had no usable code; asking again");
+      this.log.warn(
+        { action: action.kind, attempt, finishReason: reply.finishReason, chars: reply.content.length, problem },
+        "reply had no usable code; asking again",
+      );
       messages = [...base, { role: "assistant", content: echo || "(empty answer)" }, { role: "user", content: nudge }];
     }
     throw new StepFailure(`the model gave no usable script in ${ANSWER_ATTEMPTS} answers (the last time ${problem})`, {
@@ -199,7 +217,12 @@ export class OpenAICoder implements Coder {
       try {
         reply = await this.transport.send(
           form === "tool"
-            ? { model, messages, tools: [REVIEW_TOOL], toolChoice: { type: "function", function: { name: REVIEW_TOOL_NAME } } }
+            ? {
+                model,
+                messages,
+                tools: [REVIEW_TOOL],
+                toolChoice: { type: "function", function: { name: REVIEW_TOOL_NAME } },
+              }
             : { model, messages, jsonObject: true },
           signal,
         );
@@ -239,7 +262,17 @@ export class OpenAICoder implements Coder {
     const budget = this.options.maxPromptTokens ?? null;
     const fitted = fitPrompt(action, ctx, budget ?? Number.POSITIVE_INFINITY);
     if (fitted.trimmed.length > 0 || fitted.overBudget) {
-      this.log.info({ action: action.kind, step: ctx.step, budget, estimatedTokens: fitted.estimatedTokens, trimmed: fitted.trimmed, overBudget: fitted.overBudget ?? false }, "prompt trimmed to its budget");
+      this.log.info(
+        {
+          action: action.kind,
+          step: ctx.step,
+          budget,
+          estimatedTokens: fitted.estimatedTokens,
+          trimmed: fitted.trimmed,
+          overBudget: fitted.overBudget ?? false,
+        },
+        "prompt trimmed to its budget",
+      );
     }
     return renderMarkdown(fitted.sections);
   }
@@ -247,7 +280,12 @@ export class OpenAICoder implements Coder {
   /** A step-local model error becomes the step's failure (with the tokens spent on it); a fatal one stands. */
   private stepFailureOr(err: unknown, tokens: ReplyTokens, answer: string): unknown {
     if (err instanceof ModelError && !err.fatal) {
-      return new StepFailure(err.userMessage, { answer: cut(answer), usage: this.usage(this.options.codeModel, tokens), cause: err, requestFailed: true });
+      return new StepFailure(err.userMessage, {
+        answer: cut(answer),
+        usage: this.usage(this.options.codeModel, tokens),
+        cause: err,
+        requestFailed: true,
+      });
     }
     return err;
   }
@@ -260,7 +298,10 @@ export class OpenAICoder implements Coder {
   }
 }
 
-export function createClient(options: Pick<OpenAICoderOptions, "apiKey" | "baseURL" | "maxRetries" | "timeoutMs">, log: Logger): OpenAI {
+export function createClient(
+  options: Pick<OpenAICoderOptions, "apiKey" | "baseURL" | "maxRetries" | "timeoutMs">,
+  log: Logger,
+): OpenAI {
   return new OpenAI({
     apiKey: options.apiKey || PLACEHOLDER_API_KEY,
     baseURL: options.baseURL ?? DEFAULT_BASE_URL,

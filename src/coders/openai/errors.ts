@@ -110,10 +110,15 @@ export function toModelError(err: unknown, ctx: ErrorContext): ModelError {
       );
     }
     if (status === 402) {
-      return new ModelError(`The model endpoint at ${where} refused the request for lack of credit (402 Payment Required).`, { detail });
+      return new ModelError(
+        `The model endpoint at ${where} refused the request for lack of credit (402 Payment Required).`,
+        { detail },
+      );
     }
     if (status === 403) {
-      return new ModelError(`The model endpoint at ${where} refused access to model "${ctx.model}" (403 Forbidden).`, { detail });
+      return new ModelError(`The model endpoint at ${where} refused access to model "${ctx.model}" (403 Forbidden).`, {
+        detail,
+      });
     }
     if (status === 404) {
       return new ModelError(
@@ -124,9 +129,13 @@ export function toModelError(err: unknown, ctx: ErrorContext): ModelError {
     if (status === 429) {
       const code = (err as { code?: unknown }).code;
       if (code === "insufficient_quota") {
-        return new ModelError(`The model endpoint at ${where} reports that the account's quota is used up (429).`, { detail });
+        return new ModelError(`The model endpoint at ${where} reports that the account's quota is used up (429).`, {
+          detail,
+        });
       }
-      return new ModelError(`The model endpoint at ${where} kept rate-limiting requests (429) after ${tries}.`, { detail });
+      return new ModelError(`The model endpoint at ${where} kept rate-limiting requests (429) after ${tries}.`, {
+        detail,
+      });
     }
     if (status >= 500) {
       return new ModelError(`The model endpoint at ${where} kept failing (HTTP ${status}) after ${tries}.`, { detail });
@@ -138,11 +147,18 @@ export function toModelError(err: unknown, ctx: ErrorContext): ModelError {
         { detail, fatal: false },
       );
     }
-    return new ModelError(`The model endpoint at ${where} answered with HTTP ${status} for model "${ctx.model}".`, { detail });
+    return new ModelError(`The model endpoint at ${where} answered with HTTP ${status} for model "${ctx.model}".`, {
+      detail,
+    });
   }
   const message = err instanceof Error ? err.message : String(err);
   if (err instanceof SyntaxError || (err as { cause?: unknown } | null)?.cause instanceof SyntaxError) {
-    return new ModelError(`The model endpoint at ${where} answered with JSON that cannot be read (cut off or malformed).`, { detail: redact(message, ctx.apiKey), fatal: false });
+    return new ModelError(
+      `The model endpoint at ${where} answered with JSON that cannot be read (cut off or malformed).`,
+      { detail: redact(message, ctx.apiKey), fatal: false },
+    );
   }
-  return new ModelError(`The request to the model endpoint at ${where} failed.`, { detail: redact(message, ctx.apiKey) });
+  return new ModelError(`The request to the model endpoint at ${where} failed.`, {
+    detail: redact(message, ctx.apiKey),
+  });
 }

@@ -61,17 +61,33 @@ export interface ModelCheckReport {
 const PING = [{ role: "user" as const, content: "Reply with the single word OK." }];
 
 /** The parameters a profile makes aide send, in words. */
-export function describeRequest(profile: ModelProfile, o: Pick<ModelCheckOptions, "temperature" | "maxOutputTokens" | "reasoningEffort">): string[] {
+export function describeRequest(
+  profile: ModelProfile,
+  o: Pick<ModelCheckOptions, "temperature" | "maxOutputTokens" | "reasoningEffort">,
+): string[] {
   const sends: string[] = [];
-  sends.push(profile.temperature && o.temperature !== null ? `temperature ${o.temperature}` : "no temperature (the model's default)");
-  if (o.maxOutputTokens !== null && profile.tokenLimitParam) sends.push(`${profile.tokenLimitParam} ${o.maxOutputTokens}`);
+  sends.push(
+    profile.temperature && o.temperature !== null
+      ? `temperature ${o.temperature}`
+      : "no temperature (the model's default)",
+  );
+  if (o.maxOutputTokens !== null && profile.tokenLimitParam)
+    sends.push(`${profile.tokenLimitParam} ${o.maxOutputTokens}`);
   else sends.push("no output limit (the server's default)");
   if (profile.reasoningEffort && o.reasoningEffort) sends.push(`reasoning_effort ${o.reasoningEffort}`);
-  sends.push(profile.stream ? `streaming${profile.streamUsage ? " with token counts" : " (token counts estimated)"}` : "whole answers (no streaming)");
+  sends.push(
+    profile.stream
+      ? `streaming${profile.streamUsage ? " with token counts" : " (token counts estimated)"}`
+      : "whole answers (no streaming)",
+  );
   return sends;
 }
 
-async function listModels(client: OpenAI, transport: ChatTransport, options: ModelCheckOptions): Promise<string[] | null> {
+async function listModels(
+  client: OpenAI,
+  transport: ChatTransport,
+  options: ModelCheckOptions,
+): Promise<string[] | null> {
   try {
     const page = await client.models.list({ signal: options.signal });
     return page.data.map((m) => m.id);
@@ -88,7 +104,10 @@ async function listModels(client: OpenAI, transport: ChatTransport, options: Mod
 export async function checkModels(options: ModelCheckOptions): Promise<ModelCheckReport> {
   const baseURL = options.baseURL ?? DEFAULT_BASE_URL;
   const log = options.logger.child({ component: "model-check" });
-  const client = createClient({ apiKey: options.apiKey, baseURL, maxRetries: options.maxRetries, timeoutMs: options.timeoutMs }, log);
+  const client = createClient(
+    { apiKey: options.apiKey, baseURL, maxRetries: options.maxRetries, timeoutMs: options.timeoutMs },
+    log,
+  );
   const transport = new ChatTransport({
     client,
     profiles: options.profiles,
@@ -106,7 +125,11 @@ export async function checkModels(options: ModelCheckOptions): Promise<ModelChec
   });
   const listed = await listModels(client, transport, options);
   const roles = new Map<string, Array<"code" | "review">>();
-  for (const [model, role] of [[options.codeModel, "code"], [options.reviewModel, "review"]] as const) roles.set(model, [...(roles.get(model) ?? []), role]);
+  for (const [model, role] of [
+    [options.codeModel, "code"],
+    [options.reviewModel, "review"],
+  ] as const)
+    roles.set(model, [...(roles.get(model) ?? []), role]);
 
   const models: ModelCheck[] = [];
   for (const [model, modelRoles] of roles) {
@@ -118,12 +141,31 @@ export async function checkModels(options: ModelCheckOptions): Promise<ModelChec
     };
     const ping = await transport.send({ model, messages: PING }, options.signal).catch(fail);
     let reasons = ping.tokens.reasoningTokens > 0 || ping.reasoning.length > 0;
-    const check: ModelCheck = { model, roles: modelRoles, listed: listed === null ? null : listed.includes(model), reasons, sends: [], learnt: [], profile: transport.profile(model) };
+    const check: ModelCheck = {
+      model,
+      roles: modelRoles,
+      listed: listed === null ? null : listed.includes(model),
+      reasons,
+      sends: [],
+      learnt: [],
+      profile: transport.profile(model),
+    };
     if (modelRoles.includes("review")) {
       let review: ModelCheck["review"] = "JSON in words";
       try {
         const answer = await transport.send(
-          { model, messages: [{ role: "user", content: "Call the submit_review tool with is_bug false, summary \"check\", metric 1 and lower_is_better null." }], tools: [REVIEW_TOOL], toolChoice: { type: "function", function: { name: REVIEW_TOOL_NAME } } },
+          {
+            model,
+            messages: [
+              {
+                role: "user",
+                content:
+                  'Call the submit_review tool with is_bug false, summary "check", metric 1 and lower_is_better null.',
+              },
+            ],
+            tools: [REVIEW_TOOL],
+            toolChoice: { type: "function", function: { name: REVIEW_TOOL_NAME } },
+          },
           options.signal,
         );
         review = "tool call";
@@ -133,7 +175,16 @@ export async function checkModels(options: ModelCheckOptions): Promise<ModelChec
         if (!(err instanceof ToolsUnavailable)) fail(err);
       }
       if (review !== "tool call") {
-        await transport.send({ model, messages: [{ role: "user", content: 'Answer with the JSON object {"ok": true} and nothing else.' }], jsonObject: true }, options.signal).catch(fail);
+        await transport
+          .send(
+            {
+              model,
+              messages: [{ role: "user", content: 'Answer with the JSON object {"ok": true} and nothing else.' }],
+              jsonObject: true,
+            },
+            options.signal,
+          )
+          .catch(fail);
         review = transport.profile(model).jsonMode ? "JSON mode" : "JSON in words";
       }
       check.review = review;
@@ -149,11 +200,21 @@ export async function checkModels(options: ModelCheckOptions): Promise<ModelChec
 
 /** The report as `aide models check` prints it. */
 export function formatModelCheck(report: ModelCheckReport): string {
-  const lines = [`Endpoint ${report.endpoint}: answers${report.listed === null ? " (it has no model list)" : `, lists ${report.listed.length} model${report.listed.length === 1 ? "" : "s"}`}.`];
+  const lines = [
+    `Endpoint ${report.endpoint}: answers${report.listed === null ? " (it has no model list)" : `, lists ${report.listed.length} model${report.listed.length === 1 ? "" : "s"}`}.`,
+  ];
   for (const m of report.models) {
-    lines.push("", `${m.model} (${m.roles.join(" and ")} model)${m.listed === false ? ", not in the endpoint's list but answers" : ""}`);
-    lines.push(`  family: ${m.profile.family}${m.reasons ? ", reasons before it answers (reasoning is kept out of plans and code, and counted)" : ""}`);
-    if (m.review) lines.push(`  review verdict by: ${m.review}${m.ignoresToolChoice ? " (it ignores tool_choice; the JSON in its answer is read)" : ""}`);
+    lines.push(
+      "",
+      `${m.model} (${m.roles.join(" and ")} model)${m.listed === false ? ", not in the endpoint's list but answers" : ""}`,
+    );
+    lines.push(
+      `  family: ${m.profile.family}${m.reasons ? ", reasons before it answers (reasoning is kept out of plans and code, and counted)" : ""}`,
+    );
+    if (m.review)
+      lines.push(
+        `  review verdict by: ${m.review}${m.ignoresToolChoice ? " (it ignores tool_choice; the JSON in its answer is read)" : ""}`,
+      );
     lines.push(`  aide sends: ${m.sends.join(", ")}`);
     for (const note of m.learnt) lines.push(`  learnt: ${note}`);
   }

@@ -34,7 +34,10 @@ export interface ModelProfile {
 
 /** The name without a provider prefix (`openai/o3` on OpenRouter, `azure/gpt-5` in LiteLLM) and in lower case. */
 export function bareModelName(model: string): string {
-  return model.slice(model.lastIndexOf("/") + 1).trim().toLowerCase();
+  return model
+    .slice(model.lastIndexOf("/") + 1)
+    .trim()
+    .toLowerCase();
 }
 
 /** OpenAI's reasoning models: o1, o3, o4-mini and their variants, and the gpt-5 family except its chat variants. */
@@ -88,31 +91,64 @@ type Change = { apply: (p: ModelProfile) => void; note: string; already: (p: Mod
 export function changeFor(refusal: Refusal, sent: Record<string, unknown>): Change | null {
   const text = `${refusal.param ?? ""} ${refusal.code ?? ""} ${refusal.message}`.toLowerCase();
   const names = (word: string) => refusal.param === word || new RegExp(`['"\`]?\\b${word}\\b['"\`]?`).test(text);
-  const toolWords = /does not support tools|tools? (?:param|parameter)? ?(?:is |are )?not supported|requires --jinja|support tool use|tool use is not supported|tool_choice|function calling is not (?:supported|enabled)|tool[- ]calling is not supported|--enable-auto-tool-choice/;
+  const toolWords =
+    /does not support tools|tools? (?:param|parameter)? ?(?:is |are )?not supported|requires --jinja|support tool use|tool use is not supported|tool_choice|function calling is not (?:supported|enabled)|tool[- ]calling is not supported|--enable-auto-tool-choice/;
   if ("tools" in sent && (toolWords.test(text) || (refusal.param === "tools" && refusal.status < 500))) {
-    return { note: "takes no tools: the review asks for JSON instead", apply: (p) => (p.tools = false), already: (p) => !p.tools };
+    return {
+      note: "takes no tools: the review asks for JSON instead",
+      apply: (p) => (p.tools = false),
+      already: (p) => !p.tools,
+    };
   }
   if (refusal.status >= 500) return null;
   if ("stream_options" in sent && names("stream_options")) {
-    return { note: "takes no stream_options: streamed token counts are estimated", apply: (p) => (p.streamUsage = false), already: (p) => !p.streamUsage };
+    return {
+      note: "takes no stream_options: streamed token counts are estimated",
+      apply: (p) => (p.streamUsage = false),
+      already: (p) => !p.streamUsage,
+    };
   }
   if (sent.stream === true && names("stream")) {
-    return { note: "takes no streaming: answers come whole", apply: (p) => (p.stream = false), already: (p) => !p.stream };
+    return {
+      note: "takes no streaming: answers come whole",
+      apply: (p) => (p.stream = false),
+      already: (p) => !p.stream,
+    };
   }
   if ("max_tokens" in sent && (names("max_tokens") || /max_completion_tokens/.test(text))) {
-    return { note: "takes max_completion_tokens, not max_tokens", apply: (p) => (p.tokenLimitParam = "max_completion_tokens"), already: (p) => p.tokenLimitParam !== "max_tokens" };
+    return {
+      note: "takes max_completion_tokens, not max_tokens",
+      apply: (p) => (p.tokenLimitParam = "max_completion_tokens"),
+      already: (p) => p.tokenLimitParam !== "max_tokens",
+    };
   }
   if ("max_completion_tokens" in sent && names("max_completion_tokens")) {
-    return { note: "takes max_tokens, not max_completion_tokens", apply: (p) => (p.tokenLimitParam = "max_tokens"), already: (p) => p.tokenLimitParam !== "max_completion_tokens" };
+    return {
+      note: "takes max_tokens, not max_completion_tokens",
+      apply: (p) => (p.tokenLimitParam = "max_tokens"),
+      already: (p) => p.tokenLimitParam !== "max_completion_tokens",
+    };
   }
   if ("reasoning_effort" in sent && names("reasoning_effort")) {
-    return { note: "takes no reasoning_effort", apply: (p) => (p.reasoningEffort = false), already: (p) => !p.reasoningEffort };
+    return {
+      note: "takes no reasoning_effort",
+      apply: (p) => (p.reasoningEffort = false),
+      already: (p) => !p.reasoningEffort,
+    };
   }
   if ("temperature" in sent && names("temperature")) {
-    return { note: "takes no temperature but its default", apply: (p) => (p.temperature = false), already: (p) => !p.temperature };
+    return {
+      note: "takes no temperature but its default",
+      apply: (p) => (p.temperature = false),
+      already: (p) => !p.temperature,
+    };
   }
   if ("response_format" in sent && (names("response_format") || /json_object|json mode/.test(text))) {
-    return { note: "takes no response_format: the review asks for JSON in words", apply: (p) => (p.jsonMode = false), already: (p) => !p.jsonMode };
+    return {
+      note: "takes no response_format: the review asks for JSON in words",
+      apply: (p) => (p.jsonMode = false),
+      already: (p) => !p.jsonMode,
+    };
   }
   return null;
 }
@@ -137,7 +173,10 @@ export class ModelProfiles {
     if (!change || change.already(profile)) return false;
     change.apply(profile);
     profile.learnt.push(change.note);
-    log.warn({ model: profile.model, status: refusal.status, refused: refusal.message.slice(0, 200) }, `model ${profile.model} ${change.note}`);
+    log.warn(
+      { model: profile.model, status: refusal.status, refused: refusal.message.slice(0, 200) },
+      `model ${profile.model} ${change.note}`,
+    );
     return true;
   }
 }

@@ -34,7 +34,8 @@ export const DEFAULT_PRICES: PriceTable = {
 };
 
 /** A dated snapshot suffix: `-2024-08-06`, or the older `-MMDD` (`gpt-4-0613`). */
-const SNAPSHOT_SUFFIX = /-(?:20\d\d-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])|(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01]))$/;
+const SNAPSHOT_SUFFIX =
+  /-(?:20\d\d-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])|(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01]))$/;
 
 /**
  * Finds a model's price, names compared case-insensitively: the exact name, else the exact name without a
@@ -68,7 +69,11 @@ export function costOf(model: string, usage: Tokens, prices: PriceTable): number
  * The cost fields of a request's usage: the dollar cost, and `costUnknown: true` when the model has no price
  * but spent tokens (then `costUsd` is 0 and means nothing).
  */
-export function usageCost(model: string, usage: Tokens, prices: PriceTable): Pick<TokenUsage, "costUsd" | "costUnknown"> {
+export function usageCost(
+  model: string,
+  usage: Tokens,
+  prices: PriceTable,
+): Pick<TokenUsage, "costUsd" | "costUnknown"> {
   const price = priceOf(model, prices);
   if (price) return { costUsd: dollars(price, usage) };
   return usage.promptTokens + usage.completionTokens > 0 ? { costUsd: 0, costUnknown: true } : { costUsd: 0 };

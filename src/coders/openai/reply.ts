@@ -14,7 +14,11 @@ export interface RawAnswer {
   reasoning: string;
   toolCalls: Array<{ name: string; arguments: string }>;
   finishReason: string | null;
-  usage: { prompt_tokens?: number; completion_tokens?: number; completion_tokens_details?: { reasoning_tokens?: number } | null } | null;
+  usage: {
+    prompt_tokens?: number;
+    completion_tokens?: number;
+    completion_tokens_details?: { reasoning_tokens?: number } | null;
+  } | null;
 }
 
 export interface ReplyTokens {
@@ -47,7 +51,13 @@ export function estimateTokens(text: string): number {
 export function messageText(content: unknown): string {
   if (typeof content === "string") return content;
   if (Array.isArray(content)) {
-    return content.map((p) => (p && typeof p === "object" && typeof (p as { text?: unknown }).text === "string" ? (p as { text: string }).text : "")).join("");
+    return content
+      .map((p) =>
+        p && typeof p === "object" && typeof (p as { text?: unknown }).text === "string"
+          ? (p as { text: string }).text
+          : "",
+      )
+      .join("");
   }
   return "";
 }
@@ -94,11 +104,31 @@ export function readReply(raw: RawAnswer, messages: readonly ChatCompletionMessa
   let tokens: ReplyTokens;
   if (u && typeof u.prompt_tokens === "number" && typeof u.completion_tokens === "number") {
     const reported = u.completion_tokens_details?.reasoning_tokens;
-    const reasoningTokens = typeof reported === "number" && reported > 0 ? reported : Math.min(u.completion_tokens, estimateTokens(reasoning));
-    tokens = { promptTokens: u.prompt_tokens, completionTokens: u.completion_tokens, reasoningTokens, estimated: false };
+    const reasoningTokens =
+      typeof reported === "number" && reported > 0
+        ? reported
+        : Math.min(u.completion_tokens, estimateTokens(reasoning));
+    tokens = {
+      promptTokens: u.prompt_tokens,
+      completionTokens: u.completion_tokens,
+      reasoningTokens,
+      estimated: false,
+    };
   } else {
     const written = `${messageText(raw.content)}${raw.reasoning}${raw.toolCalls.map((c) => c.arguments).join("")}`;
-    tokens = { promptTokens: estimateTokens(promptChars(messages)), completionTokens: estimateTokens(written), reasoningTokens: estimateTokens(reasoning), estimated: true };
+    tokens = {
+      promptTokens: estimateTokens(promptChars(messages)),
+      completionTokens: estimateTokens(written),
+      reasoningTokens: estimateTokens(reasoning),
+      estimated: true,
+    };
   }
-  return { content: visible, reasoning, toolCalls: raw.toolCalls, finishReason: raw.finishReason, empty: raw.empty, tokens };
+  return {
+    content: visible,
+    reasoning,
+    toolCalls: raw.toolCalls,
+    finishReason: raw.finishReason,
+    empty: raw.empty,
+    tokens,
+  };
 }

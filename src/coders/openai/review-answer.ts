@@ -44,7 +44,10 @@ export const reviewVerdictSchema = z.object({
     .preprocess(lenientMetric, z.number({ error: "metric was neither a number nor null" }).nullable())
     .describe("The validation metric shown in the output, or null if there is none."),
   lower_is_better: z
-    .preprocess((v) => (v === undefined ? null : lenientBoolean(v)), z.boolean({ error: "lower_is_better was neither a boolean nor null" }).nullable())
+    .preprocess(
+      (v) => (v === undefined ? null : lenientBoolean(v)),
+      z.boolean({ error: "lower_is_better was neither a boolean nor null" }).nullable(),
+    )
     .describe("True if smaller values of the metric are better, false if larger are, null if unknown."),
 });
 
@@ -78,7 +81,8 @@ export function parseReviewArguments(raw: string): ParsedReview | string {
   } catch {
     return "the tool arguments were not valid JSON";
   }
-  if (typeof value !== "object" || value === null || Array.isArray(value)) return "the tool arguments were not a JSON object";
+  if (typeof value !== "object" || value === null || Array.isArray(value))
+    return "the tool arguments were not a JSON object";
   const parsed = reviewVerdictSchema.safeParse(value);
   if (!parsed.success) return parsed.error.issues[0]!.message;
   const v = parsed.data;
@@ -115,4 +119,3 @@ export function fallbackReview(input: ReviewInput, reason: string, usage: TokenU
     usage,
   };
 }
-

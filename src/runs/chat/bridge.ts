@@ -24,7 +24,15 @@ import type { Action, SolutionNode } from "../../search/types.ts";
 import type { Store } from "../../store/store.ts";
 import type { RunRecord, ThreadBindingRecord } from "../../store/types.ts";
 import { cardRef } from "./controller.ts";
-import { failedMessage, finalSummary, newBestMessage, runningText, statusCard, steerAck, stepLine } from "./messages.ts";
+import {
+  failedMessage,
+  finalSummary,
+  newBestMessage,
+  runningText,
+  statusCard,
+  steerAck,
+  stepLine,
+} from "./messages.ts";
 import { NotifyThrottle } from "./notify.ts";
 import { TreeLinks } from "./tree-links.ts";
 import type { ChatMessage, ChatSurface, ThreadRef } from "./types.ts";
@@ -139,7 +147,8 @@ export class ChatBridge {
 
   private async forBinding(event: StoredRunEvent, run: RunRecord, binding: ThreadBindingRecord): Promise<void> {
     const thread: ThreadRef = { platform: binding.platform, channel: binding.channel, thread: binding.thread };
-    const post = (effect: string, build: () => Promise<ChatMessage> | ChatMessage) => this.postOnce(event, binding, effect, thread, build);
+    const post = (effect: string, build: () => Promise<ChatMessage> | ChatMessage) =>
+      this.postOnce(event, binding, effect, thread, build);
     const config = this.deps.config;
     switch (event.type) {
       case "best.improved":
@@ -196,7 +205,9 @@ export class ChatBridge {
     const ref = cardRef(b);
     if (!ref) return;
     const fresh = (await this.deps.store.getRun(run.id)) ?? run;
-    const running = runningText([...(this.inFlight.get(run.id) ?? new Map<number, Action>())].map(([nodeId, action]) => ({ nodeId, action })));
+    const running = runningText(
+      [...(this.inFlight.get(run.id) ?? new Map<number, Action>())].map(([nodeId, action]) => ({ nodeId, action })),
+    );
     try {
       await this.deps.surface.edit(ref, statusCard(fresh, running, await this.links.of(run.id)));
     } catch (err) {
@@ -209,10 +220,21 @@ export class ChatBridge {
   private async summary(run: RunRecord, eventBest: SolutionNode | null, reason: string): Promise<ChatMessage> {
     const { store } = this.deps;
     const journal = await store.loadJournal(run.id);
-    const best = eventBest ?? (run.progress.bestNodeId !== null ? journal.find((n) => n.id === run.progress.bestNodeId) ?? null : null);
+    const best =
+      eventBest ??
+      (run.progress.bestNodeId !== null ? (journal.find((n) => n.id === run.progress.bestNodeId) ?? null) : null);
     const chart = await chartForMessage(run.id, journal, this.log);
     const submission = best ? await store.getSubmission(run.id, best.id) : null;
-    return finalSummary({ run, journal, best, reason, chart, submission, mentions: this.throttle.finalMentions(run), treeUrl: await this.links.of(run.id) });
+    return finalSummary({
+      run,
+      journal,
+      best,
+      reason,
+      chart,
+      submission,
+      mentions: this.throttle.finalMentions(run),
+      treeUrl: await this.links.of(run.id),
+    });
   }
 
   /**

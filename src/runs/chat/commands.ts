@@ -49,7 +49,12 @@ const BARE_LINK = /https?:\/\/[^\s<>]+/gi;
 const FLAG = /^(?:--|\u2014|\u2013)([a-z][a-z-]*)(?:=(.*))?$/i;
 const RUN_ID = /^[A-Za-z0-9_-]{1,128}$/;
 /** The options of `/aide start` and the fields of StartCommand they set. */
-const START_OPTIONS = { steps: "steps", parallel: "parallel", timeout: "timeoutSec", metric: "metric" } as const satisfies Record<string, keyof StartCommand>;
+const START_OPTIONS = {
+  steps: "steps",
+  parallel: "parallel",
+  timeout: "timeoutSec",
+  metric: "metric",
+} as const satisfies Record<string, keyof StartCommand>;
 
 /** A piece of the user's input quoted in a message, cut so that a huge token cannot blow up the answer. */
 function echo(value: string, max = 40): string {
@@ -96,7 +101,10 @@ function parseStart(rest: string): StartCommand | { kind: "invalid"; problem: st
     }
     const name = flag[1]!.toLowerCase();
     if (!Object.hasOwn(START_OPTIONS, name)) {
-      return { kind: "invalid", problem: `Unknown option --${echo(name)}. Options: --steps N, --metric NAME, --timeout DURATION, --parallel K.` };
+      return {
+        kind: "invalid",
+        problem: `Unknown option --${echo(name)}. Options: --steps N, --metric NAME, --timeout DURATION, --parallel K.`,
+      };
     }
     let value = flag[2];
     if (value === undefined) {
@@ -141,12 +149,14 @@ export function parseCommand(input: string): ParsedCommand {
     case "status": {
       if (!rest) return { kind: "status" };
       const id = rest.split(/\s+/);
-      if (id.length > 1 || !RUN_ID.test(id[0]!)) return { kind: "invalid", problem: `"status" takes one run id, e.g. "status r1a2b3c4d".` };
+      if (id.length > 1 || !RUN_ID.test(id[0]!))
+        return { kind: "invalid", problem: `"status" takes one run id, e.g. "status r1a2b3c4d".` };
       return { kind: "status", runId: id[0]! };
     }
     case "stop": {
       const id = rest.split(/\s+/).filter(Boolean);
-      if (id.length !== 1 || !RUN_ID.test(id[0]!)) return { kind: "invalid", problem: `"stop" takes the run id, e.g. "stop r1a2b3c4d" (see "list").` };
+      if (id.length !== 1 || !RUN_ID.test(id[0]!))
+        return { kind: "invalid", problem: `"stop" takes the run id, e.g. "stop r1a2b3c4d" (see "list").` };
       return { kind: "stop", runId: id[0]! };
     }
     default:

@@ -34,7 +34,16 @@ import {
   treeMessage,
 } from "./messages.ts";
 import { TreeLinks } from "./tree-links.ts";
-import type { ButtonAction, ChatAttachment, ChatMessage, ChatRequest, ChatSurface, ChatUser, MessageRef, ThreadRef } from "./types.ts";
+import type {
+  ButtonAction,
+  ChatAttachment,
+  ChatMessage,
+  ChatRequest,
+  ChatSurface,
+  ChatUser,
+  MessageRef,
+  ThreadRef,
+} from "./types.ts";
 
 const ACTIVE: RunStatus[] = ["queued", "running", "paused"];
 
@@ -48,9 +57,19 @@ export interface ChatControllerDeps {
 }
 
 /** The thread a run lives in on a platform, and its status card. */
-export function cardRef(binding: { platform: Platform; channel: string; thread: string; rootMessageId: string | null }): MessageRef | null {
+export function cardRef(binding: {
+  platform: Platform;
+  channel: string;
+  thread: string;
+  rootMessageId: string | null;
+}): MessageRef | null {
   if (!binding.rootMessageId) return null;
-  return { platform: binding.platform, channel: binding.channel, messageId: binding.rootMessageId, thread: binding.thread };
+  return {
+    platform: binding.platform,
+    channel: binding.channel,
+    messageId: binding.rootMessageId,
+    thread: binding.thread,
+  };
 }
 
 export class ChatController {
@@ -85,12 +104,17 @@ export class ChatController {
     } catch (err) {
       if (err instanceof AideError) {
         // Expected problems (permission, usage, unknown run): a short sentence to the requester only.
-        if (!(err instanceof PermissionError) && !(err instanceof UsageError)) this.log.warn({ err, kind: req.kind }, "chat request failed");
+        if (!(err instanceof PermissionError) && !(err instanceof UsageError))
+          this.log.warn({ err, kind: req.kind }, "chat request failed");
         await this.refuse(req.where, req.user, err.userMessage);
         return null;
       }
       this.log.error({ err, kind: req.kind }, "chat request failed unexpectedly");
-      await this.refuse(req.where, req.user, "Something went wrong on our side; the error was logged. Please try again.");
+      await this.refuse(
+        req.where,
+        req.user,
+        "Something went wrong on our side; the error was logged. Please try again.",
+      );
       return null;
     }
   }
@@ -107,7 +131,11 @@ export class ChatController {
       case "help":
         return helpMessage(undefined, { platform: this.deps.surface.platform });
       case "invalid":
-        await this.ephemeral(req.where, req.user, helpMessage(parsed.problem, { platform: this.deps.surface.platform }));
+        await this.ephemeral(
+          req.where,
+          req.user,
+          helpMessage(parsed.problem, { platform: this.deps.surface.platform }),
+        );
         return null;
       case "start":
         return this.start(req, parsed);
@@ -120,8 +148,14 @@ export class ChatController {
           const run = await this.deps.store.requireRun(parsed.runId);
           return this.card(run);
         }
-        const active = await this.deps.runs.list({ platform: req.where.platform, channel: req.where.channel, status: ACTIVE, limit: 15 });
-        if (active.length === 0) return noticeMessage("No active runs in this channel. `/aide list` shows earlier ones.");
+        const active = await this.deps.runs.list({
+          platform: req.where.platform,
+          channel: req.where.channel,
+          status: ACTIVE,
+          limit: 15,
+        });
+        if (active.length === 0)
+          return noticeMessage("No active runs in this channel. `/aide list` shows earlier ones.");
         if (active.length === 1) return this.card(active[0]!);
         return runListMessage(active, "Active runs in this channel");
       }
@@ -129,7 +163,9 @@ export class ChatController {
         const run = await this.deps.store.requireRun(parsed.runId);
         await this.deps.runs.stop(run.id, this.actor(req.user, req.where.platform));
         await this.refreshCardIfEnded(run.id);
-        return noticeMessage(`Stopping run \`${run.id}\` after its current step; the best solution so far will be delivered in its thread.`);
+        return noticeMessage(
+          `Stopping run \`${run.id}\` after its current step; the best solution so far will be delivered in its thread.`,
+        );
       }
     }
   }
@@ -147,7 +183,7 @@ export class ChatController {
       if (!links.includes(a.url)) links.push(a.url);
     }
     const problem = !cmd.task
-      ? "A run needs a task description, e.g. \"Predict churn; metric ROC AUC\"."
+      ? 'A run needs a task description, e.g. "Predict churn; metric ROC AUC".'
       : links.length === 0
         ? "A run needs data: give at least one http(s) link to a CSV, zip or tar file, or attach the files."
         : null;
@@ -180,13 +216,26 @@ export class ChatController {
       });
     } catch (err) {
       await surface
-        .edit(root, noticeMessage(`Could not start the run: ${err instanceof AideError ? err.userMessage : "an internal error (logged)"}`))
+        .edit(
+          root,
+          noticeMessage(
+            `Could not start the run: ${err instanceof AideError ? err.userMessage : "an internal error (logged)"}`,
+          ),
+        )
         .catch((e: unknown) => this.log.warn({ err: e }, "could not edit the root card after a failed start"));
       throw err;
     }
-    await store.bindThread({ platform: req.where.platform, channel: req.where.channel, thread, runId: run.id, rootMessageId: root.messageId });
+    await store.bindThread({
+      platform: req.where.platform,
+      channel: req.where.channel,
+      thread,
+      runId: run.id,
+      rootMessageId: root.messageId,
+    });
     const card: MessageRef = { ...root, thread };
-    await surface.edit(card, statusCard(run, undefined, await this.links.of(run.id))).catch((err: unknown) => this.log.warn({ err, runId: run.id }, "could not edit the status card"));
+    await surface
+      .edit(card, statusCard(run, undefined, await this.links.of(run.id)))
+      .catch((err: unknown) => this.log.warn({ err, runId: run.id }, "could not edit the status card"));
     this.log.info({ runId: run.id, channel: req.where.channel, steps: run.options.steps }, "run started from chat");
     return noticeMessage(
       `Started run \`${run.id}\`: ${run.options.steps} steps, ${links.length} data source${links.length === 1 ? "" : "s"}. Progress and results in the thread; reply there to steer.`,
@@ -204,7 +253,11 @@ export class ChatController {
       case "help":
         return helpMessage(undefined, { thread: true, platform: this.deps.surface.platform });
       case "invalid":
-        await this.ephemeral(req.where, req.user, helpMessage(parsed.problem, { thread: true, platform: this.deps.surface.platform }));
+        await this.ephemeral(
+          req.where,
+          req.user,
+          helpMessage(parsed.problem, { thread: true, platform: this.deps.surface.platform }),
+        );
         return null;
       case "status":
         return this.card(run);
@@ -214,21 +267,37 @@ export class ChatController {
       }
       case "tree": {
         const journal = await store.loadJournal(run.id);
-        const message = treeMessage(journal, { bestId: run.progress.bestNodeId, treeUrl: await this.links.of(run.id), ended: TERMINAL_STATUSES.includes(run.status) });
+        const message = treeMessage(journal, {
+          bestId: run.progress.bestNodeId,
+          treeUrl: await this.links.of(run.id),
+          ended: TERMINAL_STATUSES.includes(run.status),
+        });
         const chart = await chartForMessage(run.id, journal, this.log);
-        return chart ? { ...message, files: [...(message.files ?? []), ...(chartMessage(run, chart).files ?? [])] } : message;
+        return chart
+          ? { ...message, files: [...(message.files ?? []), ...(chartMessage(run, chart).files ?? [])] }
+          : message;
       }
       case "chart":
-        return chartMessage(run, await chartForMessage(run.id, await store.loadJournal(run.id), this.log), await this.links.of(run.id));
+        return chartMessage(
+          run,
+          await chartForMessage(run.id, await store.loadJournal(run.id), this.log),
+          await this.links.of(run.id),
+        );
       case "follow":
         await store.addFollower(run.id, req.user.userId);
-        return noticeMessage(`${req.user.displayName || "You"} will be mentioned on new bests${formatInterval(this.deps.config.chat.notifyIntervalSec)} and in the final summary.`);
+        return noticeMessage(
+          `${req.user.displayName || "You"} will be mentioned on new bests${formatInterval(this.deps.config.chat.notifyIntervalSec)} and in the final summary.`,
+        );
       case "unfollow":
         await store.removeFollower(run.id, req.user.userId);
         return noticeMessage(`${req.user.displayName || "You"} will no longer be mentioned for this run.`);
       case "verbose":
         await store.setVerbose(run.id, parsed.on);
-        return noticeMessage(parsed.on ? "Verbose on: a line per finished step will be posted here." : "Verbose off: only new bests and steering are posted here.");
+        return noticeMessage(
+          parsed.on
+            ? "Verbose on: a line per finished step will be posted here."
+            : "Verbose off: only new bests and steering are posted here.",
+        );
       case "steer":
         await this.deps.runs.steer(run.id, parsed.command, this.actor(req.user, req.where.platform));
         await this.refreshCardIfEnded(run.id);
@@ -244,8 +313,17 @@ export class ChatController {
     await this.deps.runs.steer(run.id, command, this.actor(req.user, req.where.platform));
     await this.refreshCardIfEnded(run.id);
     const who = req.user.displayName || req.user.userId;
-    const verb = req.action === "pause" ? "asked to pause" : req.action === "resume" ? "resumed" : req.action === "stop" ? "asked to stop" : "added 10 steps to";
-    const msg = noticeMessage(`${who} ${verb} the run${req.action === "pause" || req.action === "stop" ? " (after the current step)" : ""}.`);
+    const verb =
+      req.action === "pause"
+        ? "asked to pause"
+        : req.action === "resume"
+          ? "resumed"
+          : req.action === "stop"
+            ? "asked to stop"
+            : "added 10 steps to";
+    const msg = noticeMessage(
+      `${who} ${verb} the run${req.action === "pause" || req.action === "stop" ? " (after the current step)" : ""}.`,
+    );
     // The acknowledgement belongs in the run's thread, not next to the card in the channel.
     const binding = (await this.deps.store.bindingsForRun(run.id)).find((b) => b.platform === req.where.platform);
     if (!binding) return msg;
@@ -320,7 +398,8 @@ function buttonCommand(action: ButtonAction): SteerCommand {
 
 function attachmentProblem(a: ChatAttachment, maxBytes: number, maxMb: number): string | null {
   if (!/^https?:\/\//i.test(a.url)) return `The attachment ${a.name} has no http(s) link the runner can fetch.`;
-  if (a.size !== undefined && a.size > maxBytes) return `The attachment ${a.name} is ${formatBytes(a.size)}; attachments up to ${maxMb} MB are accepted (use a link for larger data).`;
+  if (a.size !== undefined && a.size > maxBytes)
+    return `The attachment ${a.name} is ${formatBytes(a.size)}; attachments up to ${maxMb} MB are accepted (use a link for larger data).`;
   return null;
 }
 

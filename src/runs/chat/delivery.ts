@@ -71,7 +71,14 @@ export interface RetryPolicy {
 }
 
 /** Eight retries: about a minute and a half of outage (plus the retry-after waits) before a call gives up. */
-export const DEFAULT_RETRY: RetryPolicy = { retries: 8, minDelayMs: 500, maxDelayMs: 30_000, factor: 2, jitter: true, maxRetryAfterMs: 5 * 60_000 };
+export const DEFAULT_RETRY: RetryPolicy = {
+  retries: 8,
+  minDelayMs: 500,
+  maxDelayMs: 30_000,
+  factor: 2,
+  jitter: true,
+  maxRetryAfterMs: 5 * 60_000,
+};
 
 /** At most `max` calls in any `perMs` milliseconds. */
 export interface Rate {
@@ -119,7 +126,12 @@ export interface DeliveryTuning {
 }
 
 /** The wait before attempt `failures + 1` of a call that failed `failures` times, the last time with `failure`. */
-export function retryDelayMs(policy: RetryPolicy, failure: Failure, failures: number, random: () => number = Math.random): number {
+export function retryDelayMs(
+  policy: RetryPolicy,
+  failure: Failure,
+  failures: number,
+  random: () => number = Math.random,
+): number {
   if (failure.retryAfterMs !== undefined) return Math.max(0, failure.retryAfterMs);
   const base = Math.min(policy.maxDelayMs, policy.minDelayMs * policy.factor ** Math.max(0, failures - 1));
   return Math.min(policy.maxDelayMs, Math.round(policy.jitter ? base * (1 + random()) : base));
@@ -143,7 +155,9 @@ class RateWindows {
     const times = this.recent(channel, now);
     times.push(now);
     this.windows.set(channel, times);
-    if (this.windows.size > 1000) for (const [key, t] of this.windows) if (!t.length || t.at(-1)! <= now - this.rate.perMs) this.windows.delete(key);
+    if (this.windows.size > 1000)
+      for (const [key, t] of this.windows)
+        if (!t.length || t.at(-1)! <= now - this.rate.perMs) this.windows.delete(key);
   }
 
   private recent(channel: string, now: number): number[] {
@@ -213,7 +227,8 @@ export class Delivery {
       slot = { channel, pending: null, inFlight: false, timer: null, lastEnd: -Infinity };
       this.slots.set(key, slot);
     }
-    if (!slot.inFlight && !slot.timer && !slot.pending && this.editWaitMs(slot) === 0) return this.editNow(key, slot, call);
+    if (!slot.inFlight && !slot.timer && !slot.pending && this.editWaitMs(slot) === 0)
+      return this.editNow(key, slot, call);
     slot.pending = { call, failures: 0 };
     this.scheduleEdit(key, slot, 0);
     return Promise.resolve();
@@ -254,7 +269,10 @@ export class Delivery {
         const failure = this.failureOf(err);
         const error = this.giveUp(what, failure, attempt, err);
         if (error) {
-          this.log.error({ what, attempts: attempt, code: error.code, reason: failure.reason }, `${this.opts.platform}: gave up on a ${what}`);
+          this.log.error(
+            { what, attempts: attempt, code: error.code, reason: failure.reason },
+            `${this.opts.platform}: gave up on a ${what}`,
+          );
           throw error;
         }
         const delayMs = retryDelayMs(this.policy, failure, attempt);
@@ -278,26 +296,54 @@ export class Delivery {
     if (this.closed) return this.closedError(what, attempts, cause);
     const rateLimited = failure.retryAfterMs !== undefined;
     if (rateLimited && failure.retryAfterMs! > this.policy.maxRetryAfterMs) {
-      return new DeliveryError("rate_limited", `${name} asked the bot to wait ${Math.ceil(failure.retryAfterMs! / 1000)} s; the ${what} was not sent.`, attempts, options);
+      return new DeliveryError(
+        "rate_limited",
+        `${name} asked the bot to wait ${Math.ceil(failure.retryAfterMs! / 1000)} s; the ${what} was not sent.`,
+        attempts,
+        options,
+      );
     }
     if (attempts <= this.policy.retries) return null;
     return rateLimited
-      ? new DeliveryError("rate_limited", `${name} kept rate limiting the bot; the ${what} was not sent after ${attempts} attempts.`, attempts, options)
-      : new DeliveryError("unavailable", `${name} kept failing; the ${what} was not sent after ${attempts} attempts.`, attempts, options);
+      ? new DeliveryError(
+          "rate_limited",
+          `${name} kept rate limiting the bot; the ${what} was not sent after ${attempts} attempts.`,
+          attempts,
+          options,
+        )
+      : new DeliveryError(
+          "unavailable",
+          `${name} kept failing; the ${what} was not sent after ${attempts} attempts.`,
+          attempts,
+          options,
+        );
   }
 
   private closedError(what: string, attempts = 0, cause?: unknown): DeliveryError {
-    return new DeliveryError("closed", `The ${this.opts.platform} bot is stopping; the ${what} was not sent.`, attempts, cause === undefined ? {} : { cause });
+    return new DeliveryError(
+      "closed",
+      `The ${this.opts.platform} bot is stopping; the ${what} was not sent.`,
+      attempts,
+      cause === undefined ? {} : { cause },
+    );
   }
 
   private reportRetry(info: RetryInfo): void {
-    this.log.warn({ what: info.what, attempt: info.attempt, delayMs: info.delayMs, reason: info.failure.reason }, `${this.opts.platform}: a ${info.what} failed; retrying`);
+    this.log.warn(
+      { what: info.what, attempt: info.attempt, delayMs: info.delayMs, reason: info.failure.reason },
+      `${this.opts.platform}: a ${info.what} failed; retrying`,
+    );
     this.opts.onRetry?.(info);
   }
 
   /** Waits until `windows` allows a call in `channel`, and takes the place. */
   private async paced(windows: RateWindows, channel: string): Promise<void> {
-    for (let wait = windows.waitMs(channel, Date.now()); wait > 0 && !this.closed; wait = windows.waitMs(channel, Date.now())) await this.sleep(wait);
+    for (
+      let wait = windows.waitMs(channel, Date.now());
+      wait > 0 && !this.closed;
+      wait = windows.waitMs(channel, Date.now())
+    )
+      await this.sleep(wait);
     windows.take(channel, Date.now());
   }
 
@@ -311,7 +357,11 @@ export class Delivery {
 
   private editWaitMs(slot: EditSlot): number {
     const now = Date.now();
-    return Math.max(0, slot.lastEnd + this.opts.limits.editIntervalMs - now, this.editWindows.waitMs(slot.channel, now));
+    return Math.max(
+      0,
+      slot.lastEnd + this.opts.limits.editIntervalMs - now,
+      this.editWindows.waitMs(slot.channel, now),
+    );
   }
 
   private async editNow(key: string, slot: EditSlot, call: () => Promise<void>): Promise<void> {
@@ -357,7 +407,10 @@ export class Delivery {
       if (slot.pending) {
         this.log.warn({ reason: failure.reason }, `${this.opts.platform}: an edit failed; newer content goes next`);
       } else if (error) {
-        this.log.error({ attempts: job.failures + 1, code: error.code, reason: failure.reason }, `${this.opts.platform}: gave up on an edit`);
+        this.log.error(
+          { attempts: job.failures + 1, code: error.code, reason: failure.reason },
+          `${this.opts.platform}: gave up on an edit`,
+        );
       } else {
         retryDelay = retryDelayMs(this.policy, failure, job.failures + 1);
         this.reportRetry({ what: "edit", attempt: job.failures + 1, delayMs: retryDelay, failure });
@@ -379,7 +432,8 @@ export class Delivery {
     if (this.busyEdits() === 0) for (const wake of this.idleWaiters.splice(0)) wake();
     // Forget an idle slot once its interval has passed (it only remembers when its last edit ended).
     const forget = setTimeout(() => {
-      const idle = !slot.pending && !slot.inFlight && !slot.timer && Date.now() - slot.lastEnd >= this.opts.limits.editIntervalMs;
+      const idle =
+        !slot.pending && !slot.inFlight && !slot.timer && Date.now() - slot.lastEnd >= this.opts.limits.editIntervalMs;
       if (idle && this.slots.get(key) === slot) this.slots.delete(key);
     }, this.opts.limits.editIntervalMs + 10);
     forget.unref();
@@ -395,5 +449,10 @@ export class Delivery {
 /** A Delivery with a platform's own limits, adjusted by a surface's tuning (shorter waits in tests). */
 export function tunedDelivery(base: Omit<DeliveryOptions, "retry" | "onRetry">, tuning: DeliveryTuning = {}): Delivery {
   const editInterval = tuning.editIntervalMs !== undefined ? { editIntervalMs: tuning.editIntervalMs } : {};
-  return new Delivery({ ...base, limits: { ...base.limits, ...editInterval, ...tuning.limits }, retry: tuning.retry, onRetry: tuning.onRetry });
+  return new Delivery({
+    ...base,
+    limits: { ...base.limits, ...editInterval, ...tuning.limits },
+    retry: tuning.retry,
+    onRetry: tuning.onRetry,
+  });
 }

@@ -21,7 +21,11 @@ export function coderLabel(coder: string): string {
 }
 
 function firstLine(text: string, max = 150): string {
-  const line = text.split(/\r?\n/).map((l) => l.trim()).find(Boolean) ?? "";
+  const line =
+    text
+      .split(/\r?\n/)
+      .map((l) => l.trim())
+      .find(Boolean) ?? "";
   return truncate(line, max);
 }
 
@@ -46,7 +50,11 @@ function isTerminal(status: RunStatus): boolean {
 }
 
 function describeAction(a: Action): string {
-  return a.kind === "draft" ? "drafting a new solution" : a.kind === "improve" ? `improving node ${a.parent}` : `debugging node ${a.parent}`;
+  return a.kind === "draft"
+    ? "drafting a new solution"
+    : a.kind === "improve"
+      ? `improving node ${a.parent}`
+      : `debugging node ${a.parent}`;
 }
 
 /** "step 4: improving node 2", for the status card's "Running now". */
@@ -90,7 +98,13 @@ export function statusCard(run: RunRecord, running?: string, treeUrl?: string | 
     { label: "Step", value: `${step} of ${p.totalSteps}` },
     { label: "Best so far", value: bestText(run) },
   ];
-  if (!terminal) fields.push({ label: "Running now", value: running ?? (run.status === "queued" ? "waiting for a runner" : run.status === "paused" ? "nothing (paused)" : "-") });
+  if (!terminal)
+    fields.push({
+      label: "Running now",
+      value:
+        running ??
+        (run.status === "queued" ? "waiting for a runner" : run.status === "paused" ? "nothing (paused)" : "-"),
+    });
   fields.push({ label: "Coder", value: coderLabel(run.options.coder) });
   const usage = formatUsage(run.usage);
   if (usage) fields.push({ label: "Usage", value: usage });
@@ -104,7 +118,7 @@ export function statusCard(run: RunRecord, running?: string, treeUrl?: string | 
   if (buttons.length) blocks.push({ kind: "buttons", buttons });
   blocks.push({
     kind: "context",
-    text: `Run \`${run.id}\` · started by ${run.owner.displayName || run.owner.userId}${terminal ? "" : " · reply in the thread to steer (\"help\" lists commands)"}`,
+    text: `Run \`${run.id}\` · started by ${run.owner.displayName || run.owner.userId}${terminal ? "" : ' · reply in the thread to steer ("help" lists commands)'}`,
   });
   return {
     text: `AIDE run ${run.id}: ${statusWord(run).toLowerCase()}, step ${step} of ${p.totalSteps}, best ${bestText(run)}`,
@@ -148,12 +162,21 @@ export function snippet(code: string, lines: number): { code: string; totalLines
 }
 
 function scriptFile(node: SolutionNode): ChatFile {
-  return { name: `best_node_${node.id}.py`, content: Buffer.from(node.code.endsWith("\n") ? node.code : `${node.code}\n`, "utf8"), mime: "text/x-python", title: `Best script (node ${node.id})` };
+  return {
+    name: `best_node_${node.id}.py`,
+    content: Buffer.from(node.code.endsWith("\n") ? node.code : `${node.code}\n`, "utf8"),
+    mime: "text/x-python",
+    title: `Best script (node ${node.id})`,
+  };
 }
 
 function direction(node: SolutionNode): string {
   if (!node.metric) return "";
-  return node.metric.lowerIsBetter === null ? "direction not known yet" : node.metric.lowerIsBetter ? "lower is better" : "higher is better";
+  return node.metric.lowerIsBetter === null
+    ? "direction not known yet"
+    : node.metric.lowerIsBetter
+      ? "lower is better"
+      : "higher is better";
 }
 
 /** "-0.0213 (-12.3%) vs node 2", or a first-solution note. */
@@ -162,7 +185,8 @@ export function changeText(node: SolutionNode, previous: SolutionNode | null): s
   if (!previous?.metric) return "first working solution";
   const delta = node.metric.value - previous.metric.value;
   const sign = delta > 0 ? "+" : delta < 0 ? "−" : "±";
-  const pct = previous.metric.value !== 0 ? ` (${sign}${formatNumber(Math.abs((delta / previous.metric.value) * 100))}%)` : "";
+  const pct =
+    previous.metric.value !== 0 ? ` (${sign}${formatNumber(Math.abs((delta / previous.metric.value) * 100))}%)` : "";
   return `${sign}${formatNumber(Math.abs(delta))}${pct} vs node ${previous.id} (${formatNumber(previous.metric.value)})`;
 }
 
@@ -192,8 +216,19 @@ export function newBestMessage(
     },
   ];
   if (node.plan.trim()) blocks.push({ kind: "text", text: `**Plan:** ${oneLine(node.plan)}` });
-  blocks.push({ kind: "code", language: "python", code: cut.code, ...(cut.totalLines !== undefined ? { totalLines: cut.totalLines } : {}) });
-  blocks.push({ kind: "context", text: cut.totalLines !== undefined ? `First ${cut.code.split("\n").length} of ${cut.totalLines} lines; the full script is attached.` : "The full script is attached." });
+  blocks.push({
+    kind: "code",
+    language: "python",
+    code: cut.code,
+    ...(cut.totalLines !== undefined ? { totalLines: cut.totalLines } : {}),
+  });
+  blocks.push({
+    kind: "context",
+    text:
+      cut.totalLines !== undefined
+        ? `First ${cut.code.split("\n").length} of ${cut.totalLines} lines; the full script is attached.`
+        : "The full script is attached.",
+  });
   return {
     text: `New best in run ${run.id}: node ${node.id}, ${metric} (${changeText(node, previous)})`,
     blocks,
@@ -203,22 +238,39 @@ export function newBestMessage(
 }
 
 /** The best solution so far (a `best` reply). */
-export function bestMessage(node: SolutionNode | null, run: RunRecord, opts: { snippetLines?: number } = {}): ChatMessage {
+export function bestMessage(
+  node: SolutionNode | null,
+  run: RunRecord,
+  opts: { snippetLines?: number } = {},
+): ChatMessage {
   if (!node) {
-    return { text: `Run ${run.id} has no working solution yet.`, blocks: [{ kind: "text", text: `Run \`${run.id}\` has no working solution yet (${run.progress.nodes} nodes so far).` }] };
+    return {
+      text: `Run ${run.id} has no working solution yet.`,
+      blocks: [
+        { kind: "text", text: `Run \`${run.id}\` has no working solution yet (${run.progress.nodes} nodes so far).` },
+      ],
+    };
   }
   const metric = node.metric ? `${node.metric.name} = ${formatNumber(node.metric.value)}` : "no metric";
   const cut = snippet(node.code, opts.snippetLines ?? DEFAULT_SNIPPET_LINES);
   const blocks: ChatBlock[] = [
     { kind: "header", text: `Best so far: node ${node.id}, ${metric}` },
-    { kind: "fields", fields: [
-      { label: "Metric", value: `${metric}${node.metric ? ` (${direction(node)})` : ""}` },
-      { label: "Found at", value: `step ${node.step + 1} (${stageText(node)})` },
-      { label: "Coder", value: coderLabel(node.coder || run.options.coder) },
-    ] },
+    {
+      kind: "fields",
+      fields: [
+        { label: "Metric", value: `${metric}${node.metric ? ` (${direction(node)})` : ""}` },
+        { label: "Found at", value: `step ${node.step + 1} (${stageText(node)})` },
+        { label: "Coder", value: coderLabel(node.coder || run.options.coder) },
+      ],
+    },
   ];
   if (node.plan.trim()) blocks.push({ kind: "text", text: `**Plan:** ${oneLine(node.plan)}` });
-  blocks.push({ kind: "code", language: "python", code: cut.code, ...(cut.totalLines !== undefined ? { totalLines: cut.totalLines } : {}) });
+  blocks.push({
+    kind: "code",
+    language: "python",
+    code: cut.code,
+    ...(cut.totalLines !== undefined ? { totalLines: cut.totalLines } : {}),
+  });
   return { text: `Best so far in run ${run.id}: node ${node.id}, ${metric}`, blocks, files: [scriptFile(node)] };
 }
 
@@ -248,7 +300,9 @@ export function finalSummary(input: FinalSummaryInput): ChatMessage {
   const { run, journal, best } = input;
   const buggy = journal.filter((n) => n.buggy).length;
   const outcome = OUTCOME[input.reason] ?? `ended (${input.reason})`;
-  const metric = best?.metric ? `${best.metric.name} = ${formatNumber(best.metric.value)} (${direction(best)})` : "no working solution";
+  const metric = best?.metric
+    ? `${best.metric.name} = ${formatNumber(best.metric.value)} (${direction(best)})`
+    : "no working solution";
   const fields = [
     { label: "Outcome", value: `Run ${outcome}` },
     { label: "Best", value: best ? `${metric}, node ${best.id}` : metric },
@@ -266,9 +320,18 @@ export function finalSummary(input: FinalSummaryInput): ChatMessage {
   const files: ChatFile[] = [];
   if (input.chart) files.push(chartFile(run, input.chart));
   if (best) files.push(scriptFile(best));
-  if (best && input.submission) files.push({ name: "submission.csv", content: Buffer.from(input.submission, "utf8"), mime: "text/csv", title: `Submission of node ${best.id}` });
+  if (best && input.submission)
+    files.push({
+      name: "submission.csv",
+      content: Buffer.from(input.submission, "utf8"),
+      mime: "text/csv",
+      title: `Submission of node ${best.id}`,
+    });
   const attached = files.map((f) => f.name).join(", ");
-  blocks.push({ kind: "context", text: attached ? `Attached: ${attached}` : "Nothing to attach: no node produced a working solution." });
+  blocks.push({
+    kind: "context",
+    text: attached ? `Attached: ${attached}` : "Nothing to attach: no node produced a working solution.",
+  });
   return {
     text: `Run ${run.id} ${outcome}. Best: ${best ? `${metric}, node ${best.id}` : metric}.`,
     blocks,
@@ -307,13 +370,19 @@ export function steerAck(note: string, command?: SteerCommand): ChatMessage {
 /** Confirms that a thread reply was queued for the runner (applied at the next step boundary). */
 export function steerQueued(command: SteerCommand): ChatMessage {
   const what =
-    command.kind === "guidance" ? `Guidance noted: "${oneLine(command.text, 200)}". The coder will see it from the next step on.`
-    : command.kind === "more" ? `Adding ${command.steps} steps.`
-    : command.kind === "focus" ? `Focusing on node ${command.node} next.`
-    : command.kind === "debug" ? `Debugging node ${command.node} next.`
-    : command.kind === "pause" ? "Pausing after the current step."
-    : command.kind === "resume" ? "Resuming."
-    : "Stopping after the current step; the best solution so far will be delivered.";
+    command.kind === "guidance"
+      ? `Guidance noted: "${oneLine(command.text, 200)}". The coder will see it from the next step on.`
+      : command.kind === "more"
+        ? `Adding ${command.steps} steps.`
+        : command.kind === "focus"
+          ? `Focusing on node ${command.node} next.`
+          : command.kind === "debug"
+            ? `Debugging node ${command.node} next.`
+            : command.kind === "pause"
+              ? "Pausing after the current step."
+              : command.kind === "resume"
+                ? "Resuming."
+                : "Stopping after the current step; the best solution so far will be delivered.";
   return { text: what, blocks: [{ kind: "context", text: what }] };
 }
 
@@ -322,7 +391,10 @@ export function failedMessage(error: string, mentions?: string[]): ChatMessage {
   const e = truncate(error, 600);
   return {
     text: `The run failed: ${e}`,
-    blocks: [{ kind: "header", text: "Run failed" }, { kind: "text", text: e }],
+    blocks: [
+      { kind: "header", text: "Run failed" },
+      { kind: "text", text: e },
+    ],
     ...mentionSuffix(mentions),
   };
 }
@@ -344,7 +416,7 @@ const REPLY_HELP = [
   "In a run's thread, reply with:",
   "`pause`, `resume`, `stop`, `more N` (add steps), `focus <node>`, `debug <node>`",
   "`status`, `best`, `tree` (the tree and its live page), `chart`, `verbose on|off` (a line per step), `follow` / `unfollow` (mentions), `help`",
-  "anything else is guidance for the coder, e.g. \"try gradient boosting\"",
+  'anything else is guidance for the coder, e.g. "try gradient boosting"',
 ];
 
 /** What the bot understands; `problem` first when the input was not understood. */
@@ -360,17 +432,32 @@ export function helpMessage(problem?: string, opts: { thread?: boolean; platform
   blocks.push({ kind: "header", text: "AIDE: an ML engineering agent in chat" });
   blocks.push({ kind: "text", text: lines.join("\n") });
   blocks.push({ kind: "context", text: example });
-  return { text: problem ? `${problem} Type "/aide help" for usage.` : "AIDE help: /aide start <task> <data links> [--steps N]", blocks };
+  return {
+    text: problem
+      ? `${problem} Type "/aide help" for usage.`
+      : "AIDE help: /aide start <task> <data links> [--steps N]",
+    blocks,
+  };
 }
 
 /** Runs, newest first. */
 export function runListMessage(runs: RunRecord[], title = "Runs in this channel"): ChatMessage {
-  if (runs.length === 0) return { text: "No runs here yet.", blocks: [{ kind: "text", text: "No runs here yet. Start one with `/aide start <task> <data link>`." }] };
+  if (runs.length === 0)
+    return {
+      text: "No runs here yet.",
+      blocks: [{ kind: "text", text: "No runs here yet. Start one with `/aide start <task> <data link>`." }],
+    };
   const lines = runs.map((r) => {
     const p = r.progress;
     return `\`${r.id}\` ${statusWord(r).toLowerCase()} · step ${Math.min(p.step, p.totalSteps)}/${p.totalSteps} · best ${bestText(r)} · ${firstLine(r.task, 60)} · ${r.owner.displayName || r.owner.userId}`;
   });
-  return { text: `${title}: ${runs.map((r) => `${r.id} (${r.status})`).join(", ")}`, blocks: [{ kind: "header", text: title }, { kind: "text", text: lines.join("\n") }] };
+  return {
+    text: `${title}: ${runs.map((r) => `${r.id} (${r.status})`).join(", ")}`,
+    blocks: [
+      { kind: "header", text: title },
+      { kind: "text", text: lines.join("\n") },
+    ],
+  };
 }
 
 function nodeResult(n: SolutionNode): string {
@@ -387,7 +474,11 @@ export function treeMessage(
   opts: { bestId?: number | null; maxLines?: number; treeUrl?: string | null; ended?: boolean } = {},
 ): ChatMessage {
   const link: ChatBlock[] = opts.treeUrl ? [treeLink(opts.treeUrl, opts.ended ?? false)] : [];
-  if (journal.length === 0) return { text: "The tree is empty so far.", blocks: [{ kind: "text", text: "The tree is empty so far: no step has finished yet." }, ...link] };
+  if (journal.length === 0)
+    return {
+      text: "The tree is empty so far.",
+      blocks: [{ kind: "text", text: "The tree is empty so far: no step has finished yet." }, ...link],
+    };
   let bestId = opts.bestId;
   if (bestId === undefined) {
     const lower = recordedDirection(journal);
@@ -426,7 +517,11 @@ export function treeMessage(
 /** The metric-over-steps chart on demand (`chart` in the thread). */
 export function chartMessage(run: RunRecord, png: Buffer | null, treeUrl?: string | null): ChatMessage {
   const link: ChatBlock[] = treeUrl ? [treeLink(treeUrl, isTerminal(run.status))] : [];
-  if (!png) return { text: `Run ${run.id} has no finished step to chart yet.`, blocks: [{ kind: "text", text: `Run \`${run.id}\` has no finished step to chart yet.` }, ...link] };
+  if (!png)
+    return {
+      text: `Run ${run.id} has no finished step to chart yet.`,
+      blocks: [{ kind: "text", text: `Run \`${run.id}\` has no finished step to chart yet.` }, ...link],
+    };
   const text = `Metric over steps of run ${run.id}: ${run.progress.nodes} nodes, best ${bestText(run)}`;
   return { text, blocks: [{ kind: "context", text }, ...link], files: [chartFile(run, png)] };
 }

@@ -5,7 +5,13 @@
  * and are ignored.
  */
 import { describe, expect, it } from "vitest";
-import { PERMS, MEMBER_PERMISSIONS, waitFor, type FakeInteraction, type FakeMessage } from "../../fakes/discord/index.ts";
+import {
+  PERMS,
+  MEMBER_PERMISSIONS,
+  waitFor,
+  type FakeInteraction,
+  type FakeMessage,
+} from "../../fakes/discord/index.ts";
 import { LOAN_TASK, textOf, useDiscordWorld, waitForBotMessage, waitForStatus } from "./support.ts";
 
 const world = useDiscordWorld({ messageContent: false });
@@ -40,7 +46,13 @@ describe("Discord: /aide from the slash command to the final summary", () => {
 
     // A mention in the channel with nonsense: help, as a normal reply mentioning the author (no interaction).
     d.sendMessage({ user: world.bob }, d.channel.id, "please do a thing", { mention: true });
-    const reply = await waitForBotMessage(world, d.channel.id, (m) => /Unknown command "please"/.test(textOf(m)), 10_000, "help after a mention");
+    const reply = await waitForBotMessage(
+      world,
+      d.channel.id,
+      (m) => /Unknown command "please"/.test(textOf(m)),
+      10_000,
+      "help after a mention",
+    );
     expect(reply.content).toContain(`<@${world.bob.id}>`);
     expect(reply.allowed_mentions).toEqual({ parse: [], users: [world.bob.id] });
     // Nothing was started.
@@ -67,7 +79,13 @@ describe("Discord: /aide from the slash command to the final summary", () => {
     expect(thread.parent_id).toBe(d.channel.id);
     expect(thread.name).toMatch(/^AIDE: Predict loan default/);
 
-    const summary = await waitForBotMessage(world, thread.id, (m) => m.files.some((f) => f.name === "submission.csv"), 90_000, "the final summary");
+    const summary = await waitForBotMessage(
+      world,
+      thread.id,
+      (m) => m.files.some((f) => f.name === "submission.csv"),
+      90_000,
+      "the final summary",
+    );
     const run = await waitForStatus(world, runId, ["finished"], 10_000);
     expect(run.progress.nodes).toBe(1);
     // The runner fetched the attachment from the CDN link.
@@ -94,20 +112,31 @@ describe("Discord: /aide from the slash command to the final summary", () => {
     const png = summary.files.find((f) => f.name.endsWith("_metric.png"))!;
     expect(png.data.subarray(1, 4).toString("latin1")).toBe("PNG");
     expect(summary.embeds[0].image.url).toBe(`attachment://${png.name}`);
-    expect(summary.files.find((f) => f.name === "submission.csv")!.data.toString("utf8").split("\n")[0]).toBe("id,default");
+    expect(
+      summary.files
+        .find((f) => f.name === "submission.csv")!
+        .data.toString("utf8")
+        .split("\n")[0],
+    ).toBe("id,default");
     expect(summary.content).toContain(`<@${world.ada.id}>`);
     expect(summary.allowed_mentions).toEqual({ parse: [], users: [world.ada.id] });
     expect(summary.mentions.map((u) => u.id)).toEqual([world.ada.id]);
 
     // The card ends edited in place: finished, no buttons.
-    await waitFor(() => /Finished/.test(textOf(card(cardMsg.id))) && card(cardMsg.id).components.length === 0, 10_000, "the final card");
+    await waitFor(
+      () => /Finished/.test(textOf(card(cardMsg.id))) && card(cardMsg.id).components.length === 0,
+      10_000,
+      "the final card",
+    );
     expect(card(cardMsg.id).edits.length).toBeGreaterThanOrEqual(2);
 
     // Everything after the interaction reply went through the bot token on channel endpoints, never the
     // interaction webhook (whose token dies after 15 minutes).
     const calls = d.calls.slice(callsBefore);
     const webhook = calls.filter((c) => c.path.startsWith("/webhooks/"));
-    expect(webhook.every((c) => c.path.endsWith("/messages/@original") && c.rawPath.endsWith("%40original"))).toBe(true);
+    expect(webhook.every((c) => c.path.endsWith("/messages/@original") && c.rawPath.endsWith("%40original"))).toBe(
+      true,
+    );
     const threadPosts = calls.filter((c) => c.method === "POST" && c.path === `/channels/${thread.id}/messages`);
     expect(threadPosts.length).toBeGreaterThanOrEqual(2);
     expect(threadPosts.every((c) => c.headers.authorization === `Bot ${d.token}`)).toBe(true);
@@ -122,7 +151,12 @@ describe("Discord: /aide from the slash command to the final summary", () => {
     const cardMsg = d.botMessages(d.channel.id).find((m) => buttonIds(m).includes(`aide:stop:${runId}`))!;
     const threadId = cardMsg.id;
     // The next two posts in the thread are rate limited (429 with retry-after): they must still arrive, once.
-    d.rest.rateLimit({ method: "POST", path: new RegExp(`^/channels/${threadId}/messages$`), times: 2, retryAfterSec: 0.4 });
+    d.rest.rateLimit({
+      method: "POST",
+      path: new RegExp(`^/channels/${threadId}/messages$`),
+      times: 2,
+      retryAfterSec: 0.4,
+    });
 
     // Guidance with the slash command inside the thread, before the first step ends.
     const steer = d.slashCommand({ user: world.bob }, "steer", { text: "use a random forest" }, threadId);
@@ -143,20 +177,52 @@ describe("Discord: /aide from the slash command to the final summary", () => {
     // The starter pauses with the button, asks for status with a mention, resumes with the button.
     const pause = d.clickButton({ user: world.ada }, cardMsg.id, `aide:pause:${runId}`);
     await waitFor(() => pause.callbacks.length > 0, 5000, "the pause ack");
-    await waitForBotMessage(world, threadId, (m) => /Ada asked to pause/.test(textOf(m)), 10_000, "the pause acknowledgement");
+    await waitForBotMessage(
+      world,
+      threadId,
+      (m) => /Ada asked to pause/.test(textOf(m)),
+      10_000,
+      "the pause acknowledgement",
+    );
     await waitForStatus(world, runId, ["paused"], 60_000);
-    await waitFor(() => buttonIds(card(cardMsg.id)).includes(`aide:resume:${runId}`) && /Paused/.test(textOf(card(cardMsg.id))), 10_000, "a paused card");
+    await waitFor(
+      () => buttonIds(card(cardMsg.id)).includes(`aide:resume:${runId}`) && /Paused/.test(textOf(card(cardMsg.id))),
+      10_000,
+      "a paused card",
+    );
     d.sendMessage({ user: world.ada }, threadId, "status", { mention: true });
-    await waitForBotMessage(world, threadId, (m) => m.embeds.some((e) => /Status: Paused|Paused/.test(JSON.stringify(e.fields ?? []))), 10_000, "the status reply");
+    await waitForBotMessage(
+      world,
+      threadId,
+      (m) => m.embeds.some((e) => /Status: Paused|Paused/.test(JSON.stringify(e.fields ?? []))),
+      10_000,
+      "the status reply",
+    );
     d.clickButton({ user: world.ada }, cardMsg.id, `aide:resume:${runId}`);
-    await waitForBotMessage(world, threadId, (m) => /Ada resumed the run/.test(textOf(m)), 10_000, "the resume acknowledgement");
+    await waitForBotMessage(
+      world,
+      threadId,
+      (m) => /Ada resumed the run/.test(textOf(m)),
+      10_000,
+      "the resume acknowledgement",
+    );
 
     // A member with Manage Server may stop it.
     await waitForStatus(world, runId, ["running"], 10_000);
-    const stop = d.clickButton({ user: world.root, permissions: MEMBER_PERMISSIONS | PERMS.ManageGuild }, cardMsg.id, `aide:stop:${runId}`);
+    const stop = d.clickButton(
+      { user: world.root, permissions: MEMBER_PERMISSIONS | PERMS.ManageGuild },
+      cardMsg.id,
+      `aide:stop:${runId}`,
+    );
     await waitFor(() => stop.callbacks.length > 0, 5000, "the stop ack");
     const done = await waitForStatus(world, runId, ["stopped"], 90_000);
-    const summary = await waitForBotMessage(world, threadId, (m) => /was stopped/.test(textOf(m)), 30_000, "the summary");
+    const summary = await waitForBotMessage(
+      world,
+      threadId,
+      (m) => /was stopped/.test(textOf(m)),
+      30_000,
+      "the summary",
+    );
     expect(summary.content).toContain(`<@${world.ada.id}>`);
     expect(ephemeralTexts(stop)).toEqual([]);
 

@@ -24,7 +24,9 @@ describe("Discord start-up", () => {
     const c = client(api);
     const err = await loginAndWait(c, "MTIz.secret.token", 5000, api).catch((e: unknown) => e);
     await c.destroy();
-    expect((err as Error).message).toBe("Discord refused DISCORD_TOKEN; use the bot token from the Developer Portal (Bot > Reset Token).");
+    expect((err as Error).message).toBe(
+      "Discord refused DISCORD_TOKEN; use the bot token from the Developer Portal (Bot > Reset Token).",
+    );
   });
 
   it("says in one line that the API cannot be reached", async () => {

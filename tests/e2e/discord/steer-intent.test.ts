@@ -22,13 +22,31 @@ describe("Discord with the MessageContent intent", () => {
     d.sendMessage({ user: world.bob }, d.channel.id, "just chatting");
 
     d.sendMessage({ user: world.bob }, threadId, "use a random forest");
-    const queued = await waitForBotMessage(world, threadId, (m) => /Guidance noted/.test(textOf(m)), 10_000, "the queued note");
+    const queued = await waitForBotMessage(
+      world,
+      threadId,
+      (m) => /Guidance noted/.test(textOf(m)),
+      10_000,
+      "the queued note",
+    );
     expect(queued.content).toMatch(/use a random forest/);
-    await waitForBotMessage(world, threadId, (m) => /Guidance applied/.test(textOf(m)) && /Bob/.test(textOf(m)), 60_000, "the confirmation");
+    await waitForBotMessage(
+      world,
+      threadId,
+      (m) => /Guidance applied/.test(textOf(m)) && /Bob/.test(textOf(m)),
+      60_000,
+      "the confirmation",
+    );
 
     // An unknown thread command ("verbose maybe") gets help, not guidance.
     d.sendMessage({ user: world.bob }, threadId, "verbose maybe");
-    await waitForBotMessage(world, threadId, (m) => /"verbose" takes on or off/.test(textOf(m)), 10_000, "the help for a bad reply");
+    await waitForBotMessage(
+      world,
+      threadId,
+      (m) => /"verbose" takes on or off/.test(textOf(m)),
+      10_000,
+      "the help for a bad reply",
+    );
 
     await waitForStatus(world, runId, ["finished"], 90_000);
     const journal = await world.store.loadJournal(runId);

@@ -16,7 +16,13 @@ import type { Store } from "../../../src/store/index.ts";
 import type { RunRecord } from "../../../src/store/types.ts";
 import { SandboxExecutor } from "../../../runner/executors/sandbox.ts";
 import { Runner } from "../../../runner/worker.ts";
-import { startFakeDiscord, waitFor, type FakeDiscord, type FakeMessage, type FakeUser } from "../../fakes/discord/index.ts";
+import {
+  startFakeDiscord,
+  waitFor,
+  type FakeDiscord,
+  type FakeMessage,
+  type FakeUser,
+} from "../../fakes/discord/index.ts";
 import { startFileServer, type FileServer } from "../../fakes/file-server.ts";
 import { useMongo } from "../../support/mongo.ts";
 import { useRedisServer } from "../../support/redis.ts";
@@ -63,7 +69,12 @@ export function useDiscordWorld(options: { messageContent: boolean; editInterval
       overrides: {
         data: { allowPrivateHosts: true },
         chat: { notifyIntervalSec: 0 },
-        discord: { apiUrl: discord.rest.api, applicationId: discord.applicationId, admins: [], adminPermissions: ["ManageGuild"] },
+        discord: {
+          apiUrl: discord.rest.api,
+          applicationId: discord.applicationId,
+          admins: [],
+          adminPermissions: ["ManageGuild"],
+        },
       },
     });
     svc = service(store, redis.url);
@@ -125,18 +136,30 @@ export function useDiscordWorld(options: { messageContent: boolean; editInterval
 }
 
 /** Waits for the run to reach one of `statuses`. */
-export async function waitForStatus(world: DiscordWorld, runId: string, statuses: string[], timeoutMs: number): Promise<RunRecord> {
+export async function waitForStatus(
+  world: DiscordWorld,
+  runId: string,
+  statuses: string[],
+  timeoutMs: number,
+): Promise<RunRecord> {
   const end = Date.now() + timeoutMs;
   for (;;) {
     const run = await world.store.requireRun(runId);
     if (statuses.includes(run.status)) return run;
-    if (Date.now() > end) throw new Error(`run ${runId} is ${run.status}, not ${statuses.join("/")}, after ${timeoutMs} ms`);
+    if (Date.now() > end)
+      throw new Error(`run ${runId} is ${run.status}, not ${statuses.join("/")}, after ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }
 
 /** Waits for a bot message in a channel or thread matching `pred`. */
-export function waitForBotMessage(world: DiscordWorld, channelId: string, pred: (m: FakeMessage) => boolean, timeoutMs: number, what: string): Promise<FakeMessage> {
+export function waitForBotMessage(
+  world: DiscordWorld,
+  channelId: string,
+  pred: (m: FakeMessage) => boolean,
+  timeoutMs: number,
+  what: string,
+): Promise<FakeMessage> {
   return waitFor(() => world.discord.botMessages(channelId).find(pred), timeoutMs, what);
 }
 
@@ -144,7 +167,12 @@ export function waitForBotMessage(world: DiscordWorld, channelId: string, pred: 
 export function textOf(m: { content: string; embeds: any[] }): string {
   const parts = [m.content];
   for (const e of m.embeds ?? []) {
-    parts.push(e.title ?? "", e.description ?? "", ...(e.fields ?? []).map((f: any) => `${f.name}: ${f.value}`), e.footer?.text ?? "");
+    parts.push(
+      e.title ?? "",
+      e.description ?? "",
+      ...(e.fields ?? []).map((f: any) => `${f.name}: ${f.value}`),
+      e.footer?.text ?? "",
+    );
   }
   return parts.filter(Boolean).join("\n");
 }

@@ -26,7 +26,13 @@ const retries: RetryInfo[] = [];
 beforeAll(async () => {
   discord = await startFakeDiscord();
   rest = new REST(discordRestOptions(discord.rest.api)).setToken(discord.token);
-  surface = new DiscordSurface({ rest, logger: silentLogger, editIntervalMs: 400, retry: { retries: 2, minDelayMs: 50, maxDelayMs: 100 }, onRetry: (r) => retries.push(r) });
+  surface = new DiscordSurface({
+    rest,
+    logger: silentLogger,
+    editIntervalMs: 400,
+    retry: { retries: 2, minDelayMs: 50, maxDelayMs: 100 },
+    onRetry: (r) => retries.push(r),
+  });
 });
 
 afterAll(async () => {
@@ -41,7 +47,12 @@ const fences = (s: string) => s.split("\n").filter((l) => /^\s*```/.test(l)).len
 /** A long Python script: ordinary lines, long lines, a line longer than a message, and a ``` inside a string. */
 function bigScript(lines = 400): string {
   const out: string[] = [];
-  for (let i = 0; i < lines; i++) out.push(i % 37 === 0 ? `x_${i} = "${"long ".repeat(60)}"` : `    value_${i} = compute(feature_${i}, weight=${i})  # step ${i}`);
+  for (let i = 0; i < lines; i++)
+    out.push(
+      i % 37 === 0
+        ? `x_${i} = "${"long ".repeat(60)}"`
+        : `    value_${i} = compute(feature_${i}, weight=${i})  # step ${i}`,
+    );
   out.splice(100, 0, `BLOB = "${"z".repeat(4500)}"`);
   out.splice(50, 0, 'MARKDOWN = """```not a fence```"""');
   return out.join("\n");
@@ -52,14 +63,21 @@ function channelWhere(): ThreadRef {
 }
 
 async function newThread(): Promise<{ where: ThreadRef; threadId: string }> {
-  const root = await surface.post(channelWhere(), { text: "root", blocks: [{ kind: "header", text: "Root" }, { kind: "fields", fields: [{ label: "Status", value: "Running" }] }] });
+  const root = await surface.post(channelWhere(), {
+    text: "root",
+    blocks: [
+      { kind: "header", text: "Root" },
+      { kind: "fields", fields: [{ label: "Status", value: "Running" }] },
+    ],
+  });
   const threadId = await surface.openThread(root, "AIDE: a test thread");
   return { where: { platform: "discord", channel: discord.channel.id, thread: threadId }, threadId };
 }
 
 describe("splitting and rendering within Discord's limits", () => {
   it("splits an oversized snippet into chunks of at most 2000 characters with every code fence balanced", () => {
-    const text = "### New best\n**Plan:** more trees\n```python\n" + bigScript() + "\n```\n-# the full script is attached";
+    const text =
+      "### New best\n**Plan:** more trees\n```python\n" + bigScript() + "\n```\n-# the full script is attached";
     const chunks = splitContent(text, 2000);
     expect(chunks.length).toBeGreaterThan(5);
     for (const c of chunks) {
@@ -70,7 +88,12 @@ describe("splitting and rendering within Discord's limits", () => {
     expect(chunks.slice(1, -1).every((c) => c.startsWith("```python"))).toBe(true);
     // Nothing lost: the code lines, glued back, are the original (long lines were cut, not dropped).
     const body = chunks
-      .map((c) => c.split("\n").filter((l) => !/^\s*```/.test(l)).join("\n"))
+      .map((c) =>
+        c
+          .split("\n")
+          .filter((l) => !/^\s*```/.test(l))
+          .join("\n"),
+      )
       .join("\n")
       .replace(/\n/g, "");
     expect(body).toContain("z".repeat(4500).slice(0, 1000));
@@ -89,9 +112,22 @@ describe("splitting and rendering within Discord's limits", () => {
       text: "t",
       blocks: [
         { kind: "header", text: "T".repeat(400) },
-        { kind: "fields", fields: Array.from({ length: 40 }, (_, i) => ({ label: `Field ${i}`, value: "v".repeat(i === 3 ? 3000 : 20) })) },
+        {
+          kind: "fields",
+          fields: Array.from({ length: 40 }, (_, i) => ({
+            label: `Field ${i}`,
+            value: "v".repeat(i === 3 ? 3000 : 20),
+          })),
+        },
         { kind: "text", text: "d".repeat(9000) },
-        { kind: "buttons", buttons: [{ action: "pause", label: "Pause", runId: "r1" }, { action: "stop", label: "Stop", style: "danger", runId: "r1" }, { action: "more10", label: "+10 steps", runId: "r1" }] },
+        {
+          kind: "buttons",
+          buttons: [
+            { action: "pause", label: "Pause", runId: "r1" },
+            { action: "stop", label: "Stop", style: "danger", runId: "r1" },
+            { action: "more10", label: "+10 steps", runId: "r1" },
+          ],
+        },
         { kind: "context", text: "footer" },
       ],
       files: [{ name: "chart.png", content: Buffer.from("png"), mime: "image/png" }],
@@ -106,7 +142,11 @@ describe("splitting and rendering within Discord's limits", () => {
     for (const f of e.fields!) expect(f.value.length).toBeLessThanOrEqual(1024);
     expect(embedSize(e)).toBeLessThanOrEqual(6000);
     expect(e.image).toEqual({ url: "attachment://chart.png" });
-    expect(p!.components[0]!.components.map((b) => (b as { custom_id: string }).custom_id)).toEqual(["aide:pause:r1", "aide:stop:r1", "aide:more10:r1"]);
+    expect(p!.components[0]!.components.map((b) => (b as { custom_id: string }).custom_id)).toEqual([
+      "aide:pause:r1",
+      "aide:stop:r1",
+      "aide:more10:r1",
+    ]);
     expect(p!.content).toBe("<@42>");
     expect(p!.allowedMentions).toEqual({ parse: [], users: ["42"] });
   });
@@ -115,9 +155,21 @@ describe("splitting and rendering within Discord's limits", () => {
 describe("links", () => {
   it("renders a link block as a masked link in a card's embed and in a plain message", () => {
     const url = "https://aide.example.com/runs/r1?token=a-b_c";
-    const card = renderMessage({ text: "t", blocks: [{ kind: "header", text: "Card" }, { kind: "link", url, label: "Watch the [tree] live" }] });
+    const card = renderMessage({
+      text: "t",
+      blocks: [
+        { kind: "header", text: "Card" },
+        { kind: "link", url, label: "Watch the [tree] live" },
+      ],
+    });
     expect(card[0]!.embeds[0]!.description).toBe(`[Watch the tree live](${url})`);
-    const plain = renderMessage({ text: "t", blocks: [{ kind: "code", language: "text", code: "#0 draft" }, { kind: "link", url: `${url}(x)`, label: "Open" }] });
+    const plain = renderMessage({
+      text: "t",
+      blocks: [
+        { kind: "code", language: "text", code: "#0 draft" },
+        { kind: "link", url: `${url}(x)`, label: "Open" },
+      ],
+    });
     expect(plain.map((p) => p.content).join("\n")).toContain(`[Open](${url}%28x%29)`);
   });
 });
@@ -149,7 +201,12 @@ describe("DiscordSurface against the REST API", () => {
   it("retries a 429 after retry-after and posts the message exactly once", async () => {
     const { where, threadId } = await newThread();
     retries.length = 0;
-    discord.rest.rateLimit({ method: "POST", path: new RegExp(`^/channels/${threadId}/messages$`), times: 1, retryAfterSec: 0.5 });
+    discord.rest.rateLimit({
+      method: "POST",
+      path: new RegExp(`^/channels/${threadId}/messages$`),
+      times: 1,
+      retryAfterSec: 0.5,
+    });
     const t0 = Date.now();
     const ref = await surface.post(where, { text: "after a 429", blocks: [{ kind: "text", text: "after a 429" }] });
     expect(Date.now() - t0).toBeGreaterThanOrEqual(450);
@@ -171,7 +228,14 @@ describe("DiscordSurface against the REST API", () => {
       get(target, prop) {
         if (prop === "post") {
           return (route: `/${string}`, options: Parameters<REST["post"]>[1]) => {
-            if (route === path && ++posts === 2) discord.rest.fail({ method: "POST", path: new RegExp(`^${path}$`), status: 502, body: { message: "Bad Gateway" }, times: 1 });
+            if (route === path && ++posts === 2)
+              discord.rest.fail({
+                method: "POST",
+                path: new RegExp(`^${path}$`),
+                status: 502,
+                body: { message: "Bad Gateway" },
+                times: 1,
+              });
             return target.post(route, options);
           };
         }
@@ -180,18 +244,27 @@ describe("DiscordSurface against the REST API", () => {
       },
     });
     const seen: RetryInfo[] = [];
-    const flaky = new DiscordSurface({ rest: armed, logger: silentLogger, retry: { retries: 2, minDelayMs: 50, maxDelayMs: 100 }, onRetry: (r) => seen.push(r) });
+    const flaky = new DiscordSurface({
+      rest: armed,
+      logger: silentLogger,
+      retry: { retries: 2, minDelayMs: 50, maxDelayMs: 100 },
+      onRetry: (r) => seen.push(r),
+    });
     const long = "word ".repeat(700).trim();
     await Promise.all([
       flaky.post(where, { text: "long", blocks: [{ kind: "text", text: long }] }),
       flaky.post(where, { text: "after", blocks: [{ kind: "text", text: "after" }] }),
     ]);
-    expect(discord.calls.filter((c) => c.method === "POST" && c.path === path).map((c) => c.status)).toEqual([200, 502, 200, 200]);
+    expect(discord.calls.filter((c) => c.method === "POST" && c.path === path).map((c) => c.status)).toEqual([
+      200, 502, 200, 200,
+    ]);
     const contents = discord.botMessages(threadId).map((m) => m.content);
     expect(contents).toHaveLength(3);
     expect(contents.slice(0, 2).join(" ")).toBe(long);
     expect(contents[2]).toBe("after");
-    expect(seen).toEqual([expect.objectContaining({ what: "message", attempt: 1, failure: expect.objectContaining({ retryable: true }) })]);
+    expect(seen).toEqual([
+      expect.objectContaining({ what: "message", attempt: 1, failure: expect.objectContaining({ retryable: true }) }),
+    ]);
     await flaky.close();
   });
 
@@ -199,21 +272,47 @@ describe("DiscordSurface against the REST API", () => {
     const { where, threadId } = await newThread();
     const path = new RegExp(`^/channels/${threadId}/messages$`);
     discord.rest.fail({ method: "POST", path, status: 503, body: { message: "Service Unavailable" }, times: 3 });
-    const down = await surface.post(where, { text: "x", blocks: [{ kind: "text", text: "x" }] }).catch((e: unknown) => e);
+    const down = await surface
+      .post(where, { text: "x", blocks: [{ kind: "text", text: "x" }] })
+      .catch((e: unknown) => e);
     expect(down).toBeInstanceOf(DeliveryError);
     expect(down).toMatchObject({ code: "unavailable", attempts: 3 });
-    discord.rest.fail({ method: "POST", path, status: 400, body: { code: 50035, message: "Invalid Form Body" }, times: 1 });
+    discord.rest.fail({
+      method: "POST",
+      path,
+      status: 400,
+      body: { code: 50035, message: "Invalid Form Body" },
+      times: 1,
+    });
     const before = discord.calls.length;
-    const refused = await surface.post(where, { text: "y", blocks: [{ kind: "text", text: "y" }] }).catch((e: unknown) => e);
+    const refused = await surface
+      .post(where, { text: "y", blocks: [{ kind: "text", text: "y" }] })
+      .catch((e: unknown) => e);
     expect(refused).toMatchObject({ code: "rejected", attempts: 1 });
     expect(discord.calls.slice(before).filter((c) => path.test(c.path))).toHaveLength(1);
     expect(discord.botMessages(threadId)).toHaveLength(0);
   });
 
   it("coalesces rapid edits of a message: at most one per interval, the latest content wins", async () => {
-    const ref = await surface.post(channelWhere(), { text: "card", blocks: [{ kind: "header", text: "Card" }, { kind: "fields", fields: [{ label: "Step", value: "0" }] }] });
-    const patches = () => discord.calls.filter((c) => c.method === "PATCH" && c.path === `/channels/${discord.channel.id}/messages/${ref.messageId}`);
-    for (let i = 1; i <= 8; i++) await surface.edit(ref, { text: "card", blocks: [{ kind: "header", text: "Card" }, { kind: "fields", fields: [{ label: "Step", value: String(i) }] }] });
+    const ref = await surface.post(channelWhere(), {
+      text: "card",
+      blocks: [
+        { kind: "header", text: "Card" },
+        { kind: "fields", fields: [{ label: "Step", value: "0" }] },
+      ],
+    });
+    const patches = () =>
+      discord.calls.filter(
+        (c) => c.method === "PATCH" && c.path === `/channels/${discord.channel.id}/messages/${ref.messageId}`,
+      );
+    for (let i = 1; i <= 8; i++)
+      await surface.edit(ref, {
+        text: "card",
+        blocks: [
+          { kind: "header", text: "Card" },
+          { kind: "fields", fields: [{ label: "Step", value: String(i) }] },
+        ],
+      });
     await waitFor(() => patches().length >= 2 && patches(), 3000, "the coalesced edit");
     await new Promise((r) => setTimeout(r, 600));
     const sent = patches();
@@ -227,9 +326,16 @@ describe("DiscordSurface against the REST API", () => {
   it("unarchives an archived thread before posting, and posts in the parent channel with a note when it may not", async () => {
     const { where, threadId } = await newThread();
     discord.archiveThread(threadId);
-    await surface.post(where, { text: "into the archived thread", blocks: [{ kind: "text", text: "into the archived thread" }] });
+    await surface.post(where, {
+      text: "into the archived thread",
+      blocks: [{ kind: "text", text: "into the archived thread" }],
+    });
     expect(discord.state.channels.get(threadId)!.thread_metadata!.archived).toBe(false);
-    expect(discord.calls.some((c) => c.method === "PATCH" && c.path === `/channels/${threadId}` && c.body.archived === false)).toBe(true);
+    expect(
+      discord.calls.some(
+        (c) => c.method === "PATCH" && c.path === `/channels/${threadId}` && c.body.archived === false,
+      ),
+    ).toBe(true);
     expect(discord.botMessages(threadId).map((m) => m.content)).toEqual(["into the archived thread"]);
 
     discord.archiveThread(threadId, true);
@@ -260,7 +366,10 @@ describe("DiscordSurface against the REST API", () => {
 
   it("falls back to a normal reply that mentions the user for an ephemeral message outside an interaction", async () => {
     const { where, threadId } = await newThread();
-    await surface.ephemeral(where, "333", { text: "Only the starter may stop it.", blocks: [{ kind: "text", text: "Only the starter may stop it." }] });
+    await surface.ephemeral(where, "333", {
+      text: "Only the starter may stop it.",
+      blocks: [{ kind: "text", text: "Only the starter may stop it." }],
+    });
     const [m] = discord.botMessages(threadId);
     expect(m!.content).toBe("<@333>\nOnly the starter may stop it.");
     expect(m!.allowed_mentions).toEqual({ parse: [], users: ["333"] });
@@ -318,7 +427,9 @@ describe("aide discord register", () => {
 
     const globalOut = await aide("discord", "register");
     expect(globalOut).toMatch(/Registered \/aide globally/);
-    expect(discord.calls.filter((c) => c.method === "PUT").at(-1)!.path).toBe(`/applications/${discord.applicationId}/commands`);
+    expect(discord.calls.filter((c) => c.method === "PUT").at(-1)!.path).toBe(
+      `/applications/${discord.applicationId}/commands`,
+    );
   });
 
   it("refuses a malformed guild id", async () => {

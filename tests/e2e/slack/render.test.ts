@@ -17,7 +17,14 @@ describe("Block Kit rendering", () => {
         { kind: "fields", fields: Array.from({ length: 12 }, (_, i) => ({ label: `f${i}`, value: "v".repeat(3000) })) },
         { kind: "text", text: "t".repeat(7000) },
         { kind: "code", language: "python", code, totalLines: 400 },
-        { kind: "buttons", buttons: [{ action: "pause", label: "Pause", runId: "r1" }, { action: "stop", label: "Stop", style: "danger", runId: "r1" }, { action: "more10", label: "+10 steps", runId: "r1" }] },
+        {
+          kind: "buttons",
+          buttons: [
+            { action: "pause", label: "Pause", runId: "r1" },
+            { action: "stop", label: "Stop", style: "danger", runId: "r1" },
+            { action: "more10", label: "+10 steps", runId: "r1" },
+          ],
+        },
       ],
       mentions: ["U1", "U1", "U2"],
     });
@@ -35,9 +42,15 @@ describe("Block Kit rendering", () => {
     const codeBlock = sections.find((s) => s.text?.text.startsWith("```"));
     expect(codeBlock.text.text).toContain("&amp; 1 &lt; 2");
     expect(codeBlock.text.text.endsWith("\n```")).toBe(true);
-    expect(r.blocks.some((b: any) => b.type === "context" && /Showing \d+ of 400 lines/.test(b.elements[0].text))).toBe(true);
+    expect(r.blocks.some((b: any) => b.type === "context" && /Showing \d+ of 400 lines/.test(b.elements[0].text))).toBe(
+      true,
+    );
     const actions = r.blocks.find((b: any) => b.type === "actions") as any;
-    expect(actions.elements.map((e: any) => [e.action_id, e.value])).toEqual([["aide_pause", "r1"], ["aide_stop", "r1"], ["aide_more10", "r1"]]);
+    expect(actions.elements.map((e: any) => [e.action_id, e.value])).toEqual([
+      ["aide_pause", "r1"],
+      ["aide_stop", "r1"],
+      ["aide_more10", "r1"],
+    ]);
     expect(actions.elements[1].style).toBe("danger");
     expect((r.blocks.at(-1) as any).text.text).toBe("<@U1> <@U2>");
     expect(actionFromId("aide_more10")).toBe("more10");
@@ -47,11 +60,19 @@ describe("Block Kit rendering", () => {
   it("renders a link block as a Slack link with its label escaped", () => {
     const url = "https://aide.example.com/runs/r1?token=a-b_c";
     const r = renderMessage({ text: "card", blocks: [{ kind: "link", url, label: "Watch the <tree> | live" }] });
-    expect(r.blocks).toEqual([{ type: "context", elements: [{ type: "mrkdwn", text: `<${url}|Watch the &lt;tree&gt; / live>` }] }]);
+    expect(r.blocks).toEqual([
+      { type: "context", elements: [{ type: "mrkdwn", text: `<${url}|Watch the &lt;tree&gt; / live>` }] },
+    ]);
   });
 
   it("keeps at most 50 blocks, the last one kept", () => {
-    const r = renderMessage({ text: "many", blocks: [...Array.from({ length: 80 }, (_, i) => ({ kind: "context" as const, text: `c${i}` })), { kind: "buttons", buttons: [{ action: "stop", label: "Stop", runId: "r2" }] }] });
+    const r = renderMessage({
+      text: "many",
+      blocks: [
+        ...Array.from({ length: 80 }, (_, i) => ({ kind: "context" as const, text: `c${i}` })),
+        { kind: "buttons", buttons: [{ action: "stop", label: "Stop", runId: "r2" }] },
+      ],
+    });
     expect(r.blocks.length).toBe(50);
     expect((r.blocks.at(-1) as any).type).toBe("actions");
   });

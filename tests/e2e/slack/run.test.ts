@@ -12,7 +12,10 @@ import { buttonsOf, messageText, STARTER, STRANGER, until, useSlackBot } from ".
 const h = useSlackBot({ runner: true });
 const RUN_TIMEOUT = 150_000;
 
-async function startRun(channel: string, steps: number): Promise<{ run: RunRecord; card: FakeMessage; ackMs: number; responseUrl: string }> {
+async function startRun(
+  channel: string,
+  steps: number,
+): Promise<{ run: RunRecord; card: FakeMessage; ackMs: number; responseUrl: string }> {
   const responseUrl = h.fake.responseUrl();
   const res = await h.sender.command({
     text: `start Predict loan default. Metric: ROC AUC, higher is better. Submit id,default. ${h.dataUrl} --steps ${steps}`,
@@ -23,7 +26,11 @@ async function startRun(channel: string, steps: number): Promise<{ run: RunRecor
   });
   expect(res.status).toBe(200);
   const run = await until(() => h.runIn(channel), 10_000, "the run to be saved");
-  const card = await until(() => h.fake.messages.find((m) => m.channel === channel && m.threadTs === null), 10_000, "the root card");
+  const card = await until(
+    () => h.fake.messages.find((m) => m.channel === channel && m.threadTs === null),
+    10_000,
+    "the root card",
+  );
   return { run, card, ackMs: res.elapsedMs, responseUrl };
 }
 
@@ -32,13 +39,33 @@ function threadOf(card: FakeMessage): FakeMessage[] {
 }
 
 async function waitForEnd(runId: string): Promise<StoredRunEvent> {
-  return h.waitForEvent(runId, (e) => e.type === "run.finished" || e.type === "run.failed", RUN_TIMEOUT, "the end of the run");
+  return h.waitForEvent(
+    runId,
+    (e) => e.type === "run.finished" || e.type === "run.failed",
+    RUN_TIMEOUT,
+    "the end of the run",
+  );
 }
 
 /** The final summary posted and the card showing the end. */
 async function waitForSummary(card: FakeMessage): Promise<FakeMessage> {
-  const summary = await until(() => threadOf(card).find((m) => /^Run \S+ (finished|stopped|ended)/i.test(m.text) || m.blocks.some((b) => b.type === "header" && /^Run \S+ /.test(b.text.text))), 90_000, "the final summary");
-  await until(() => /finished|stopped/i.test(messageText(h.fake.message(card.channel, card.ts)!)) && buttonsOf(h.fake.message(card.channel, card.ts)!).length === 0, 15_000, "the final card");
+  const summary = await until(
+    () =>
+      threadOf(card).find(
+        (m) =>
+          /^Run \S+ (finished|stopped|ended)/i.test(m.text) ||
+          m.blocks.some((b) => b.type === "header" && /^Run \S+ /.test(b.text.text)),
+      ),
+    90_000,
+    "the final summary",
+  );
+  await until(
+    () =>
+      /finished|stopped/i.test(messageText(h.fake.message(card.channel, card.ts)!)) &&
+      buttonsOf(h.fake.message(card.channel, card.ts)!).length === 0,
+    15_000,
+    "the final card",
+  );
   return summary;
 }
 
@@ -57,7 +84,11 @@ describe("a run in Slack", () => {
       expect(run.options.steps).toBe(6);
       expect(run.owner).toMatchObject({ userId: STARTER.id, displayName: "Ada" });
       // The starter's answer went through the command's response_url.
-      const answer = await until(() => h.fake.responses.find((r) => responseUrl.endsWith(r.path)), 10_000, "the command's answer");
+      const answer = await until(
+        () => h.fake.responses.find((r) => responseUrl.endsWith(r.path)),
+        10_000,
+        "the command's answer",
+      );
       expect(answer.body.text).toContain(`Started run`);
 
       const end = await waitForEnd(run.id);
@@ -129,23 +160,47 @@ describe("a run in Slack", () => {
       // Once the first step is under way, a teammate (not the starter: anyone may guide) replies in the thread.
       await h.waitForEvent(run.id, (e) => e.type === "step.started", 60_000, "the first step");
       const ts = `${Math.floor(Date.now() / 1000)}.000777`;
-      const res = await h.sender.event({ type: "message", channel, user: STRANGER.id, text: "use a random forest", ts, thread_ts: card.ts, event_ts: ts, channel_type: "channel" });
+      const res = await h.sender.event({
+        type: "message",
+        channel,
+        user: STRANGER.id,
+        text: "use a random forest",
+        ts,
+        thread_ts: card.ts,
+        event_ts: ts,
+        channel_type: "channel",
+      });
       expect(res.status).toBe(200);
       // The immediate answer: queued; then the confirmation once the runner applied it.
-      await until(() => threadOf(card).find((m) => /random forest/i.test(messageText(m)) && !/New best/.test(m.text)), 10_000, "the queued acknowledgement");
+      await until(
+        () => threadOf(card).find((m) => /random forest/i.test(messageText(m)) && !/New best/.test(m.text)),
+        10_000,
+        "the queued acknowledgement",
+      );
       const applied = await h.waitForEvent(run.id, (e) => e.type === "steer.applied", 90_000, "steer.applied");
-      await until(() => threadOf(card).filter((m) => /random forest/i.test(messageText(m))).length >= 2, 20_000, "the applied confirmation");
+      await until(
+        () => threadOf(card).filter((m) => /random forest/i.test(messageText(m))).length >= 2,
+        20_000,
+        "the applied confirmation",
+      );
 
       const end = await waitForEnd(run.id);
       expect(end.type).toBe("run.finished");
       const events = await h.events(run.id);
       const appliedAt = events.findIndex((e) => e.id === applied.id);
-      const startedAfter = new Set(events.slice(appliedAt).filter((e) => e.type === "step.started").map((e) => (e as Extract<StoredRunEvent, { type: "step.started" }>).nodeId));
+      const startedAfter = new Set(
+        events
+          .slice(appliedAt)
+          .filter((e) => e.type === "step.started")
+          .map((e) => (e as Extract<StoredRunEvent, { type: "step.started" }>).nodeId),
+      );
       const later = (await h.store.loadJournal(run.id)).filter((n) => startedAfter.has(n.id));
       expect(later.length).toBeGreaterThanOrEqual(1);
       // The first node drafted after the guidance is a random forest (unguided, the second draft would be gradient boosting).
       expect(later[0]!.code).toMatch(/RandomForest/);
-      expect(later.filter((n) => /RandomForest/.test(n.code)).length).toBeGreaterThanOrEqual(Math.ceil(later.length / 2));
+      expect(later.filter((n) => /RandomForest/.test(n.code)).length).toBeGreaterThanOrEqual(
+        Math.ceil(later.length / 2),
+      );
       await waitForSummary(card);
     },
     RUN_TIMEOUT + 60_000,
@@ -160,30 +215,56 @@ describe("a run in Slack", () => {
       const buttons = buttonsOf(h.fake.message(channel, card.ts)!);
       expect(buttons.map((b) => b.action_id).sort()).toEqual(["aide_more10", "aide_pause", "aide_stop"]);
       expect(buttons.every((b) => b.value === run.id)).toBe(true);
-      const click = (userId: string, actionId: string) => h.sender.clickButton({ userId, channel, messageTs: card.ts, actionId, value: run.id });
+      const click = (userId: string, actionId: string) =>
+        h.sender.clickButton({ userId, channel, messageTs: card.ts, actionId, value: run.id });
 
       // A stranger cannot stop someone else's run.
       const refused = await click(STRANGER.id, "aide_stop");
       expect(refused.status).toBe(200);
       expect(refused.elapsedMs).toBeLessThan(3000);
-      const eph = await until(() => h.fake.ephemerals.find((e) => e.channel === channel && e.user === STRANGER.id), 10_000, "the refusal");
+      const eph = await until(
+        () => h.fake.ephemerals.find((e) => e.channel === channel && e.user === STRANGER.id),
+        10_000,
+        "the refusal",
+      );
       expect(messageText(eph)).toMatch(/Only the run's starter/);
 
       // The starter pauses: the runner pauses at the next step boundary and the card offers Resume.
       expect((await click(STARTER.id, "aide_pause")).status).toBe(200);
       await h.waitForEvent(run.id, (e) => e.type === "run.paused", 90_000, "run.paused");
-      await until(() => buttonsOf(h.fake.message(channel, card.ts)!).some((b) => b.action_id === "aide_resume"), 10_000, "a Resume button");
+      await until(
+        () => buttonsOf(h.fake.message(channel, card.ts)!).some((b) => b.action_id === "aide_resume"),
+        10_000,
+        "a Resume button",
+      );
       expect((await h.store.requireRun(run.id)).status).toBe("paused");
 
       // +10 steps, then resume.
       expect((await click(STARTER.id, "aide_more10")).status).toBe(200);
-      await until(async () => (await h.store.requireRun(run.id)).progress.totalSteps === 14, 30_000, "14 steps in total");
+      await until(
+        async () => (await h.store.requireRun(run.id)).progress.totalSteps === 14,
+        30_000,
+        "14 steps in total",
+      );
       expect((await click(STARTER.id, "aide_resume")).status).toBe(200);
       await until(async () => (await h.store.requireRun(run.id)).status === "running", 30_000, "the run running again");
-      await until(() => /of 14/.test(messageText(h.fake.message(channel, card.ts)!)), 15_000, "the card showing 14 steps");
-      await until(() => buttonsOf(h.fake.message(channel, card.ts)!).some((b) => b.action_id === "aide_pause"), 10_000, "a Pause button again");
+      await until(
+        () => /of 14/.test(messageText(h.fake.message(channel, card.ts)!)),
+        15_000,
+        "the card showing 14 steps",
+      );
+      await until(
+        () => buttonsOf(h.fake.message(channel, card.ts)!).some((b) => b.action_id === "aide_pause"),
+        10_000,
+        "a Pause button again",
+      );
       // Each click was acknowledged in the thread.
-      const thread = messageText({ text: threadOf(card).map((m) => m.text).join("\n"), blocks: threadOf(card).map((m) => m.blocks) });
+      const thread = messageText({
+        text: threadOf(card)
+          .map((m) => m.text)
+          .join("\n"),
+        blocks: threadOf(card).map((m) => m.blocks),
+      });
       expect(thread).toMatch(/asked to pause/);
       expect(thread).toMatch(/added 10 steps/);
       expect(thread).toMatch(/resumed/);
@@ -207,8 +288,18 @@ describe("a run in Slack", () => {
       const { run, card } = await startRun(channel, 3);
       await h.waitForEvent(run.id, (e) => e.type === "run.started", 60_000, "run.started");
       // From now on Slack answers 429 (Retry-After: 1) to many edits and posts, and fails a few with 500.
-      const limited = h.fake.fail({ methods: ["chat.update", "chat.postMessage"], times: 8, kind: "rate_limited", retryAfterSec: 1 });
-      const broken = h.fake.fail({ methods: ["chat.postMessage", "files.completeUploadExternal"], times: 2, kind: "http", status: 500 });
+      const limited = h.fake.fail({
+        methods: ["chat.update", "chat.postMessage"],
+        times: 8,
+        kind: "rate_limited",
+        retryAfterSec: 1,
+      });
+      const broken = h.fake.fail({
+        methods: ["chat.postMessage", "files.completeUploadExternal"],
+        times: 2,
+        kind: "http",
+        status: 500,
+      });
       const end = await waitForEnd(run.id);
       expect(end.type).toBe("run.finished");
       const summary = await waitForSummary(card);

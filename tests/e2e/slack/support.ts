@@ -42,7 +42,12 @@ export interface SlackHarness {
   /** The run started from a channel (the newest there), once it exists. */
   runIn(channel: string): Promise<RunRecord | null>;
   events(runId: string): Promise<StoredRunEvent[]>;
-  waitForEvent(runId: string, match: (e: StoredRunEvent) => boolean, timeoutMs: number, what: string): Promise<StoredRunEvent>;
+  waitForEvent(
+    runId: string,
+    match: (e: StoredRunEvent) => boolean,
+    timeoutMs: number,
+    what: string,
+  ): Promise<StoredRunEvent>;
 }
 
 export function useSlackBot(opts: { runner?: boolean } = {}): SlackHarness {
@@ -68,14 +73,32 @@ export function useSlackBot(opts: { runner?: boolean } = {}): SlackHarness {
       ],
     });
     files = await startFileServer();
-    files.route("/loan-default.tar.gz", { kind: "file", body: await exampleArchive("loan-default"), contentType: "application/gzip" });
+    files.route("/loan-default.tar.gz", {
+      kind: "file",
+      body: await exampleArchive("loan-default"),
+      contentType: "application/gzip",
+    });
     store = await mongo.connect();
     config = loadConfig({
-      env: { SLACK_BOT_TOKEN: BOT_TOKEN, SLACK_SIGNING_SECRET: SIGNING_SECRET, SLACK_API_URL: fake.apiUrl, SLACK_ADMINS: ADMIN.id },
+      env: {
+        SLACK_BOT_TOKEN: BOT_TOKEN,
+        SLACK_SIGNING_SECRET: SIGNING_SECRET,
+        SLACK_API_URL: fake.apiUrl,
+        SLACK_ADMINS: ADMIN.id,
+      },
       overrides: { data: { allowPrivateHosts: true }, chat: { notifyIntervalSec: 0 }, execution: { timeoutSec: 120 } },
     });
     svc = service(store, redis.url);
-    bot = await startSlackBot({ config, logger, runs: svc.runs, store, redis: redis.client(), port: 0, consumerName: "slack-test", bridge: { blockMs: 200, claimIdleMs: 5000 } });
+    bot = await startSlackBot({
+      config,
+      logger,
+      runs: svc.runs,
+      store,
+      redis: redis.client(),
+      port: 0,
+      consumerName: "slack-test",
+      bridge: { blockMs: 200, claimIdleMs: 5000 },
+    });
     sender = new SlackSender(`http://127.0.0.1:${bot.port}${bot.eventsPath}`, SIGNING_SECRET, fake.teamId);
     if (opts.runner) {
       runner = new Runner({
@@ -144,7 +167,11 @@ export function useSlackBot(opts: { runner?: boolean } = {}): SlackHarness {
 }
 
 /** Polls an async check until it returns a truthy value, or throws after `timeoutMs` naming `what`. */
-export async function until<T>(check: () => Promise<T | null | undefined | false> | T | null | undefined | false, timeoutMs: number, what: string): Promise<T> {
+export async function until<T>(
+  check: () => Promise<T | null | undefined | false> | T | null | undefined | false,
+  timeoutMs: number,
+  what: string,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await check();

@@ -21,8 +21,17 @@ const text = (t: string): ChatMessage => ({ text: t, blocks: [{ kind: "text", te
 
 beforeAll(async () => {
   fake = await startFakeSlackApi({ botToken: "xoxb-surface-test" });
-  const client = new webApi.WebClient("xoxb-surface-test", slackClientOptions({ apiUrl: fake.apiUrl, logger: silentLogger }));
-  surface = new SlackSurface({ client, logger: silentLogger, editIntervalMs: 300, retry: { retries: 2, minDelayMs: 50, maxDelayMs: 100 }, onRetry: (r) => retries.push(r) });
+  const client = new webApi.WebClient(
+    "xoxb-surface-test",
+    slackClientOptions({ apiUrl: fake.apiUrl, logger: silentLogger }),
+  );
+  surface = new SlackSurface({
+    client,
+    logger: silentLogger,
+    editIntervalMs: 300,
+    retry: { retries: 2, minDelayMs: 50, maxDelayMs: 100 },
+    onRetry: (r) => retries.push(r),
+  });
 });
 
 afterAll(async () => {

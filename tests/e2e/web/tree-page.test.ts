@@ -40,7 +40,13 @@ async function publish(event: RunEvent): Promise<void> {
 
 async function finishNode(node: ReturnType<typeof solutionNode>, best: boolean): Promise<void> {
   await store.appendNode(runId, node);
-  await store.updateProgress(runId, { step: node.id + 1, nodes: node.id + 1, ...(best ? { bestNodeId: node.id, bestMetric: node.metric!.value, metricName: "roc_auc", lowerIsBetter: false } : {}) });
+  await store.updateProgress(runId, {
+    step: node.id + 1,
+    nodes: node.id + 1,
+    ...(best
+      ? { bestNodeId: node.id, bestMetric: node.metric!.value, metricName: "roc_auc", lowerIsBetter: false }
+      : {}),
+  });
   const at = new Date().toISOString();
   await publish({ type: "step.finished", runId, at, node });
   if (best) await publish({ type: "best.improved", runId, at, node, previous: null });
@@ -57,11 +63,29 @@ beforeAll(async () => {
   runId = run.id;
   await store.transition(runId, ["queued"], "running");
   await finishNode(solutionNode(0, { metric: 0.71 }), true);
-  await finishNode(solutionNode(1, { metric: null, analysis: "KeyError: the target column is named 'default', not 'target'." }), false);
-  await finishNode(solutionNode(2, { parentId: 0, metric: 0.78, code: `import pandas as pd\n${CODE_OF_2}\nprint("AIDE_METRIC 0.78")\n`, plan: "Switch to gradient boosting." }), true);
+  await finishNode(
+    solutionNode(1, { metric: null, analysis: "KeyError: the target column is named 'default', not 'target'." }),
+    false,
+  );
+  await finishNode(
+    solutionNode(2, {
+      parentId: 0,
+      metric: 0.78,
+      code: `import pandas as pd\n${CODE_OF_2}\nprint("AIDE_METRIC 0.78")\n`,
+      plan: "Switch to gradient boosting.",
+    }),
+    true,
+  );
   await finishNode(solutionNode(3, { parentId: 1, metric: 0.74 }), false);
   token = (await store.viewToken(runId))!;
-  server = new TreeServer({ store, redis: redisServer.client(), logger: silentLogger, host: "127.0.0.1", port: 0, coalesceMs: 50 });
+  server = new TreeServer({
+    store,
+    redis: redisServer.client(),
+    logger: silentLogger,
+    host: "127.0.0.1",
+    port: 0,
+    coalesceMs: 50,
+  });
   base = `http://127.0.0.1:${await server.start()}`;
   browser = await launchChromium();
 }, 120_000);
@@ -105,7 +129,9 @@ describe("tree page in Chromium", () => {
     expect(await page.locator("#detail .badge").innerText()).toContain("roc_auc = 0.78");
 
     await page.locator('#tree g.node[data-id="1"]').click();
-    await expect.poll(() => page.locator("#detail .findings").innerText(), POLL).toContain("KeyError: the target column");
+    await expect
+      .poll(() => page.locator("#detail .findings").innerText(), POLL)
+      .toContain("KeyError: the target column");
     expect(await page.locator("#detail .badge").getAttribute("data-kind")).toBe("buggy");
     expect(await page.locator("#detail pre.output").innerText()).toContain("Traceback");
 
@@ -120,7 +146,9 @@ describe("tree page in Chromium", () => {
     await page.locator('#tree g.node[data-id="4"]').click();
     await expect.poll(() => page.locator("#detail h2").innerText(), POLL).toContain("Node 4");
     await page.locator("#chart").waitFor();
-    await expect.poll(() => page.locator("#chart").evaluate((img) => (img as HTMLImageElement).naturalWidth), POLL).toBe(900);
+    await expect
+      .poll(() => page.locator("#chart").evaluate((img) => (img as HTMLImageElement).naturalWidth), POLL)
+      .toBe(900);
     await page.screenshot({ path: join(TEST_OUTPUT_DIR, "tree-page.png"), fullPage: true });
 
     await store.transition(runId, ["running"], "finished", { finishReason: "steps" });

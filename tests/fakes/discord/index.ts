@@ -25,7 +25,16 @@ import {
 } from "./model.ts";
 import { startFakeRest, type FakeRestServer, type RecordedCall } from "./rest-server.ts";
 
-export { PERMS, MEMBER_PERMISSIONS, type FakeAttachment, type FakeChannel, type FakeInteraction, type FakeMessage, type FakeUser, type RecordedCall };
+export {
+  PERMS,
+  MEMBER_PERMISSIONS,
+  type FakeAttachment,
+  type FakeChannel,
+  type FakeInteraction,
+  type FakeMessage,
+  type FakeUser,
+  type RecordedCall,
+};
 
 const MESSAGE_CONTENT_INTENT = 1 << 15;
 
@@ -50,11 +59,21 @@ export interface FakeDiscord {
   /** A new guild member. */
   user(name: string): FakeUser;
   /** `/aide <subcommand> <options>`; returns the interaction (its callbacks, original response and follow-ups fill in). */
-  slashCommand(member: FakeMember, subcommand: string, options?: Record<string, OptionValue>, channelId?: string): FakeInteraction;
+  slashCommand(
+    member: FakeMember,
+    subcommand: string,
+    options?: Record<string, OptionValue>,
+    channelId?: string,
+  ): FakeInteraction;
   /** Clicks a button of a message the bot posted. */
   clickButton(member: FakeMember, messageId: string, customId: string): FakeInteraction;
   /** A user's message in a channel or thread; `mention: true` prefixes a mention of the bot. */
-  sendMessage(member: FakeMember, channelId: string, content: string, opts?: { mention?: boolean; attachments?: FakeAttachment[] }): FakeMessage;
+  sendMessage(
+    member: FakeMember,
+    channelId: string,
+    content: string,
+    opts?: { mention?: boolean; attachments?: FakeAttachment[] },
+  ): FakeMessage;
   /** Archives a thread (`locked`: the bot may not unarchive it). */
   archiveThread(threadId: string, locked?: boolean): void;
   /** Messages the bot posted in a channel or thread (not interaction responses), oldest first. */
@@ -63,7 +82,11 @@ export interface FakeDiscord {
 }
 
 /** Polls `check` until it returns a truthy value or `timeoutMs` passes (then throws with `what`). */
-export async function waitFor<T>(check: () => T | undefined | null | false, timeoutMs: number, what = "condition"): Promise<T> {
+export async function waitFor<T>(
+  check: () => T | undefined | null | false,
+  timeoutMs: number,
+  what = "condition",
+): Promise<T> {
   const end = Date.now() + timeoutMs;
   for (;;) {
     const v = check();
@@ -112,7 +135,18 @@ export async function startFakeDiscord(): Promise<FakeDiscord> {
     return c;
   };
   const newInteraction = (type: number, member: FakeMember, channelId: string): FakeInteraction => {
-    const it: FakeInteraction = { id: snowflake(), token: `itoken-${snowflake()}`, type, user: member.user, channelId, callbacks: [], original: null, followups: [], deleted: false, createdAt: Date.now() };
+    const it: FakeInteraction = {
+      id: snowflake(),
+      token: `itoken-${snowflake()}`,
+      type,
+      user: member.user,
+      channelId,
+      callbacks: [],
+      original: null,
+      followups: [],
+      deleted: false,
+      createdAt: Date.now(),
+    };
     state.interactions.set(it.id, it);
     return it;
   };
@@ -206,7 +240,11 @@ export async function startFakeDiscord(): Promise<FakeDiscord> {
       // Without the privileged intent Discord blanks content, attachments and embeds unless the bot is mentioned.
       const visible = opts.mention || (gw.intents() & MESSAGE_CONTENT_INTENT) !== 0;
       const { user: _user, ...memberNoUser } = memberPayload(member);
-      gw.dispatch("MESSAGE_CREATE", { ...publicMessage(message), ...(visible ? {} : { content: "", attachments: [], embeds: [] }), member: memberNoUser });
+      gw.dispatch("MESSAGE_CREATE", {
+        ...publicMessage(message),
+        ...(visible ? {} : { content: "", attachments: [], embeds: [] }),
+        member: memberNoUser,
+      });
       return message;
     },
     archiveThread(threadId, locked = false) {

@@ -23,7 +23,12 @@ export const PERMS = {
   SendMessagesInThreads: 1n << 38n,
 } as const;
 
-export const MEMBER_PERMISSIONS = PERMS.ViewChannel | PERMS.SendMessages | PERMS.ReadMessageHistory | PERMS.UseApplicationCommands | PERMS.SendMessagesInThreads;
+export const MEMBER_PERMISSIONS =
+  PERMS.ViewChannel |
+  PERMS.SendMessages |
+  PERMS.ReadMessageHistory |
+  PERMS.UseApplicationCommands |
+  PERMS.SendMessagesInThreads;
 
 export interface FakeUser {
   id: string;
@@ -119,20 +124,50 @@ export interface RegisteredCommands {
 }
 
 export function makeUser(id: string, name: string, bot = false): FakeUser {
-  return { id, username: name.toLowerCase().replace(/\W+/g, ""), global_name: name, discriminator: "0", avatar: null, ...(bot ? { bot: true } : {}) };
+  return {
+    id,
+    username: name.toLowerCase().replace(/\W+/g, ""),
+    global_name: name,
+    discriminator: "0",
+    avatar: null,
+    ...(bot ? { bot: true } : {}),
+  };
 }
 
 export function textChannel(id: string, guildId: string, name: string): FakeChannel {
-  return { id, type: 0, guild_id: guildId, name, parent_id: null, position: 0, permission_overwrites: [], nsfw: false, topic: null, last_message_id: null, rate_limit_per_user: 0 };
+  return {
+    id,
+    type: 0,
+    guild_id: guildId,
+    name,
+    parent_id: null,
+    position: 0,
+    permission_overwrites: [],
+    nsfw: false,
+    topic: null,
+    last_message_id: null,
+    rate_limit_per_user: 0,
+  };
 }
 
-export function threadChannel(id: string, parent: FakeChannel, name: string, ownerId: string, autoArchive: number): FakeChannel {
+export function threadChannel(
+  id: string,
+  parent: FakeChannel,
+  name: string,
+  ownerId: string,
+  autoArchive: number,
+): FakeChannel {
   return {
     ...textChannel(id, parent.guild_id, name),
     type: 11,
     parent_id: parent.id,
     owner_id: ownerId,
-    thread_metadata: { archived: false, auto_archive_duration: autoArchive, archive_timestamp: new Date().toISOString(), locked: false },
+    thread_metadata: {
+      archived: false,
+      auto_archive_duration: autoArchive,
+      archive_timestamp: new Date().toISOString(),
+      locked: false,
+    },
     message_count: 0,
     member_count: 1,
   };
@@ -187,7 +222,19 @@ export class FakeState {
       verification_level: 0,
       default_message_notifications: 0,
       explicit_content_filter: 0,
-      roles: [{ id: this.guildId, name: "@everyone", color: 0, hoist: false, position: 0, permissions: String(MEMBER_PERMISSIONS), managed: false, mentionable: false, flags: 0 }],
+      roles: [
+        {
+          id: this.guildId,
+          name: "@everyone",
+          color: 0,
+          hoist: false,
+          position: 0,
+          permissions: String(MEMBER_PERMISSIONS),
+          managed: false,
+          mentionable: false,
+          flags: 0,
+        },
+      ],
       emojis: [],
       stickers: [],
       features: [],

@@ -12,7 +12,15 @@
  */
 import http from "node:http";
 import type { AddressInfo, Socket } from "node:net";
-import { publicMessage, snowflake, threadChannel, type FakeAttachment, type FakeMessage, type FakeState, type RecordedFile } from "./model.ts";
+import {
+  publicMessage,
+  snowflake,
+  threadChannel,
+  type FakeAttachment,
+  type FakeMessage,
+  type FakeState,
+  type RecordedFile,
+} from "./model.ts";
 
 export interface RecordedCall {
   method: string;
@@ -59,7 +67,9 @@ export interface FakeRestServer {
   /** `rest.api` for discord.js: `${origin}/api`. */
   readonly api: string;
   readonly calls: RecordedCall[];
-  rateLimit(rule: Omit<RateLimitRule, "times" | "retryAfterSec"> & Partial<Pick<RateLimitRule, "times" | "retryAfterSec">>): void;
+  rateLimit(
+    rule: Omit<RateLimitRule, "times" | "retryAfterSec"> & Partial<Pick<RateLimitRule, "times" | "retryAfterSec">>,
+  ): void;
   fail(rule: Omit<FailureRule, "times"> & { times?: number }): void;
   /** Stores a file on the fake CDN and returns its attachment object (for slash-command attachments). */
   addAttachment(name: string, data: Buffer, contentType?: string): FakeAttachment;
@@ -84,7 +94,11 @@ async function readBody(req: http.IncomingMessage): Promise<Buffer> {
 async function parseBody(req: http.IncomingMessage, raw: Buffer): Promise<{ body: any; files: RecordedFile[] }> {
   const type = req.headers["content-type"] ?? "";
   if (type.startsWith("multipart/form-data")) {
-    const form = await new Request("http://fake.local/", { method: "POST", headers: { "content-type": type }, body: new Uint8Array(raw) }).formData();
+    const form = await new Request("http://fake.local/", {
+      method: "POST",
+      headers: { "content-type": type },
+      body: new Uint8Array(raw),
+    }).formData();
     let body: any = {};
     const files: RecordedFile[] = [];
     for (const [field, value] of form.entries()) {
@@ -105,7 +119,11 @@ async function parseBody(req: http.IncomingMessage, raw: Buffer): Promise<{ body
   }
 }
 
-export async function startFakeRest(state: FakeState, gatewayUrl: () => string, hooks: RestHooks): Promise<FakeRestServer> {
+export async function startFakeRest(
+  state: FakeState,
+  gatewayUrl: () => string,
+  hooks: RestHooks,
+): Promise<FakeRestServer> {
   const calls: RecordedCall[] = [];
   const rateLimits: RateLimitRule[] = [];
   const failures: FailureRule[] = [];
@@ -116,11 +134,26 @@ export async function startFakeRest(state: FakeState, gatewayUrl: () => string, 
     const id = snowflake();
     state.cdn.set(id, { name, data, contentType });
     const url = `${origin}/attachments/${id}/${encodeURIComponent(name)}`;
-    return { id, filename: name, size: data.length, url, proxy_url: url, content_type: contentType, ...(description ? { description } : {}) };
+    return {
+      id,
+      filename: name,
+      size: data.length,
+      url,
+      proxy_url: url,
+      content_type: contentType,
+      ...(description ? { description } : {}),
+    };
   };
 
-  const newMessage = (channelId: string, body: any, files: RecordedFile[], extra: Partial<FakeMessage> = {}): FakeMessage => {
-    const described = new Map<string, string>((body?.attachments ?? []).map((a: any) => [String(a.filename), String(a.description ?? "")]));
+  const newMessage = (
+    channelId: string,
+    body: any,
+    files: RecordedFile[],
+    extra: Partial<FakeMessage> = {},
+  ): FakeMessage => {
+    const described = new Map<string, string>(
+      (body?.attachments ?? []).map((a: any) => [String(a.filename), String(a.description ?? "")]),
+    );
     const channel = state.channels.get(channelId);
     const mentioned = [...String(body?.content ?? "").matchAll(/<@!?(\d+)>/g)].map((m) => m[1]!);
     const allowed: string[] | null = body?.allowed_mentions ? (body.allowed_mentions.users ?? []) : null;
@@ -134,7 +167,9 @@ export async function startFakeRest(state: FakeState, gatewayUrl: () => string, 
       components: body?.components ?? [],
       attachments: files.map((f) => cdnAttachment(f.name, f.data, f.contentType, described.get(f.name) || undefined)),
       // Only the users allowed_mentions lets through are notified, as on Discord.
-      mentions: mentioned.filter((id) => allowed === null || allowed.includes(id)).map((id) => ({ id, username: id, global_name: null, discriminator: "0", avatar: null })),
+      mentions: mentioned
+        .filter((id) => allowed === null || allowed.includes(id))
+        .map((id) => ({ id, username: id, global_name: null, discriminator: "0", avatar: null })),
       mention_roles: [],
       mention_everyone: false,
       allowed_mentions: body?.allowed_mentions,
@@ -186,7 +221,12 @@ export async function startFakeRest(state: FakeState, gatewayUrl: () => string, 
         "x-ratelimit-scope": rule.global ? "global" : "user",
       };
       if (rule.global) headers["x-ratelimit-global"] = "true";
-      json(res, 429, { message: "You are being rate limited.", retry_after: rule.retryAfterSec, global: !!rule.global }, headers);
+      json(
+        res,
+        429,
+        { message: "You are being rate limited.", retry_after: rule.retryAfterSec, global: !!rule.global },
+        headers,
+      );
       return 429;
     }
     const failure = failures.find((f) => f.times > 0 && (!f.method || f.method === method) && f.path.test(path));
@@ -224,20 +264,30 @@ export async function startFakeRest(state: FakeState, gatewayUrl: () => string, 
     }
     if (method === "GET" && (path === "/gateway/bot" || path === "/gateway")) {
       if (path === "/gateway/bot" && needBot()) return 401;
-      return ok(200, { url: gatewayUrl(), shards: 1, session_start_limit: { total: 1000, remaining: 999, reset_after: 14400000, max_concurrency: 1 } });
+      return ok(200, {
+        url: gatewayUrl(),
+        shards: 1,
+        session_start_limit: { total: 1000, remaining: 999, reset_after: 14400000, max_concurrency: 1 },
+      });
     }
     if (method === "GET" && path === "/users/@me") return needBot() ? 401 : ok(200, state.bot);
-    if (method === "GET" && path === "/applications/@me") return needBot() ? 401 : ok(200, { id: state.applicationId, name: "AIDE", flags: 0, bot_public: true, owner: state.owner });
+    if (method === "GET" && path === "/applications/@me")
+      return needBot()
+        ? 401
+        : ok(200, { id: state.applicationId, name: "AIDE", flags: 0, bot_public: true, owner: state.owner });
 
     // Interactions: the callback needs no auth (the token is in the path).
     if (method === "POST" && route(/^\/interactions\/(\d+)\/([^/]+)\/callback$/)) {
       const it = state.interactions.get(m[1]!);
       if (!it || it.token !== m[2]) return refuse(404, { message: "Unknown interaction", code: 10062 });
-      if (it.callbacks.length > 0) return refuse(400, { message: "Interaction has already been acknowledged.", code: 40060 });
+      if (it.callbacks.length > 0)
+        return refuse(400, { message: "Interaction has already been acknowledged.", code: 40060 });
       if (Date.now() - it.createdAt > 3000) return refuse(404, { message: "Unknown interaction", code: 10062 });
       it.callbacks.push({ type: call.body?.type, data: call.body?.data, at: Date.now() });
       if (call.body?.type === 4 && call.body.data) {
-        it.original = newMessage(it.channelId, call.body.data, call.files, { interaction: { id: it.id, ephemeral: ((call.body.data.flags ?? 0) & 64) === 64 } });
+        it.original = newMessage(it.channelId, call.body.data, call.files, {
+          interaction: { id: it.id, ephemeral: ((call.body.data.flags ?? 0) & 64) === 64 },
+        });
       }
       res.writeHead(204);
       res.end();
@@ -248,8 +298,9 @@ export async function startFakeRest(state: FakeState, gatewayUrl: () => string, 
       const it = [...state.interactions.values()].find((i) => i.token === token);
       if (!it || app !== state.applicationId) return refuse(404, { message: "Unknown Webhook", code: 10015 });
       const deferredEphemeral = ((it.callbacks[0]?.data?.flags ?? 0) & 64) === 64;
-      const target = mid === "@original" ? it.original : it.followups.find((f) => f.id === mid) ?? null;
-      if (method === "GET") return target ? ok(200, publicMessage(target)) : refuse(404, { message: "Unknown Message", code: 10008 });
+      const target = mid === "@original" ? it.original : (it.followups.find((f) => f.id === mid) ?? null);
+      if (method === "GET")
+        return target ? ok(200, publicMessage(target)) : refuse(404, { message: "Unknown Message", code: 10008 });
       if (method === "DELETE") {
         if (mid === "@original") it.deleted = true;
         res.writeHead(204);
@@ -258,7 +309,10 @@ export async function startFakeRest(state: FakeState, gatewayUrl: () => string, 
       }
       if (method === "PATCH") {
         if (mid === "@original" && !it.original) {
-          it.original = newMessage(it.channelId, call.body, call.files, { interaction: { id: it.id, ephemeral: deferredEphemeral }, webhook_id: app });
+          it.original = newMessage(it.channelId, call.body, call.files, {
+            interaction: { id: it.id, ephemeral: deferredEphemeral },
+            webhook_id: app,
+          });
           it.original.edits.push(call.body);
           return ok(200, publicMessage(it.original));
         }
@@ -270,7 +324,10 @@ export async function startFakeRest(state: FakeState, gatewayUrl: () => string, 
     if (method === "POST" && route(/^\/webhooks\/(\d+)\/([^/]+)$/)) {
       const it = [...state.interactions.values()].find((i) => i.token === m![2]);
       if (!it) return refuse(404, { message: "Unknown Webhook", code: 10015 });
-      const msg = newMessage(it.channelId, call.body, call.files, { interaction: { id: it.id, ephemeral: ((call.body?.flags ?? 0) & 64) === 64 }, webhook_id: m[1]! });
+      const msg = newMessage(it.channelId, call.body, call.files, {
+        interaction: { id: it.id, ephemeral: ((call.body?.flags ?? 0) & 64) === 64 },
+        webhook_id: m[1]!,
+      });
       it.followups.push(msg);
       return ok(200, publicMessage(msg));
     }
@@ -283,8 +340,16 @@ export async function startFakeRest(state: FakeState, gatewayUrl: () => string, 
       if (!channel) return refuse(404, { message: "Unknown Channel", code: 10003 });
       if (channel.thread_metadata?.archived) return refuse(400, ARCHIVED);
       const content = String(call.body?.content ?? "");
-      if (content.length > 2000) return refuse(400, { message: "Invalid Form Body", code: 50035, errors: { content: { _errors: [{ code: "BASE_TYPE_MAX_LENGTH", message: "Must be 2000 or fewer in length." }] } } });
-      if (!content && !(call.body?.embeds?.length) && call.files.length === 0 && !(call.body?.components?.length)) return refuse(400, { message: "Cannot send an empty message", code: 50006 });
+      if (content.length > 2000)
+        return refuse(400, {
+          message: "Invalid Form Body",
+          code: 50035,
+          errors: {
+            content: { _errors: [{ code: "BASE_TYPE_MAX_LENGTH", message: "Must be 2000 or fewer in length." }] },
+          },
+        });
+      if (!content && !call.body?.embeds?.length && call.files.length === 0 && !call.body?.components?.length)
+        return refuse(400, { message: "Cannot send an empty message", code: 50006 });
       const msg = newMessage(channel.id, call.body, call.files);
       state.messages.set(msg.id, msg);
       channel.last_message_id = msg.id;
@@ -298,7 +363,8 @@ export async function startFakeRest(state: FakeState, gatewayUrl: () => string, 
       if (method === "GET") return ok(200, publicMessage(msg));
       if (method === "PATCH") {
         if (state.channels.get(m[1]!)?.thread_metadata?.archived) return refuse(400, ARCHIVED);
-        if (String(call.body?.content ?? "").length > 2000) return refuse(400, { message: "Invalid Form Body", code: 50035 });
+        if (String(call.body?.content ?? "").length > 2000)
+          return refuse(400, { message: "Invalid Form Body", code: 50035 });
         applyEdit(msg, call.body, call.files);
         return ok(200, publicMessage(msg));
       }
@@ -312,12 +378,20 @@ export async function startFakeRest(state: FakeState, gatewayUrl: () => string, 
     if (method === "POST" && route(/^\/channels\/(\d+)\/messages\/(\d+)\/threads$/)) {
       const parent = state.channels.get(m[1]!);
       const msg = state.messages.get(m[2]!);
-      if (!parent || !msg || msg.channel_id !== parent.id) return refuse(404, { message: "Unknown Message", code: 10008 });
-      if (state.channels.has(msg.id)) return refuse(400, { message: "A thread has already been created for this message", code: 160004 });
+      if (!parent || !msg || msg.channel_id !== parent.id)
+        return refuse(404, { message: "Unknown Message", code: 10008 });
+      if (state.channels.has(msg.id))
+        return refuse(400, { message: "A thread has already been created for this message", code: 160004 });
       const name = String(call.body?.name ?? "");
       if (!name || name.length > 100) return refuse(400, { message: "Invalid Form Body", code: 50035 });
       // A thread started from a message has the message's id.
-      const thread = threadChannel(msg.id, parent, name, state.bot.id, Number(call.body?.auto_archive_duration ?? 4320));
+      const thread = threadChannel(
+        msg.id,
+        parent,
+        name,
+        state.bot.id,
+        Number(call.body?.auto_archive_duration ?? 4320),
+      );
       state.channels.set(thread.id, thread);
       hooks.threadCreated(thread);
       return ok(201, thread);
@@ -342,7 +416,13 @@ export async function startFakeRest(state: FakeState, gatewayUrl: () => string, 
       if (method === "GET") return ok(200, state.commands.get(scope)?.commands ?? []);
       if (method === "PUT") {
         if (!Array.isArray(call.body)) return refuse(400, { message: "Invalid Form Body", code: 50035 });
-        const commands = call.body.map((c: any) => ({ ...c, id: snowflake(), application_id: state.applicationId, version: snowflake(), ...(m![2] ? { guild_id: m![2] } : {}) }));
+        const commands = call.body.map((c: any) => ({
+          ...c,
+          id: snowflake(),
+          application_id: state.applicationId,
+          version: snowflake(),
+          ...(m![2] ? { guild_id: m![2] } : {}),
+        }));
         state.commands.set(scope, { scope, commands });
         return ok(200, commands);
       }
@@ -357,7 +437,17 @@ export async function startFakeRest(state: FakeState, gatewayUrl: () => string, 
       const rawPath = url.pathname.replace(/^\/api(?:\/v\d+)?/, "");
       const raw = await readBody(req);
       const { body, files } = await parseBody(req, raw).catch(() => ({ body: null, files: [] as RecordedFile[] }));
-      const call: RecordedCall = { method: req.method ?? "GET", path: decodeURIComponent(rawPath), rawPath, query: url.search, headers: req.headers, body, files, status: 0, at: Date.now() };
+      const call: RecordedCall = {
+        method: req.method ?? "GET",
+        path: decodeURIComponent(rawPath),
+        rawPath,
+        query: url.search,
+        headers: req.headers,
+        body,
+        files,
+        status: 0,
+        at: Date.now(),
+      };
       if (!rawPath.startsWith("/attachments/")) calls.push(call);
       try {
         call.status = await handle(req, res, call);

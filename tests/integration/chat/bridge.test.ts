@@ -11,7 +11,15 @@ import { silentLogger } from "../../../src/logger.ts";
 import { EVENTS_STREAM, type StoredRunEvent } from "../../../src/queue/events.ts";
 import { ChatBridge } from "../../../src/runs/chat/bridge.ts";
 import { ChatController } from "../../../src/runs/chat/controller.ts";
-import type { ChatBlock, ChatMessage, ChatRequest, ChatSurface, ChatUser, MessageRef, ThreadRef } from "../../../src/runs/chat/types.ts";
+import type {
+  ChatBlock,
+  ChatMessage,
+  ChatRequest,
+  ChatSurface,
+  ChatUser,
+  MessageRef,
+  ThreadRef,
+} from "../../../src/runs/chat/types.ts";
 import type { Store } from "../../../src/store/index.ts";
 import { SandboxExecutor } from "../../../runner/executors/sandbox.ts";
 import { Runner } from "../../../runner/worker.ts";
@@ -30,7 +38,12 @@ class RecordingSurface implements ChatSurface {
   private seq = 0;
 
   async post(where: ThreadRef, message: ChatMessage): Promise<MessageRef> {
-    const ref: MessageRef = { platform: "slack", channel: where.channel, messageId: `1700000000.${String(++this.seq).padStart(6, "0")}`, thread: where.thread };
+    const ref: MessageRef = {
+      platform: "slack",
+      channel: where.channel,
+      messageId: `1700000000.${String(++this.seq).padStart(6, "0")}`,
+      thread: where.thread,
+    };
     this.posts.push({ where, message, ref });
     return ref;
   }
@@ -65,10 +78,15 @@ let surface: RecordingSurface;
 let controller: ChatController;
 let bridge: ChatBridge;
 
-const config = () => runnerConfig({ chat: { notifyIntervalSec: 0, snippetLines: 20, maxAttachmentMb: 1, defaultSteps: 20, defaultParallel: 1 } });
+const config = () =>
+  runnerConfig({
+    chat: { notifyIntervalSec: 0, snippetLines: 20, maxAttachmentMb: 1, defaultSteps: 20, defaultParallel: 1 },
+  });
 
-const blocksOf = <K extends ChatBlock["kind"]>(m: ChatMessage, kind: K) => m.blocks.filter((b): b is Extract<ChatBlock, { kind: K }> => b.kind === kind);
-const fieldsOf = (m: ChatMessage) => Object.fromEntries(blocksOf(m, "fields").flatMap((b) => b.fields.map((f) => [f.label, f.value])));
+const blocksOf = <K extends ChatBlock["kind"]>(m: ChatMessage, kind: K) =>
+  m.blocks.filter((b): b is Extract<ChatBlock, { kind: K }> => b.kind === kind);
+const fieldsOf = (m: ChatMessage) =>
+  Object.fromEntries(blocksOf(m, "fields").flatMap((b) => b.fields.map((f) => [f.label, f.value])));
 const buttonsOf = (m: ChatMessage) => blocksOf(m, "buttons").flatMap((b) => b.buttons.map((x) => x.action));
 
 async function until<T>(what: string, f: () => T | undefined | null | false, timeoutMs = 30_000): Promise<T> {
@@ -84,7 +102,11 @@ async function until<T>(what: string, f: () => T | undefined | null | false, tim
 beforeAll(async () => {
   store = await mongo.connect();
   files = await startFileServer();
-  files.route("/loan-default.tar.gz", { kind: "file", body: await exampleArchive("loan-default"), contentType: "application/gzip" });
+  files.route("/loan-default.tar.gz", {
+    kind: "file",
+    body: await exampleArchive("loan-default"),
+    contentType: "application/gzip",
+  });
   svc = service(store, redisServer.url);
   runner = new Runner({
     config: runnerConfig(),
@@ -96,12 +118,22 @@ beforeAll(async () => {
     concurrency: 1,
     lockDurationMs: 5000,
     // The platform's download rule is injected (bots/slack/files.ts in production): here, a marker for the file server.
-    headersFor: (url) => (url.pathname === "/loan-default.tar.gz" ? { "x-chat-file-token": "from-headers-for" } : undefined),
+    headersFor: (url) =>
+      url.pathname === "/loan-default.tar.gz" ? { "x-chat-file-token": "from-headers-for" } : undefined,
   });
   runner.start();
   surface = new RecordingSurface();
   controller = new ChatController({ runs: svc.runs, store, surface, logger: silentLogger, config: config() });
-  bridge = new ChatBridge({ redis: redisServer.client(), store, surface, logger: silentLogger, config: config(), consumerName: "test-bot-1", blockMs: 200, claimIdleMs: 2000 });
+  bridge = new ChatBridge({
+    redis: redisServer.client(),
+    store,
+    surface,
+    logger: silentLogger,
+    config: config(),
+    consumerName: "test-bot-1",
+    blockMs: 200,
+    claimIdleMs: 2000,
+  });
   await bridge.start();
 });
 
@@ -140,8 +172,10 @@ describe("chat bridge and controller with a real run", () => {
     expect(surface.edits[0]!.message.text).toContain(run!.id);
     expect(buttonsOf(surface.edits[0]!.message)).toEqual(["pause", "stop", "more10"]);
 
-    const reply = (user: ChatUser, text: string) => controller.handle({ kind: "reply", text, user, where: { platform: "slack", channel: CHANNEL, thread } });
-    const button = (user: ChatUser, action: "pause" | "resume" | "stop" | "more10") => controller.handle({ kind: "button", action, runId: run!.id, user, where });
+    const reply = (user: ChatUser, text: string) =>
+      controller.handle({ kind: "reply", text, user, where: { platform: "slack", channel: CHANNEL, thread } });
+    const button = (user: ChatUser, action: "pause" | "resume" | "stop" | "more10") =>
+      controller.handle({ kind: "button", action, runId: run!.id, user, where });
 
     let paused = false;
     let stopAsked = false;
@@ -162,7 +196,9 @@ describe("chat bridge and controller with a real run", () => {
         paused = true;
         // The bridge shows the paused card (with Resume) before anyone resumes; resuming at once could let the
         // bridge read the run already running again, and the paused card would never be drawn.
-        await until("the paused card", () => surface.edits.some((x) => x.ref.messageId === root.ref.messageId && buttonsOf(x.message)[0] === "resume"));
+        await until("the paused card", () =>
+          surface.edits.some((x) => x.ref.messageId === root.ref.messageId && buttonsOf(x.message)[0] === "resume"),
+        );
         expect(await button(ada, "resume")).toBeNull();
         expect(await button(ada, "more10")).toBeNull();
       }
@@ -177,11 +213,17 @@ describe("chat bridge and controller with a real run", () => {
     expect(applied).toEqual(["guidance", "pause", "resume", "more", "stop"]);
 
     // The final summary: chart, best script and submission, all followers but the one who unfollowed mentioned.
-    const summary = await until("the final summary", () => surface.inThread(thread).find((m) => m.files?.some((f) => f.name === `aide_${run!.id}_metric.png`)));
+    const summary = await until("the final summary", () =>
+      surface.inThread(thread).find((m) => m.files?.some((f) => f.name === `aide_${run!.id}_metric.png`)),
+    );
     const done = await store.requireRun(run!.id);
     expect(done.status).toBe("stopped");
     expect(summary.text).toMatch(new RegExp(`^Run ${run!.id} was stopped\\. Best: roc_auc = `, "i"));
-    expect(summary.files!.map((f) => f.name)).toEqual([`aide_${run!.id}_metric.png`, `best_node_${done.progress.bestNodeId}.py`, "submission.csv"]);
+    expect(summary.files!.map((f) => f.name)).toEqual([
+      `aide_${run!.id}_metric.png`,
+      `best_node_${done.progress.bestNodeId}.py`,
+      "submission.csv",
+    ]);
     const png = summary.files![0]!.content;
     expect(png.subarray(0, 8)).toEqual(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]));
     expect(png.readUInt32BE(16)).toBe(900);
@@ -200,7 +242,11 @@ describe("chat bridge and controller with a real run", () => {
     const token = await store.viewToken(run!.id);
     const treeUrl = `http://localhost:3100/runs/${run!.id}?token=${token}`;
     expect(summary.blocks).toContainEqual({ kind: "link", url: treeUrl, label: "Open the solution tree" });
-    expect(surface.edits.at(-1)!.message.blocks).toContainEqual({ kind: "link", url: treeUrl, label: "Open the solution tree" });
+    expect(surface.edits.at(-1)!.message.blocks).toContainEqual({
+      kind: "link",
+      url: treeUrl,
+      label: "Open the solution tree",
+    });
     const bestPosts = surface.inThread(thread).filter((m) => m.text.startsWith("New best"));
     expect(bestPosts.length).toBeGreaterThan(0);
     for (const b of bestPosts) {
@@ -210,7 +256,9 @@ describe("chat bridge and controller with a real run", () => {
     }
     // `chart` and `tree` on demand.
     const chart = await reply(ada, "chart");
-    expect(chart!.files!.map((f) => [f.name, f.content.readUInt32BE(16)])).toEqual([[`aide_${run!.id}_metric.png`, 900]]);
+    expect(chart!.files!.map((f) => [f.name, f.content.readUInt32BE(16)])).toEqual([
+      [`aide_${run!.id}_metric.png`, 900],
+    ]);
     const tree = await reply(bob, "tree");
     expect(tree!.blocks).toContainEqual({ kind: "link", url: treeUrl, label: "Open the solution tree" });
     expect(tree!.files!.map((f) => f.mime)).toEqual(["image/png"]);
@@ -226,7 +274,10 @@ describe("chat bridge and controller with a real run", () => {
       const code = blocksOf(m, "code")[0]!;
       expect(code.code.split("\n").length).toBeLessThanOrEqual(20);
       expect(m.files![0]!.name).toMatch(/^best_node_\d+\.py$/);
-      expect(code.totalLines === undefined || code.totalLines === m.files![0]!.content.toString().trimEnd().split("\n").length).toBe(true);
+      expect(
+        code.totalLines === undefined ||
+          code.totalLines === m.files![0]!.content.toString().trimEnd().split("\n").length,
+      ).toBe(true);
     }
     expect(bests[0]!.mentions).toContain("U-START");
     expect(bests.length).toBe(events.filter((e) => e.type === "best.improved").length);
@@ -266,7 +317,14 @@ describe("chat bridge and controller with a real run", () => {
     expect(fieldsOf((await reply(bob, "status"))!).Status).toBe("Stopped");
     expect(await reply(ada, "pause")).toBeNull();
     expect(surface.ephemerals.at(-1)!.message.text).toMatch(/already stopped/);
-    expect(await controller.handle({ kind: "reply", text: "hello", user: bob, where: { platform: "slack", channel: CHANNEL, thread: "9.9" } })).toBeNull();
+    expect(
+      await controller.handle({
+        kind: "reply",
+        text: "hello",
+        user: bob,
+        where: { platform: "slack", channel: CHANNEL, thread: "9.9" },
+      }),
+    ).toBeNull();
 
     // Redelivery posts nothing twice: an already handled event added to the stream again, and handled directly.
     const count = surface.posts.length;
@@ -298,7 +356,11 @@ describe("chat bridge and controller with a real run", () => {
     expect(eph()).toMatch(/needs data/);
     expect(await cmd("start Predict things --steps lots")).toBeNull();
     expect(eph()).toMatch(/--steps takes a whole number/);
-    expect(await cmd("start Predict things", ada, { attachments: [{ name: "big.csv", url: "https://files.slack.com/big.csv", size: 5 * 1024 * 1024 }] })).toBeNull();
+    expect(
+      await cmd("start Predict things", ada, {
+        attachments: [{ name: "big.csv", url: "https://files.slack.com/big.csv", size: 5 * 1024 * 1024 }],
+      }),
+    ).toBeNull();
     expect(eph()).toMatch(/big\.csv is 5 MB; attachments up to 1 MB/);
     expect(await cmd("jump")).toBeNull();
     expect(eph()).toMatch(/Unknown command "jump"/);
@@ -312,7 +374,9 @@ describe("chat bridge and controller with a real run", () => {
     const admin: ChatUser = { userId: "U-ADMIN", displayName: "Root", isAdmin: true };
     await runner.close();
     // A mention with files and no verb starts a run too.
-    const started = await cmd("Predict default --steps 20", ada, { attachments: [{ name: "d.tar.gz", url: files.url("/loan-default.tar.gz"), size: 1000 }] });
+    const started = await cmd("Predict default --steps 20", ada, {
+      attachments: [{ name: "d.tar.gz", url: files.url("/loan-default.tar.gz"), size: 1000 }],
+    });
     expect(started?.text).toMatch(/Started run/);
     const [run] = await store.listRuns({ channel: "C-OTHER" });
     expect(run!.links).toEqual([files.url("/loan-default.tar.gz")]);

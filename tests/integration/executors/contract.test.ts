@@ -65,8 +65,26 @@ async function dockerReady(): Promise<void> {
 }
 
 const kinds: Kind[] = [
-  { name: "sandbox", choice: "sandbox", warm: false, sandboxed: true, docker: false, engineEnv: [], setup: bubblewrapReady, make: (o) => new SandboxExecutor(o) },
-  { name: "docker", choice: "docker", warm: false, sandboxed: true, docker: true, engineEnv: ["HOSTNAME"], setup: dockerReady, make: (o) => new DockerExecutor(o) },
+  {
+    name: "sandbox",
+    choice: "sandbox",
+    warm: false,
+    sandboxed: true,
+    docker: false,
+    engineEnv: [],
+    setup: bubblewrapReady,
+    make: (o) => new SandboxExecutor(o),
+  },
+  {
+    name: "docker",
+    choice: "docker",
+    warm: false,
+    sandboxed: true,
+    docker: true,
+    engineEnv: ["HOSTNAME"],
+    setup: dockerReady,
+    make: (o) => new DockerExecutor(o),
+  },
   {
     name: "warm sandbox",
     choice: "sandbox",
@@ -95,7 +113,8 @@ const kinds: Kind[] = [
     docker: false,
     engineEnv: [],
     setup: async () => {
-      if (!existsSync("/usr/bin/python3")) throw new Error("/usr/bin/python3 is missing (scripts/ensure-deps.sh installs it)");
+      if (!existsSync("/usr/bin/python3"))
+        throw new Error("/usr/bin/python3 is missing (scripts/ensure-deps.sh installs it)");
     },
     make: (o) => new LocalExecutor(o),
   },
@@ -109,8 +128,12 @@ const docker = new Dockerode();
 async function leftovers(dir: string, withDocker: boolean): Promise<string[]> {
   const found = pidsWithMarker(dir).map((pid) => `pid ${pid}`);
   if (withDocker) {
-    const containers = await docker.listContainers({ all: true, filters: { label: [`${OWNER_LABEL}=${process.pid}`] } });
-    for (const c of containers) if (c.Mounts.some((m) => m.Source.startsWith(dir))) found.push(`container ${c.Id.slice(0, 12)}`);
+    const containers = await docker.listContainers({
+      all: true,
+      filters: { label: [`${OWNER_LABEL}=${process.pid}`] },
+    });
+    for (const c of containers)
+      if (c.Mounts.some((m) => m.Source.startsWith(dir))) found.push(`container ${c.Id.slice(0, 12)}`);
   }
   return found;
 }
@@ -196,15 +219,23 @@ print("rows", len(df))
     expect(failing.output).toBe("bye\n");
   }, 120_000);
 
-  it.skipIf(!kind.sandboxed)("keeps ./input read-only (local: unsandboxed by design, ./input is a link to the task's own directory)", async () => {
-    const r = await run(scratch.job("ro", "import os\nfor p in ['./input/train.csv', './input/new.txt']:\n    try:\n        open(p, 'a').write('x')\n        print('WRITABLE', p)\n    except OSError as e:\n        print('refused', p, e.errno)\n"));
-    expect(r.exitCode, r.output).toBe(0);
-    expect(r.output).not.toContain("WRITABLE");
-    // A new file: EROFS. The existing one is not the script user's in Docker, which may answer EACCES first.
-    expect(r.output).toMatch(/refused \.\/input\/train\.csv (30|13)/);
-    expect(r.output).toContain("refused ./input/new.txt 30");
-    expect(readFileSync(join(scratch.inputDir, "train.csv"), "utf8")).toBe("id,x,y\n1,0.5,1\n2,1.5,0\n3,2.5,1\n");
-  });
+  it.skipIf(!kind.sandboxed)(
+    "keeps ./input read-only (local: unsandboxed by design, ./input is a link to the task's own directory)",
+    async () => {
+      const r = await run(
+        scratch.job(
+          "ro",
+          "import os\nfor p in ['./input/train.csv', './input/new.txt']:\n    try:\n        open(p, 'a').write('x')\n        print('WRITABLE', p)\n    except OSError as e:\n        print('refused', p, e.errno)\n",
+        ),
+      );
+      expect(r.exitCode, r.output).toBe(0);
+      expect(r.output).not.toContain("WRITABLE");
+      // A new file: EROFS. The existing one is not the script user's in Docker, which may answer EACCES first.
+      expect(r.output).toMatch(/refused \.\/input\/train\.csv (30|13)/);
+      expect(r.output).toContain("refused ./input/new.txt 30");
+      expect(readFileSync(join(scratch.inputDir, "train.csv"), "utf8")).toBe("id,x,y\n1,0.5,1\n2,1.5,0\n3,2.5,1\n");
+    },
+  );
 
   it("imports the ML stack and fits a model", async () => {
     const code = `
@@ -240,7 +271,9 @@ print("result", concurrent.futures.KEPT.submit(pow, 2, 10).result(), flush=True)
 
   it("interrupts a script at the time limit with a KeyboardInterrupt traceback, promptly, and the next script runs", async () => {
     const started = Date.now();
-    const r = await run(scratch.job("loop", "print('looping', flush=True)\nwhile True:\n    pass\n", { timeoutMs: 1500 }));
+    const r = await run(
+      scratch.job("loop", "print('looping', flush=True)\nwhile True:\n    pass\n", { timeoutMs: 1500 }),
+    );
     const elapsed = Date.now() - started;
     expect(r.timedOut).toBe(true);
     expect(r.outOfMemory).toBe(false);
@@ -301,7 +334,9 @@ print("THE-LAST-LINE")
 
   it("kills a script whose output passes the ceiling, and the next script runs", async () => {
     const started = Date.now();
-    const r = await run(scratch.job("flood", "import sys\nwhile True:\n    sys.stdout.write('y' * 10000)\n", { outputCap: 10_000 }));
+    const r = await run(
+      scratch.job("flood", "import sys\nwhile True:\n    sys.stdout.write('y' * 10000)\n", { outputCap: 10_000 }),
+    );
     expect(Date.now() - started).toBeLessThan(15_000);
     expect(r.signal).toBe("SIGKILL");
     expect(r.timedOut).toBe(false);
@@ -427,7 +462,8 @@ print("LEAKS", len(leaks))
         const env = parseEnvDump(r.output);
         expect(env.OPENAI_API_KEY).toBeUndefined();
         expect(JSON.stringify(env)).not.toContain(secret);
-        for (const key of Object.keys(env)) expect(ALLOWED_ENV.has(key) || kind.engineEnv.includes(key), `unexpected variable ${key}`).toBe(true);
+        for (const key of Object.keys(env))
+          expect(ALLOWED_ENV.has(key) || kind.engineEnv.includes(key), `unexpected variable ${key}`).toBe(true);
         expect(env.PYTHONUNBUFFERED).toBe("1");
         expect(env.OMP_NUM_THREADS).toMatch(/^\d+$/);
         if (kind.sandboxed) expect(r.output).toContain("LEAKS 0");
@@ -454,7 +490,10 @@ print("LEAKS", len(leaks))
       const r = await ex.run(own.job("strays", code));
       expect(r.exitCode, r.output).toBe(0);
       expect(r.output).toBe("strays started\n");
-      expect(await waitFor(() => (pidsWithMarker(marker).length === 0 ? true : null), 5000), `strays left: ${pidsWithMarker(marker).join(", ")}`).toBe(true);
+      expect(
+        await waitFor(() => (pidsWithMarker(marker).length === 0 ? true : null), 5000),
+        `strays left: ${pidsWithMarker(marker).join(", ")}`,
+      ).toBe(true);
       await ex.releaseRun?.(scope);
       expect(await leftovers(own.root, kind.docker)).toEqual([]);
       await ex.close?.();

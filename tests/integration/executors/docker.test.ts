@@ -20,7 +20,10 @@ const docker = new Dockerode();
 
 /** Containers this test process created for a node (running or not). */
 async function containersOf(nodeId: number): Promise<Dockerode.ContainerInfo[]> {
-  return docker.listContainers({ all: true, filters: { label: [`${NODE_LABEL}=${nodeId}`, `${OWNER_LABEL}=${process.pid}`] } });
+  return docker.listContainers({
+    all: true,
+    filters: { label: [`${NODE_LABEL}=${nodeId}`, `${OWNER_LABEL}=${process.pid}`] },
+  });
 }
 
 describe("DockerStreamDemuxer", () => {
@@ -36,7 +39,12 @@ describe("DockerStreamDemuxer", () => {
     const seen: string[] = [];
     const demux = new DockerStreamDemuxer((text, stream) => seen.push(`${stream}:${text}`));
     const euro = Buffer.from("€"); // 3 bytes, split over two frames
-    const all = Buffer.concat([frame(1, "a\n"), frame(2, "err\n"), frame(1, euro.subarray(0, 1)), frame(1, Buffer.concat([euro.subarray(1), Buffer.from("\n")]))]);
+    const all = Buffer.concat([
+      frame(1, "a\n"),
+      frame(2, "err\n"),
+      frame(1, euro.subarray(0, 1)),
+      frame(1, Buffer.concat([euro.subarray(1), Buffer.from("\n")])),
+    ]);
     for (let i = 0; i < all.length; i += 3) demux.push(all.subarray(i, i + 3));
     demux.end();
     expect(seen).toEqual(["stdout:a\n", "stderr:err\n", "stdout:€\n"]);
@@ -58,8 +66,17 @@ describe("containerCreateOptions", () => {
       labels: {},
       autoRemove: false,
     };
-    const cold = containerCreateOptions({ ...base, extraBinds: ["/host/node/solution.py:/workspace/solution.py:ro"], labels: { [NODE_LABEL]: "7" } });
-    const warm = containerCreateOptions({ ...base, workspaceDir: "/host/ws", extraBinds: ["/tmp/ctl:/aide-ctl:rw"], autoRemove: true });
+    const cold = containerCreateOptions({
+      ...base,
+      extraBinds: ["/host/node/solution.py:/workspace/solution.py:ro"],
+      labels: { [NODE_LABEL]: "7" },
+    });
+    const warm = containerCreateOptions({
+      ...base,
+      workspaceDir: "/host/ws",
+      extraBinds: ["/tmp/ctl:/aide-ctl:rw"],
+      autoRemove: true,
+    });
     for (const o of [cold, warm]) {
       expect(o.User).toBe("1000:1000");
       expect(o.WorkingDir).toBe("/workspace");
@@ -83,7 +100,9 @@ describe("containerCreateOptions", () => {
           { Name: "fsize", Soft: 10 * 1024 * 1024, Hard: 10 * 1024 * 1024 },
         ],
       });
-      expect(o.HostConfig?.Binds).toEqual(expect.arrayContaining(["/host/input:/workspace/input:ro", "/host/node/working:/workspace/working:rw"]));
+      expect(o.HostConfig?.Binds).toEqual(
+        expect.arrayContaining(["/host/input:/workspace/input:ro", "/host/node/working:/workspace/working:rw"]),
+      );
     }
     expect(cold.Labels?.[NODE_LABEL]).toBe("7");
     expect(warm.HostConfig?.Binds?.[0]).toBe("/host/ws:/workspace:ro");
@@ -189,7 +208,11 @@ describe("DockerExecutor (real Docker daemon)", () => {
   it("removes the script's container however the script ends", async () => {
     const ends: Array<[string, string, Partial<Parameters<Scratch["job"]>[2]>, (() => AbortSignal)?]> = [
       ["ok", "print(1)", {}],
-      ["timeout", "import signal, time\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\ntime.sleep(60)\n", { timeoutMs: 1000 }],
+      [
+        "timeout",
+        "import signal, time\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\ntime.sleep(60)\n",
+        { timeoutMs: 1000 },
+      ],
       ["flood", "import sys\nwhile True:\n    sys.stdout.write('y' * 10000)\n", { outputCap: 10_000 }],
       ["oom", "x = bytearray(1024 * 1024 * 1024)\n", { memoryMb: 256 }],
       ["abort", "import time\ntime.sleep(60)\n", {}, () => AbortSignal.timeout(1000)],

@@ -56,7 +56,11 @@ export function pidsWithMarker(marker: string): number[] {
   return found;
 }
 
-export async function waitFor<T>(probe: () => T | null | undefined, timeoutMs: number, everyMs = 50): Promise<T | null> {
+export async function waitFor<T>(
+  probe: () => T | null | undefined,
+  timeoutMs: number,
+  everyMs = 50,
+): Promise<T | null> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     const v = probe();
@@ -105,7 +109,10 @@ export function parseEnvDump(output: string): Record<string, string> {
 /** A logger whose JSON lines are kept for assertions. */
 export function capturingLogger(): { logger: Logger; lines: Array<Record<string, unknown>> } {
   const lines: Array<Record<string, unknown>> = [];
-  const logger = pino({ level: "debug" }, { write: (s: string) => void lines.push(JSON.parse(s) as Record<string, unknown>) }) as unknown as Logger;
+  const logger = pino(
+    { level: "debug" },
+    { write: (s: string) => void lines.push(JSON.parse(s) as Record<string, unknown>) },
+  ) as unknown as Logger;
   return { logger, lines };
 }
 

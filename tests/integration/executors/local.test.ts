@@ -15,7 +15,8 @@ describe("LocalExecutor (unsafe)", () => {
   const executor = new LocalExecutor({ logger: silentLogger });
 
   beforeAll(() => {
-    if (!existsSync("/usr/bin/python3")) throw new Error("/usr/bin/python3 is missing (scripts/ensure-deps.sh installs it)");
+    if (!existsSync("/usr/bin/python3"))
+      throw new Error("/usr/bin/python3 is missing (scripts/ensure-deps.sh installs it)");
     scratch = makeScratch("aide-local-test");
   });
   afterAll(() => scratch.cleanup());
@@ -31,7 +32,9 @@ describe("LocalExecutor (unsafe)", () => {
   });
 
   it("gives each run a temporary HOME and removes it afterwards", async () => {
-    const r = await executor.run(scratch.job("home", `${ENV_DUMP}\nimport os\nopen(os.path.join(os.environ["HOME"], "x"), "w").write("x")\n`));
+    const r = await executor.run(
+      scratch.job("home", `${ENV_DUMP}\nimport os\nopen(os.path.join(os.environ["HOME"], "x"), "w").write("x")\n`),
+    );
     expect(r.exitCode, r.output).toBe(0);
     const home = parseEnvDump(r.output).HOME!;
     expect(home).toMatch(/aide-home-/);

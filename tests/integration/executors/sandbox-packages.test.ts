@@ -25,7 +25,15 @@ for module in ["numpy", "pandas", "sklearn", "scipy", "xgboost", "torch", "light
 print("IMPORTS=" + json.dumps({"python": platform.python_version(), "found": found}))
 `;
 
-const NAMES: Record<string, string> = { numpy: "numpy", pandas: "pandas", sklearn: "scikit-learn", scipy: "scipy", xgboost: "xgboost", torch: "torch", lightgbm: "lightgbm" };
+const NAMES: Record<string, string> = {
+  numpy: "numpy",
+  pandas: "pandas",
+  sklearn: "scikit-learn",
+  scipy: "scipy",
+  xgboost: "xgboost",
+  torch: "torch",
+  lightgbm: "lightgbm",
+};
 
 interface Kind {
   name: string;
@@ -54,8 +62,17 @@ const kinds: Kind[] = [
     warm: true,
   },
   { name: "local", make: (logger) => new LocalExecutor({ logger }) },
-  { name: "docker", setup: async () => void (await ensureDockerSandbox()), make: (logger) => new DockerExecutor({ logger }) },
-  { name: "docker (warm)", setup: async () => void (await ensureDockerSandbox()), make: (logger) => new DockerExecutor({ logger, warm: true }), warm: true },
+  {
+    name: "docker",
+    setup: async () => void (await ensureDockerSandbox()),
+    make: (logger) => new DockerExecutor({ logger }),
+  },
+  {
+    name: "docker (warm)",
+    setup: async () => void (await ensureDockerSandbox()),
+    make: (logger) => new DockerExecutor({ logger, warm: true }),
+    warm: true,
+  },
 ];
 
 describe.each(kinds)("the package probe through the $name executor", (kind) => {
@@ -106,9 +123,16 @@ describe.each(kinds)("the package probe through the $name executor", (kind) => {
 
   if (kind.name === "sandbox" || kind.name === "local") {
     it("matches the host's /usr/bin/python3 (the interpreter these executors use)", () => {
-      const host = execFileSync("/usr/bin/python3", ["-c", "import sklearn, numpy, pandas, platform; print(platform.python_version(), sklearn.__version__, numpy.__version__, pandas.__version__)"], {
-        encoding: "utf8",
-      }).trim();
+      const host = execFileSync(
+        "/usr/bin/python3",
+        [
+          "-c",
+          "import sklearn, numpy, pandas, platform; print(platform.python_version(), sklearn.__version__, numpy.__version__, pandas.__version__)",
+        ],
+        {
+          encoding: "utf8",
+        },
+      ).trim();
       expect(`${probe.python} ${version("scikit-learn")} ${version("numpy")} ${version("pandas")}`).toBe(host);
     });
   }

@@ -50,7 +50,8 @@ print("cwd", os.getcwd(), sorted(os.listdir(".")))
     const rlimited = new SandboxExecutor({ logger: silentLogger, memoryLimit: "rlimit" });
 
     it("turns a large allocation into a MemoryError flagged as out of memory", async () => {
-      const code = "chunks = []\nfor i in range(40):\n    chunks.append(bytearray(64 * 1024 * 1024))\nprint('SURVIVED')\n";
+      const code =
+        "chunks = []\nfor i in range(40):\n    chunks.append(bytearray(64 * 1024 * 1024))\nprint('SURVIVED')\n";
       const r = await rlimited.run(scratch.job("oom-rlimit", code, { memoryMb: 512 }));
       expect(r.output).not.toContain("SURVIVED");
       expect(r.output).toContain("MemoryError");

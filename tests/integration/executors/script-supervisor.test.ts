@@ -6,7 +6,12 @@
  */
 import { describe, expect, it } from "vitest";
 import { silentLogger } from "../../../src/logger.ts";
-import { drain, ScriptSupervisor, signalName, type SupervisorOptions } from "../../../runner/executors/script-supervisor.ts";
+import {
+  drain,
+  ScriptSupervisor,
+  signalName,
+  type SupervisorOptions,
+} from "../../../runner/executors/script-supervisor.ts";
 
 /** A supervisor whose interrupt and kill are recorded, with the time since it was made. */
 function supervised(over: Partial<SupervisorOptions> = {}) {
@@ -60,7 +65,12 @@ describe("ScriptSupervisor", () => {
     controller.abort();
     expect(sent.map((s) => s.what)).toEqual(["interrupt"]);
     supervisor.ended();
-    expect(supervisor.result({ code: 130, signal: null, codeEncodesSignal: true })).toMatchObject({ aborted: true, timedOut: false, signal: "SIGINT", exitCode: null });
+    expect(supervisor.result({ code: 130, signal: null, codeEncodesSignal: true })).toMatchObject({
+      aborted: true,
+      timedOut: false,
+      signal: "SIGINT",
+      exitCode: null,
+    });
 
     const early = new AbortController();
     early.abort();
@@ -100,16 +110,25 @@ describe("ScriptSupervisor", () => {
     expect(end({ code: null, signal: "SIGKILL" }).outOfMemory).toBe(false);
     // The script said so as it failed.
     expect(end({ code: 1, signal: null }, "Traceback\nMemoryError\n").outOfMemory).toBe(true);
-    expect(end({ code: 1, signal: null }, "numpy.core._exceptions._ArrayMemoryError: Unable to allocate 8 GiB\n").outOfMemory).toBe(true);
+    expect(
+      end({ code: 1, signal: null }, "numpy.core._exceptions._ArrayMemoryError: Unable to allocate 8 GiB\n")
+        .outOfMemory,
+    ).toBe(true);
     expect(end({ code: 0, signal: null }, "caught a MemoryError and carried on\n").outOfMemory).toBe(false);
     expect(end({ code: 1, signal: null }, "ValueError\n").outOfMemory).toBe(false);
   });
 
   it("maps signal numbers and 128+N exit codes to names, leaving ordinary codes alone", () => {
     const { supervisor } = supervised();
-    expect(supervisor.result({ code: 139, signal: null, codeEncodesSignal: true })).toMatchObject({ signal: "SIGSEGV", exitCode: null });
+    expect(supervisor.result({ code: 139, signal: null, codeEncodesSignal: true })).toMatchObject({
+      signal: "SIGSEGV",
+      exitCode: null,
+    });
     expect(supervised().supervisor.result({ code: 139, signal: null })).toMatchObject({ signal: null, exitCode: 139 });
-    expect(supervised().supervisor.result({ code: 3, signal: null, codeEncodesSignal: true })).toMatchObject({ signal: null, exitCode: 3 });
+    expect(supervised().supervisor.result({ code: 3, signal: null, codeEncodesSignal: true })).toMatchObject({
+      signal: null,
+      exitCode: 3,
+    });
     expect(supervised().supervisor.result({ code: null, signal: 40 }).signal).toBe("SIG40");
     expect(signalName(15)).toBe("SIGTERM");
     expect(supervised().supervisor.result({ code: 0, signal: null }).durationMs).toBe(0); // never started

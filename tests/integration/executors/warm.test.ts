@@ -97,9 +97,11 @@ describe.each(kinds)("warm $name executor", (kind) => {
   let scratch: Scratch;
   const log = capturingLogger();
   let executor: Executor & { close(): Promise<void> };
-  const job = (name: string, code: string, over: Partial<ScriptJob> = {}) => scratch.job(name, code, { memoryMb: 1024, ...over });
+  const job = (name: string, code: string, over: Partial<ScriptJob> = {}) =>
+    scratch.job(name, code, { memoryMb: 1024, ...over });
   /** A script with no free interpreter runs cold while one starts: have one ready first. */
-  const warmUp = (ex: Executor, memoryMb = 1024) => ex.prepareRun!({ inputDir: scratch.inputDir, runDir: scratch.root, memoryMb });
+  const warmUp = (ex: Executor, memoryMb = 1024) =>
+    ex.prepareRun!({ inputDir: scratch.inputDir, runDir: scratch.root, memoryMb });
 
   beforeAll(async () => {
     await kind.setup();
@@ -152,7 +154,9 @@ describe.each(kinds)("warm $name executor", (kind) => {
     const ready = () => log.lines.filter((l) => l.msg === "warm interpreter ready").length;
     const readyBefore = ready();
     const before = seen((await executor.run(job("probe-3", PROBE))).output);
-    const killer = await executor.run(job("kill-parent", "import os, signal, time\nos.kill(os.getppid(), signal.SIGKILL)\ntime.sleep(30)\n"));
+    const killer = await executor.run(
+      job("kill-parent", "import os, signal, time\nos.kill(os.getppid(), signal.SIGKILL)\ntime.sleep(30)\n"),
+    );
     expect(killer.exitCode === 0 && killer.signal === null).toBe(false);
     expect(killer.output).toContain("warm interpreter stopped");
     await warmUp(executor);
@@ -169,10 +173,25 @@ describe.each(kinds)("warm $name executor", (kind) => {
     mkdirSync(input, { recursive: true });
     const rows = Array.from({ length: 120 }, (_, i) => `${i},${(i * 7) % 13},${(i * 3) % 5},${i % 2}`);
     writeFileSync(join(input, "train.csv"), `id,a,b,target\n${rows.slice(0, 90).join("\n")}\n`);
-    writeFileSync(join(input, "test.csv"), `id,a,b\n${rows.slice(90).map((r) => r.split(",").slice(0, 3).join(",")).join("\n")}\n`);
-    writeFileSync(join(input, "sample_submission.csv"), `id,target\n${rows.slice(90).map((r) => `${r.split(",")[0]},0`).join("\n")}\n`);
+    writeFileSync(
+      join(input, "test.csv"),
+      `id,a,b\n${rows
+        .slice(90)
+        .map((r) => r.split(",").slice(0, 3).join(","))
+        .join("\n")}\n`,
+    );
+    writeFileSync(
+      join(input, "sample_submission.csv"),
+      `id,target\n${rows
+        .slice(90)
+        .map((r) => `${r.split(",")[0]},0`)
+        .join("\n")}\n`,
+    );
     chmodSync(input, 0o755);
-    const config = loadConfig({ env: {}, overrides: { search: { steps: 4, parallel: 2 }, execution: { memoryMb: 2048 } } });
+    const config = loadConfig({
+      env: {},
+      overrides: { search: { steps: 4, parallel: 2 }, execution: { memoryMb: 2048 } },
+    });
     const search = capturingLogger();
     const searchExecutor = kind.make(search.logger);
     try {
@@ -210,7 +229,7 @@ describe("warm sandbox executor without a usable interpreter", () => {
     const prefix = mkdtempSync("/var/tmp/aide-warm-python-");
     const bin = join(prefix, "bin");
     mkdirSync(bin, { recursive: true });
-    writeFileSync(join(bin, "python3"), "#!/bin/sh\nexec /usr/bin/python3 -S \"$@\"\n");
+    writeFileSync(join(bin, "python3"), '#!/bin/sh\nexec /usr/bin/python3 -S "$@"\n');
     chmodSync(join(bin, "python3"), 0o755);
     const log = capturingLogger();
     const executor = new SandboxExecutor({ logger: log.logger, warm: true, pythonPath: join(bin, "python3") });

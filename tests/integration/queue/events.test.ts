@@ -69,9 +69,18 @@ describe("EventConsumer", () => {
     await consumer({ group: "discord", consumer: "d1" }).start(async (e) => void discord.push(e.id));
     for (let i = 0; i < 4; i++) await publishEvent(r.redis, stepStarted("run-3", i));
     await waitFor(() => slack.length === 4 && discord.length === 4, 5_000, "both groups");
-    expect(slack).toEqual(["run-3:step.started:0", "run-3:step.started:1", "run-3:step.started:2", "run-3:step.started:3"]);
+    expect(slack).toEqual([
+      "run-3:step.started:0",
+      "run-3:step.started:1",
+      "run-3:step.started:2",
+      "run-3:step.started:3",
+    ]);
     expect(discord).toEqual(slack);
-    await waitFor(async () => (await pendingCount("slack")) === 0 && (await pendingCount("discord")) === 0, 5_000, "acked");
+    await waitFor(
+      async () => (await pendingCount("slack")) === 0 && (await pendingCount("discord")) === 0,
+      5_000,
+      "acked",
+    );
     expect(await r.redis.exists("aide:handled:slack:run-3:step.started:0")).toBe(1);
   });
 
@@ -89,15 +98,17 @@ describe("EventConsumer", () => {
   it("a handler that throws leaves the entry pending; it is redelivered by XAUTOCLAIM and handled once", async () => {
     let attempts = 0;
     const effects: string[] = [];
-    await consumer({ group: "slack", consumer: "s1", claimIdleMs: 300, claimIntervalMs: 100 }).start(async (e, meta) => {
-      attempts++;
-      if (attempts === 1) {
-        expect(meta.redelivered).toBe(false);
-        throw new Error("Slack said 500");
-      }
-      expect(meta.redelivered).toBe(true);
-      effects.push(e.id);
-    });
+    await consumer({ group: "slack", consumer: "s1", claimIdleMs: 300, claimIntervalMs: 100 }).start(
+      async (e, meta) => {
+        attempts++;
+        if (attempts === 1) {
+          expect(meta.redelivered).toBe(false);
+          throw new Error("Slack said 500");
+        }
+        expect(meta.redelivered).toBe(true);
+        effects.push(e.id);
+      },
+    );
     await publishEvent(r.redis, stepStarted("run-5", 0));
     await waitFor(() => attempts === 1, 5_000, "first attempt");
     expect(await pendingCount("slack")).toBe(1);
@@ -141,7 +152,9 @@ describe("EventConsumer", () => {
     expect(await pendingCount("slack")).toBe(2);
 
     const effects: string[] = [];
-    await consumer({ group: "slack", consumer: "alive", claimIdleMs: 200, claimIntervalMs: 100 }).start(async (e) => void effects.push(e.id));
+    await consumer({ group: "slack", consumer: "alive", claimIdleMs: 200, claimIntervalMs: 100 }).start(
+      async (e) => void effects.push(e.id),
+    );
     await waitFor(async () => (await pendingCount("slack")) === 0, 5_000, "claimed and acked");
     expect(effects).toEqual([b.id]);
   });
@@ -150,7 +163,9 @@ describe("EventConsumer", () => {
     const e = stepStarted("run-8", 0);
     await r.redis.set(`aide:handling:slack:${e.id}`, "someone-else", "PX", 1_000);
     const effects: string[] = [];
-    await consumer({ group: "slack", consumer: "c", claimIdleMs: 200, claimIntervalMs: 100 }).start(async (x) => void effects.push(x.id));
+    await consumer({ group: "slack", consumer: "c", claimIdleMs: 200, claimIntervalMs: 100 }).start(
+      async (x) => void effects.push(x.id),
+    );
     await publishEvent(r.redis, e);
     await delay(600);
     expect(effects).toEqual([]); // left pending while the other handles it
@@ -160,10 +175,12 @@ describe("EventConsumer", () => {
 
   it("gives up on an event after maxAttempts failures (logged, acked)", async () => {
     let attempts = 0;
-    await consumer({ group: "slack", consumer: "c", claimIdleMs: 100, claimIntervalMs: 50, maxAttempts: 3 }).start(async () => {
-      attempts++;
-      throw new Error("channel deleted");
-    });
+    await consumer({ group: "slack", consumer: "c", claimIdleMs: 100, claimIntervalMs: 50, maxAttempts: 3 }).start(
+      async () => {
+        attempts++;
+        throw new Error("channel deleted");
+      },
+    );
     await publishEvent(r.redis, stepStarted("run-9", 0));
     await waitFor(async () => attempts === 3 && (await pendingCount("slack")) === 0, 5_000, "given up");
     await delay(300);

@@ -42,7 +42,9 @@ describe("startRedisServer", () => {
   it("fails clearly on a port that is taken", async () => {
     const first = await startRedisServer({ dir });
     try {
-      await expect(startRedisServer({ dir, port: first.port, readyTimeoutMs: 5_000 })).rejects.toThrow(/already in use/);
+      await expect(startRedisServer({ dir, port: first.port, readyTimeoutMs: 5_000 })).rejects.toThrow(
+        /already in use/,
+      );
       expect(await redisAnswers(first.url)).toBe(true);
     } finally {
       await first.stop();

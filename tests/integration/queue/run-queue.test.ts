@@ -139,7 +139,12 @@ describe("run queue", () => {
     const foreign = await acquireRunLease(r.redis, "run-e", "elsewhere", 60_000);
     const calls: number[] = [];
     worker(
-      withRunLease(async () => void calls.push(Date.now()), { redis: r.redis, workerId: "w1", ttlMs: 5_000, busyRetryMs: 300 }),
+      withRunLease(async () => void calls.push(Date.now()), {
+        redis: r.redis,
+        workerId: "w1",
+        ttlMs: 5_000,
+        busyRetryMs: 300,
+      }),
       { concurrency: 1, connection: r.bullConnection() },
     );
     await enqueueRun(q, "run-e");
@@ -227,10 +232,14 @@ function spawnChildWorker(url: string, env: Record<string, number>) {
   return {
     pid: child.pid!,
     async line(text: string) {
-      await waitFor(() => {
-        if (child.exitCode !== null) throw new Error(`child worker exited (${child.exitCode}): ${err}`);
-        return out.split("\n").includes(text);
-      }, 15_000, `child line ${text}`);
+      await waitFor(
+        () => {
+          if (child.exitCode !== null) throw new Error(`child worker exited (${child.exitCode}): ${err}`);
+          return out.split("\n").includes(text);
+        },
+        15_000,
+        `child line ${text}`,
+      );
     },
     kill() {
       process.kill(child.pid!, "SIGKILL");

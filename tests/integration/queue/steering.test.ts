@@ -88,7 +88,12 @@ describe("steering signals", () => {
     const ws = [s.wait("run-8"), s.wait("run-8"), s.wait("run-8")];
     await delay(100);
     await signalSteer(r.redis, "run-8");
-    expect(await settlesWithin(Promise.all(ws).then(() => {}), 1_000)).not.toBe("pending");
+    expect(
+      await settlesWithin(
+        Promise.all(ws).then(() => {}),
+        1_000,
+      ),
+    ).not.toBe("pending");
     const again = s.wait("run-8");
     await delay(100);
     await signalSteer(r.redis, "run-8");

@@ -28,7 +28,11 @@ function origin(thread: string | null = null) {
   return { platform: "slack" as const, channel: "C-RUNS", thread };
 }
 
-function startRunner(executor: Executor = new SandboxExecutor({ logger: silentLogger }), lockDurationMs = 2000, config = runnerConfig()): Runner {
+function startRunner(
+  executor: Executor = new SandboxExecutor({ logger: silentLogger }),
+  lockDurationMs = 2000,
+  config = runnerConfig(),
+): Runner {
   const runner = new Runner({
     config,
     store,
@@ -48,8 +52,16 @@ function startRunner(executor: Executor = new SandboxExecutor({ logger: silentLo
 beforeAll(async () => {
   store = await mongo.connect();
   files = await startFileServer();
-  files.route("/house-prices.tar.gz", { kind: "file", body: await exampleArchive("house-prices"), contentType: "application/gzip" });
-  files.route("/loan-default.tar.gz", { kind: "file", body: await exampleArchive("loan-default"), contentType: "application/gzip" });
+  files.route("/house-prices.tar.gz", {
+    kind: "file",
+    body: await exampleArchive("house-prices"),
+    contentType: "application/gzip",
+  });
+  files.route("/loan-default.tar.gz", {
+    kind: "file",
+    body: await exampleArchive("loan-default"),
+    contentType: "application/gzip",
+  });
   svc = service(store, redisServer.url);
 });
 
@@ -112,7 +124,16 @@ describe("runs through the queue, the store and an executor", () => {
     });
     const child = spawn(
       process.execPath,
-      ["--import", "tsx", join(import.meta.dirname, "child-runner.ts"), redisServer.url, mongo.uri, mkdtempSync(join(tmpdir(), "aide-child-")), "2000", mongo.dbName],
+      [
+        "--import",
+        "tsx",
+        join(import.meta.dirname, "child-runner.ts"),
+        redisServer.url,
+        mongo.uri,
+        mkdtempSync(join(tmpdir(), "aide-child-")),
+        "2000",
+        mongo.dbName,
+      ],
       { stdio: ["ignore", "pipe", "inherit"] },
     );
     children.push(child);
@@ -131,7 +152,9 @@ describe("runs through the queue, the store and an executor", () => {
     expect(events.at(-1)!.type).toBe("run.finished");
     const journal = await store.loadJournal(run.id);
     expect(journal.map((n) => n.id)).toEqual([0, 1, 2, 3, 4, 5, 6]);
-    const finished = events.filter((e) => e.type === "step.finished").map((e) => (e.type === "step.finished" ? e.node.id : -1));
+    const finished = events
+      .filter((e) => e.type === "step.finished")
+      .map((e) => (e.type === "step.finished" ? e.node.id : -1));
     expect(finished).toEqual([0, 1, 2, 3, 4, 5, 6]);
     expect(events.filter((e) => e.type === "run.started")).toHaveLength(2);
     const done = await store.requireRun(run.id);
@@ -153,7 +176,9 @@ describe("runs through the queue, the store and an executor", () => {
       if (e.type === "step.finished" && e.node.id === 0) {
         await svc.runs.steer(run.id, { kind: "guidance", text: "use a random forest" }, stranger);
         await expect(svc.runs.stop(run.id, stranger)).rejects.toBeInstanceOf(PermissionError);
-        await expect(svc.runs.steer(run.id, { kind: "more", steps: 5 }, stranger)).rejects.toBeInstanceOf(PermissionError);
+        await expect(svc.runs.steer(run.id, { kind: "more", steps: 5 }, stranger)).rejects.toBeInstanceOf(
+          PermissionError,
+        );
         await svc.runs.steer(run.id, { kind: "pause" }, starter);
       }
       if (e.type === "run.paused" && !paused) {
@@ -164,13 +189,15 @@ describe("runs through the queue, the store and an executor", () => {
       }
       if (e.type === "step.finished" && e.node.id === 3) await svc.runs.stop(run.id, { ...stranger, isAdmin: true });
     });
-    const applied = events.filter((e) => e.type === "steer.applied").map((e) => (e.type === "steer.applied" ? e.command.kind : ""));
+    const applied = events
+      .filter((e) => e.type === "steer.applied")
+      .map((e) => (e.type === "steer.applied" ? e.command.kind : ""));
     expect(applied).toEqual(["guidance", "pause", "resume", "stop"]);
     const last = events.at(-1)!;
     expect(last.type === "run.finished" && last.reason).toBe("stopped");
     const done = await store.requireRun(run.id);
     expect(done.status).toBe("stopped");
-    expect((await store.unappliedSteers(run.id))).toHaveLength(0);
+    expect(await store.unappliedSteers(run.id)).toHaveLength(0);
     const journal = await store.loadJournal(run.id);
     expect(journal.length).toBeGreaterThanOrEqual(4);
     expect(journal.length).toBeLessThan(30);
@@ -184,10 +211,18 @@ describe("runs through the queue, the store and an executor", () => {
   }, 300_000);
 
   it("stops a queued run at once, and only for its starter or an admin", async () => {
-    const run = await svc.runs.start({ task: "t", links: [files.url("/house-prices.tar.gz")], options: options(), actor: starter, origin: origin() });
+    const run = await svc.runs.start({
+      task: "t",
+      links: [files.url("/house-prices.tar.gz")],
+      options: options(),
+      actor: starter,
+      origin: origin(),
+    });
     await expect(svc.runs.stop(run.id, stranger)).rejects.toThrow(/Only the run's starter \(Ada\)/);
     // Pausing holds a run until someone resumes it: the starter's and admins' call too. Guidance is anyone's.
-    await expect(svc.runs.steer(run.id, { kind: "pause" }, stranger)).rejects.toThrow(/Only the run's starter \(Ada\) or an admin can pause this run/);
+    await expect(svc.runs.steer(run.id, { kind: "pause" }, stranger)).rejects.toThrow(
+      /Only the run's starter \(Ada\) or an admin can pause this run/,
+    );
     await expect(svc.runs.steer(run.id, { kind: "resume" }, stranger)).rejects.toThrow(/can resume this run/);
     await expect(svc.runs.steer(run.id, { kind: "more", steps: 3 }, stranger)).rejects.toThrow(/can change its budget/);
     expect(await store.listSteers(run.id)).toEqual([]);
@@ -211,13 +246,30 @@ describe("bad data links", () => {
     const dir = mkdtempSync(join(tmpdir(), "aide-evil-"));
     writeFileSync(join(dir, "x.csv"), "a,b\n1,2\n");
     // An archive whose entry climbs out of the data directory.
-    await tar.c({ gzip: true, file: join(dir, "evil.tar.gz"), cwd: dir, onWriteEntry: (entry: { path: string }) => {
-        entry.path = "../../evil.csv";
-      } }, ["x.csv"]);
+    await tar.c(
+      {
+        gzip: true,
+        file: join(dir, "evil.tar.gz"),
+        cwd: dir,
+        onWriteEntry: (entry: { path: string }) => {
+          entry.path = "../../evil.csv";
+        },
+      },
+      ["x.csv"],
+    );
     files.route("/evil.tar.gz", { kind: "file", body: readFileSync(join(dir, "evil.tar.gz")) });
-    files.route("/garbage.zip", { kind: "file", body: Buffer.from("PK\u0003\u0004 this is not really a zip file at all") });
+    files.route("/garbage.zip", {
+      kind: "file",
+      body: Buffer.from("PK\u0003\u0004 this is not really a zip file at all"),
+    });
     startRunner();
-    const run = await svc.runs.start({ task: "t", links: [files.url(path)], options: options(), actor: starter, origin: origin() });
+    const run = await svc.runs.start({
+      task: "t",
+      links: [files.url(path)],
+      options: options(),
+      actor: starter,
+      origin: origin(),
+    });
     const events = await collectUntilEnd(svc.redis, run.id, 60_000);
     const last = events.at(-1)!;
     expect(last.type).toBe("run.failed");
@@ -228,11 +280,22 @@ describe("bad data links", () => {
   });
 
   it("fails a run with a dollar budget over a model that has no price, before its data is fetched", async () => {
-    startRunner(undefined, undefined, runnerConfig({ openai: { codeModel: "llama3.1:8b", reviewModel: "gpt-4o-mini" } }));
+    startRunner(
+      undefined,
+      undefined,
+      runnerConfig({ openai: { codeModel: "llama3.1:8b", reviewModel: "gpt-4o-mini" } }),
+    );
     // The link is missing: had the data been fetched first, the run would fail with a 404 instead.
-    const run = await svc.runs.start({ task: "t", links: [files.url("/not-fetched.zip")], options: options({ coder: "openai", budgetUsd: 1 }), actor: starter, origin: origin() });
+    const run = await svc.runs.start({
+      task: "t",
+      links: [files.url("/not-fetched.zip")],
+      options: options({ coder: "openai", budgetUsd: 1 }),
+      actor: starter,
+      origin: origin(),
+    });
     const events = await collectUntilEnd(svc.redis, run.id, 60_000);
-    const message = 'A dollar budget needs prices for the models: "llama3.1:8b" has none. Add it under openai.prices in your config, or submit the run without --budget.';
+    const message =
+      'A dollar budget needs prices for the models: "llama3.1:8b" has none. Add it under openai.prices in your config, or submit the run without --budget.';
     expect(events.map((e) => e.type)).toEqual(["run.failed"]);
     expect(events[0]!.type === "run.failed" && events[0]!.error).toBe(message);
     const failed = await store.requireRun(run.id);
@@ -242,7 +305,13 @@ describe("bad data links", () => {
 
   it("refuses links that are not http(s) before anything is queued", async () => {
     await expect(
-      svc.runs.start({ task: "t", links: ["ftp://host/data.zip"], options: options(), actor: starter, origin: origin() }),
+      svc.runs.start({
+        task: "t",
+        links: ["ftp://host/data.zip"],
+        options: options(),
+        actor: starter,
+        origin: origin(),
+      }),
     ).rejects.toThrow(/Not a data link/);
   });
 });

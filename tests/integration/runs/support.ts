@@ -33,10 +33,18 @@ export function options(over: Partial<RunOptions> = {}): RunOptions {
   return { steps: 6, parallel: 1, coder: "offline", metric: null, timeoutSec: 120, budgetUsd: null, ...over };
 }
 
-export function service(store: Store, redisUrl: string): { runs: RunService; redis: Redis; queue: RunQueue; close(): Promise<void> } {
+export function service(
+  store: Store,
+  redisUrl: string,
+): { runs: RunService; redis: Redis; queue: RunQueue; close(): Promise<void> } {
   const redis = new Redis(redisUrl, { maxRetriesPerRequest: null });
   const queue = createRunQueue(bullConnection(redisUrl));
-  const runs = new RunService({ store, redis, enqueue: async (id) => void (await enqueueRun(queue, id)), logger: silentLogger });
+  const runs = new RunService({
+    store,
+    redis,
+    enqueue: async (id) => void (await enqueueRun(queue, id)),
+    logger: silentLogger,
+  });
   return {
     runs,
     redis,

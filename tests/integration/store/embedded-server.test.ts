@@ -31,7 +31,9 @@ describe.skipIf(!!process.env.MONGODB_URI)("embedded MongoDB server", () => {
     await expect(coll.insertOne({ _id: "run-2" as never, email: "a@x" })).rejects.toMatchObject({ code: 11000 });
     await expect(coll.insertOne({ _id: "run-1" as never })).rejects.toMatchObject({ code: 11000 });
     await coll.insertOne({ _id: "run-3" as never, email: "b@x" });
-    await expect(coll.updateOne({ _id: "run-3" as never }, { $set: { email: "a@x" } })).rejects.toMatchObject({ code: 11000 });
+    await expect(coll.updateOne({ _id: "run-3" as never }, { $set: { email: "a@x" } })).rejects.toMatchObject({
+      code: 11000,
+    });
     await coll.updateOne({ _id: "run-1" as never }, { $inc: { n: 41 } });
     await conn.close();
     await first.stop();
@@ -42,7 +44,9 @@ describe.skipIf(!!process.env.MONGODB_URI)("embedded MongoDB server", () => {
     const doc = await conn2.collection("things").findOne({ _id: "run-1" as never });
     expect(doc).toEqual({ _id: "run-1", at: when, n: 42, email: "a@x" });
     expect(doc!.at).toBeInstanceOf(Date);
-    await expect(conn2.collection("things").insertOne({ _id: "run-4" as never, email: "b@x" })).rejects.toMatchObject({ code: 11000 });
+    await expect(conn2.collection("things").insertOne({ _id: "run-4" as never, email: "b@x" })).rejects.toMatchObject({
+      code: 11000,
+    });
     await conn2.close();
     await second.stop();
   });
@@ -51,21 +55,35 @@ describe.skipIf(!!process.env.MONGODB_URI)("embedded MongoDB server", () => {
     const dir = tempDir();
     const first = await startMongoServer({ dir });
     const conn = await mongoose.createConnection(`${first.uri}/persist`).asPromise();
-    await conn.collection("runs").insertOne({ _id: "r1" as never, options: { steps: 6, budget: 2.5 }, progress: { step: 1 } });
+    await conn
+      .collection("runs")
+      .insertOne({ _id: "r1" as never, options: { steps: 6, budget: 2.5 }, progress: { step: 1 } });
     await conn.close();
     await first.stop();
 
     const second = await startMongoServer({ dir, port: first.port });
     const conn2 = await mongoose.createConnection(`${second.uri}/persist`).asPromise();
     await conn2.collection("runs").updateOne({ _id: "r1" as never }, { $set: { "progress.step": 2 } });
-    await conn2.collection("runs").findOneAndUpdate({ _id: "r1" as never }, { $set: { status: "failed" } }, { returnDocument: "after" });
-    expect(await conn2.collection("runs").findOne({ _id: "r1" as never })).toEqual({ _id: "r1", options: { steps: 6, budget: 2.5 }, progress: { step: 2 }, status: "failed" });
+    await conn2
+      .collection("runs")
+      .findOneAndUpdate({ _id: "r1" as never }, { $set: { status: "failed" } }, { returnDocument: "after" });
+    expect(await conn2.collection("runs").findOne({ _id: "r1" as never })).toEqual({
+      _id: "r1",
+      options: { steps: 6, budget: 2.5 },
+      progress: { step: 2 },
+      status: "failed",
+    });
     await conn2.close();
     await second.stop();
 
     const third = await startMongoServer({ dir, port: first.port });
     const conn3 = await mongoose.createConnection(`${third.uri}/persist`).asPromise();
-    expect(await conn3.collection("runs").findOne({ _id: "r1" as never })).toEqual({ _id: "r1", options: { steps: 6, budget: 2.5 }, progress: { step: 2 }, status: "failed" });
+    expect(await conn3.collection("runs").findOne({ _id: "r1" as never })).toEqual({
+      _id: "r1",
+      options: { steps: 6, budget: 2.5 },
+      progress: { step: 2 },
+      status: "failed",
+    });
     await conn3.close();
     await third.stop();
   });

@@ -92,7 +92,9 @@ describe("local services", () => {
 
   it("starts one server of each kind when called concurrently", async () => {
     const dir = dataDir();
-    const results = await Promise.all(Array.from({ length: 4 }, () => ensureLocalServices({ dataDir: dir, need: both, logger: silentLogger })));
+    const results = await Promise.all(
+      Array.from({ length: 4 }, () => ensureLocalServices({ dataDir: dir, need: both, logger: silentLogger })),
+    );
     for (const r of results) expect(r).toEqual(results[0]);
     const state = readServicesState(dir);
     // Only the recorded servers were started: one redis log file (one per port started) and one mongo start.

@@ -1,6 +1,12 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import type { SolutionNode } from "../../../src/search/types.ts";
-import { IllegalTransitionError, RunNotFoundError, ThreadBoundError, type NewRun, type Store } from "../../../src/store/index.ts";
+import {
+  IllegalTransitionError,
+  RunNotFoundError,
+  ThreadBoundError,
+  type NewRun,
+  type Store,
+} from "../../../src/store/index.ts";
 import { useMongo } from "../../support/mongo.ts";
 
 const mongo = useMongo();
@@ -55,7 +61,15 @@ describe("runs", () => {
     const run = await store.createRun(newRun({ admins: ["U2"], followers: ["U3"] }));
     expect(run.id).toMatch(/^r[0-9a-z]{8}$/);
     expect(run.status).toBe("queued");
-    expect(run.progress).toEqual({ step: 0, totalSteps: 10, nodes: 0, bestNodeId: null, bestMetric: null, metricName: null, lowerIsBetter: null });
+    expect(run.progress).toEqual({
+      step: 0,
+      totalSteps: 10,
+      nodes: 0,
+      bestNodeId: null,
+      bestMetric: null,
+      metricName: null,
+      lowerIsBetter: null,
+    });
     expect(run.usage).toEqual({ promptTokens: 0, completionTokens: 0, costUsd: 0 });
     expect(run.createdAt).toBeInstanceOf(Date);
     const again = await store.getRun(run.id);
@@ -122,9 +136,24 @@ describe("runs", () => {
 
   it("updates progress, options, admins and followers", async () => {
     const run = await store.createRun(newRun());
-    expect(await store.updateProgress(run.id, { step: 3, bestNodeId: 2, bestMetric: 0.42, metricName: "rmse", lowerIsBetter: true })).toBe(true);
+    expect(
+      await store.updateProgress(run.id, {
+        step: 3,
+        bestNodeId: 2,
+        bestMetric: 0.42,
+        metricName: "rmse",
+        lowerIsBetter: true,
+      }),
+    ).toBe(true);
     const r = await store.getRun(run.id);
-    expect(r!.progress).toMatchObject({ step: 3, totalSteps: 10, bestNodeId: 2, bestMetric: 0.42, metricName: "rmse", lowerIsBetter: true });
+    expect(r!.progress).toMatchObject({
+      step: 3,
+      totalSteps: 10,
+      bestNodeId: 2,
+      bestMetric: 0.42,
+      metricName: "rmse",
+      lowerIsBetter: true,
+    });
     expect(await store.updateProgress("missing", { step: 1 })).toBe(false);
     const more = await store.updateOptions(run.id, { steps: 20 });
     expect(more.options.steps).toBe(20);
@@ -140,13 +169,20 @@ describe("runs", () => {
   it("lists runs newest first with status, platform, channel and owner filters", async () => {
     const a = await store.createRun(newRun({ origin: { platform: "discord", channel: "D-list", thread: null } }));
     await new Promise((r) => setTimeout(r, 5));
-    const b = await store.createRun(newRun({ origin: { platform: "discord", channel: "D-list", thread: null }, owner: { platform: "discord", userId: "u-b", displayName: "B" } }));
+    const b = await store.createRun(
+      newRun({
+        origin: { platform: "discord", channel: "D-list", thread: null },
+        owner: { platform: "discord", userId: "u-b", displayName: "B" },
+      }),
+    );
     await new Promise((r) => setTimeout(r, 5));
     const c = await store.createRun(newRun({ origin: { platform: "discord", channel: "D-other", thread: null } }));
     await store.transition(b.id, ["queued"], "running");
     const inChannel = await store.listRuns({ platform: "discord", channel: "D-list" });
     expect(inChannel.map((r) => r.id)).toEqual([b.id, a.id]);
-    expect((await store.listRuns({ platform: "discord", channel: "D-list", status: "running" })).map((r) => r.id)).toEqual([b.id]);
+    expect(
+      (await store.listRuns({ platform: "discord", channel: "D-list", status: "running" })).map((r) => r.id),
+    ).toEqual([b.id]);
     expect((await store.listRuns({ platform: "discord", status: ["queued"] })).map((r) => r.id)).toEqual([c.id, a.id]);
     expect((await store.listRuns({ platform: "discord", limit: 1 })).map((r) => r.id)).toEqual([c.id]);
     expect((await store.listRuns({ ownerId: "u-b" })).map((r) => r.id)).toEqual([b.id]);
@@ -190,12 +226,18 @@ describe("journal", () => {
     expect(await store.appendNode(run.id, node(1))).toEqual({ inserted: true });
     expect(await store.appendNode(run.id, node(0))).toEqual({ inserted: true });
     expect(await store.appendNode(run.id, node(1, { plan: "changed" }))).toEqual({ inserted: false });
-    await Promise.all([store.appendNode(run.id, node(2)), store.appendNode(run.id, node(2)), store.appendNode(run.id, node(2))]);
+    await Promise.all([
+      store.appendNode(run.id, node(2)),
+      store.appendNode(run.id, node(2)),
+      store.appendNode(run.id, node(2)),
+    ]);
     const journal = await store.loadJournal(run.id);
     expect(journal.map((n) => n.id)).toEqual([0, 1, 2]);
     expect(journal[1]).toEqual(node(1));
     expect(journal[0]!.parentId).toBeNull();
-    expect(await mongo.connect().then((s) => s.connection.collection("solution_nodes").countDocuments({ runId: run.id }))).toBe(3);
+    expect(
+      await mongo.connect().then((s) => s.connection.collection("solution_nodes").countDocuments({ runId: run.id })),
+    ).toBe(3);
     const r = await store.getRun(run.id);
     expect(r!.progress.nodes).toBe(3);
     expect(r!.usage.promptTokens).toBe(300);
@@ -207,7 +249,14 @@ describe("journal", () => {
 
   it("keeps a buggy node's nulls", async () => {
     const run = await store.createRun(newRun());
-    const buggy = node(0, { metric: null, buggy: true, exitCode: null, timedOut: true, submissionOk: false, submissionPath: null });
+    const buggy = node(0, {
+      metric: null,
+      buggy: true,
+      exitCode: null,
+      timedOut: true,
+      submissionOk: false,
+      submissionPath: null,
+    });
     await store.appendNode(run.id, buggy);
     expect(await store.loadJournal(run.id)).toEqual([buggy]);
     expect(await store.loadJournal("other-run")).toEqual([]);
@@ -216,7 +265,10 @@ describe("journal", () => {
   it("keeps an unranked node's reason and a direction not known yet", async () => {
     const run = await store.createRun(newRun());
     const early = node(0, { metric: { name: "rmse", value: 2, lowerIsBetter: null } });
-    const mae = node(1, { metric: { name: "mae", value: 0.4, lowerIsBetter: true }, unranked: "it reported mae, but this run is judged by rmse" });
+    const mae = node(1, {
+      metric: { name: "mae", value: 0.4, lowerIsBetter: true },
+      unranked: "it reported mae, but this run is judged by rmse",
+    });
     await store.appendNode(run.id, early);
     await store.appendNode(run.id, mae);
     expect(await store.loadJournal(run.id)).toEqual([early, mae]);
@@ -226,7 +278,11 @@ describe("journal", () => {
 describe("steering", () => {
   it("assigns increasing seqs, lists unapplied oldest first, marks applied once", async () => {
     const run = await store.createRun(newRun());
-    const a = await store.addSteer(run.id, { kind: "guidance", text: "try gradient boosting", author: "Ada" }, { platform: "slack", userId: "U1", displayName: "Ada" });
+    const a = await store.addSteer(
+      run.id,
+      { kind: "guidance", text: "try gradient boosting", author: "Ada" },
+      { platform: "slack", userId: "U1", displayName: "Ada" },
+    );
     const b = await store.addSteer(run.id, { kind: "pause" });
     const c = await store.addSteer(run.id, { kind: "more", steps: 5 });
     expect([a.seq, b.seq, c.seq]).toEqual([1, 2, 3]);
@@ -254,7 +310,10 @@ describe("steering", () => {
       Array.from({ length: 20 }, (_, i) => store.addSteer(i % 2 ? r1.id : r2.id, { kind: "guidance", text: `g${i}` })),
     );
     for (const runId of [r1.id, r2.id]) {
-      const seqs = added.filter((s) => s.runId === runId).map((s) => s.seq).sort((x, y) => x - y);
+      const seqs = added
+        .filter((s) => s.runId === runId)
+        .map((s) => s.seq)
+        .sort((x, y) => x - y);
       expect(seqs).toEqual(Array.from({ length: 10 }, (_, i) => i + 1));
       expect((await store.unappliedSteers(runId)).map((s) => s.seq)).toEqual(seqs);
     }
@@ -264,14 +323,30 @@ describe("steering", () => {
 describe("thread bindings", () => {
   it("binds a thread to a run and finds the run by thread", async () => {
     const run = await store.createRun(newRun({ origin: { platform: "slack", channel: "C-bind", thread: null } }));
-    const b = await store.bindThread({ platform: "slack", channel: "C-bind", thread: "1700000000.000100", runId: run.id, rootMessageId: "1700000000.000100" });
-    expect(b).toMatchObject({ id: "slack:C-bind:1700000000.000100", runId: run.id, rootMessageId: "1700000000.000100" });
+    const b = await store.bindThread({
+      platform: "slack",
+      channel: "C-bind",
+      thread: "1700000000.000100",
+      runId: run.id,
+      rootMessageId: "1700000000.000100",
+    });
+    expect(b).toMatchObject({
+      id: "slack:C-bind:1700000000.000100",
+      runId: run.id,
+      rootMessageId: "1700000000.000100",
+    });
     expect((await store.findRunByThread("slack", "C-bind", "1700000000.000100"))!.id).toBe(run.id);
     expect((await store.getRun(run.id))!.origin.thread).toBe("1700000000.000100");
     expect(await store.findRunByThread("slack", "C-bind", "other")).toBeNull();
     expect(await store.findRunByThread("discord", "C-bind", "1700000000.000100")).toBeNull();
     // rebinding to the same run is fine and can update the root message
-    const again = await store.bindThread({ platform: "slack", channel: "C-bind", thread: "1700000000.000100", runId: run.id, rootMessageId: "m2" });
+    const again = await store.bindThread({
+      platform: "slack",
+      channel: "C-bind",
+      thread: "1700000000.000100",
+      runId: run.id,
+      rootMessageId: "m2",
+    });
     expect(again.rootMessageId).toBe("m2");
     expect(again.createdAt).toEqual(b.createdAt);
     expect((await store.bindingsForRun(run.id)).map((x) => x.id)).toEqual([b.id]);
@@ -281,7 +356,9 @@ describe("thread bindings", () => {
     const r1 = await store.createRun(newRun());
     const r2 = await store.createRun(newRun());
     await store.bindThread({ platform: "discord", channel: "D1", thread: "T1", runId: r1.id });
-    const err = await store.bindThread({ platform: "discord", channel: "D1", thread: "T1", runId: r2.id }).catch((e: unknown) => e);
+    const err = await store
+      .bindThread({ platform: "discord", channel: "D1", thread: "T1", runId: r2.id })
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ThreadBoundError);
     expect((err as ThreadBoundError).runId).toBe(r1.id);
     expect((await store.findRunByThread("discord", "D1", "T1"))!.id).toBe(r1.id);
@@ -289,14 +366,17 @@ describe("thread bindings", () => {
 
   it("lets one of two concurrent binds of a thread win", async () => {
     const runs = await Promise.all([store.createRun(newRun()), store.createRun(newRun()), store.createRun(newRun())]);
-    const res = await Promise.allSettled(runs.map((r) => store.bindThread({ platform: "slack", channel: "C-race", thread: "T", runId: r.id })));
+    const res = await Promise.allSettled(
+      runs.map((r) => store.bindThread({ platform: "slack", channel: "C-race", thread: "T", runId: r.id })),
+    );
     expect(res.filter((r) => r.status === "fulfilled")).toHaveLength(1);
   });
 });
 
 describe("indexes", () => {
   it("declares the lookup indexes", async () => {
-    const names = async (c: string) => (await store.connection.collection(c).listIndexes().toArray()).map((i) => JSON.stringify(i.key));
+    const names = async (c: string) =>
+      (await store.connection.collection(c).listIndexes().toArray()).map((i) => JSON.stringify(i.key));
     expect(await names("runs")).toEqual(
       expect.arrayContaining([
         JSON.stringify({ "origin.platform": 1, "origin.channel": 1, createdAt: -1 }),

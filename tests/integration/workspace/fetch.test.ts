@@ -10,7 +10,12 @@ import { join } from "node:path";
 import { DataError } from "../../../src/errors.ts";
 import { silentLogger } from "../../../src/logger.ts";
 import { classifyAddress, checkHost, refusalReason } from "../../../src/workspace/address-guard.ts";
-import { downloadToFile, filenameFromDisposition, sanitizeFilename, type DownloadOptions } from "../../../src/workspace/fetch.ts";
+import {
+  downloadToFile,
+  filenameFromDisposition,
+  sanitizeFilename,
+  type DownloadOptions,
+} from "../../../src/workspace/fetch.ts";
 import { fetchDatasets } from "../../../src/workspace/datasets.ts";
 import { startFileServer, type FileServer } from "../../fakes/file-server.ts";
 
@@ -45,7 +50,11 @@ beforeAll(async () => {
   server = await startFileServer({
     "/data.csv": { kind: "file", body: "a,b\n1,2\n", contentType: "text/csv" },
     "/download": { kind: "file", body: "x,y\n", contentDisposition: `attachment; filename="../../etc/passwd"` },
-    "/utf8": { kind: "file", body: "x\n", contentDisposition: `attachment; filename="fallback.csv"; filename*=UTF-8''donn%C3%A9es.csv` },
+    "/utf8": {
+      kind: "file",
+      body: "x\n",
+      contentDisposition: `attachment; filename="fallback.csv"; filename*=UTF-8''donn%C3%A9es.csv`,
+    },
     "/big-header": { kind: "file", body: Buffer.alloc(4096, 1) },
     "/endless": { kind: "endless", chunkSize: 16 * 1024 },
     "/hang": { kind: "hang" },
@@ -105,8 +114,12 @@ describe("downloadToFile", () => {
   });
 
   it("refuses other schemes and credentials in the URL", async () => {
-    expect((await failure(downloadToFile("file:///etc/passwd", dir, opts()))).userMessage).toMatch(/refused: it is a file: link; only http and https/);
-    expect((await failure(downloadToFile("ftp://example.com/data.zip", dir, opts()))).userMessage).toMatch(/refused: it is a ftp: link/);
+    expect((await failure(downloadToFile("file:///etc/passwd", dir, opts()))).userMessage).toMatch(
+      /refused: it is a file: link; only http and https/,
+    );
+    expect((await failure(downloadToFile("ftp://example.com/data.zip", dir, opts()))).userMessage).toMatch(
+      /refused: it is a ftp: link/,
+    );
     expect((await failure(downloadToFile("data:text/csv,a,b", dir, opts()))).userMessage).toMatch(/refused/);
     const creds = await failure(downloadToFile(`http://bob:hunter2@127.0.0.1:${server.port}/data.csv`, dir, opts()));
     expect(creds.userMessage).toMatch(/user name or password/);
@@ -123,17 +136,31 @@ describe("downloadToFile", () => {
     const before = server.requests.length;
     await failure(downloadToFile(server.url("/data.csv"), dir, opts({ allowedAddresses: [] })));
     expect(server.requests.length).toBe(before); // never connected
-    const ok = await downloadToFile(server.url("/data.csv"), dir, opts({ allowedAddresses: [], allowPrivateHosts: true }));
+    const ok = await downloadToFile(
+      server.url("/data.csv"),
+      dir,
+      opts({ allowedAddresses: [], allowPrivateHosts: true }),
+    );
     expect(ok.bytes).toBe(8);
   });
 
   it("refuses a host name that resolves to loopback (localhost)", async () => {
-    const err = await failure(downloadToFile(`http://localhost:${server.port}/data.csv`, dir, opts({ allowedAddresses: [] })));
-    expect(err.userMessage).toMatch(/refused: localhost resolves to (127\.0\.0\.1|::1), which is a loopback address \(set AIDE_DATA_ALLOW_PRIVATE_HOSTS=1 to allow\)/);
+    const err = await failure(
+      downloadToFile(`http://localhost:${server.port}/data.csv`, dir, opts({ allowedAddresses: [] })),
+    );
+    expect(err.userMessage).toMatch(
+      /refused: localhost resolves to (127\.0\.0\.1|::1), which is a loopback address \(set AIDE_DATA_ALLOW_PRIVATE_HOSTS=1 to allow\)/,
+    );
   });
 
   it("refuses IPv6 and IPv4-mapped forms of loopback and metadata addresses", async () => {
-    for (const u of ["http://[::1]/x", "http://[::ffff:127.0.0.1]/x", "http://[::ffff:a9fe:a9fe]/x", "http://0x7f.1/x", "http://2130706433/x"]) {
+    for (const u of [
+      "http://[::1]/x",
+      "http://[::ffff:127.0.0.1]/x",
+      "http://[::ffff:a9fe:a9fe]/x",
+      "http://0x7f.1/x",
+      "http://2130706433/x",
+    ]) {
       const err = await failure(downloadToFile(u, dir, opts({ allowedAddresses: [] })));
       expect(err.userMessage).toMatch(/refused: .* is (a loopback|a cloud metadata) address/);
     }
@@ -146,7 +173,9 @@ describe("downloadToFile", () => {
     );
     const meta = await failure(downloadToFile(server.url("/to-metadata"), dir, opts({ allowPrivateHosts: true })));
     expect(meta.userMessage).toMatch(/refused: 169\.254\.169\.254 is a cloud metadata address \(always refused\)/);
-    expect((await failure(downloadToFile(server.url("/to-file"), dir, opts()))).userMessage).toMatch(/refused: it redirects to a file: link/);
+    expect((await failure(downloadToFile(server.url("/to-file"), dir, opts()))).userMessage).toMatch(
+      /refused: it redirects to a file: link/,
+    );
     const creds = await failure(downloadToFile(server.url("/to-creds"), dir, opts()));
     expect(creds.userMessage).toMatch(/redirects to a link with a user name or password/);
     expect(creds.message).not.toContain("pw@");
@@ -165,7 +194,9 @@ describe("downloadToFile", () => {
     const byHeader = await failure(downloadToFile(server.url("/big-header"), dir, opts({ maxBytes: 1000 })));
     expect(byHeader.userMessage).toMatch(/refused: the file \(4 KB\) is larger than the 1000 bytes limit/);
     const streamed = await failure(downloadToFile(server.url("/endless"), dir, opts({ maxBytes: 500 * 1024 })));
-    expect(streamed.userMessage).toBe(`Download of ${server.url("/endless")} stopped: the file is larger than the 500 KB limit.`);
+    expect(streamed.userMessage).toBe(
+      `Download of ${server.url("/endless")} stopped: the file is larger than the 500 KB limit.`,
+    );
     expect(await readdir(dir)).toEqual([]);
   });
 
@@ -196,7 +227,9 @@ describe("downloadToFile", () => {
     expect((await failure(downloadToFile(server.url("/missing"), dir, opts()))).userMessage).toBe(
       `Download of ${server.url("/missing")} failed: the server answered 404 Not Found.`,
     );
-    expect((await failure(downloadToFile(server.url("/broken"), dir, opts()))).userMessage).toMatch(/answered 500 Internal Server Error/);
+    expect((await failure(downloadToFile(server.url("/broken"), dir, opts()))).userMessage).toMatch(
+      /answered 500 Internal Server Error/,
+    );
     expect(await readdir(dir)).toEqual([]);
   });
 
@@ -249,7 +282,9 @@ describe("downloadToFile", () => {
       { address: "93.184.216.34", family: 4 },
       { address: "192.168.1.10", family: 4 },
     ];
-    const err = await failure(downloadToFile("http://mixed.invalid/data.csv", dir, opts({ resolver, allowedAddresses: [] })));
+    const err = await failure(
+      downloadToFile("http://mixed.invalid/data.csv", dir, opts({ resolver, allowedAddresses: [] })),
+    );
     expect(err.userMessage).toMatch(/mixed\.invalid resolves to 192\.168\.1\.10, which is a private address/);
   });
 
@@ -354,11 +389,15 @@ describe("fetchDatasets", () => {
         logger: silentLogger,
       }),
     );
-    expect(err.userMessage).toMatch(/data\.csv contains data\.csv, but the data directory already has something with that name/);
+    expect(err.userMessage).toMatch(
+      /data\.csv contains data\.csv, but the data directory already has something with that name/,
+    );
     expect(await readFile(join(input, "data.csv"), "utf8")).toBe("a,b\n1,2\n");
   });
 
   it("needs at least one source", async () => {
-    expect((await failure(fetchDatasets([], join(dir, "input"), { logger: silentLogger }))).userMessage).toMatch(/No data given/);
+    expect((await failure(fetchDatasets([], join(dir, "input"), { logger: silentLogger }))).userMessage).toMatch(
+      /No data given/,
+    );
   });
 });

@@ -199,7 +199,13 @@ describe("unpackInto: friendly archives", () => {
   });
 
   it("keeps a zip with several top-level entries as it is", async () => {
-    const zip = await archive("two.zip", buildZip([{ name: "train.csv", data: "a\n" }, { name: "extra/notes.txt", data: "n" }]));
+    const zip = await archive(
+      "two.zip",
+      buildZip([
+        { name: "train.csv", data: "a\n" },
+        { name: "extra/notes.txt", data: "n" },
+      ]),
+    );
     const r = await unpackInto(zip, dest, limits);
     expect(r.flattened).toBeNull();
     expect(r.files).toEqual(["extra/notes.txt", "train.csv"]);
@@ -221,7 +227,14 @@ describe("unpackInto: friendly archives", () => {
   });
 
   it("unpacks a plain tar", async () => {
-    const tar = await archive("plain.tar", buildTar([{ name: "x/", type: "5" }, { name: "x/a.csv", data: "1\n" }, { name: "b.csv", data: "2\n" }]));
+    const tar = await archive(
+      "plain.tar",
+      buildTar([
+        { name: "x/", type: "5" },
+        { name: "x/a.csv", data: "1\n" },
+        { name: "b.csv", data: "2\n" },
+      ]),
+    );
     const r = await unpackInto(tar, dest, limits);
     expect(r.kind).toBe("tar");
     expect(r.files).toEqual(["b.csv", "x/a.csv"]);
@@ -248,7 +261,13 @@ describe("unpackInto: friendly archives", () => {
 
   it("leaves nested archives and zip-based data formats as files", async () => {
     const inner = buildZip([{ name: "deep.csv", data: "1\n" }]);
-    const zip = await archive("outer.zip", buildZip([{ name: "inner.zip", data: inner }, { name: "train.csv", data: "a\n" }]));
+    const zip = await archive(
+      "outer.zip",
+      buildZip([
+        { name: "inner.zip", data: inner },
+        { name: "train.csv", data: "a\n" },
+      ]),
+    );
     const r = await unpackInto(zip, dest, limits);
     expect(r.files).toEqual(["inner.zip", "train.csv"]);
     const npz = await archive("arrays.npz", buildZip([{ name: "x.npy", data: "fake" }]));
@@ -257,22 +276,40 @@ describe("unpackInto: friendly archives", () => {
 
   it("refuses a top-level name that already exists in destDir, leaving it untouched", async () => {
     await writeFile(join(dest, "train.csv"), "original");
-    const zip = await archive("data.zip", buildZip([{ name: "d/train.csv", data: "new" }, { name: "d/other.csv", data: "o" }]));
-    await expect(unpackInto(zip, dest, limits)).rejects.toThrow(/contains train\.csv, but the data directory already has something with that name/);
+    const zip = await archive(
+      "data.zip",
+      buildZip([
+        { name: "d/train.csv", data: "new" },
+        { name: "d/other.csv", data: "o" },
+      ]),
+    );
+    await expect(unpackInto(zip, dest, limits)).rejects.toThrow(
+      /contains train\.csv, but the data directory already has something with that name/,
+    );
     expect(await readFile(join(dest, "train.csv"), "utf8")).toBe("original");
     expect(await readdir(dest)).toEqual(["train.csv"]);
   });
 
   it("counts files and bytes already used by earlier data sets", async () => {
     const zip = await archive("data.zip", buildZip([{ name: "a.csv", data: "1234567890" }]));
-    await expect(unpackInto(zip, dest, { maxFiles: 5, maxTotalBytes: 100 }, { used: { files: 5, bytes: 0 } })).rejects.toThrow(/more than 5 files/);
-    await expect(unpackInto(zip, dest, { maxFiles: 5, maxTotalBytes: 100 }, { used: { files: 0, bytes: 95 } })).rejects.toThrow(/beyond the 100 bytes limit/);
+    await expect(
+      unpackInto(zip, dest, { maxFiles: 5, maxTotalBytes: 100 }, { used: { files: 5, bytes: 0 } }),
+    ).rejects.toThrow(/more than 5 files/);
+    await expect(
+      unpackInto(zip, dest, { maxFiles: 5, maxTotalBytes: 100 }, { used: { files: 0, bytes: 95 } }),
+    ).rejects.toThrow(/beyond the 100 bytes limit/);
   });
 });
 
 describe("unpackInto: hostile archives", () => {
   it("refuses zip path traversal", async () => {
-    const zip = await archive("evil.zip", buildZip([{ name: "ok.csv", data: "1" }, { name: "../evil.csv", data: "pwned" }]));
+    const zip = await archive(
+      "evil.zip",
+      buildZip([
+        { name: "ok.csv", data: "1" },
+        { name: "../evil.csv", data: "pwned" },
+      ]),
+    );
     await expectRefused(zip, /^evil\.zip: archive entry \.\.\/evil\.csv escapes the data directory\.$/);
     const deep = await archive("deep.zip", buildZip([{ name: "a/../../../etc/passwd", data: "x" }]));
     await expectRefused(deep, /escapes the data directory/);
@@ -289,7 +326,13 @@ describe("unpackInto: hostile archives", () => {
 
   it("refuses tar path traversal and absolute paths (plain and gzipped)", async () => {
     const target = join(tmpdir(), `aide-evil-${process.pid}-${Date.now()}.csv`);
-    const t1 = await archive("evil.tar", buildTar([{ name: "ok.csv", data: "1" }, { name: "../../evil.csv", data: "pwned" }]));
+    const t1 = await archive(
+      "evil.tar",
+      buildTar([
+        { name: "ok.csv", data: "1" },
+        { name: "../../evil.csv", data: "pwned" },
+      ]),
+    );
     await expectRefused(t1, /archive entry \.\.\/\.\.\/evil\.csv escapes the data directory/);
     const t2 = await archive("abs.tar.gz", gzipSync(buildTar([{ name: target, data: "pwned" }])));
     await expectRefused(t2, /escapes the data directory \(absolute path\)/);
@@ -335,7 +378,13 @@ describe("unpackInto: hostile archives", () => {
       "fifo (special file, not extracted)",
     ]);
     expect(r.files).toEqual(["escape/evil.csv", "passwd"]);
-    expect(await listTree(root)).toEqual(["input/", "input/escape/", "input/escape/evil.csv", "input/passwd", "links.tar.gz"]);
+    expect(await listTree(root)).toEqual([
+      "input/",
+      "input/escape/",
+      "input/escape/evil.csv",
+      "input/passwd",
+      "links.tar.gz",
+    ]);
     expect((await lstat(join(dest, "passwd"))).isFile()).toBe(true);
     expect(await readFile("/etc/passwd", "utf8")).not.toContain("overwrite?");
   });
@@ -359,21 +408,34 @@ describe("unpackInto: hostile archives", () => {
 
   it("catches bytes beyond the limit even when every entry is small on its own", async () => {
     const chunk = Buffer.alloc(3 * 1024 * 1024, 0x61);
-    const zip = await archive("many.zip", buildZip([1, 2, 3, 4, 5].map((i) => ({ name: `part${i}.csv`, data: chunk }))));
+    const zip = await archive(
+      "many.zip",
+      buildZip([1, 2, 3, 4, 5].map((i) => ({ name: `part${i}.csv`, data: chunk }))),
+    );
     await expectRefused(zip, /archive expands beyond the 10 MB limit/);
   });
 
   it("refuses a compression ratio beyond the limit", async () => {
     const zeros = Buffer.alloc(40 * 1024 * 1024);
     const zip = await archive("ratio.zip", buildZip([{ name: "zeros.csv", data: zeros }]));
-    await expectRefused(zip, /archive entry zeros\.csv expands more than 100 times/, { maxFiles: 10, maxTotalBytes: 1024 ** 3, maxRatio: 100 });
+    await expectRefused(zip, /archive entry zeros\.csv expands more than 100 times/, {
+      maxFiles: 10,
+      maxTotalBytes: 1024 ** 3,
+      maxRatio: 100,
+    });
   });
 
   it("refuses a tar.gz bomb, by header size and by stream size", async () => {
-    const big = await archive("big.tar.gz", gzipSync(buildTar([{ name: "zeros.csv", data: Buffer.alloc(30 * 1024 * 1024) }])));
+    const big = await archive(
+      "big.tar.gz",
+      gzipSync(buildTar([{ name: "zeros.csv", data: Buffer.alloc(30 * 1024 * 1024) }])),
+    );
     await expectRefused(big, /archive expands beyond the 10 MB limit/);
     // A huge (ignored) pax header is consumed by the parser, never written: the stream bound stops it.
-    const pax = await archive("pax.tar.gz", gzipSync(buildTar([{ name: "PaxHeader", type: "x", data: Buffer.alloc(100 * 1024 * 1024) }])));
+    const pax = await archive(
+      "pax.tar.gz",
+      gzipSync(buildTar([{ name: "PaxHeader", type: "x", data: Buffer.alloc(100 * 1024 * 1024) }])),
+    );
     await expectRefused(pax, /archive expands (beyond the 10 MB limit|more than 100 times)/);
     // A gzip of nothing but zeros (no entries at all) must not be decompressed forever.
     const zeros = await archive("zeros.tar.gz", gzipSync(Buffer.alloc(200 * 1024 * 1024)));
@@ -400,17 +462,35 @@ describe("unpackInto: hostile archives", () => {
   });
 
   it("refuses duplicate entries", async () => {
-    const zip = await archive("dup.zip", buildZip([{ name: "a.csv", data: "1" }, { name: "a.csv", data: "2" }]));
+    const zip = await archive(
+      "dup.zip",
+      buildZip([
+        { name: "a.csv", data: "1" },
+        { name: "a.csv", data: "2" },
+      ]),
+    );
     await expectRefused(zip, /archive contains a\.csv twice/);
-    const clash = await archive("clash.tar", buildTar([{ name: "a", data: "file" }, { name: "a/b.csv", data: "2" }]));
+    const clash = await archive(
+      "clash.tar",
+      buildTar([
+        { name: "a", data: "file" },
+        { name: "a/b.csv", data: "2" },
+      ]),
+    );
     await expectRefused(clash, /archive entry a conflicts with a file of the same name/);
   });
 
   it("refuses truncated and corrupted archives without crashing or hanging", async () => {
-    const good = buildZip([{ name: "train.csv", data: Buffer.alloc(200_000, 0x61) }, { name: "test.csv", data: "x" }]);
+    const good = buildZip([
+      { name: "train.csv", data: Buffer.alloc(200_000, 0x61) },
+      { name: "test.csv", data: "x" },
+    ]);
     const half = await archive("half.zip", good.subarray(0, Math.floor(good.length / 2)));
     await expectRefused(half, /^half\.zip: the zip file is damaged or truncated\.$/);
-    const corrupt = await archive("corrupt.zip", buildZip([{ name: "a.csv", data: "hello", rawCompressed: Buffer.from([0xff, 0xff, 0xff, 0xff]) }]));
+    const corrupt = await archive(
+      "corrupt.zip",
+      buildZip([{ name: "a.csv", data: "hello", rawCompressed: Buffer.from([0xff, 0xff, 0xff, 0xff]) }]),
+    );
     await expectRefused(corrupt, /corrupt\.zip: archive entry a\.csv is damaged/);
 
     const tar = buildTar([{ name: "train.csv", data: Buffer.alloc(100_000, 0x61) }]);
@@ -418,7 +498,10 @@ describe("unpackInto: hostile archives", () => {
     await expectRefused(cutTar, /cut\.tar: (the archive is damaged or truncated|archive entry train\.csv is damaged)/);
     const tgz = gzipSync(tar);
     const cutTgz = await archive("cut.tar.gz", tgz.subarray(0, Math.floor(tgz.length / 2)));
-    await expectRefused(cutTgz, /cut\.tar\.gz: (the archive is damaged or truncated|archive entry train\.csv is damaged)/);
+    await expectRefused(
+      cutTgz,
+      /cut\.tar\.gz: (the archive is damaged or truncated|archive entry train\.csv is damaged)/,
+    );
     const cutGz = await archive("cut.csv.gz", gzipSync(Buffer.alloc(100_000, 0x61)).subarray(0, 30));
     await expectRefused(cutGz, /cut\.csv\.gz: the gzip data is damaged or truncated/);
   });
@@ -427,12 +510,24 @@ describe("unpackInto: hostile archives", () => {
     const garbage = Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 7919 + 13) % 256));
     await expectRefused(await archive("garbage.zip", garbage), /^garbage\.zip is not a zip, tar or csv file\.$/);
     await expectRefused(await archive("empty.csv", ""), /^empty\.csv is empty\.$/);
-    await expectRefused(await archive("page.zip", "<!DOCTYPE html><html><body>Sign in</body></html>"), /page\.zip is a web page/);
-    await expectRefused(await archive("data.7z", Buffer.from([0x37, 0x7a, 0xbc, 0xaf, 0x27, 0x1c, 0, 4])), /7z archive, which is not supported/);
+    await expectRefused(
+      await archive("page.zip", "<!DOCTYPE html><html><body>Sign in</body></html>"),
+      /page\.zip is a web page/,
+    );
+    await expectRefused(
+      await archive("data.7z", Buffer.from([0x37, 0x7a, 0xbc, 0xaf, 0x27, 0x1c, 0, 4])),
+      /7z archive, which is not supported/,
+    );
   });
 
   it("never leaves a staging directory behind", async () => {
-    const zip = await archive("evil.zip", buildZip([{ name: "ok.csv", data: "1" }, { name: "../evil.csv", data: "x" }]));
+    const zip = await archive(
+      "evil.zip",
+      buildZip([
+        { name: "ok.csv", data: "1" },
+        { name: "../evil.csv", data: "x" },
+      ]),
+    );
     await expect(unpackInto(zip, dest, limits)).rejects.toThrow(DataError);
     const ok = await archive("ok.zip", buildZip([{ name: "ok.csv", data: "1" }]));
     await unpackInto(ok, dest, limits);

@@ -13,7 +13,6 @@ import { describeLong } from "../support/flags.ts";
 import { expectRunSurvived } from "../support/invariants.ts";
 import { waitMidStep } from "../support/run-watch.ts";
 
-
 const LONG_OUTAGE_SEC = Number(process.env.AIDE_CHAT_OUTAGE_SEC ?? "60");
 
 function chatOutageCase(channel: string, outageMs: number, steps: number) {
@@ -24,7 +23,13 @@ function chatOutageCase(channel: string, outageMs: number, steps: number) {
     const runId = started.run.id;
     await waitMidStep(d.redisClient, runId, 1, 120_000);
     const callsBefore = d.slack.calls.length;
-    const outage = d.slack.fail({ methods: ["*"], times: Infinity, durationMs: outageMs, kind: "outage", retryAfterSec: 1 });
+    const outage = d.slack.fail({
+      methods: ["*"],
+      times: Infinity,
+      durationMs: outageMs,
+      kind: "outage",
+      retryAfterSec: 1,
+    });
     const guidance = ["try a random forest with balanced class weights"];
     await d.reply(started, guidance[0]!);
     await new Promise((r) => setTimeout(r, outageMs));

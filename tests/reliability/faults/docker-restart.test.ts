@@ -14,7 +14,6 @@ import { expectRunSurvived } from "../support/invariants.ts";
 import { PRIVATE_DOCKER_HOST, startPrivateDocker, type PrivateDocker } from "../support/private-docker.ts";
 import { sleep, waitMidStep } from "../support/run-watch.ts";
 
-
 function dockerRestartCase(channel: string, downMs: number, steps: number) {
   let docker: PrivateDocker;
   beforeAll(async () => {
@@ -24,7 +23,12 @@ function dockerRestartCase(channel: string, downMs: number, steps: number) {
   afterAll(async () => {
     await docker?.stop();
   }, 120_000);
-  const d = useDeployment({ workers: 1, workerConcurrency: 2, executor: "docker", workerEnv: { DOCKER_HOST: PRIVATE_DOCKER_HOST } });
+  const d = useDeployment({
+    workers: 1,
+    workerConcurrency: 2,
+    executor: "docker",
+    workerEnv: { DOCKER_HOST: PRIVATE_DOCKER_HOST },
+  });
 
   it(`loses nothing when the Docker daemon restarts mid-step, down ${downMs / 1000} s`, async () => {
     const started = await d.startRun(channel, { steps, parallel: 1 });
@@ -37,7 +41,9 @@ function dockerRestartCase(channel: string, downMs: number, steps: number) {
     const end = await d.waitForEnd(runId, 400_000);
     expect(end.status, end.error ?? "").toBe("finished");
     const buggy = (await d.store.loadJournal(runId)).filter((n) => n.buggy).length;
-    await expectRunSurvived(d, started, `Docker daemon restarted mid-step, ${downMs / 1000} s down`, { extra: { "buggy nodes": buggy } });
+    await expectRunSurvived(d, started, `Docker daemon restarted mid-step, ${downMs / 1000} s down`, {
+      extra: { "buggy nodes": buggy },
+    });
   }, 900_000);
 }
 

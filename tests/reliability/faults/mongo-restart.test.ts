@@ -13,7 +13,6 @@ import { describeLong } from "../support/flags.ts";
 import { expectRunSurvived } from "../support/invariants.ts";
 import { waitMidStep } from "../support/run-watch.ts";
 
-
 function mongoRestartCase(channel: string, downMs: number, steps: number) {
   const d = useDeployment({ workers: 2, workerConcurrency: 2 });
 

@@ -13,7 +13,6 @@ import { describeLong } from "../support/flags.ts";
 import { expectRunSurvived } from "../support/invariants.ts";
 import { waitMidStep } from "../support/run-watch.ts";
 
-
 function redisRestartCase(channel: string, how: "graceful" | "crash", downMs: number, steps: number) {
   const d = useDeployment({ workers: 2, workerConcurrency: 2 });
 
@@ -30,7 +29,12 @@ function redisRestartCase(channel: string, how: "graceful" | "crash", downMs: nu
     await replied;
     const end = await d.waitForEnd(runId, 300_000);
     expect(end.status, end.error ?? "").toBe("finished");
-    await expectRunSurvived(d, started, `Redis ${how === "crash" ? "SIGKILL" : "restart"} (AOF), ${downMs / 1000} s down`, { guidance });
+    await expectRunSurvived(
+      d,
+      started,
+      `Redis ${how === "crash" ? "SIGKILL" : "restart"} (AOF), ${downMs / 1000} s down`,
+      { guidance },
+    );
   }, 600_000);
 }
 

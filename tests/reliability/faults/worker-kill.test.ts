@@ -32,7 +32,10 @@ function workerKillCase(channel: string, kills: number, steps: number) {
     }
     const end = await d.waitForEnd(runId, 300_000);
     expect(end.status, end.error ?? "").toBe("finished");
-    const facts = await expectRunSurvived(d, started, "worker SIGKILL mid-step", { guidance, extra: { kills: killed.length } });
+    const facts = await expectRunSurvived(d, started, "worker SIGKILL mid-step", {
+      guidance,
+      extra: { kills: killed.length },
+    });
     expect(facts.events.filter((e) => e.type === "run.started").length).toBeGreaterThanOrEqual(kills + 1);
   }, 900_000);
 }

@@ -86,7 +86,14 @@ export function buildZip(entries: ZipEntry[]): Buffer {
 }
 
 export type TarType = "file" | "dir" | "symlink" | "hardlink" | "chardev" | "fifo";
-const TYPE_FLAG: Record<TarType, string> = { file: "0", dir: "5", symlink: "2", hardlink: "1", chardev: "3", fifo: "6" };
+const TYPE_FLAG: Record<TarType, string> = {
+  file: "0",
+  dir: "5",
+  symlink: "2",
+  hardlink: "1",
+  chardev: "3",
+  fifo: "6",
+};
 
 export interface TarEntry {
   name: string;

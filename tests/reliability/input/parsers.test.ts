@@ -11,7 +11,13 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { extractLinks, parseCommand, parseReply, type ParsedCommand, type ParsedReply } from "../../../src/runs/chat/commands.ts";
+import {
+  extractLinks,
+  parseCommand,
+  parseReply,
+  type ParsedCommand,
+  type ParsedReply,
+} from "../../../src/runs/chat/commands.ts";
 import { discordReplyText, discordText } from "../../../bots/discord/translate.ts";
 import { mentions, replyText, slackText, withoutMention } from "../../../bots/slack/translate.ts";
 import { parseDurationSec } from "../../../src/runs/duration.ts";
@@ -41,16 +47,20 @@ function checkCommand(c: ParsedCommand): void {
     expect(new Set(c.links).size).toBe(c.links.length);
     if (c.steps !== undefined) expect(c.steps >= 1 && c.steps <= LIMITS.steps.max).toBe(true);
     if (c.parallel !== undefined) expect(c.parallel >= 1 && c.parallel <= LIMITS.parallel.max).toBe(true);
-    if (c.timeoutSec !== undefined) expect(c.timeoutSec >= LIMITS.timeoutSec.min && c.timeoutSec <= LIMITS.timeoutSec.max).toBe(true);
+    if (c.timeoutSec !== undefined)
+      expect(c.timeoutSec >= LIMITS.timeoutSec.min && c.timeoutSec <= LIMITS.timeoutSec.max).toBe(true);
   }
-  if (c.kind === "stop" || (c.kind === "status" && c.runId !== undefined)) expect(c.runId).toMatch(/^[A-Za-z0-9_-]{1,128}$/);
+  if (c.kind === "stop" || (c.kind === "status" && c.runId !== undefined))
+    expect(c.runId).toMatch(/^[A-Za-z0-9_-]{1,128}$/);
 }
 
 function checkReply(r: ParsedReply): void {
   expect(REPLY_KINDS.has(r.kind)).toBe(true);
   if (r.kind === "invalid") expectUserFacing(r.problem);
-  if (r.kind === "steer" && r.command.kind === "more") expect(r.command.steps >= 1 && r.command.steps <= LIMITS.steps.max).toBe(true);
-  if (r.kind === "steer" && (r.command.kind === "focus" || r.command.kind === "debug")) expect(Number.isInteger(r.command.node) && r.command.node >= 0).toBe(true);
+  if (r.kind === "steer" && r.command.kind === "more")
+    expect(r.command.steps >= 1 && r.command.steps <= LIMITS.steps.max).toBe(true);
+  if (r.kind === "steer" && (r.command.kind === "focus" || r.command.kind === "debug"))
+    expect(Number.isInteger(r.command.node) && r.command.node >= 0).toBe(true);
   if (r.kind === "steer" && r.command.kind === "guidance") expect(r.command.text.trim().length).toBeGreaterThan(0);
 }
 
@@ -59,18 +69,116 @@ function checkReply(r: ParsedReply): void {
 
 /** Characters people type: ASCII, accents, CJK, emoji (with ZWJ), markup, dashes Slack makes of "--". */
 const CHAR = fc.constantFrom(
-  "a", "b", "Z", "0", "7", " ", " ", "\t", "\n", "é", "ß", "ø", "漢", "字", "🙂", "👩‍🔬", "\u200b", "\u0000", "\u202e",
-  "_", ".", ",", ";", ":", "!", "?", "'", '"', "(", ")", "[", "]", "{", "}", "`", "```", "#", "*", "~", "|", "&", "&amp;",
-  "<", ">", "<@U123>", "<@U9|ada>", "<!here>", "/", "\\", "=", "+", "-", "--", "\u2014", "\u2013", "%", "$",
-  "http://", "https://", "<https://x.test/a.zip|a.zip>", "<http://", "aide", "/aide", "start", "stop", "more", "focus", "#3",
-  "--steps", "--parallel", "--timeout", "--metric", "10", "1000", "-1", "1e3", "0x10", "NaN", "Infinity", "pause", "resume",
+  "a",
+  "b",
+  "Z",
+  "0",
+  "7",
+  " ",
+  " ",
+  "\t",
+  "\n",
+  "é",
+  "ß",
+  "ø",
+  "漢",
+  "字",
+  "🙂",
+  "👩‍🔬",
+  "\u200b",
+  "\u0000",
+  "\u202e",
+  "_",
+  ".",
+  ",",
+  ";",
+  ":",
+  "!",
+  "?",
+  "'",
+  '"',
+  "(",
+  ")",
+  "[",
+  "]",
+  "{",
+  "}",
+  "`",
+  "```",
+  "#",
+  "*",
+  "~",
+  "|",
+  "&",
+  "&amp;",
+  "<",
+  ">",
+  "<@U123>",
+  "<@U9|ada>",
+  "<!here>",
+  "/",
+  "\\",
+  "=",
+  "+",
+  "-",
+  "--",
+  "\u2014",
+  "\u2013",
+  "%",
+  "$",
+  "http://",
+  "https://",
+  "<https://x.test/a.zip|a.zip>",
+  "<http://",
+  "aide",
+  "/aide",
+  "start",
+  "stop",
+  "more",
+  "focus",
+  "#3",
+  "--steps",
+  "--parallel",
+  "--timeout",
+  "--metric",
+  "10",
+  "1000",
+  "-1",
+  "1e3",
+  "0x10",
+  "NaN",
+  "Infinity",
+  "pause",
+  "resume",
 );
 /** Free text built from those pieces, up to 400 pieces (a few thousand characters). */
 const chatText = fc.array(CHAR, { maxLength: 400 }).map((parts) => parts.join(""));
 /** Any string at all (UTF-16 code units, lone surrogates included). */
 const anyText = fc.string({ unit: "binary", maxLength: 2000 });
 
-const WORD_CHAR = fc.constantFrom("a", "q", "Z", "3", "é", "漢", "🙂", "_", ".", ",", "'", "(", ")", "`", "#", "-", "?", "&", "|", "*", "~");
+const WORD_CHAR = fc.constantFrom(
+  "a",
+  "q",
+  "Z",
+  "3",
+  "é",
+  "漢",
+  "🙂",
+  "_",
+  ".",
+  ",",
+  "'",
+  "(",
+  ")",
+  "`",
+  "#",
+  "-",
+  "?",
+  "&",
+  "|",
+  "*",
+  "~",
+);
 /** A task word: never a flag (leading -- or a dash), never a link, never markup. */
 const taskWord = fc
   .array(WORD_CHAR, { minLength: 1, maxLength: 10 })
@@ -108,13 +216,19 @@ function renderLink(url: string, form: LinkForm, text: string): string {
 }
 
 const flagPrefix = fc.constantFrom("--", "\u2014", "\u2013");
-const flagCase = fc.constantFrom((s: string) => s, (s: string) => s.toUpperCase(), (s: string) => s[0]!.toUpperCase() + s.slice(1));
+const flagCase = fc.constantFrom(
+  (s: string) => s,
+  (s: string) => s.toUpperCase(),
+  (s: string) => s[0]!.toUpperCase() + s.slice(1),
+);
 const metricName = fc.stringMatching(/^[A-Za-z0-9_@.+][A-Za-z0-9_@.+-]{0,20}$/);
 const timeoutText = fc.oneof(
   fc.integer({ min: LIMITS.timeoutSec.min, max: LIMITS.timeoutSec.max }).map((s) => ({ text: `${s}s`, sec: s })),
   fc.integer({ min: 1, max: 1440 }).map((m) => ({ text: `${m}m`, sec: m * 60 })),
   fc.integer({ min: 1, max: 24 }).map((h) => ({ text: `${h}h`, sec: h * 3600 })),
-  fc.tuple(fc.integer({ min: 0, max: 23 }), fc.integer({ min: 1, max: 59 })).map(([h, m]) => ({ text: `${h}h${m}m`, sec: h * 3600 + m * 60 })),
+  fc
+    .tuple(fc.integer({ min: 0, max: 23 }), fc.integer({ min: 1, max: 59 }))
+    .map(([h, m]) => ({ text: `${h}h${m}m`, sec: h * 3600 + m * 60 })),
   fc.integer({ min: LIMITS.timeoutSec.min, max: 9999 }).map((s) => ({ text: String(s), sec: s })),
 );
 
@@ -178,7 +292,13 @@ describe("chat parsers: round trips", () => {
     );
     const item = fc.oneof(
       taskWord.map((w) => ({ kind: "word" as const, w })),
-      fc.tuple(httpLink, fc.constantFrom<LinkForm>("bare", "slack-escaped", "wrapped", "wrapped-label"), fc.stringMatching(/^[a-z .]{0,12}$/)).map(([url, form, text]) => ({ kind: "link" as const, url, form, text })),
+      fc
+        .tuple(
+          httpLink,
+          fc.constantFrom<LinkForm>("bare", "slack-escaped", "wrapped", "wrapped-label"),
+          fc.stringMatching(/^[a-z .]{0,12}$/),
+        )
+        .map(([url, form, text]) => ({ kind: "link" as const, url, form, text })),
     );
     fc.assert(
       fc.property(
@@ -196,11 +316,17 @@ describe("chat parsers: round trips", () => {
           if (f.metric !== undefined) parts.push({ name: "metric", value: f.metric });
           if (f.timeout !== undefined) parts.push({ name: "timeout", value: f.timeout.text });
           // Each flag goes in whole (name and value together) anywhere among the words and links.
-          const units: string[][] = items.map((it) => [it.kind === "word" ? it.w : renderLink(it.url, it.form, it.text)]);
+          const units: string[][] = items.map((it) => [
+            it.kind === "word" ? it.w : renderLink(it.url, it.form, it.text),
+          ]);
           parts.forEach((p, i) => {
             const [dash, cased, withEquals] = forms[i]!;
             const flag = `${dash}${cased(p.name)}`;
-            units.splice(Math.min(positions[i]!, units.length), 0, withEquals ? [`${flag}=${p.value}`] : [flag, p.value]);
+            units.splice(
+              Math.min(positions[i]!, units.length),
+              0,
+              withEquals ? [`${flag}=${p.value}`] : [flag, p.value],
+            );
           });
           const parsed = parseCommand(slackText(`${prefix}${verb}${sep}${units.flat().join(sep)}`));
 
@@ -223,15 +349,34 @@ describe("chat parsers: round trips", () => {
 
   it("flag values out of range are refused, naming the flag, never clamped or ignored", () => {
     const bad = fc.oneof(
-      fc.oneof(fc.integer({ min: LIMITS.steps.max + 1, max: 10 ** 12 }), fc.integer({ min: -1000, max: 0 })).map((n) => ({ flag: "steps", value: String(n) })),
-      fc.oneof(fc.integer({ min: LIMITS.parallel.max + 1, max: 10 ** 6 }), fc.constant(0)).map((n) => ({ flag: "parallel", value: String(n) })),
-      fc.tuple(fc.constantFrom("steps", "parallel"), fc.constantFrom("1.5", "1e2", "0x10", "ten", "NaN", "Infinity", "٣", "１０")).map(([flag, value]) => ({ flag, value })),
-      fc.oneof(fc.integer({ min: 0, max: LIMITS.timeoutSec.min - 1 }).map((s) => `${s}s`), fc.integer({ min: 25, max: 10_000 }).map((h) => `${h}h`), fc.constantFrom("soon", "-5m", "1d", "m", "5mx")).map((v) => ({ flag: "timeout", value: v })),
-      fc.constantFrom("r,m", "a/b", "x".repeat(65), "métrique", "<x>", "a|b").map((v) => ({ flag: "metric", value: v })),
+      fc
+        .oneof(fc.integer({ min: LIMITS.steps.max + 1, max: 10 ** 12 }), fc.integer({ min: -1000, max: 0 }))
+        .map((n) => ({ flag: "steps", value: String(n) })),
+      fc
+        .oneof(fc.integer({ min: LIMITS.parallel.max + 1, max: 10 ** 6 }), fc.constant(0))
+        .map((n) => ({ flag: "parallel", value: String(n) })),
+      fc
+        .tuple(
+          fc.constantFrom("steps", "parallel"),
+          fc.constantFrom("1.5", "1e2", "0x10", "ten", "NaN", "Infinity", "٣", "１０"),
+        )
+        .map(([flag, value]) => ({ flag, value })),
+      fc
+        .oneof(
+          fc.integer({ min: 0, max: LIMITS.timeoutSec.min - 1 }).map((s) => `${s}s`),
+          fc.integer({ min: 25, max: 10_000 }).map((h) => `${h}h`),
+          fc.constantFrom("soon", "-5m", "1d", "m", "5mx"),
+        )
+        .map((v) => ({ flag: "timeout", value: v })),
+      fc
+        .constantFrom("r,m", "a/b", "x".repeat(65), "métrique", "<x>", "a|b")
+        .map((v) => ({ flag: "metric", value: v })),
     );
     fc.assert(
       fc.property(bad, fc.boolean(), ({ flag, value }, equals) => {
-        const text = equals ? `start t https://a.test/d.csv --${flag}=${value}` : `start t https://a.test/d.csv --${flag} ${value}`;
+        const text = equals
+          ? `start t https://a.test/d.csv --${flag}=${value}`
+          : `start t https://a.test/d.csv --${flag} ${value}`;
         const parsed = parseCommand(text);
         expect(parsed.kind).toBe("invalid");
         if (parsed.kind === "invalid") {
@@ -253,12 +398,27 @@ describe("chat parsers: round trips", () => {
       { m: "<@!4242> ", read: discordReplyText },
       { m: "<@&77> ", read: discordReplyText },
     );
-    const cased = fc.constantFrom((s: string) => s, (s: string) => s.toUpperCase(), (s: string) => s[0]!.toUpperCase() + s.slice(1));
+    const cased = fc.constantFrom(
+      (s: string) => s,
+      (s: string) => s.toUpperCase(),
+      (s: string) => s[0]!.toUpperCase() + s.slice(1),
+    );
     const punct = fc.constantFrom("", ".", "!", "!!", "...");
     const command = fc.oneof(
       fc.constantFrom("pause", "resume", "stop").map((k) => ({ text: k, kind: k, punct: true })),
-      fc.tuple(fc.integer({ min: 1, max: LIMITS.steps.max }), fc.constantFrom("more N", "more N steps", "+N", "more  N step")).map(([n, form]) => ({ text: form.replace("N", String(n)), kind: "more", steps: n, punct: false })),
-      fc.tuple(fc.constantFrom("focus", "debug"), fc.integer({ min: 0, max: 100_000 }), fc.constantFrom("N", "#N", "node N", "on node N", "on #N")).map(([k, n, form]) => ({ text: `${k} ${form.replace("N", String(n))}`, kind: k, node: n, punct: false })),
+      fc
+        .tuple(
+          fc.integer({ min: 1, max: LIMITS.steps.max }),
+          fc.constantFrom("more N", "more N steps", "+N", "more  N step"),
+        )
+        .map(([n, form]) => ({ text: form.replace("N", String(n)), kind: "more", steps: n, punct: false })),
+      fc
+        .tuple(
+          fc.constantFrom("focus", "debug"),
+          fc.integer({ min: 0, max: 100_000 }),
+          fc.constantFrom("N", "#N", "node N", "on node N", "on #N"),
+        )
+        .map(([k, n, form]) => ({ text: `${k} ${form.replace("N", String(n))}`, kind: k, node: n, punct: false })),
     );
     fc.assert(
       fc.property(mention, cased, punct, command, fc.constantFrom("", " ", "\n"), ({ m, read }, c, p, cmd, pad) => {
@@ -276,9 +436,13 @@ describe("chat parsers: round trips", () => {
 
   it("more and focus with a bad argument are refused with a message, never taken as guidance", () => {
     const bad = fc.oneof(
-      fc.oneof(fc.integer({ min: LIMITS.steps.max + 1, max: 10 ** 9 }), fc.integer({ min: -100, max: 0 })).map((n) => `more ${n}`),
+      fc
+        .oneof(fc.integer({ min: LIMITS.steps.max + 1, max: 10 ** 9 }), fc.integer({ min: -100, max: 0 }))
+        .map((n) => `more ${n}`),
       fc.constantFrom("more", "more lots", "more 2.5", "+", "+x", "more NaN", "more Infinity"),
-      fc.tuple(fc.constantFrom("focus", "debug"), fc.constantFrom("", "x", "-1", "1.5", "#", "node", "#-2", "NaN")).map(([k, a]) => `${k} ${a}`.trim()),
+      fc
+        .tuple(fc.constantFrom("focus", "debug"), fc.constantFrom("", "x", "-1", "1.5", "#", "node", "#-2", "NaN"))
+        .map(([k, a]) => `${k} ${a}`.trim()),
     );
     fc.assert(
       fc.property(bad, (text) => {
@@ -307,7 +471,9 @@ describe("chat parsers: round trips", () => {
   it("a leading mention of the bot never changes what a reply means (Slack's and Discord's adapters)", () => {
     fc.assert(
       fc.property(fc.oneof(chatText, anyText), fc.constantFrom("<@U123>", "<@UBOT>", "<@U1> <@U2|bob>"), (text, m) => {
-        expect(parseReply(replyText(`${m} ${text}`, "UBOT"), "Ada")).toEqual(parseReply(replyText(text, "UBOT"), "Ada"));
+        expect(parseReply(replyText(`${m} ${text}`, "UBOT"), "Ada")).toEqual(
+          parseReply(replyText(text, "UBOT"), "Ada"),
+        );
       }),
       { numRuns: PROPERTY_RUNS.roundTrip },
     );
@@ -321,11 +487,17 @@ describe("chat parsers: round trips", () => {
 
   it("durations round trip in seconds, minutes, hours and combinations", () => {
     fc.assert(
-      fc.property(fc.integer({ min: 0, max: 48 }), fc.integer({ min: 0, max: 59 }), fc.integer({ min: 0, max: 59 }), fc.constantFrom("", " "), (h, m, s, gap) => {
-        const parts = [h ? `${h}h` : "", m ? `${m}m` : "", s ? `${s}s` : ""].filter(Boolean);
-        const total = h * 3600 + m * 60 + s;
-        expect(parseDurationSec(parts.join(gap))).toBe(parts.length ? total : null);
-      }),
+      fc.property(
+        fc.integer({ min: 0, max: 48 }),
+        fc.integer({ min: 0, max: 59 }),
+        fc.integer({ min: 0, max: 59 }),
+        fc.constantFrom("", " "),
+        (h, m, s, gap) => {
+          const parts = [h ? `${h}h` : "", m ? `${m}m` : "", s ? `${s}s` : ""].filter(Boolean);
+          const total = h * 3600 + m * 60 + s;
+          expect(parseDurationSec(parts.join(gap))).toBe(parts.length ? total : null);
+        },
+      ),
       { numRuns: PROPERTY_RUNS.roundTrip },
     );
   });
@@ -348,29 +520,33 @@ describe("chat parsers: long adversarial input", () => {
     "mentions without end": "<@U1".repeat(MB / 4),
     "Slack mentions with a name and no end": "<@U1|".repeat(MB / 5),
     "mentions then a command": `${"<@U1> ".repeat(MB / 6)}stop`,
-    "dashes": `start t ${"--a".repeat(MB / 3)}`,
+    dashes: `start t ${"--a".repeat(MB / 3)}`,
     "a long flag value": `start t --metric ${"a".repeat(MB)}`,
     "more and spaces": `more${" ".repeat(MB)}x`,
     "focus and spaces": `focus${" ".repeat(MB)}on`,
     "schemes only": `start ${"http://".repeat(MB / 7)}`,
-    "whitespace": `start ${" \t\n".repeat(MB / 3)}x`,
+    whitespace: `start ${" \t\n".repeat(MB / 3)}x`,
     "digits as a duration": `start t --timeout ${"9".repeat(MB)}`,
     "repeated duration units": `start t --timeout ${"1h".repeat(MB / 2)}`,
     "code fence": `\`\`\`${"`".repeat(MB)}`,
   };
 
-  it.each(Object.entries(inputs))("%s: every parser finishes with a typed answer", (_name, text) => {
-    checkCommand(parseCommand(text));
-    checkReply(parseReply(text, "Ada"));
-    const s = parseSteer(text);
-    if ("error" in s) expectUserFacing(s.error);
-    const { links } = extractLinks(text);
-    for (const l of links) expect(l).toMatch(/^https?:\/\//);
-    // The Slack bot looks for its own mention in every message of a channel, and each adapter translates its text.
-    expect(typeof mentions(text, "U1")).toBe("boolean");
-    expect(typeof withoutMention(text, "U1")).toBe("string");
-    checkCommand(parseCommand(slackText(text)));
-    checkReply(parseReply(replyText(text, "U1"), "Ada"));
-    checkReply(parseReply(discordReplyText(text), "Ada"));
-  }, 30_000);
+  it.each(Object.entries(inputs))(
+    "%s: every parser finishes with a typed answer",
+    (_name, text) => {
+      checkCommand(parseCommand(text));
+      checkReply(parseReply(text, "Ada"));
+      const s = parseSteer(text);
+      if ("error" in s) expectUserFacing(s.error);
+      const { links } = extractLinks(text);
+      for (const l of links) expect(l).toMatch(/^https?:\/\//);
+      // The Slack bot looks for its own mention in every message of a channel, and each adapter translates its text.
+      expect(typeof mentions(text, "U1")).toBe("boolean");
+      expect(typeof withoutMention(text, "U1")).toBe("string");
+      checkCommand(parseCommand(slackText(text)));
+      checkReply(parseReply(replyText(text, "U1"), "Ada"));
+      checkReply(parseReply(discordReplyText(text), "Ada"));
+    },
+    30_000,
+  );
 });

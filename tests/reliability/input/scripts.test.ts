@@ -58,7 +58,8 @@ def read(path):
 
 function hostAddresses(): string[] {
   const out = new Set(["127.0.0.1"]);
-  for (const list of Object.values(networkInterfaces())) for (const a of list ?? []) if (a.family === "IPv4") out.add(a.address);
+  for (const list of Object.values(networkInterfaces()))
+    for (const a of list ?? []) if (a.family === "IPv4") out.add(a.address);
   return [...out];
 }
 
@@ -135,7 +136,13 @@ class AbusiveCoder implements Coder {
     return { plan: what, code: SCRIPTS[what]!(), usage: { promptTokens: 0, completionTokens: 0, costUsd: 0 } };
   }
   async review(input: ReviewInput): Promise<Review> {
-    return { isBug: input.problems.length > 0, summary: input.problems.length ? "The run failed." : "The run worked.", metric: null, lowerIsBetter: null, usage: { promptTokens: 0, completionTokens: 0, costUsd: 0 } };
+    return {
+      isBug: input.problems.length > 0,
+      summary: input.problems.length ? "The run failed." : "The run worked.",
+      metric: null,
+      lowerIsBetter: null,
+      usage: { promptTokens: 0, completionTokens: 0, costUsd: 0 },
+    };
   }
 }
 
@@ -171,9 +178,22 @@ const ORDER = Object.keys(SCRIPTS);
 
 async function search(executor: Executor, label: string): Promise<readonly SolutionNode[]> {
   const runDir = join(root, "run", label);
-  const config = loadConfig({ env: {}, overrides: { search: { steps: ORDER.length, parallel: 1 }, execution: { timeoutSec: 60, memoryMb: MEMORY_MB } } });
+  const config = loadConfig({
+    env: {},
+    overrides: { search: { steps: ORDER.length, parallel: 1 }, execution: { timeoutSec: 60, memoryMb: MEMORY_MB } },
+  });
   const sink = new RecordingSink();
-  const result = await executeRun({ runId: `abuse-${label}`, task: "Predict y. Metric: accuracy.", inputDir, runDir, config, coder: new AbusiveCoder(ORDER), executor, sink, logger: silentLogger });
+  const result = await executeRun({
+    runId: `abuse-${label}`,
+    task: "Predict y. Metric: accuracy.",
+    inputDir,
+    runDir,
+    config,
+    coder: new AbusiveCoder(ORDER),
+    executor,
+    sink,
+    logger: silentLogger,
+  });
   expect(sink.events.at(-1)?.type).toBe("run.finished");
   return result.journal.nodes;
 }
@@ -183,13 +203,16 @@ function attempts(node: SolutionNode): string[] {
 }
 
 function checkNodes(nodes: readonly SolutionNode[]): void {
-  if (process.env.AIDE_SHOW_ABUSE) for (const n of nodes) console.info(`[${n.plan}] ${n.analysis}\n${attempts(n).join("\n")}`);
+  if (process.env.AIDE_SHOW_ABUSE)
+    for (const n of nodes) console.info(`[${n.plan}] ${n.analysis}\n${attempts(n).join("\n")}`);
   expect(nodes.map((n) => n.plan)).toEqual(ORDER);
   const by = Object.fromEntries(nodes.map((n) => [n.plan, n]));
   for (const what of ORDER.slice(0, -1)) {
     const n = by[what]!;
     expect(n.buggy, what).toBe(true);
-    expect(n.analysis, what).toMatch(/Problem: the script (exited with code 1|ran out of memory \(limit 256 MB\) and was killed)/);
+    expect(n.analysis, what).toMatch(
+      /Problem: the script (exited with code 1|ran out of memory \(limit 256 MB\) and was killed)/,
+    );
   }
   // Fork bomb: stopped by the pids limit long before 1500 processes.
   const forks = /ABUSE forks (\d+) blocked: (BlockingIOError|OSError)/.exec(by["fork bomb"]!.output);
@@ -205,7 +228,10 @@ function checkNodes(nodes: readonly SolutionNode[]): void {
   for (const what of ["network", "host files", "environment"]) {
     const lines = attempts(by[what]!);
     expect(lines.length, what).toBeGreaterThan(2);
-    expect(lines.filter((l) => / GOT /.test(l) && !l.startsWith("ABUSE env names")), `${what}:\n${lines.join("\n")}`).toEqual([]);
+    expect(
+      lines.filter((l) => / GOT /.test(l) && !l.startsWith("ABUSE env names")),
+      `${what}:\n${lines.join("\n")}`,
+    ).toEqual([]);
   }
   const names = /ABUSE env names \[(.*)\]/.exec(by["environment"]!.output)?.[1] ?? "";
   expect(names).toContain("'PATH'");
@@ -232,7 +258,11 @@ describe("abusive scripts in Docker", () => {
 
   it("each is stopped or finds nothing, its node is buggy with a reason, and the next script runs", async () => {
     const config = loadConfig({ env: {} });
-    const executor = await selectExecutor("docker", { dockerImage: config.execution.dockerImage, cpus: 1, logger: silentLogger });
+    const executor = await selectExecutor("docker", {
+      dockerImage: config.execution.dockerImage,
+      cpus: 1,
+      logger: silentLogger,
+    });
     const nodes = await search(executor, "docker");
     checkNodes(nodes);
   }, 240_000);

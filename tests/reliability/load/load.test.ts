@@ -31,7 +31,15 @@ function percentile(sorted: number[], p: number): number {
 
 /** Most intervals overlapping at one moment. */
 function maxOverlap(intervals: Array<[number, number]>): number {
-  const points = intervals.flatMap(([a, b]) => [[a, 1], [b, -1]] as Array<[number, number]>).sort((x, y) => x[0] - y[0] || x[1] - y[1]);
+  const points = intervals
+    .flatMap(
+      ([a, b]) =>
+        [
+          [a, 1],
+          [b, -1],
+        ] as Array<[number, number]>,
+    )
+    .sort((x, y) => x[0] - y[0] || x[1] - y[1]);
   let now = 0;
   let max = 0;
   for (const [, delta] of points) {
@@ -45,7 +53,9 @@ async function startAll(d: Deployment, runs: number): Promise<StartedRun[]> {
   const started: StartedRun[] = [];
   // A team's worth of commands at a time, as people type them: in batches, not one by one.
   for (let i = 0; i < runs; i += 10) {
-    const batch = Array.from({ length: Math.min(10, runs - i) }, (_, k) => d.startRun(`CLOAD${String(i + k).padStart(3, "0")}`, { steps: STEPS, parallel: 1 }));
+    const batch = Array.from({ length: Math.min(10, runs - i) }, (_, k) =>
+      d.startRun(`CLOAD${String(i + k).padStart(3, "0")}`, { steps: STEPS, parallel: 1 }),
+    );
     started.push(...(await Promise.all(batch)));
   }
   return started;
@@ -67,9 +77,17 @@ function loadCase(runs: number) {
     const ids = new Set(started.map((s) => s.run.id));
     for (const s of started) await d.waitForEnd(s.run.id, 600_000);
     // The bot catches up: every summary posted and nothing pending in its consumer group.
-    await poll(() => started.every((s) => d.slack.thread(s.channel, s.cardTs).some((m) => isSummary(m, s.run.id))), 300_000, "every summary");
+    await poll(
+      () => started.every((s) => d.slack.thread(s.channel, s.cardTs).some((m) => isSummary(m, s.run.id))),
+      300_000,
+      "every summary",
+    );
     const group = chatGroup("slack");
-    await poll(async () => Number(((await d.redisClient.xpending(EVENTS_STREAM, group)) as [number])[0]) === 0, 120_000, "no pending events");
+    await poll(
+      async () => Number(((await d.redisClient.xpending(EVENTS_STREAM, group)) as [number])[0]) === 0,
+      120_000,
+      "no pending events",
+    );
 
     const memory = { bot: d.bot.peakRssMb() ?? NaN, workers: d.workers.map((w) => w.peakRssMb() ?? NaN) };
     const problems: string[] = [];
@@ -79,7 +97,13 @@ function loadCase(runs: number) {
     let emitted = 0;
     let lost = 0;
     for (const s of started) {
-      const inv = await runInvariants({ store: d.store, redis: d.redisClient, slack: d.slack, started: s, guidance: [] });
+      const inv = await runInvariants({
+        store: d.store,
+        redis: d.redisClient,
+        slack: d.slack,
+        started: s,
+        guidance: [],
+      });
       problems.push(...inv.problems.map((p) => `${s.run.id}: ${p}`));
       const events = await runEvents(d.redisClient, s.run.id);
       const at = (type: string) => events.filter((e) => e.type === type).map((e) => Date.parse(e.at));
@@ -89,16 +113,26 @@ function loadCase(runs: number) {
         emitted += 1;
         if ((await d.redisClient.exists(`aide:handled:${group}:${e.id}`)) !== 1) lost += 1;
         const text =
-          e.type === "best.improved" ? `New best in run ${s.run.id}: node ${e.node.id},` : e.type === "run.finished" ? null : undefined;
+          e.type === "best.improved"
+            ? `New best in run ${s.run.id}: node ${e.node.id},`
+            : e.type === "run.finished"
+              ? null
+              : undefined;
         if (text === undefined) continue;
         const call = d.slack.calls.find(
-          (c) => c.method === "chat.postMessage" && c.ok && c.args.channel === s.channel && (text ? String(c.args.text).includes(text) : isSummary({ text: String(c.args.text) }, s.run.id)),
+          (c) =>
+            c.method === "chat.postMessage" &&
+            c.ok &&
+            c.args.channel === s.channel &&
+            (text ? String(c.args.text).includes(text) : isSummary({ text: String(c.args.text) }, s.run.id)),
         );
         if (call) latencies.push(d.slack.startedAt + call.at - Date.parse(e.at));
       }
     }
     // Stream entries of these runs in the global stream the bots read: the same events, none missing.
-    const globalEntries = ((await d.redisClient.xrange(EVENTS_STREAM, "-", "+")) as Array<[string, string[]]>).filter(([, f]) => ids.has(f[f.indexOf("runId") + 1]!)).length;
+    const globalEntries = ((await d.redisClient.xrange(EVENTS_STREAM, "-", "+")) as Array<[string, string[]]>).filter(
+      ([, f]) => ids.has(f[f.indexOf("runId") + 1]!),
+    ).length;
     const spanMs = Math.max(...intervals.map((i) => i[1])) - Math.min(...intervals.map((i) => i[0]));
     const sorted = [...latencies].sort((a, b) => a - b);
     const figures = {
@@ -116,7 +150,9 @@ function loadCase(runs: number) {
     };
     recordFigure("load", `${runs} runs, 2 workers, ${STEPS} steps of ${SLEEP_SEC} s scripts`, figures);
     console.log(
-      ["| measure | value |", "| --- | --- |", ...Object.entries(figures).map(([k, v]) => `| ${k} | ${v} |`)].join("\n"),
+      ["| measure | value |", "| --- | --- |", ...Object.entries(figures).map(([k, v]) => `| ${k} | ${v} |`)].join(
+        "\n",
+      ),
     );
     expect(problems).toEqual([]);
     expect(lost).toBe(0);

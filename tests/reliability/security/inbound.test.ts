@@ -43,9 +43,14 @@ function listeningPorts(): number[] {
 
 const portOf = (url: string) => Number(new URL(url).port);
 
-function sign(body: string, opts: { secret?: string; timestamp?: number | string; version?: string } = {}): Record<string, string> {
+function sign(
+  body: string,
+  opts: { secret?: string; timestamp?: number | string; version?: string } = {},
+): Record<string, string> {
   const ts = String(opts.timestamp ?? Math.floor(Date.now() / 1000));
-  const mac = createHmac("sha256", opts.secret ?? SECRETS.slackSigningSecret).update(`v0:${ts}:${body}`).digest("hex");
+  const mac = createHmac("sha256", opts.secret ?? SECRETS.slackSigningSecret)
+    .update(`v0:${ts}:${body}`)
+    .digest("hex");
   return { "x-slack-request-timestamp": ts, "x-slack-signature": `${opts.version ?? "v0"}=${mac}` };
 }
 
@@ -57,38 +62,82 @@ function body(kind: Kind, channel: string, responseUrl: string): { body: string;
     case "command":
       return {
         contentType: form,
-        body: new URLSearchParams({ command: "/aide", text: `start Predict default ${world.dataUrl}`, user_id: SLACK_USERS.starter.id, user_name: "ada", channel_id: channel, team_id: world.slack.teamId, response_url: responseUrl, trigger_id: `t.${channel}.${Math.random()}` }).toString(),
+        body: new URLSearchParams({
+          command: "/aide",
+          text: `start Predict default ${world.dataUrl}`,
+          user_id: SLACK_USERS.starter.id,
+          user_name: "ada",
+          channel_id: channel,
+          team_id: world.slack.teamId,
+          response_url: responseUrl,
+          trigger_id: `t.${channel}.${Math.random()}`,
+        }).toString(),
       };
     case "event": {
       const ts = `${Math.floor(Date.now() / 1000)}.000${Math.floor(Math.random() * 1000)}`;
       return {
         contentType: "application/json",
-        body: JSON.stringify({ type: "event_callback", team_id: world.slack.teamId, api_app_id: "AFAKE", event_id: `Ev${Math.random()}`, event_time: 1, event: { type: "app_mention", user: SLACK_USERS.starter.id, text: `<@${world.slack.botUserId}> start Predict default ${world.dataUrl}`, ts, channel, event_ts: ts } }),
+        body: JSON.stringify({
+          type: "event_callback",
+          team_id: world.slack.teamId,
+          api_app_id: "AFAKE",
+          event_id: `Ev${Math.random()}`,
+          event_time: 1,
+          event: {
+            type: "app_mention",
+            user: SLACK_USERS.starter.id,
+            text: `<@${world.slack.botUserId}> start Predict default ${world.dataUrl}`,
+            ts,
+            channel,
+            event_ts: ts,
+          },
+        }),
       };
     }
     case "interaction":
       return {
         contentType: form,
         body: new URLSearchParams({
-          payload: JSON.stringify({ type: "block_actions", user: { id: SLACK_USERS.stranger.id, name: "bob" }, team: { id: world.slack.teamId }, channel: { id: channel }, container: { channel_id: channel, message_ts: "1.0" }, trigger_id: `t${Math.random()}`, message: { ts: "1.0" }, response_url: responseUrl, actions: [{ type: "button", action_id: "aide_stop", value: "r0000000000", block_id: "b" }] }),
+          payload: JSON.stringify({
+            type: "block_actions",
+            user: { id: SLACK_USERS.stranger.id, name: "bob" },
+            team: { id: world.slack.teamId },
+            channel: { id: channel },
+            container: { channel_id: channel, message_ts: "1.0" },
+            trigger_id: `t${Math.random()}`,
+            message: { ts: "1.0" },
+            response_url: responseUrl,
+            actions: [{ type: "button", action_id: "aide_stop", value: "r0000000000", block_id: "b" }],
+          }),
         }).toString(),
       };
     case "url_verification":
-      return { contentType: "application/json", body: JSON.stringify({ type: "url_verification", token: "x", challenge: "CHALLENGE-echo-me" }) };
+      return {
+        contentType: "application/json",
+        body: JSON.stringify({ type: "url_verification", token: "x", challenge: "CHALLENGE-echo-me" }),
+      };
   }
 }
 
 /** One request on a fresh connection (no keep-alive: a 413 closes the connection mid-upload). */
-function post(path: string, payload: string, headers: Record<string, string>, method = "POST"): Promise<{ status: number; text: string }> {
+function post(
+  path: string,
+  payload: string,
+  headers: Record<string, string>,
+  method = "POST",
+): Promise<{ status: number; text: string }> {
   return new Promise((resolve, reject) => {
     let answered = false;
-    const req = http.request({ host: "127.0.0.1", port: world.slackBot.port, path, method, headers, agent: false }, (res) => {
-      answered = true;
-      const chunks: Buffer[] = [];
-      res.on("data", (c: Buffer) => chunks.push(c));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString("utf8") }));
-      res.on("error", reject);
-    });
+    const req = http.request(
+      { host: "127.0.0.1", port: world.slackBot.port, path, method, headers, agent: false },
+      (res) => {
+        answered = true;
+        const chunks: Buffer[] = [];
+        res.on("data", (c: Buffer) => chunks.push(c));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString("utf8") }));
+        res.on("error", reject);
+      },
+    );
     // The server may answer (413) and close before the whole body is written: that error is not the answer.
     req.on("error", (err) => {
       if (!answered) reject(err);
@@ -114,12 +163,21 @@ const BAD_SIGNATURES: Array<[string, (b: string) => Record<string, string>]> = [
   ["an unknown signature version", (b) => sign(b, { version: "v1" })],
   ["an empty signature", (b) => ({ ...sign(b), "x-slack-signature": "" })],
   ["a signature of the body before it was altered", (b) => sign(b.slice(0, -1))],
-  ["a timestamp header without a signature", (b) => ({ "x-slack-request-timestamp": sign(b)["x-slack-request-timestamp"]! })],
+  [
+    "a timestamp header without a signature",
+    (b) => ({ "x-slack-request-timestamp": sign(b)["x-slack-request-timestamp"]! }),
+  ],
 ];
 
 describe("inbound requests", () => {
   it("the process listens only on the Slack receiver's port (Discord and the runner open no inbound endpoint)", () => {
-    const fakes = [portOf(world.slack.origin), world.files.port, portOf(world.openai.baseURL), portOf(world.discord.rest.api), portOf(world.discord.gateway.url)];
+    const fakes = [
+      portOf(world.slack.origin),
+      world.files.port,
+      portOf(world.openai.baseURL),
+      portOf(world.discord.rest.api),
+      portOf(world.discord.gateway.url),
+    ];
     const ours = listeningPorts().filter((p) => !fakes.includes(p));
     expect(ours).toEqual([world.slackBot.port]);
   });
@@ -174,7 +232,10 @@ describe("inbound requests", () => {
     const big = `${body("command", channel, responseUrl).body}&pad=${"x".repeat(6 * 1024 * 1024)}`;
     const unsigned = await post("/slack/events", big, { "content-type": "application/x-www-form-urlencoded" });
     expect(unsigned.status).toBe(413);
-    const signed = await post("/slack/events", big, { "content-type": "application/x-www-form-urlencoded", ...sign(big) });
+    const signed = await post("/slack/events", big, {
+      "content-type": "application/x-www-form-urlencoded",
+      ...sign(big),
+    });
     expect(signed.status).toBe(413);
     await nothingHappened(channel, responseUrl);
   });
@@ -193,7 +254,12 @@ describe("inbound requests", () => {
     expect(verified.status).toBe(200);
     expect(verified.text).toContain("CHALLENGE-echo-me");
     const responseUrl = world.slack.responseUrl();
-    const res = await world.sender.command({ text: "help", user_id: SLACK_USERS.stranger.id, channel_id: "CINOK", response_url: responseUrl });
+    const res = await world.sender.command({
+      text: "help",
+      user_id: SLACK_USERS.stranger.id,
+      channel_id: "CINOK",
+      response_url: responseUrl,
+    });
     expect(res.status).toBe(200);
     await until(() => world.slack.responses.find((r) => responseUrl.endsWith(r.path)), 10_000, "the help answer");
   });

@@ -65,12 +65,18 @@ export class SecretScanner {
   scan(source: string, content: string | Buffer): void {
     const text = typeof content === "string" ? content : content.toString("latin1");
     const utf8 = typeof content === "string" ? null : content.toString("utf8");
-    this.bytes.set(source, (this.bytes.get(source) ?? 0) + (typeof content === "string" ? Buffer.byteLength(content) : content.length));
+    this.bytes.set(
+      source,
+      (this.bytes.get(source) ?? 0) + (typeof content === "string" ? Buffer.byteLength(content) : content.length),
+    );
     for (const p of this.patterns) {
       for (const hay of utf8 === null ? [text] : [text, utf8]) {
         const at = hay.indexOf(p.text);
         if (at < 0) continue;
-        const context = hay.slice(Math.max(0, at - 60), at + p.text.length + 60).split(p.text).join("<SECRET>");
+        const context = hay
+          .slice(Math.max(0, at - 60), at + p.text.length + 60)
+          .split(p.text)
+          .join("<SECRET>");
         this.findings.push({ secret: p.secret, encoding: p.encoding, source, context });
         break;
       }
@@ -79,7 +85,14 @@ export class SecretScanner {
 
   /** Scans a JSON-able value (stringified). */
   scanValue(source: string, value: unknown): void {
-    this.scan(source, JSON.stringify(value, (_k, v) => (v && typeof v === "object" && v.type === "Buffer" && Array.isArray(v.data) ? Buffer.from(v.data).toString("latin1") : v)) ?? "");
+    this.scan(
+      source,
+      JSON.stringify(value, (_k, v) =>
+        v && typeof v === "object" && v.type === "Buffer" && Array.isArray(v.data)
+          ? Buffer.from(v.data).toString("latin1")
+          : v,
+      ) ?? "",
+    );
   }
 
   /** Every regular file under a directory (recursively), as `<label>/<relative path>`. */
@@ -129,7 +142,9 @@ export async function redisContents(redis: Redis): Promise<{ keys: number; text:
 }
 
 /** Every document of every collection of the store's database. */
-export async function mongoContents(connection: Connection): Promise<{ collections: number; documents: number; text: string }> {
+export async function mongoContents(
+  connection: Connection,
+): Promise<{ collections: number; documents: number; text: string }> {
   const db = connection.db!;
   const parts: string[] = [];
   let documents = 0;

@@ -82,7 +82,15 @@ function model(req: RecordedRequest) {
   if (req.body?.tools) {
     // A review that quotes the run's output back, as models do.
     const out = /```\n?([\s\S]{0,400})/.exec(text.split("Output")[1] ?? "")?.[1] ?? "";
-    return { tool: "submit_review", args: { is_bug: false, summary: `The script ran. It printed: ${out.replace(/\s+/g, " ").slice(0, 300)}`, metric: null, lower_is_better: false } };
+    return {
+      tool: "submit_review",
+      args: {
+        is_bug: false,
+        summary: `The script ran. It printed: ${out.replace(/\s+/g, " ").slice(0, 300)}`,
+        metric: null,
+        lower_is_better: false,
+      },
+    };
   }
   proposals++;
   const code = proposals % 3 === 1 ? `${spyScript(hostLog)}\n${modelScript(1)}` : modelScript(0.1 * proposals);
@@ -91,10 +99,16 @@ function model(req: RecordedRequest) {
 
 const world = useChatWorld({ runner: { executor: "sandbox", concurrency: 2 }, discord: true, openai: model });
 
-function aideRun(args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
+function aideRun(
+  args: string[],
+  env: Record<string, string>,
+): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [join(REPO, "bin/aide.mjs"), ...args], { env, timeout: 240_000, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) =>
-      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+    execFile(
+      process.execPath,
+      [join(REPO, "bin/aide.mjs"), ...args],
+      { env, timeout: 240_000, maxBuffer: 64 * 1024 * 1024 },
+      (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
     );
   });
 }
@@ -119,11 +133,28 @@ describe("secrets stay where they belong", () => {
     const discordRun = await world.runIn("discord", world.discord.channel.id);
 
     // Replies in the Slack thread while the run goes: guidance, status, tree, best.
-    const card = await until(() => world.slack.messages.find((m) => m.channel === slackChannel && m.threadTs === null), 10_000, "the card");
-    await until(async () => (await world.events(slackRun.id)).some((e) => e.type === "step.finished"), 120_000, "the first step");
+    const card = await until(
+      () => world.slack.messages.find((m) => m.channel === slackChannel && m.threadTs === null),
+      10_000,
+      "the card",
+    );
+    await until(
+      async () => (await world.events(slackRun.id)).some((e) => e.type === "step.finished"),
+      120_000,
+      "the first step",
+    );
     for (const text of ["try a smaller regularisation", "status", "tree", "best"]) {
       const ts = `${Math.floor(Date.now() / 1000)}.${String(Math.floor(Math.random() * 1e6)).padStart(6, "0")}`;
-      await world.sender.event({ type: "message", channel: slackChannel, user: SLACK_USERS.stranger.id, text, ts, thread_ts: card.ts, event_ts: ts, channel_type: "channel" });
+      await world.sender.event({
+        type: "message",
+        channel: slackChannel,
+        user: SLACK_USERS.stranger.id,
+        text,
+        ts,
+        thread_ts: card.ts,
+        event_ts: ts,
+        channel_type: "channel",
+      });
     }
 
     // The terminal: aide run in a child process whose environment holds every secret.
@@ -139,35 +170,72 @@ describe("secrets stay where they belong", () => {
       AWS_SECRET_ACCESS_KEY: SECRETS.runnerEnv,
     };
     const cli = await aideRun(
-      ["run", "--task", TASK, "--data", join(REPO, "examples/loan-default/input"), "--steps", "2", "--coder", "openai", "--code-model", "code-model", "--review-model", "review-model", "--executor", "sandbox", "--out", out, "--log-level", "debug"],
+      [
+        "run",
+        "--task",
+        TASK,
+        "--data",
+        join(REPO, "examples/loan-default/input"),
+        "--steps",
+        "2",
+        "--coder",
+        "openai",
+        "--code-model",
+        "code-model",
+        "--review-model",
+        "review-model",
+        "--executor",
+        "sandbox",
+        "--out",
+        out,
+        "--log-level",
+        "debug",
+      ],
       env,
     );
     expect(cli.code, cli.stderr).toBe(0);
 
-    const [slackDone, discordDone] = await Promise.all([world.waitForEnd(slackRun.id, 200_000), world.waitForEnd(discordRun.id, 200_000)]);
+    const [slackDone, discordDone] = await Promise.all([
+      world.waitForEnd(slackRun.id, 200_000),
+      world.waitForEnd(discordRun.id, 200_000),
+    ]);
     expect(slackDone.status).toBe("finished");
     expect(discordDone.status).toBe("finished");
     // The final summaries reached both platforms (so their messages and files are part of the scan).
-    await until(() => world.slack.thread(slackChannel, card.ts).some((m) => /finished/i.test(m.text)), 30_000, "the Slack summary");
-    await until(() => [...world.discord.state.messages.values()].some((m) => m.author.bot && /finished/i.test(JSON.stringify(m))), 30_000, "the Discord summary");
+    await until(
+      () => world.slack.thread(slackChannel, card.ts).some((m) => /finished/i.test(m.text)),
+      30_000,
+      "the Slack summary",
+    );
+    await until(
+      () => [...world.discord.state.messages.values()].some((m) => m.author.bot && /finished/i.test(JSON.stringify(m))),
+      30_000,
+      "the Discord summary",
+    );
     await world.slackBot.surface.flush();
 
     // The spy ran in every run and saw a clean environment.
     const nodes = [...(await world.store.loadJournal(slackRun.id)), ...(await world.store.loadJournal(discordRun.id))];
     const cliJournal = JSON.parse(readFileSync(join(out, "journal.json"), "utf8"));
-    const spies = [...nodes, ...cliJournal.nodes].filter((n: { output: string }) => n.output.includes(`${SPY_MARK} env`));
+    const spies = [...nodes, ...cliJournal.nodes].filter((n: { output: string }) =>
+      n.output.includes(`${SPY_MARK} env`),
+    );
     expect(spies.length).toBeGreaterThanOrEqual(3);
     for (const spy of spies) {
       const envDump = spy.output.split(`${SPY_MARK} env`)[1]!.split(`${SPY_MARK} self-environ`)[0]!;
       const names = [...envDump.matchAll(/^ {2}([A-Z_][A-Z0-9_]*)=/gm)].map((m) => m[1]);
       expect(names).toContain("PATH");
-      expect(names.filter((n) => /TOKEN|SECRET|KEY|PASSWORD|SLACK|OPENAI|DISCORD|AWS|REDIS|MONGO/.test(n!))).toEqual([]);
+      expect(names.filter((n) => /TOKEN|SECRET|KEY|PASSWORD|SLACK|OPENAI|DISCORD|AWS|REDIS|MONGO/.test(n!))).toEqual(
+        [],
+      );
       expect(spy.output).toMatch(new RegExp(`${SPY_MARK} proc \\d+ files seen, secrets in \\[\\]`));
       expect(spy.output).toMatch(new RegExp(`${SPY_MARK} host-log <(FileNotFoundError|PermissionError)>`));
     }
 
     // The secrets were really in use, where they belong: the model endpoint got its key, Slack its token.
-    expect(world.openai.chatRequests.some((r) => r.headers.authorization === `Bearer ${SECRETS.openaiApiKey}`)).toBe(true);
+    expect(world.openai.chatRequests.some((r) => r.headers.authorization === `Bearer ${SECRETS.openaiApiKey}`)).toBe(
+      true,
+    );
     expect(world.slack.calls.some((c) => c.token === SECRETS.slackBotToken)).toBe(true);
     // ... and the data link's host, not Slack's, never got a token.
     expect(world.files.requests.every((r) => r.headers.authorization === undefined)).toBe(true);
@@ -187,19 +255,43 @@ describe("secrets stay where they belong", () => {
     scanner.scan("MongoDB (every document)", mongo.text);
     for (const r of world.openai.requests) {
       const { authorization: _auth, ...headers } = r.headers;
-      scanner.scanValue("model endpoint requests (prompts, bodies, other headers)", { path: r.path, headers, body: r.body });
+      scanner.scanValue("model endpoint requests (prompts, bodies, other headers)", {
+        path: r.path,
+        headers,
+        body: r.body,
+      });
     }
     for (const c of world.slack.calls) {
       const { token: _t, ...args } = c.args;
       scanner.scanValue("Slack Web API calls (arguments)", { method: c.method, args });
     }
-    scanner.scanValue("Slack messages, edits and ephemerals", { messages: world.slack.messages, ephemerals: world.slack.ephemerals, responses: world.slack.responses });
-    for (const f of world.slack.files) scanner.scan("Slack uploaded files", Buffer.concat([Buffer.from(`${f.name}\n${f.title}\n${f.initialComment ?? ""}\n`), f.content ?? Buffer.alloc(0)]));
+    scanner.scanValue("Slack messages, edits and ephemerals", {
+      messages: world.slack.messages,
+      ephemerals: world.slack.ephemerals,
+      responses: world.slack.responses,
+    });
+    for (const f of world.slack.files)
+      scanner.scan(
+        "Slack uploaded files",
+        Buffer.concat([
+          Buffer.from(`${f.name}\n${f.title}\n${f.initialComment ?? ""}\n`),
+          f.content ?? Buffer.alloc(0),
+        ]),
+      );
     for (const c of world.discord.calls) {
-      scanner.scanValue("Discord REST calls (bodies)", { method: c.method, path: c.path, query: c.query, body: c.body ?? null });
-      for (const f of c.files) scanner.scan("Discord uploaded files", Buffer.concat([Buffer.from(`${f.name}\n`), f.data]));
+      scanner.scanValue("Discord REST calls (bodies)", {
+        method: c.method,
+        path: c.path,
+        query: c.query,
+        body: c.body ?? null,
+      });
+      for (const f of c.files)
+        scanner.scan("Discord uploaded files", Buffer.concat([Buffer.from(`${f.name}\n`), f.data]));
     }
-    scanner.scanValue("Discord messages and interactions", { messages: [...world.discord.state.messages.values()], interactions: [...world.discord.state.interactions.values()] });
+    scanner.scanValue("Discord messages and interactions", {
+      messages: [...world.discord.state.messages.values()],
+      interactions: [...world.discord.state.interactions.values()],
+    });
     const runFiles = scanner.scanTree("runner files (scripts, outputs, working dirs, submissions)", world.dataDir);
     const cliFiles = scanner.scanTree("aide run --out (journal, config, log, nodes)", out);
     scanner.scan("aide run stdout and stderr", `${cli.stdout}\n${cli.stderr}`);

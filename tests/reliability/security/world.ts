@@ -108,7 +108,8 @@ export interface ChatWorld {
 function merge(base: Record<string, any>, over: Record<string, any>): Record<string, any> {
   const out: Record<string, any> = { ...base };
   for (const [k, v] of Object.entries(over)) {
-    out[k] = v && typeof v === "object" && !Array.isArray(v) && base[k] && typeof base[k] === "object" ? merge(base[k], v) : v;
+    out[k] =
+      v && typeof v === "object" && !Array.isArray(v) && base[k] && typeof base[k] === "object" ? merge(base[k], v) : v;
   }
   return out;
 }
@@ -135,13 +136,25 @@ export function useChatWorld(opts: ChatWorldOptions = {}): ChatWorld {
     const store = await mongo.connect();
     const slack = await startFakeSlackApi({
       botToken: SECRETS.slackBotToken,
-      users: Object.values(SLACK_USERS).map((u) => ({ id: u.id, name: u.name, realName: u.displayName, displayName: u.displayName })),
+      users: Object.values(SLACK_USERS).map((u) => ({
+        id: u.id,
+        name: u.name,
+        realName: u.displayName,
+        displayName: u.displayName,
+      })),
     });
     cleanups.push(() => slack.close());
     const files = await startFileServer();
     cleanups.push(() => files.close());
-    files.route("/loan-default.tar.gz", { kind: "file", body: await exampleArchive("loan-default"), contentType: "application/gzip" });
-    const openai = new FakeOpenAIServer({ defaultReply: opts.openai ?? "no model configured", models: ["code-model", "review-model"] });
+    files.route("/loan-default.tar.gz", {
+      kind: "file",
+      body: await exampleArchive("loan-default"),
+      contentType: "application/gzip",
+    });
+    const openai = new FakeOpenAIServer({
+      defaultReply: opts.openai ?? "no model configured",
+      models: ["code-model", "review-model"],
+    });
     const openaiUrl = await openai.start();
     cleanups.push(() => openai.close());
     const discord = opts.discord ? await startFakeDiscord() : (null as unknown as FakeDiscord);
@@ -166,7 +179,16 @@ export function useChatWorld(opts: ChatWorldOptions = {}): ChatWorld {
       openai: { maxRetries: 1, timeoutSec: 20 },
       services: { dataDir },
       log: { level: opts.logLevel ?? "debug" },
-      ...(opts.discord ? { discord: { apiUrl: discord.rest.api, applicationId: discord.applicationId, admins: [], adminPermissions: ["ManageGuild"] } } : {}),
+      ...(opts.discord
+        ? {
+            discord: {
+              apiUrl: discord.rest.api,
+              applicationId: discord.applicationId,
+              admins: [],
+              adminPermissions: ["ManageGuild"],
+            },
+          }
+        : {}),
     };
     const config = loadConfig({ env, overrides: merge(base, opts.overrides ?? {}) });
 
@@ -175,13 +197,37 @@ export function useChatWorld(opts: ChatWorldOptions = {}): ChatWorld {
     cleanups.push(() => queue.close());
     const runs = new RunService({ store, redis, enqueue: async (id) => void (await enqueueRun(queue, id)), logger });
 
-    const slackBot = await startSlackBot({ config, logger, runs, store, redis: redisServer.client(), port: 0, consumerName: "rel-slack", bridge: { blockMs: 200, claimIdleMs: 5000 } });
+    const slackBot = await startSlackBot({
+      config,
+      logger,
+      runs,
+      store,
+      redis: redisServer.client(),
+      port: 0,
+      consumerName: "rel-slack",
+      bridge: { blockMs: 200, claimIdleMs: 5000 },
+    });
     cleanups.push(() => slackBot.stop());
-    const sender = new SlackSender(`http://127.0.0.1:${slackBot.port}${slackBot.eventsPath}`, SECRETS.slackSigningSecret, slack.teamId);
+    const sender = new SlackSender(
+      `http://127.0.0.1:${slackBot.port}${slackBot.eventsPath}`,
+      SECRETS.slackSigningSecret,
+      slack.teamId,
+    );
 
     let discordBot = null as unknown as DiscordBot;
     if (opts.discord) {
-      discordBot = new DiscordBot({ config, runs, store, redis: redisServer.client(), logger, token: discord.token, consumerName: "rel-discord", editIntervalMs: 300, delivery: { limits: { editsPerChannel: { max: 5, perMs: 1000 } } }, bridgeBlockMs: 200 });
+      discordBot = new DiscordBot({
+        config,
+        runs,
+        store,
+        redis: redisServer.client(),
+        logger,
+        token: discord.token,
+        consumerName: "rel-discord",
+        editIntervalMs: 300,
+        delivery: { limits: { editsPerChannel: { max: 5, perMs: 1000 } } },
+        bridgeBlockMs: 200,
+      });
       await discordBot.start();
       cleanups.push(() => discordBot.stop());
     }
@@ -192,7 +238,17 @@ export function useChatWorld(opts: ChatWorldOptions = {}): ChatWorld {
         opts.runner.executor === "docker"
           ? await selectExecutor("docker", { dockerImage: config.execution.dockerImage, cpus: 1, logger })
           : await selectExecutor("sandbox", { logger });
-      const runner = new Runner({ config, store, redisUrl: redisServer.url, dataDir, executor, logger, concurrency: opts.runner.concurrency ?? 2, lockDurationMs: 10_000, stalledIntervalMs: 5000 });
+      const runner = new Runner({
+        config,
+        store,
+        redisUrl: redisServer.url,
+        dataDir,
+        executor,
+        logger,
+        concurrency: opts.runner.concurrency ?? 2,
+        lockDurationMs: 10_000,
+        stalledIntervalMs: 5000,
+      });
       runner.start();
       cleanups.push(() => runner.close());
     }
@@ -234,7 +290,11 @@ export function useChatWorld(opts: ChatWorldOptions = {}): ChatWorld {
         );
       },
       async runIn(platform, channel, timeoutMs = 10_000) {
-        return until(async () => (await store.listRuns({ platform, channel, limit: 1 }))[0], timeoutMs, `a run in ${platform} channel ${channel}`);
+        return until(
+          async () => (await store.listRuns({ platform, channel, limit: 1 }))[0],
+          timeoutMs,
+          `a run in ${platform} channel ${channel}`,
+        );
       },
     };
   }, 120_000);

@@ -148,7 +148,11 @@ class DeploymentImpl implements Deployment {
       ],
     });
     const files = await startFileServer();
-    files.route("/loan-default.tar.gz", { kind: "file", body: await exampleArchive("loan-default"), contentType: "application/gzip" });
+    files.route("/loan-default.tar.gz", {
+      kind: "file",
+      body: await exampleArchive("loan-default"),
+      contentType: "application/gzip",
+    });
     const store = await connectStore(`${mongo.url}/${DB_NAME}`, silentLogger);
     const redisClient = new Redis(redis.url, { maxRetriesPerRequest: null });
     redisClient.on("error", () => {});
@@ -182,7 +186,12 @@ class DeploymentImpl implements Deployment {
     const bot = spawnAide(
       "bot",
       ["slack", "--port", "0"],
-      env({ SLACK_BOT_TOKEN: BOT_TOKEN, SLACK_SIGNING_SECRET: SIGNING_SECRET, SLACK_API_URL: slack.apiUrl, SLACK_ADMINS: ADMIN.id }),
+      env({
+        SLACK_BOT_TOKEN: BOT_TOKEN,
+        SLACK_SIGNING_SECRET: SIGNING_SECRET,
+        SLACK_API_URL: slack.apiUrl,
+        SLACK_ADMINS: ADMIN.id,
+      }),
       join(dir, "logs"),
     );
     const port = await bot.waitFor(/listening on port (\d+)/, 60_000).then(
@@ -193,7 +202,19 @@ class DeploymentImpl implements Deployment {
       },
     );
     const sender = new SlackSender(`http://127.0.0.1:${port}/slack/events`, SIGNING_SECRET, slack.teamId);
-    const d = new DeploymentImpl(dir, opts, redis, mongo, slack, files, store, redisClient, bot, sender, env(opts.workerEnv));
+    const d = new DeploymentImpl(
+      dir,
+      opts,
+      redis,
+      mongo,
+      slack,
+      files,
+      store,
+      redisClient,
+      bot,
+      sender,
+      env(opts.workerEnv),
+    );
     try {
       await Promise.all(Array.from({ length: opts.workers ?? 1 }, () => d.startWorker()));
     } catch (err) {
@@ -206,7 +227,12 @@ class DeploymentImpl implements Deployment {
   async startWorker(): Promise<AideProcess> {
     const n = ++this.workerSeq;
     const command = this.opts.workerArgs ?? [AIDE_BIN, "runner", "--executor", this.opts.executor ?? "sandbox"];
-    const w = spawnNode(`worker-${n}`, [...command, "--concurrency", String(this.opts.workerConcurrency ?? 2)], this.workerEnv, join(this.dir, "logs"));
+    const w = spawnNode(
+      `worker-${n}`,
+      [...command, "--concurrency", String(this.opts.workerConcurrency ?? 2)],
+      this.workerEnv,
+      join(this.dir, "logs"),
+    );
     this.workers.push(w);
     await w.waitFor(/: runner \S+, executor/, 60_000);
     return w;
@@ -231,14 +257,31 @@ class DeploymentImpl implements Deployment {
       response_url: this.slack.responseUrl(),
     });
     if (res.status !== 200) throw new Error(`/aide start answered HTTP ${res.status}: ${res.body}`);
-    const run = await poll(async () => (await this.store.listRuns({ platform: "slack", channel, limit: 1 }))[0] ?? null, 60_000, `the run in ${channel}`);
-    const card = await poll(() => this.slack.messages.find((m) => m.channel === channel && m.threadTs === null) ?? null, 30_000, `the card in ${channel}`);
+    const run = await poll(
+      async () => (await this.store.listRuns({ platform: "slack", channel, limit: 1 }))[0] ?? null,
+      60_000,
+      `the run in ${channel}`,
+    );
+    const card = await poll(
+      () => this.slack.messages.find((m) => m.channel === channel && m.threadTs === null) ?? null,
+      30_000,
+      `the card in ${channel}`,
+    );
     return { run, channel, cardTs: card.ts };
   }
 
   async reply(run: StartedRun, text: string, user: { id: string } = TEAMMATE): Promise<void> {
     const ts = `${Math.floor(Date.now() / 1000)}.${String(++this.replySeq).padStart(6, "0")}`;
-    const res = await this.sender.event({ type: "message", channel: run.channel, user: user.id, text, ts, thread_ts: run.cardTs, event_ts: ts, channel_type: "channel" });
+    const res = await this.sender.event({
+      type: "message",
+      channel: run.channel,
+      user: user.id,
+      text,
+      ts,
+      thread_ts: run.cardTs,
+      event_ts: ts,
+      channel_type: "channel",
+    });
     if (res.status !== 200) throw new Error(`the reply answered HTTP ${res.status}: ${res.body}`);
   }
 
@@ -268,7 +311,12 @@ class DeploymentImpl implements Deployment {
 }
 
 /** Polls `check` until it returns a value (not null/undefined/false), or throws after `timeoutMs` naming `what`. */
-export async function poll<T>(check: () => Promise<T | null | undefined | false> | T | null | undefined | false, timeoutMs: number, what: string, everyMs = 100): Promise<T> {
+export async function poll<T>(
+  check: () => Promise<T | null | undefined | false> | T | null | undefined | false,
+  timeoutMs: number,
+  what: string,
+  everyMs = 100,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await check();

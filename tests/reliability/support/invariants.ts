@@ -52,7 +52,9 @@ export async function runEvents(redis: Redis, runId: string): Promise<StoredRunE
 
 /** The final summary's text: `Run <id> finished all its steps. Best: ...` (after any mentions). */
 export function isSummary(m: { text: string }, runId: string): boolean {
-  return new RegExp(`(^|\\s)Run ${runId} (finished all its steps|was stopped|stopped at its budget|ended)`).test(m.text);
+  return new RegExp(`(^|\\s)Run ${runId} (finished all its steps|was stopped|stopped at its budget|ended)`).test(
+    m.text,
+  );
 }
 
 /** Waits until the bot has posted the run's final summary and edited the card to its final state. */
@@ -80,23 +82,30 @@ export async function runInvariants(input: InvariantInput): Promise<{ problems: 
   await waitForChatEnd(slack, started, input.chatTimeoutMs ?? 120_000);
   const run = await store.requireRun(runId);
   const wanted = input.status ?? "finished";
-  if (run.status !== wanted) problems.push(`run ${runId} is ${run.status}${run.error ? ` (${run.error})` : ""}, not ${wanted}`);
+  if (run.status !== wanted)
+    problems.push(`run ${runId} is ${run.status}${run.error ? ` (${run.error})` : ""}, not ${wanted}`);
 
   // The journal: nodes 0..n-1, each once.
   const journal = await store.loadJournal(runId);
   const ids = journal.map((n) => n.id);
   const expectedIds = Array.from({ length: journal.length }, (_, i) => i);
-  if (JSON.stringify(ids) !== JSON.stringify(expectedIds)) problems.push(`journal node ids are ${JSON.stringify(ids)}, not 0..${journal.length - 1}`);
-  if (wanted === "finished" && journal.length !== run.progress.totalSteps) problems.push(`journal has ${journal.length} nodes for ${run.progress.totalSteps} steps`);
-  if (run.progress.nodes !== journal.length) problems.push(`the run says ${run.progress.nodes} nodes, the journal holds ${journal.length}`);
+  if (JSON.stringify(ids) !== JSON.stringify(expectedIds))
+    problems.push(`journal node ids are ${JSON.stringify(ids)}, not 0..${journal.length - 1}`);
+  if (wanted === "finished" && journal.length !== run.progress.totalSteps)
+    problems.push(`journal has ${journal.length} nodes for ${run.progress.totalSteps} steps`);
+  if (run.progress.nodes !== journal.length)
+    problems.push(`the run says ${run.progress.nodes} nodes, the journal holds ${journal.length}`);
 
   // The events: unique ids; each node finished once; one end.
   const events = await runEvents(redis, runId);
-  for (const [id, n] of countBy(events, (e) => e.id)) if (n > 1) problems.push(`event ${id} is in the stream ${n} times`);
+  for (const [id, n] of countBy(events, (e) => e.id))
+    if (n > 1) problems.push(`event ${id} is in the stream ${n} times`);
   const finished = events.flatMap((e) => (e.type === "step.finished" ? [e.node.id] : []));
-  if (JSON.stringify([...finished].sort((a, b) => a - b)) !== JSON.stringify(ids)) problems.push(`step.finished events name nodes ${JSON.stringify(finished)}, the journal ${JSON.stringify(ids)}`);
+  if (JSON.stringify([...finished].sort((a, b) => a - b)) !== JSON.stringify(ids))
+    problems.push(`step.finished events name nodes ${JSON.stringify(finished)}, the journal ${JSON.stringify(ids)}`);
   const ends = events.filter((e) => e.type === "run.finished" || e.type === "run.failed");
-  if (ends.length !== 1 || ends[0]!.type !== "run.finished") problems.push(`the run's end events are ${JSON.stringify(ends.map((e) => e.type))}`);
+  if (ends.length !== 1 || ends[0]!.type !== "run.finished")
+    problems.push(`the run's end events are ${JSON.stringify(ends.map((e) => e.type))}`);
   const bests = events.flatMap((e) => (e.type === "best.improved" ? [e.node.id] : []));
 
   // Steering: saved, applied, acknowledged once each.
@@ -113,37 +122,46 @@ export async function runInvariants(input: InvariantInput): Promise<{ problems: 
   // The thread: everything once, nothing twice.
   const thread: FakeMessage[] = slack.thread(started.channel, started.cardTs);
   const texts = thread.map((m) => messageText(m));
-  for (const [text, n] of countBy(texts, (t) => t)) if (n > 1) problems.push(`posted ${n} times in the thread: ${text.split("\n")[0]!.slice(0, 120)}`);
+  for (const [text, n] of countBy(texts, (t) => t))
+    if (n > 1) problems.push(`posted ${n} times in the thread: ${text.split("\n")[0]!.slice(0, 120)}`);
   for (const id of bests) {
     const posts = thread.filter((m) => m.text.includes(`New best in run ${runId}: node ${id},`));
     if (posts.length !== 1) problems.push(`the new best node ${id} was posted ${posts.length} times`);
   }
   const newBestPosts = thread.filter((m) => m.text.includes(`New best in run ${runId}:`)).length;
-  if (newBestPosts !== bests.length) problems.push(`${newBestPosts} new-best posts for ${bests.length} best.improved events`);
+  if (newBestPosts !== bests.length)
+    problems.push(`${newBestPosts} new-best posts for ${bests.length} best.improved events`);
   for (const text of input.guidance) {
     const confirmations = thread.filter((m) => m.text.startsWith("Guidance applied:") && m.text.includes(`"${text}"`));
-    if (confirmations.length !== 1) problems.push(`guidance "${text}" was confirmed ${confirmations.length} times in the thread`);
+    if (confirmations.length !== 1)
+      problems.push(`guidance "${text}" was confirmed ${confirmations.length} times in the thread`);
   }
   // The run's best is the journal's best, and it was announced in the thread.
   const good = journal.filter((n) => !n.buggy && n.metric);
   if (good.length > 0) {
     const lower = good[0]!.metric!.lowerIsBetter;
-    const best = good.reduce((b, n) => ((lower ? n.metric!.value < b.metric!.value : n.metric!.value > b.metric!.value) ? n : b));
-    if (run.progress.bestNodeId !== best.id) problems.push(`the run's best is node ${run.progress.bestNodeId}, the journal's node ${best.id}`);
-    if (!thread.some((m) => m.text.includes(`New best in run ${runId}: node ${best.id},`))) problems.push(`the best node ${best.id} was never announced in the thread`);
+    const best = good.reduce((b, n) =>
+      (lower ? n.metric!.value < b.metric!.value : n.metric!.value > b.metric!.value) ? n : b,
+    );
+    if (run.progress.bestNodeId !== best.id)
+      problems.push(`the run's best is node ${run.progress.bestNodeId}, the journal's node ${best.id}`);
+    if (!thread.some((m) => m.text.includes(`New best in run ${runId}: node ${best.id},`)))
+      problems.push(`the best node ${best.id} was never announced in the thread`);
   }
   const summaries = thread.filter((m) => isSummary(m, runId));
   if (summaries.length !== 1) problems.push(`the final summary was posted ${summaries.length} times`);
   const roots = slack.messages.filter((m) => m.channel === started.channel && m.threadTs === null);
   if (roots.length !== 1) problems.push(`${roots.length} top-level messages in ${started.channel}, not one card`);
-  else if (!/Finished|Stopped/i.test(messageText(roots[0]!))) problems.push(`the card does not show the end: ${roots[0]!.text}`);
+  else if (!/Finished|Stopped/i.test(messageText(roots[0]!)))
+    problems.push(`the card does not show the end: ${roots[0]!.text}`);
   const files = slack.filesIn(started.channel, started.cardTs);
   for (const [name, n] of countBy(files, (f) => f.name)) {
     // Each new best attaches its script, and the summary attaches the best one again.
     const allowed = /^best_node_\d+\.py$/.test(name) ? 2 : 1;
     if (n > allowed) problems.push(`file ${name} was shared ${n} times`);
   }
-  if (journal.some((n) => !n.buggy) && !files.some((f) => f.name === "submission.csv")) problems.push("the summary's submission.csv never arrived");
+  if (journal.some((n) => !n.buggy) && !files.some((f) => f.name === "submission.csv"))
+    problems.push("the summary's submission.csv never arrived");
   return { problems, facts: { runId, nodes: journal.length, events, threadMessages: thread.length } };
 }
 
@@ -158,7 +176,14 @@ export async function expectRunSurvived(
   opts: { guidance?: string[]; extra?: FigureValues; chatTimeoutMs?: number } = {},
 ): Promise<RunFacts> {
   const guidance = opts.guidance ?? [];
-  const { problems, facts } = await runInvariants({ store: d.store, redis: d.redisClient, slack: d.slack, started, guidance, chatTimeoutMs: opts.chatTimeoutMs });
+  const { problems, facts } = await runInvariants({
+    store: d.store,
+    redis: d.redisClient,
+    slack: d.slack,
+    started,
+    guidance,
+    chatTimeoutMs: opts.chatTimeoutMs,
+  });
   recordFigure("faults", fault, {
     nodes: facts.nodes,
     "run.started (pickups)": facts.events.filter((e) => e.type === "run.started").length,

@@ -70,17 +70,27 @@ async function startDaemon(host: string): Promise<number> {
   const child = spawn(
     "dockerd",
     [
-      "--iptables=false", "--ip-forward=false", "--bridge=none",
-      "-H", host,
-      "--data-root", join(ROOT, "data"),
-      "--exec-root", EXEC_ROOT,
-      "--pidfile", PIDFILE,
+      "--iptables=false",
+      "--ip-forward=false",
+      "--bridge=none",
+      "-H",
+      host,
+      "--data-root",
+      join(ROOT, "data"),
+      "--exec-root",
+      EXEC_ROOT,
+      "--pidfile",
+      PIDFILE,
     ],
     { detached: true, stdio: ["ignore", log, log] },
   );
   closeSync(log);
   child.unref();
-  await waitUntil(() => answers(host), 60_000, `the private dockerd to answer at ${host} (log: ${join(ROOT, "dockerd.log")})`);
+  await waitUntil(
+    () => answers(host),
+    60_000,
+    `the private dockerd to answer at ${host} (log: ${join(ROOT, "dockerd.log")})`,
+  );
   return child.pid!;
 }
 
@@ -110,7 +120,11 @@ export async function startPrivateDocker(image = "aide-sandbox:latest"): Promise
   const wanted = await imageId(null, image);
   if (!wanted) throw new Error(`the shared Docker daemon has no ${image}; build it with runner/image/build-image.sh`);
   if ((await imageId(host, image)) !== wanted) {
-    await run("bash", ["-o", "pipefail", "-c", `env -u DOCKER_HOST docker save ${image} | DOCKER_HOST=${host} docker load`], { timeout: 10 * 60_000 });
+    await run(
+      "bash",
+      ["-o", "pipefail", "-c", `env -u DOCKER_HOST docker save ${image} | DOCKER_HOST=${host} docker load`],
+      { timeout: 10 * 60_000 },
+    );
   }
   let current = pid;
   return {

@@ -11,7 +11,18 @@ export const REPO_ROOT = join(import.meta.dirname, "..", "..", "..");
 export const AIDE_BIN = join(REPO_ROOT, "bin", "aide.mjs");
 
 /** Variables of the test process that must not leak into a child and change what it connects to. */
-const SCRUBBED = ["REDIS_URL", "MONGODB_URI", "AIDE_DATA_DIR", "AIDE_CONFIG", "AIDE_EXECUTOR", "AIDE_CODER", "OPENAI_API_KEY", "OPENAI_BASE_URL", "DOCKER_HOST", "PORT"];
+const SCRUBBED = [
+  "REDIS_URL",
+  "MONGODB_URI",
+  "AIDE_DATA_DIR",
+  "AIDE_CONFIG",
+  "AIDE_EXECUTOR",
+  "AIDE_CODER",
+  "OPENAI_API_KEY",
+  "OPENAI_BASE_URL",
+  "DOCKER_HOST",
+  "PORT",
+];
 
 export interface AideProcess {
   readonly name: string;
@@ -52,7 +63,11 @@ export function spawnNode(name: string, nodeArgs: string[], env: Record<string, 
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !SCRUBBED.includes(k)) base[k] = v;
   const logFile = join(logDir, `${name}.log`);
   const out = createWriteStream(logFile, { flags: "a" });
-  const child = spawn(process.execPath, nodeArgs, { cwd: REPO_ROOT, env: { ...base, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, nodeArgs, {
+    cwd: REPO_ROOT,
+    env: { ...base, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let text = "";
   const listeners = new Set<() => void>();
   const onData = (chunk: Buffer) => {
@@ -98,7 +113,9 @@ export function spawnNode(name: string, nodeArgs: string[], env: Record<string, 
         };
         const timer = setTimeout(() => {
           cleanup();
-          reject(new Error(`${name} did not print ${pattern} within ${timeoutMs} ms; its output:\n${text.slice(-3000)}`));
+          reject(
+            new Error(`${name} did not print ${pattern} within ${timeoutMs} ms; its output:\n${text.slice(-3000)}`),
+          );
         }, timeoutMs);
         const cleanup = () => {
           clearTimeout(timer);

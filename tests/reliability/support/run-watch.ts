@@ -12,9 +12,12 @@ export async function waitMidStep(redis: Redis, runId: string, minNode: number, 
   return poll(
     async () => {
       const events = await runEvents(redis, runId).catch(() => [] as StoredRunEvent[]);
-      if (events.some((e) => e.type === "run.finished" || e.type === "run.failed")) throw new Error(`run ${runId} ended before step ${minNode} started`);
+      if (events.some((e) => e.type === "run.finished" || e.type === "run.failed"))
+        throw new Error(`run ${runId} ended before step ${minNode} started`);
       const done = new Set(events.flatMap((e) => (e.type === "step.finished" ? [e.node.id] : [])));
-      const open = events.flatMap((e) => (e.type === "step.started" && e.nodeId >= minNode && !done.has(e.nodeId) ? [e.nodeId] : []));
+      const open = events.flatMap((e) =>
+        e.type === "step.started" && e.nodeId >= minNode && !done.has(e.nodeId) ? [e.nodeId] : [],
+      );
       return open.length ? open[0]! : null;
     },
     timeoutMs,

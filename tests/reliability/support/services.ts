@@ -31,7 +31,10 @@ interface Handle {
   stop(): Promise<void>;
 }
 
-function restartable(url: (port: number) => string, start: (port: number | undefined) => Promise<Handle>): Promise<RestartableServer> {
+function restartable(
+  url: (port: number) => string,
+  start: (port: number | undefined) => Promise<Handle>,
+): Promise<RestartableServer> {
   return (async () => {
     let handle: Handle | null = await start(undefined);
     const port = handle.port;

@@ -8,7 +8,15 @@
 import { createHash } from "node:crypto";
 import { OfflineCoder } from "../../../src/coders/offline/index.ts";
 import { RECIPE_MARKER } from "../../../src/coders/offline/recipe.ts";
-import type { Action, Coder, ExecutionResult, PromptContext, Proposal, Review, ReviewInput } from "../../../src/search/types.ts";
+import type {
+  Action,
+  Coder,
+  ExecutionResult,
+  PromptContext,
+  Proposal,
+  Review,
+  ReviewInput,
+} from "../../../src/search/types.ts";
 
 /** The sleep-bound script for an offline proposal: same recipe line, same metric for the same recipe. */
 export function sleepScript(offlineCode: string, sleepSec: number): string {

@@ -7,11 +7,17 @@ import { slackFileHeaders } from "../../../bots/slack/files.ts";
 import { loadConfig } from "../../../src/config.ts";
 
 describe("Slack file downloads", () => {
-  const withToken = slackFileHeaders(loadConfig({ env: { SLACK_BOT_TOKEN: "xoxb-test", SLACK_API_URL: "http://127.0.0.1:4567/api/" } }).slack);
+  const withToken = slackFileHeaders(
+    loadConfig({ env: { SLACK_BOT_TOKEN: "xoxb-test", SLACK_API_URL: "http://127.0.0.1:4567/api/" } }).slack,
+  );
 
   it("sends the bot token to Slack's file host and the configured API host only", () => {
-    expect(withToken(new URL("https://files.slack.com/files-pri/T1-F1/data.csv"))).toEqual({ Authorization: "Bearer xoxb-test" });
-    expect(withToken(new URL("https://FILES.SLACK.COM/files-pri/T1-F1/data.csv"))).toEqual({ Authorization: "Bearer xoxb-test" });
+    expect(withToken(new URL("https://files.slack.com/files-pri/T1-F1/data.csv"))).toEqual({
+      Authorization: "Bearer xoxb-test",
+    });
+    expect(withToken(new URL("https://FILES.SLACK.COM/files-pri/T1-F1/data.csv"))).toEqual({
+      Authorization: "Bearer xoxb-test",
+    });
     expect(withToken(new URL("http://127.0.0.1:4567/files/data.csv"))).toEqual({ Authorization: "Bearer xoxb-test" });
     expect(withToken(new URL("http://127.0.0.1:9999/files/data.csv"))).toBeUndefined();
     expect(withToken(new URL("https://files.slack.com.evil.test/data.csv"))).toBeUndefined();

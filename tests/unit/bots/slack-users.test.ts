@@ -6,10 +6,14 @@ import { SlackUsers } from "../../../bots/slack/users.ts";
 /** A Web API client whose users.info answers as the test says (only what SlackUsers calls). */
 function clientWith(info: (args: { user: string }) => Promise<unknown>): { client: webApi.WebClient; calls: string[] } {
   const calls: string[] = [];
-  const client = { users: { info: (args: { user: string }) => {
-    calls.push(args.user);
-    return info(args);
-  } } } as unknown as webApi.WebClient;
+  const client = {
+    users: {
+      info: (args: { user: string }) => {
+        calls.push(args.user);
+        return info(args);
+      },
+    },
+  } as unknown as webApi.WebClient;
   return { client, calls };
 }
 

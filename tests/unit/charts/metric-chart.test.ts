@@ -7,11 +7,26 @@ import type { SolutionNode } from "../../../src/search/types.ts";
 
 function node(id: number, value: number | null, lowerIsBetter: boolean | null = true, name = "rmse"): SolutionNode {
   return {
-    id, parentId: null, step: id, stage: "draft", plan: "", code: "", buggy: value === null,
+    id,
+    parentId: null,
+    step: id,
+    stage: "draft",
+    plan: "",
+    code: "",
+    buggy: value === null,
     metric: value === null ? null : { name, value, lowerIsBetter },
-    analysis: "", execTimeMs: 0, exitCode: 0, timedOut: false, killed: false, output: "", submissionOk: true,
-    submissionPath: null, usage: { promptTokens: 0, completionTokens: 0, costUsd: 0 }, coder: "offline (no model)",
-    createdAt: "", finishedAt: "",
+    analysis: "",
+    execTimeMs: 0,
+    exitCode: 0,
+    timedOut: false,
+    killed: false,
+    output: "",
+    submissionOk: true,
+    submissionPath: null,
+    usage: { promptTokens: 0, completionTokens: 0, costUsd: 0 },
+    coder: "offline (no model)",
+    createdAt: "",
+    finishedAt: "",
   };
 }
 
@@ -49,7 +64,11 @@ async function pixels(png: Buffer): Promise<Pixels> {
       const out: Array<[number, number]> = [];
       for (let i = 0; i < data.length; i += 4) {
         const [r, g, b] = at(i);
-        if (Math.abs(r! - rgb[0]!) <= tolerance && Math.abs(g! - rgb[1]!) <= tolerance && Math.abs(b! - rgb[2]!) <= tolerance) {
+        if (
+          Math.abs(r! - rgb[0]!) <= tolerance &&
+          Math.abs(g! - rgb[1]!) <= tolerance &&
+          Math.abs(b! - rgb[2]!) <= tolerance
+        ) {
           const p = i / 4;
           out.push([p % img.width, Math.floor(p / img.width)]);
         }
@@ -86,9 +105,15 @@ describe("metric chart", () => {
   });
 
   it("leaves unranked nodes off the chart and draws no best-so-far line until the direction is known", () => {
-    const mae: SolutionNode = { ...node(1, 0.01, true, "mae"), unranked: "it reported mae, but this run is judged by rmse" };
+    const mae: SolutionNode = {
+      ...node(1, 0.01, true, "mae"),
+      unranked: "it reported mae, but this run is judged by rmse",
+    };
     const s = chartSeries([node(0, 0.3, null), mae, node(2, 0.2)]);
-    expect(s.good).toEqual([{ x: 1, y: 0.3 }, { x: 3, y: 0.2 }]);
+    expect(s.good).toEqual([
+      { x: 1, y: 0.3 },
+      { x: 3, y: 0.2 },
+    ]);
     expect(s.bestSoFar.map((p) => p.y)).toEqual([0.3, 0.3, 0.2]);
     expect(s.buggySteps).toEqual([]);
     const unknown = chartSeries([node(0, 0.3, null), node(1, 0.2, null)]);
@@ -127,9 +152,12 @@ describe("metric chart", () => {
   });
 
   it("draws a maximised metric's best-so-far line rising and a minimised one falling", async () => {
-    const rising = [0.60, 0.65, 0.62, 0.75, 0.80, 0.78, 0.90].map((v, i) => node(i, v, false, "accuracy"));
-    const falling = [0.90, 0.85, 0.88, 0.70, 0.65, 0.66, 0.50].map((v, i) => node(i, v, true, "rmse"));
-    for (const [j, direction] of [[rising, "up"], [falling, "down"]] as const) {
+    const rising = [0.6, 0.65, 0.62, 0.75, 0.8, 0.78, 0.9].map((v, i) => node(i, v, false, "accuracy"));
+    const falling = [0.9, 0.85, 0.88, 0.7, 0.65, 0.66, 0.5].map((v, i) => node(i, v, true, "rmse"));
+    for (const [j, direction] of [
+      [rising, "up"],
+      [falling, "down"],
+    ] as const) {
       const png = await metricChartPng(j, { title: `a ${direction} run` });
       const px = await pixels(png);
       const blue = px.near(BLUE, 20);

@@ -28,19 +28,41 @@ describe("aide export", () => {
     dir = await mkdtemp(join(tmpdir(), "aide-export-"));
     // No ranked node: the one that works reports another metric than the run is judged by, so there is no best
     // node to take a metric name from; only the run knows it.
-    const nodes = [solutionNode(0, { metric: null }), solutionNode(1, { metric: 0.4, metricName: "mae", lowerIsBetter: true, unranked: "it reported mae, but this run is judged by rmse" })];
+    const nodes = [
+      solutionNode(0, { metric: null }),
+      solutionNode(1, {
+        metric: 0.4,
+        metricName: "mae",
+        lowerIsBetter: true,
+        unranked: "it reported mae, but this run is judged by rmse",
+      }),
+    ];
     const run = runRecord({
       id: "rexport01",
       status: "finished",
       finishReason: "steps",
-      progress: { step: 2, totalSteps: 2, nodes: 2, bestNodeId: null, bestMetric: null, metricName: "rmse", lowerIsBetter: true },
+      progress: {
+        step: 2,
+        totalSteps: 2,
+        nodes: 2,
+        bestNodeId: null,
+        bestMetric: null,
+        metricName: "rmse",
+        lowerIsBetter: true,
+      },
     });
     const outDir = join(dir, "out");
     const written = await exportRun(storeOf(run, nodes), run.id, outDir, join(dir, "data"));
     expect(written.map((p) => p.slice(outDir.length + 1)).sort()).toEqual(["config.json", "journal.json", "tree.html"]);
 
     const journal = JSON.parse(await readFile(join(outDir, "journal.json"), "utf8"));
-    expect(journal).toMatchObject({ runId: "rexport01", metricName: "rmse", lowerIsBetter: true, bestNodeId: null, finishReason: "steps" });
+    expect(journal).toMatchObject({
+      runId: "rexport01",
+      metricName: "rmse",
+      lowerIsBetter: true,
+      bestNodeId: null,
+      finishReason: "steps",
+    });
     expect(await readFile(join(outDir, "tree.html"), "utf8")).toContain('"metricName":"rmse"');
   });
 });

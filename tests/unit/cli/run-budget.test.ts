@@ -19,7 +19,17 @@ describe("aide run --budget with a model that has no price", () => {
   const endpoint = "http://127.0.0.1:9/v1";
 
   function flags(out: string, over: Partial<RunFlags> = {}): RunFlags {
-    return { task: "Predict default; metric ROC AUC", data: DATA, coder: "openai", codeModel: "llama3.1:8b", reviewModel: "llama3.1:8b", baseUrl: endpoint, budget: "$1", out, ...over };
+    return {
+      task: "Predict default; metric ROC AUC",
+      data: DATA,
+      coder: "openai",
+      codeModel: "llama3.1:8b",
+      reviewModel: "llama3.1:8b",
+      baseUrl: endpoint,
+      budget: "$1",
+      out,
+      ...over,
+    };
   }
 
   it("is refused at start with one clear line, before any output, endpoint check or executor", async () => {
@@ -37,7 +47,27 @@ describe("aide run --budget with a model that has no price", () => {
       written.push(String(chunk));
       return true;
     });
-    const code = await main(["node", "aide", "run", "--task", "Predict default; metric ROC AUC", "--data", DATA, "--coder", "openai", "--code-model", "llama3.1:8b", "--review-model", "gpt-4o-mini", "--base-url", endpoint, "--budget", "$2.50", "--out", out]);
+    const code = await main([
+      "node",
+      "aide",
+      "run",
+      "--task",
+      "Predict default; metric ROC AUC",
+      "--data",
+      DATA,
+      "--coder",
+      "openai",
+      "--code-model",
+      "llama3.1:8b",
+      "--review-model",
+      "gpt-4o-mini",
+      "--base-url",
+      endpoint,
+      "--budget",
+      "$2.50",
+      "--out",
+      out,
+    ]);
     expect(code).toBe(2);
     expect(written.join("")).toBe(`aide: ${REFUSAL}\n`);
     expect(existsSync(out)).toBe(false);
@@ -45,11 +75,17 @@ describe("aide run --budget with a model that has no price", () => {
 
   it.each([
     ["a token budget with an unpriced model", { budget: "200k" }],
-    ["a dollar budget over priced models (a dated snapshot, a provider prefix)", { codeModel: "o3-pro-2025-06-10", reviewModel: "openai/gpt-4o-mini" }],
-  ])("lets %s through: the run goes on and fails later, at the unreachable endpoint", async (_what, over: Partial<RunFlags>) => {
-    const out = join(mkdtempSync(join(tmpdir(), "aide-budget-")), "run");
-    const err = await runCommand(flags(out, { executor: "sandbox", ...over })).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(Error);
-    expect((err as Error).message).not.toMatch(/dollar budget/);
-  });
+    [
+      "a dollar budget over priced models (a dated snapshot, a provider prefix)",
+      { codeModel: "o3-pro-2025-06-10", reviewModel: "openai/gpt-4o-mini" },
+    ],
+  ])(
+    "lets %s through: the run goes on and fails later, at the unreachable endpoint",
+    async (_what, over: Partial<RunFlags>) => {
+      const out = join(mkdtempSync(join(tmpdir(), "aide-budget-")), "run");
+      const err = await runCommand(flags(out, { executor: "sandbox", ...over })).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(Error);
+      expect((err as Error).message).not.toMatch(/dollar budget/);
+    },
+  );
 });

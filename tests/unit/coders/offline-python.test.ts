@@ -10,7 +10,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { MODEL_KINDS, type Recipe, baseRecipe, safestRecipe } from "../../../src/coders/offline/recipe.ts";
-import { type ScriptOptions, fillPlaceholders, pythonSource, renderModel, renderScript } from "../../../src/coders/offline/script.ts";
+import {
+  type ScriptOptions,
+  fillPlaceholders,
+  pythonSource,
+  renderModel,
+  renderScript,
+} from "../../../src/coders/offline/script.ts";
 
 const PYTHON = "/usr/bin/python3";
 const SOURCE_DIR = fileURLToPath(new URL("../../../src/coders/offline/python/", import.meta.url));
@@ -21,8 +27,20 @@ const SOURCES = readdirSync(SOURCE_DIR, { recursive: true, encoding: "utf8" })
   .filter((f) => f.endsWith(".py"))
   .sort();
 
-const CLASSIFY: ScriptOptions = { plan: "p", metric: "roc_auc", taskType: "classification", wantsProbability: true, timeLimitSec: 600 };
-const OPEN: ScriptOptions = { plan: "a plan\nover two lines", metric: null, taskType: null, wantsProbability: false, timeLimitSec: 5 };
+const CLASSIFY: ScriptOptions = {
+  plan: "p",
+  metric: "roc_auc",
+  taskType: "classification",
+  wantsProbability: true,
+  timeLimitSec: 600,
+};
+const OPEN: ScriptOptions = {
+  plan: "a plan\nover two lines",
+  metric: null,
+  taskType: null,
+  wantsProbability: false,
+  timeLimitSec: 5,
+};
 
 /** A recipe of every family with its default hyperparameters, one with none (the fallbacks), and the safest. */
 function recipes(): Recipe[] {
@@ -95,7 +113,10 @@ describe("the offline coder's Python files", () => {
       const plain = pythonSource(file)
         .split("\n")
         .filter((l) => !PLACEHOLDER.test(l));
-      expect(plain.filter((l) => !all.has(l)), file).toEqual([]);
+      expect(
+        plain.filter((l) => !all.has(l)),
+        file,
+      ).toEqual([]);
     }
   });
 
@@ -130,7 +151,9 @@ describe("the offline coder's Python files", () => {
 describe("filling placeholders", () => {
   it("replaces slot lines with blocks and tokens with text", () => {
     const text = "# @@head@@\nX = {{x}}  # {{x}} again\n";
-    expect(fillPlaceholders(text, { head: "a = 1\nb = 2\n\n", x: "None" }, "t")).toBe("a = 1\nb = 2\nX = None  # None again\n");
+    expect(fillPlaceholders(text, { head: "a = 1\nb = 2\n\n", x: "None" }, "t")).toBe(
+      "a = 1\nb = 2\nX = None  # None again\n",
+    );
   });
 
   it("takes a slot only alone on its line", () => {

@@ -17,7 +17,8 @@ import { readGuidance, tagsFor } from "../../../src/coders/offline/guidance.ts";
 import { metricFromHint, metricFromText, readDataFacts, readTask } from "../../../src/coders/offline/task-reading.ts";
 import { renderScript } from "../../../src/coders/offline/script.ts";
 
-const TASK = "Predict whether a customer churns. Submit the probability of churn.\n\nEvaluation: ROC AUC on the test set (higher is better).";
+const TASK =
+  "Predict whether a customer churns. Submit the probability of churn.\n\nEvaluation: ROC AUC on the test set (higher is better).";
 
 function node(id: number, code: string, extra: Partial<SolutionNode> = {}): SolutionNode {
   return {
@@ -76,7 +77,8 @@ function diffPaths(a: Recipe, b: Recipe): string[] {
   const walk = (x: unknown, y: unknown, path: string) => {
     if (x && y && typeof x === "object" && typeof y === "object") {
       const keys = new Set([...Object.keys(x as object), ...Object.keys(y as object)]);
-      for (const k of keys) walk((x as Record<string, unknown>)[k], (y as Record<string, unknown>)[k], path ? `${path}.${k}` : k);
+      for (const k of keys)
+        walk((x as Record<string, unknown>)[k], (y as Record<string, unknown>)[k], path ? `${path}.${k}` : k);
     } else if (x !== y) out.push(path);
   };
   walk(a, b, "");
@@ -87,7 +89,13 @@ describe("recipes", () => {
   it("round-trip through the script's comment line", () => {
     const r = baseRecipe("hist_gb");
     r.params.learning_rate = 0.05;
-    const code = renderScript(r, { plan: "x", metric: "roc_auc", taskType: "classification", wantsProbability: true, timeLimitSec: 600 });
+    const code = renderScript(r, {
+      plan: "x",
+      metric: "roc_auc",
+      taskType: "classification",
+      wantsProbability: true,
+      timeLimitSec: 600,
+    });
     expect(code.split("\n")[0]).toBe(recipeComment(r));
     expect(parseRecipe(code)).toEqual(r);
   });
@@ -137,8 +145,17 @@ describe("task reading", () => {
   });
 
   it("reads the data facts a script printed", () => {
-    const facts = readDataFacts('x\nAIDE_DATA_FACTS {"rows": 100, "numeric": 3, "low_cat": 0, "high_cat": 0, "dates": 0, "missing": false, "task": "regression", "n_classes": 0, "target_skew": 2.1, "target_min": 0}\n');
-    expect(facts).toMatchObject({ rows: 100, hasCategorical: false, hasMissing: false, exact: true, skewedTarget: true, taskType: "regression" });
+    const facts = readDataFacts(
+      'x\nAIDE_DATA_FACTS {"rows": 100, "numeric": 3, "low_cat": 0, "high_cat": 0, "dates": 0, "missing": false, "task": "regression", "n_classes": 0, "target_skew": 2.1, "target_min": 0}\n',
+    );
+    expect(facts).toMatchObject({
+      rows: 100,
+      hasCategorical: false,
+      hasMissing: false,
+      exact: true,
+      skewedTarget: true,
+      taskType: "regression",
+    });
   });
 });
 
@@ -185,7 +202,13 @@ describe("draft", () => {
 
 describe("improve", () => {
   const parentRecipe = baseRecipe("hist_gb");
-  const parentCode = renderScript(parentRecipe, { plan: "x", metric: "roc_auc", taskType: "classification", wantsProbability: true, timeLimitSec: 600 });
+  const parentCode = renderScript(parentRecipe, {
+    plan: "x",
+    metric: "roc_auc",
+    taskType: "classification",
+    wantsProbability: true,
+    timeLimitSec: 600,
+  });
 
   it("changes exactly one thing and says so in one sentence", async () => {
     const parent = node(3, parentCode);
@@ -215,16 +238,25 @@ describe("improve", () => {
   it("avoids a change a sibling already proposed", async () => {
     const parent = node(3, parentCode);
     const first = await propose({ kind: "improve", parent: 3 }, ctx({ parent, journal: [parent] }));
-    const second = await propose({ kind: "improve", parent: 3 }, ctx({ parent, journal: [parent], siblings: [{ plan: first.plan, code: first.code }] }));
+    const second = await propose(
+      { kind: "improve", parent: 3 },
+      ctx({ parent, journal: [parent], siblings: [{ plan: first.plan, code: first.code }] }),
+    );
     expect(effectiveKey(second.recipe)).not.toBe(effectiveKey(first.recipe));
   });
 
   it("follows guidance, latest first", async () => {
     const parent = node(3, parentCode);
-    const p = await propose({ kind: "improve", parent: 3 }, ctx({ parent, journal: [parent], guidance: ["use random forest", "more trees"] }));
+    const p = await propose(
+      { kind: "improve", parent: 3 },
+      ctx({ parent, journal: [parent], guidance: ["use random forest", "more trees"] }),
+    );
     expect(p.recipe.model).toBe("hist_gb");
     expect(p.recipe.params.max_iter).toBeGreaterThan(parentRecipe.params.max_iter!);
-    const q = await propose({ kind: "improve", parent: 3 }, ctx({ parent, journal: [parent], guidance: ["more trees", "switch to a linear model"] }));
+    const q = await propose(
+      { kind: "improve", parent: 3 },
+      ctx({ parent, journal: [parent], guidance: ["more trees", "switch to a linear model"] }),
+    );
     expect(q.recipe.model).toBe("linear");
   });
 
@@ -236,7 +268,9 @@ describe("improve", () => {
   });
 
   it("does not offer preprocessing changes the data facts rule out", () => {
-    const facts = readDataFacts('AIDE_DATA_FACTS {"rows": 500, "numeric": 10, "low_cat": 0, "high_cat": 0, "dates": 0, "missing": false, "task": "regression", "n_classes": 0, "target_skew": 0.1, "target_min": -3}')!;
+    const facts = readDataFacts(
+      'AIDE_DATA_FACTS {"rows": 500, "numeric": 10, "low_cat": 0, "high_cat": 0, "dates": 0, "missing": false, "task": "regression", "n_classes": 0, "target_skew": 0.1, "target_min": -3}',
+    )!;
     const ids = candidateMoves(baseRecipe("linear"), { taskType: "regression", hints: facts }).map((m) => m.id);
     expect(ids).not.toContain("encoding:target");
     expect(ids).not.toContain("dates:rich");
@@ -249,7 +283,9 @@ describe("improve", () => {
   it("combines two changes once every single change was tried", () => {
     const r = baseRecipe("knn");
     const hints = { rows: 100, hasCategorical: false, hasMissing: false, hasDates: false, exact: true };
-    const singles = new Set(candidateMoves(r, { taskType: "classification", hints }).map((m) => effectiveKey(m.recipe)));
+    const singles = new Set(
+      candidateMoves(r, { taskType: "classification", hints }).map((m) => effectiveKey(m.recipe)),
+    );
     const res = planImprove(r, (x) => singles.has(effectiveKey(x)), [], { taskType: "classification", hints });
     expect(singles.has(effectiveKey(res.recipe))).toBe(false);
     expect(res.plan).toMatch(/combine two/);
@@ -258,18 +294,52 @@ describe("improve", () => {
 
 describe("debug", () => {
   const recipe = withModel(baseRecipe("linear"), "svm");
-  const code = renderScript(recipe, { plan: "x", metric: null, taskType: null, wantsProbability: false, timeLimitSec: 600 });
+  const code = renderScript(recipe, {
+    plan: "x",
+    metric: null,
+    taskType: null,
+    wantsProbability: false,
+    timeLimitSec: 600,
+  });
   const failed = (output: string, extra: Partial<SolutionNode> = {}) =>
     node(7, code, { buggy: true, metric: null, exitCode: 1, output, ...extra });
 
   const cases: Array<[string, Partial<SolutionNode>, (r: Recipe) => boolean]> = [
-    ["Traceback (most recent call last):\nValueError: could not convert string to float: 'abc'", {}, (r) => r.safety.stringsAsCategories],
-    ["Traceback (most recent call last):\nValueError: Input X contains infinity or a value too large for dtype('float64').", {}, (r) => r.safety.sanitize],
-    ["Traceback (most recent call last):\nValueError: The least populated class in y has only 1 member, which is too few.", {}, (r) => r.safety.plainKFold],
-    ["Traceback (most recent call last):\nValueError: Target is multiclass but average='binary'.", {}, (r) => r.safety.metricFallback],
-    ["Traceback (most recent call last):\nFileNotFoundError: [Errno 2] No such file or directory: './input/train.csv'", {}, (r) => r.safety.broadFileSearch],
-    ["Traceback (most recent call last):\nValueError: submission mismatch: sample_submission has 10 rows but test has 9", {}, (r) => r.safety.positionalSubmission],
-    ["Traceback (most recent call last):\nMemoryError: Unable to allocate 3.2 GiB", {}, (r) => r.maxRows !== null && r.model === "hist_gb"],
+    [
+      "Traceback (most recent call last):\nValueError: could not convert string to float: 'abc'",
+      {},
+      (r) => r.safety.stringsAsCategories,
+    ],
+    [
+      "Traceback (most recent call last):\nValueError: Input X contains infinity or a value too large for dtype('float64').",
+      {},
+      (r) => r.safety.sanitize,
+    ],
+    [
+      "Traceback (most recent call last):\nValueError: The least populated class in y has only 1 member, which is too few.",
+      {},
+      (r) => r.safety.plainKFold,
+    ],
+    [
+      "Traceback (most recent call last):\nValueError: Target is multiclass but average='binary'.",
+      {},
+      (r) => r.safety.metricFallback,
+    ],
+    [
+      "Traceback (most recent call last):\nFileNotFoundError: [Errno 2] No such file or directory: './input/train.csv'",
+      {},
+      (r) => r.safety.broadFileSearch,
+    ],
+    [
+      "Traceback (most recent call last):\nValueError: submission mismatch: sample_submission has 10 rows but test has 9",
+      {},
+      (r) => r.safety.positionalSubmission,
+    ],
+    [
+      "Traceback (most recent call last):\nMemoryError: Unable to allocate 3.2 GiB",
+      {},
+      (r) => r.maxRows !== null && r.model === "hist_gb",
+    ],
     ["fold 1/5: accuracy = 0.9", { timedOut: true, exitCode: null }, (r) => r.maxRows !== null && r.folds <= 3],
   ];
   for (const [output, extra, check] of cases) {
@@ -357,10 +427,16 @@ describe("review", () => {
   });
 
   it("states a direction only when the line or the metric's name tells one", async () => {
-    const named = await coder.review(input("ok", { parsedMetric: { name: "rmse", value: 0.5, lowerIsBetter: null } }), result("ok"));
+    const named = await coder.review(
+      input("ok", { parsedMetric: { name: "rmse", value: 0.5, lowerIsBetter: null } }),
+      result("ok"),
+    );
     expect(named.summary).toMatch(/rmse = 0\.50000 \(lower is better\)\.$/);
     expect(named.lowerIsBetter).toBeNull();
-    const bare = await coder.review(input("ok", { parsedMetric: { name: "score", value: 0.5, lowerIsBetter: null } }), result("ok"));
+    const bare = await coder.review(
+      input("ok", { parsedMetric: { name: "score", value: 0.5, lowerIsBetter: null } }),
+      result("ok"),
+    );
     expect(bare.summary).toMatch(/score = 0\.50000\.$/);
     expect(bare.summary).not.toMatch(/is better/);
   });

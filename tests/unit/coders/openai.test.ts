@@ -125,7 +125,10 @@ describe("pricing", () => {
     expect(priceOf("gpt-4o-2024-08-06", DEFAULT_PRICES)).toEqual(DEFAULT_PRICES["gpt-4o"]);
     expect(priceOf("gpt-4o-mini-2024-07-18", DEFAULT_PRICES)).toEqual(DEFAULT_PRICES["gpt-4o-mini"]);
     expect(priceOf("o3-pro-2025-06-10", DEFAULT_PRICES)).toEqual(DEFAULT_PRICES["o3-pro"]);
-    expect(priceOf("gpt-4-0613", { "gpt-4": { inputPerMTok: 30, outputPerMTok: 60 } })).toEqual({ inputPerMTok: 30, outputPerMTok: 60 });
+    expect(priceOf("gpt-4-0613", { "gpt-4": { inputPerMTok: 30, outputPerMTok: 60 } })).toEqual({
+      inputPerMTok: 30,
+      outputPerMTok: 60,
+    });
     expect(priceOf("openai/gpt-4.1", DEFAULT_PRICES)).toEqual(DEFAULT_PRICES["gpt-4.1"]);
     expect(priceOf("openrouter/openai/o4-mini-2025-04-16", DEFAULT_PRICES)).toEqual(DEFAULT_PRICES["o4-mini"]);
     // A snapshot listed exactly keeps its own price.
@@ -133,23 +136,49 @@ describe("pricing", () => {
   });
 
   it("matches nothing else: no prefix matching, no made-up snapshots", () => {
-    for (const model of ["gpt-5-chat-latest", "gpt-4o-audio-preview", "gpt-4o-realtime-preview-2024-12-17", "o3-deep-research", "gpt-4o-2024-13-01", "gpt-4o-1399", "gpt-4", "llama3.1:8b", "gpt-4o/extra"]) {
+    for (const model of [
+      "gpt-5-chat-latest",
+      "gpt-4o-audio-preview",
+      "gpt-4o-realtime-preview-2024-12-17",
+      "o3-deep-research",
+      "gpt-4o-2024-13-01",
+      "gpt-4o-1399",
+      "gpt-4",
+      "llama3.1:8b",
+      "gpt-4o/extra",
+    ]) {
       expect(priceOf(model, DEFAULT_PRICES), model).toBeNull();
     }
   });
 
   it("lets a configured table override and extend the defaults, prefixed names included", () => {
-    const prices = { ...DEFAULT_PRICES, "gpt-4o": { inputPerMTok: 1, outputPerMTok: 1 }, "openai/gpt-4o": { inputPerMTok: 3, outputPerMTok: 3 }, "llama3.1:8b": { inputPerMTok: 0, outputPerMTok: 0 } };
+    const prices = {
+      ...DEFAULT_PRICES,
+      "gpt-4o": { inputPerMTok: 1, outputPerMTok: 1 },
+      "openai/gpt-4o": { inputPerMTok: 3, outputPerMTok: 3 },
+      "llama3.1:8b": { inputPerMTok: 0, outputPerMTok: 0 },
+    };
     expect(priceOf("gpt-4o-2024-08-06", prices)).toEqual({ inputPerMTok: 1, outputPerMTok: 1 });
     expect(priceOf("openai/gpt-4o", prices)).toEqual({ inputPerMTok: 3, outputPerMTok: 3 });
     expect(priceOf("LLAMA3.1:8B", prices)).toEqual({ inputPerMTok: 0, outputPerMTok: 0 });
   });
 
   it("usageCost says when the cost is unknown; costOf stays 0 for unpriced models", () => {
-    expect(usageCost("o3", { promptTokens: 500_000, completionTokens: 250_000 }, DEFAULT_PRICES)).toEqual({ costUsd: 3 });
-    expect(usageCost("llama3.1:8b", { promptTokens: 5000, completionTokens: 5000 }, DEFAULT_PRICES)).toEqual({ costUsd: 0, costUnknown: true });
+    expect(usageCost("o3", { promptTokens: 500_000, completionTokens: 250_000 }, DEFAULT_PRICES)).toEqual({
+      costUsd: 3,
+    });
+    expect(usageCost("llama3.1:8b", { promptTokens: 5000, completionTokens: 5000 }, DEFAULT_PRICES)).toEqual({
+      costUsd: 0,
+      costUnknown: true,
+    });
     expect(usageCost("llama3.1:8b", { promptTokens: 0, completionTokens: 0 }, DEFAULT_PRICES)).toEqual({ costUsd: 0 });
-    expect(usageCost("llama3.1:8b", { promptTokens: 5000, completionTokens: 5000 }, { "llama3.1:8b": { inputPerMTok: 0, outputPerMTok: 0 } })).toEqual({ costUsd: 0 });
+    expect(
+      usageCost(
+        "llama3.1:8b",
+        { promptTokens: 5000, completionTokens: 5000 },
+        { "llama3.1:8b": { inputPerMTok: 0, outputPerMTok: 0 } },
+      ),
+    ).toEqual({ costUsd: 0 });
     expect(costOf("llama3.1:8b", { promptTokens: 5000, completionTokens: 5000 }, DEFAULT_PRICES)).toBe(0);
   });
 
@@ -218,7 +247,9 @@ describe("OpenAICoder.propose", () => {
     const err = await catchError(coder().propose({ kind: "draft" }, ctx));
     expect(err).toBeInstanceOf(StepFailure);
     const failure = err as StepFailure;
-    expect(failure.reason).toMatch(/no usable script in 3 answers \(the last time the answer had no Python code block\)/);
+    expect(failure.reason).toMatch(
+      /no usable script in 3 answers \(the last time the answer had no Python code block\)/,
+    );
     expect(failure.answer).toBe("Just prose, no code.");
     expect(failure.usage).toMatchObject({ promptTokens: 300, completionTokens: 30 });
     expect(failure.requestFailed).toBe(false);
@@ -232,10 +263,26 @@ describe("OpenAICoder.propose", () => {
       {
         ...ctx,
         parent: {
-          id: 0, parentId: null, step: 0, stage: "draft", plan: "p", code: "print('PARENT_MARKER')", metric: null,
-          buggy: false, analysis: "", execTimeMs: 0, exitCode: 0, timedOut: false, killed: false, output: "",
-          submissionOk: true, submissionPath: null, usage: { promptTokens: 0, completionTokens: 0, costUsd: 0 },
-          coder: "x", createdAt: "", finishedAt: "",
+          id: 0,
+          parentId: null,
+          step: 0,
+          stage: "draft",
+          plan: "p",
+          code: "print('PARENT_MARKER')",
+          metric: null,
+          buggy: false,
+          analysis: "",
+          execTimeMs: 0,
+          exitCode: 0,
+          timedOut: false,
+          killed: false,
+          output: "",
+          submissionOk: true,
+          submissionPath: null,
+          usage: { promptTokens: 0, completionTokens: 0, costUsd: 0 },
+          coder: "x",
+          createdAt: "",
+          finishedAt: "",
         },
       },
     );
@@ -262,12 +309,17 @@ describe("OpenAICoder.propose", () => {
     fake.setDefault({ status: 500, retryAfterMs: 10 });
     const err = await catchError(coder({ maxRetries: 2 }).propose({ kind: "draft" }, ctx));
     expect(err).toBeInstanceOf(ModelError);
-    expect((err as ModelError).userMessage).toBe(`The model endpoint at ${baseURL} kept failing (HTTP 500) after 3 attempts.`);
+    expect((err as ModelError).userMessage).toBe(
+      `The model endpoint at ${baseURL} kept failing (HTTP 500) after 3 attempts.`,
+    );
     expect(fake.chatRequests).toHaveLength(3);
   });
 
   it("maps 401 to a clear message without the key", async () => {
-    fake.setDefault({ status: 401, body: { error: { message: `Incorrect API key provided: ${API_KEY}`, type: "invalid_request_error" } } });
+    fake.setDefault({
+      status: 401,
+      body: { error: { message: `Incorrect API key provided: ${API_KEY}`, type: "invalid_request_error" } },
+    });
     const err = await catchError(coder().propose({ kind: "draft" }, ctx));
     expect(err).toBeInstanceOf(ModelError);
     expect((err as ModelError).userMessage).toMatch(/rejected the API key \(401/);
@@ -277,9 +329,16 @@ describe("OpenAICoder.propose", () => {
   });
 
   it("maps 404 to an unknown-model message", async () => {
-    fake.setDefault({ status: 404, body: { error: { message: "The model `nope` does not exist", type: "invalid_request_error", code: "model_not_found" } } });
+    fake.setDefault({
+      status: 404,
+      body: {
+        error: { message: "The model `nope` does not exist", type: "invalid_request_error", code: "model_not_found" },
+      },
+    });
     const err = await catchError(coder({ codeModel: "nope" }).propose({ kind: "draft" }, ctx));
-    expect((err as ModelError).userMessage).toBe(`Model "nope" was not found at ${baseURL} (404); check the model name and the base URL.`);
+    expect((err as ModelError).userMessage).toBe(
+      `Model "nope" was not found at ${baseURL} (404); check the model name and the base URL.`,
+    );
   });
 
   it("fails with a clear ModelError when the endpoint is unreachable, never showing the key", async () => {
@@ -306,7 +365,12 @@ describe("OpenAICoder.review", () => {
   it("forces the submit_review tool and reads its arguments", async () => {
     fake.enqueue({
       tool: "submit_review",
-      args: { is_bug: false, summary: "Logistic regression reached 0.9 accuracy.", metric: 0.9, lower_is_better: false },
+      args: {
+        is_bug: false,
+        summary: "Logistic regression reached 0.9 accuracy.",
+        metric: 0.9,
+        lower_is_better: false,
+      },
       usage: { prompt_tokens: 500, completion_tokens: 40 },
     });
     const review = await coder().review(reviewInput, execResult);
@@ -330,8 +394,16 @@ describe("OpenAICoder.review", () => {
 
   it("asks again after malformed arguments and sums tokens", async () => {
     fake.enqueue(
-      { tool: "submit_review", args: '{"is_bug": false, "summary": "ok", ', usage: { prompt_tokens: 10, completion_tokens: 5 } },
-      { tool: "submit_review", args: { is_bug: true, summary: "It crashed.", metric: null, lower_is_better: null }, usage: { prompt_tokens: 20, completion_tokens: 6 } },
+      {
+        tool: "submit_review",
+        args: '{"is_bug": false, "summary": "ok", ',
+        usage: { prompt_tokens: 10, completion_tokens: 5 },
+      },
+      {
+        tool: "submit_review",
+        args: { is_bug: true, summary: "It crashed.", metric: null, lower_is_better: null },
+        usage: { prompt_tokens: 20, completion_tokens: 6 },
+      },
     );
     const review = await coder().review(reviewInput, execResult);
     expect(review.isBug).toBe(true);
@@ -400,9 +472,18 @@ function check(overrides: Partial<ModelCheckOptions> = {}): Promise<ModelCheckRe
 
 describe("checkModels", () => {
   it("lists the models, pings each, and checks the review model's tool call", async () => {
-    fake.setDefault((req) => (req.body.tools ? { tool: "submit_review", args: { is_bug: false, summary: "check", metric: 1, lower_is_better: null } } : "OK"));
+    fake.setDefault((req) =>
+      req.body.tools
+        ? { tool: "submit_review", args: { is_bug: false, summary: "check", metric: 1, lower_is_better: null } }
+        : "OK",
+    );
     const report = await check();
-    expect(fake.requests.map((r) => `${r.method} ${r.path}`)).toEqual(["GET /v1/models", "POST /v1/chat/completions", "POST /v1/chat/completions", "POST /v1/chat/completions"]);
+    expect(fake.requests.map((r) => `${r.method} ${r.path}`)).toEqual([
+      "GET /v1/models",
+      "POST /v1/chat/completions",
+      "POST /v1/chat/completions",
+      "POST /v1/chat/completions",
+    ]);
     expect(fake.requests[0]!.headers.authorization).toBe(`Bearer ${API_KEY}`);
     expect(report.models.map((m) => [m.model, m.roles, m.listed, m.review ?? null])).toEqual([
       ["gpt-4o", ["code"], true, null],
@@ -412,7 +493,16 @@ describe("checkModels", () => {
   });
 
   it("reports a model the endpoint does not know in one line", async () => {
-    fake.enqueue({ status: 404, body: { error: { message: "The model `mystery` does not exist", type: "invalid_request_error", code: "model_not_found" } } });
+    fake.enqueue({
+      status: 404,
+      body: {
+        error: {
+          message: "The model `mystery` does not exist",
+          type: "invalid_request_error",
+          code: "model_not_found",
+        },
+      },
+    });
     const err = await catchError(check({ codeModel: "mystery" }));
     expect(err).toBeInstanceOf(ModelError);
     expect((err as ModelError).userMessage).toMatch(/^Model "mystery" was not found/);
@@ -436,14 +526,20 @@ describe("checkModels", () => {
 describe("error mapping", () => {
   it("a request that times out fails its step only, saying so", async () => {
     fake.setDefault({ delayMs: 1500, reply: GOOD_REPLY });
-    const err = await catchError(coder({ timeoutMs: 200, maxRetries: 0, stream: false }).propose({ kind: "draft" }, ctx));
+    const err = await catchError(
+      coder({ timeoutMs: 200, maxRetries: 0, stream: false }).propose({ kind: "draft" }, ctx),
+    );
     expect(err).toBeInstanceOf(StepFailure);
-    expect((err as StepFailure).reason).toBe(`The model endpoint at ${baseURL} did not answer within 200 ms (1 attempt).`);
+    expect((err as StepFailure).reason).toBe(
+      `The model endpoint at ${baseURL} did not answer within 200 ms (1 attempt).`,
+    );
     expect((err as StepFailure).requestFailed).toBe(true);
   });
 
   it("names DNS failures and hides credentials in the URL", () => {
-    const cause = Object.assign(new TypeError("fetch failed"), { cause: Object.assign(new Error("getaddrinfo ENOTFOUND nowhere.invalid"), { code: "ENOTFOUND" }) });
+    const cause = Object.assign(new TypeError("fetch failed"), {
+      cause: Object.assign(new Error("getaddrinfo ENOTFOUND nowhere.invalid"), { code: "ENOTFOUND" }),
+    });
     const err = toModelError(new APIConnectionError({ cause }), {
       baseURL: "https://user:pw@nowhere.invalid/v1?api-key=abc",
       model: "m",
@@ -451,7 +547,9 @@ describe("error mapping", () => {
       maxRetries: 0,
       timeoutMs: 1000,
     });
-    expect(err.userMessage).toBe("Cannot reach the model endpoint at https://nowhere.invalid/v1: host not found (DNS lookup failed).");
+    expect(err.userMessage).toBe(
+      "Cannot reach the model endpoint at https://nowhere.invalid/v1: host not found (DNS lookup failed).",
+    );
   });
 
   it("redacts the key from server messages", () => {

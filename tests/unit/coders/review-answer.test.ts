@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { MAX_SUMMARY_CHARS, parseReviewArguments, REVIEW_TOOL } from "../../../src/coders/openai/review-answer.ts";
 
-const args = (over: Record<string, unknown> = {}) => JSON.stringify({ is_bug: false, summary: "Fine.", metric: 0.8, lower_is_better: false, ...over });
+const args = (over: Record<string, unknown> = {}) =>
+  JSON.stringify({ is_bug: false, summary: "Fine.", metric: 0.8, lower_is_better: false, ...over });
 
 describe("the review tool", () => {
   it("asks for the four fields of the verdict schema, all required, nothing else", () => {
@@ -10,9 +11,19 @@ describe("the review tool", () => {
       type: "object",
       properties: {
         is_bug: { type: "boolean", description: "True if the run failed or its result cannot be used." },
-        summary: { type: "string", minLength: 1, description: "Two to four sentences on what the run did and found, or why it failed." },
-        metric: { type: ["number", "null"], description: "The validation metric shown in the output, or null if there is none." },
-        lower_is_better: { type: ["boolean", "null"], description: "True if smaller values of the metric are better, false if larger are, null if unknown." },
+        summary: {
+          type: "string",
+          minLength: 1,
+          description: "Two to four sentences on what the run did and found, or why it failed.",
+        },
+        metric: {
+          type: ["number", "null"],
+          description: "The validation metric shown in the output, or null if there is none.",
+        },
+        lower_is_better: {
+          type: ["boolean", "null"],
+          description: "True if smaller values of the metric are better, false if larger are, null if unknown.",
+        },
       },
       required: ["is_bug", "summary", "metric", "lower_is_better"],
       additionalProperties: false,
@@ -26,11 +37,19 @@ describe("parseReviewArguments", () => {
   });
 
   it("is lenient where the meaning is clear", () => {
-    expect(parseReviewArguments(args({ is_bug: "true", lower_is_better: "false" }))).toMatchObject({ isBug: true, lowerIsBetter: false });
+    expect(parseReviewArguments(args({ is_bug: "true", lower_is_better: "false" }))).toMatchObject({
+      isBug: true,
+      lowerIsBetter: false,
+    });
     expect(parseReviewArguments(args({ metric: "0.75" }))).toMatchObject({ metric: 0.75 });
     expect(parseReviewArguments(args({ metric: "" }))).toMatchObject({ metric: null });
     expect(parseReviewArguments(args({ metric: "Infinity" }))).toMatchObject({ metric: null });
-    expect(parseReviewArguments(JSON.stringify({ is_bug: true, summary: "  It crashed.  " }))).toEqual({ isBug: true, summary: "It crashed.", metric: null, lowerIsBetter: null });
+    expect(parseReviewArguments(JSON.stringify({ is_bug: true, summary: "  It crashed.  " }))).toEqual({
+      isBug: true,
+      summary: "It crashed.",
+      metric: null,
+      lowerIsBetter: null,
+    });
     expect(parseReviewArguments(args({ extra: 1 }))).toMatchObject({ isBug: false });
   });
 

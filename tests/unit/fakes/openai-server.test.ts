@@ -17,7 +17,11 @@ const KEY = "sk-test-behaviours-0123456789";
 const TOOLS: ChatCompletionTool[] = [
   {
     type: "function",
-    function: { name: "submit_code", description: "Submit a script", parameters: { type: "object", properties: { code: { type: "string" } } } },
+    function: {
+      name: "submit_code",
+      description: "Submit a script",
+      parameters: { type: "object", properties: { code: { type: "string" } } },
+    },
   },
 ];
 const USER = [{ role: "user" as const, content: "Write a script." }];
@@ -78,7 +82,9 @@ describe("reasoning models (OpenAI o-series, gpt-5)", () => {
     expect(err.param).toBe("temperature");
     expect(err.code).toBe("unsupported_value");
     expect(err.type).toBe("invalid_request_error");
-    expect(err.message).toBe("400 Unsupported value: 'temperature' does not support 0.5 with this model. Only the default (1) value is supported.");
+    expect(err.message).toBe(
+      "400 Unsupported value: 'temperature' does not support 0.5 with this model. Only the default (1) value is supported.",
+    );
     expect(fake.pending).toBe(1);
     expect(fake.chatRequests).toHaveLength(1);
     expect(fake.chatRequests[0]!.status).toBe(400);
@@ -105,7 +111,9 @@ describe("reasoning models (OpenAI o-series, gpt-5)", () => {
     const high = await client.chat.completions.create({ model: "gpt-5", messages: USER, reasoning_effort: "high" });
     expect(high.usage!.completion_tokens_details!.reasoning_tokens!).toBeGreaterThan(reasoning);
 
-    const err = await refusal(client.chat.completions.create({ model: "gpt-5", messages: USER, reasoning_effort: "extreme" as never }));
+    const err = await refusal(
+      client.chat.completions.create({ model: "gpt-5", messages: USER, reasoning_effort: "extreme" as never }),
+    );
     expect(err.param).toBe("reasoning_effort");
     expect(err.code).toBe("invalid_value");
   });
@@ -120,7 +128,9 @@ describe("reasoning models (OpenAI o-series, gpt-5)", () => {
 
 it("a model without reasoning_effort refuses it as an unrecognized argument", async () => {
   await startFake({ behaviours: { "gpt-4o": { noReasoningEffort: true } } });
-  const err = await refusal(client.chat.completions.create({ model: "gpt-4o", messages: USER, reasoning_effort: "low" }));
+  const err = await refusal(
+    client.chat.completions.create({ model: "gpt-4o", messages: USER, reasoning_effort: "low" }),
+  );
   expect(err.status).toBe(400);
   expect(err.message).toBe("400 Unrecognized request argument supplied: reasoning_effort");
   expect(err.param).toBeNull();
@@ -129,15 +139,44 @@ it("a model without reasoning_effort refuses it as an unrecognized argument", as
 
 describe("models without tools, worded per provider", () => {
   const cases = [
-    { provider: "openai", model: "o1-mini", status: 400, message: "tools is not supported with this model.", code: "unsupported_parameter", type: "invalid_request_error" },
-    { provider: "ollama", model: "gemma", status: 400, message: "registry.ollama.ai/library/gemma:latest does not support tools", code: null, type: "api_error" },
-    { provider: "ollama", model: "gemma3:4b", status: 400, message: "registry.ollama.ai/library/gemma3:4b does not support tools", code: null, type: "api_error" },
-    { provider: "llamacpp", model: "local", status: 500, message: "tools param requires --jinja flag", code: 500, type: "server_error" },
+    {
+      provider: "openai",
+      model: "o1-mini",
+      status: 400,
+      message: "tools is not supported with this model.",
+      code: "unsupported_parameter",
+      type: "invalid_request_error",
+    },
+    {
+      provider: "ollama",
+      model: "gemma",
+      status: 400,
+      message: "registry.ollama.ai/library/gemma:latest does not support tools",
+      code: null,
+      type: "api_error",
+    },
+    {
+      provider: "ollama",
+      model: "gemma3:4b",
+      status: 400,
+      message: "registry.ollama.ai/library/gemma3:4b does not support tools",
+      code: null,
+      type: "api_error",
+    },
+    {
+      provider: "llamacpp",
+      model: "local",
+      status: 500,
+      message: "tools param requires --jinja flag",
+      code: 500,
+      type: "server_error",
+    },
     {
       provider: "openrouter",
       model: "some/model",
       status: 404,
-      message: "No endpoints found that support tool use. To learn more about provider routing, visit: https://openrouter.ai/docs/provider-routing",
+      message:
+        "No endpoints found that support tool use. To learn more about provider routing, visit: https://openrouter.ai/docs/provider-routing",
       code: 404,
       type: undefined,
     },
@@ -163,7 +202,12 @@ describe("models without tools, worded per provider", () => {
 it("toolChoice ignored: a scripted tool call comes back as plain content holding its arguments", async () => {
   await startFake({ behaviours: { local: { toolChoice: "ignored" } } });
   fake.enqueue({ tool: "submit_code", args: { code: "print(1)" } });
-  const res = await client.chat.completions.create({ model: "local", messages: USER, tools: TOOLS, tool_choice: "required" });
+  const res = await client.chat.completions.create({
+    model: "local",
+    messages: USER,
+    tools: TOOLS,
+    tool_choice: "required",
+  });
   const message = res.choices[0]!.message;
   expect(message.tool_calls).toBeUndefined();
   expect(JSON.parse(message.content!)).toEqual({ code: "print(1)" });
@@ -172,7 +216,9 @@ it("toolChoice ignored: a scripted tool call comes back as plain content holding
 
 it("jsonMode false refuses response_format", async () => {
   await startFake({ behaviours: { local: { jsonMode: false } } });
-  const err = await refusal(client.chat.completions.create({ model: "local", messages: USER, response_format: { type: "json_object" } }));
+  const err = await refusal(
+    client.chat.completions.create({ model: "local", messages: USER, response_format: { type: "json_object" } }),
+  );
   expect(err.status).toBe(400);
   expect(err.param).toBe("response_format");
   expect(err.code).toBe("unsupported_parameter");
@@ -197,7 +243,7 @@ describe("reasoning text", () => {
     await startFake({
       behaviours: {
         "deepseek-reasoner": { reasoningIn: "reasoning_content", reasoningText: "Thinking hard." },
-        "qwen3": { reasoningIn: "reasoning" },
+        qwen3: { reasoningIn: "reasoning" },
       },
     });
     fake.enqueue("Answer A.", "Answer B.");
@@ -272,15 +318,24 @@ describe("stream refusals", () => {
   it("streamOptions false refuses stream_options; stream_options without stream is refused too", async () => {
     await startFake({ behaviours: { proxy: { streamOptions: false }, gpt: {} } });
     const err = await refusal(
-      client.chat.completions.create({ model: "proxy", messages: USER, stream: true, stream_options: { include_usage: true } }),
+      client.chat.completions.create({
+        model: "proxy",
+        messages: USER,
+        stream: true,
+        stream_options: { include_usage: true },
+      }),
     );
     expect(err.status).toBe(400);
     expect(err.param).toBe("stream_options");
     expect(err.code).toBe("unsupported_parameter");
-    const chunks = await collect(await client.chat.completions.create({ model: "proxy", messages: USER, stream: true }));
+    const chunks = await collect(
+      await client.chat.completions.create({ model: "proxy", messages: USER, stream: true }),
+    );
     expect(chunks.length).toBeGreaterThan(1);
 
-    const err2 = await refusal(client.chat.completions.create({ model: "gpt", messages: USER, stream_options: { include_usage: true } }));
+    const err2 = await refusal(
+      client.chat.completions.create({ model: "gpt", messages: USER, stream_options: { include_usage: true } }),
+    );
     expect(err2.param).toBe("stream_options");
     expect(err2.message).toContain("only allowed when 'stream' is enabled");
   });
@@ -289,7 +344,9 @@ describe("stream refusals", () => {
 describe("other providers", () => {
   it("Gemini sends error bodies as an array, which the client cannot read", async () => {
     await startFake({ behaviours: { "gemini-2.5-flash": { provider: "gemini", reasoning: true } } });
-    const err = await refusal(client.chat.completions.create({ model: "gemini-2.5-flash", messages: USER, temperature: 0.2 }));
+    const err = await refusal(
+      client.chat.completions.create({ model: "gemini-2.5-flash", messages: USER, temperature: 0.2 }),
+    );
     expect(err.status).toBe(400);
     expect(err.error).toBeUndefined();
     expect(err.code).toBeUndefined();
@@ -300,7 +357,8 @@ describe("other providers", () => {
       {
         error: {
           code: 400,
-          message: "Unsupported value: 'temperature' does not support 0.2 with this model. Only the default (1) value is supported.",
+          message:
+            "Unsupported value: 'temperature' does not support 0.2 with this model. Only the default (1) value is supported.",
           status: "INVALID_ARGUMENT",
         },
       },
@@ -317,7 +375,9 @@ describe("other providers", () => {
 
   it("Anthropic refuses a temperature above 1", async () => {
     await startFake({ behaviours: { "claude-sonnet-4": { provider: "anthropic" } } });
-    const err = await refusal(client.chat.completions.create({ model: "claude-sonnet-4", messages: USER, temperature: 1.5 }));
+    const err = await refusal(
+      client.chat.completions.create({ model: "claude-sonnet-4", messages: USER, temperature: 1.5 }),
+    );
     expect(err.status).toBe(400);
     expect(err.message).toBe("400 temperature: range: 0..1");
     expect(err.type).toBe("invalid_request_error");
@@ -354,7 +414,9 @@ describe("server-level refusals", () => {
     const err = await refusal(client.chat.completions.create({ model: "fake-model", messages: USER }));
     expect(err.status).toBe(401);
     expect(err.code).toBe("invalid_api_key");
-    expect(err.message).toBe("401 Incorrect API key provided: sk-...mnop. You can find your API key at https://platform.openai.com/account/api-keys.");
+    expect(err.message).toBe(
+      "401 Incorrect API key provided: sk-...mnop. You can find your API key at https://platform.openai.com/account/api-keys.",
+    );
     expect(err.message).not.toContain("wrong-key");
     expect(fake.pending).toBe(1);
     const listErr = await refusal(client.models.list());
@@ -362,7 +424,9 @@ describe("server-level refusals", () => {
 
     const good = new OpenAI({ apiKey: KEY, baseURL: fake.baseURL, maxRetries: 0 });
     expect((await good.models.list()).data.map((m) => m.id)).toEqual(["fake-model"]);
-    expect((await good.chat.completions.create({ model: "fake-model", messages: USER })).choices[0]!.message.content).toBe("kept");
+    expect(
+      (await good.chat.completions.create({ model: "fake-model", messages: USER })).choices[0]!.message.content,
+    ).toBe("kept");
     const missing = await fetch(`${fake.baseURL}/models`);
     expect(missing.status).toBe(401);
   });
@@ -374,7 +438,12 @@ describe("streaming", () => {
     const text = "A streamed answer that is long enough to need several chunks of forty characters.";
     fake.enqueue(text);
     const chunks = await collect(
-      await client.chat.completions.create({ model: "gpt-5", messages: USER, stream: true, stream_options: { include_usage: true } }),
+      await client.chat.completions.create({
+        model: "gpt-5",
+        messages: USER,
+        stream: true,
+        stream_options: { include_usage: true },
+      }),
     );
     expect(chunks[0]!.object).toBe("chat.completion.chunk");
     expect(chunks[0]!.choices[0]!.delta.role).toBe("assistant");
@@ -386,7 +455,9 @@ describe("streaming", () => {
     const last = chunks.at(-1)!;
     expect(last.choices).toEqual([]);
     expect(last.usage!.completion_tokens_details!.reasoning_tokens).toBeGreaterThan(0);
-    expect(last.usage!.completion_tokens).toBe(last.usage!.completion_tokens_details!.reasoning_tokens! + estimateTokens(text));
+    expect(last.usage!.completion_tokens).toBe(
+      last.usage!.completion_tokens_details!.reasoning_tokens! + estimateTokens(text),
+    );
     expect(new Set(chunks.map((c) => c.id)).size).toBe(1);
     expect(fake.chatRequests[0]!.status).toBe(200);
 
@@ -399,7 +470,13 @@ describe("streaming", () => {
     const args = { code: "import pandas as pd\nprint('a fairly long script body for fragments')" };
     fake.enqueue({ tool: "submit_code", args });
     const chunks = await collect(
-      await client.chat.completions.create({ model: "fake-model", messages: USER, tools: TOOLS, stream: true, stream_options: { include_usage: true } }),
+      await client.chat.completions.create({
+        model: "fake-model",
+        messages: USER,
+        tools: TOOLS,
+        stream: true,
+        stream_options: { include_usage: true },
+      }),
     );
     const calls = chunks.flatMap((c) => c.choices[0]?.delta.tool_calls ?? []);
     expect(calls[0]).toMatchObject({ index: 0, type: "function", function: { name: "submit_code", arguments: "" } });
@@ -414,7 +491,12 @@ describe("streaming", () => {
     await startFake({ behaviours: { vllm: { reasoningIn: "reasoning_content", provider: "vllm" } } });
     fake.enqueue("The answer.");
     const chunks = await collect(
-      await client.chat.completions.create({ model: "vllm", messages: USER, stream: true, stream_options: { include_usage: true } }),
+      await client.chat.completions.create({
+        model: "vllm",
+        messages: USER,
+        stream: true,
+        stream_options: { include_usage: true },
+      }),
     );
     const deltas = chunks.map((c) => (c.choices[0]?.delta ?? {}) as Record<string, unknown>);
     const reasoning = deltas.map((d) => (d.reasoning_content as string | undefined) ?? "").join("");
@@ -423,13 +505,17 @@ describe("streaming", () => {
     const lastReasoning = deltas.map((d) => d.reasoning_content !== undefined).lastIndexOf(true);
     expect(lastReasoning).toBeLessThan(firstContent);
     expect(deltas.map((d) => (d.content as string | undefined) ?? "").join("")).toBe("The answer.");
-    expect(chunks.at(-1)!.usage!.completion_tokens_details!.reasoning_tokens).toBe(estimateTokens(DEFAULT_REASONING_TEXT));
+    expect(chunks.at(-1)!.usage!.completion_tokens_details!.reasoning_tokens).toBe(
+      estimateTokens(DEFAULT_REASONING_TEXT),
+    );
   });
 
   it("streams a length cut-off", async () => {
     await startFake({ behaviours: { local: { cutOffAt: 50 } } });
     fake.enqueue("y".repeat(120));
-    const chunks = await collect(await client.chat.completions.create({ model: "local", messages: USER, stream: true }));
+    const chunks = await collect(
+      await client.chat.completions.create({ model: "local", messages: USER, stream: true }),
+    );
     expect(chunks.map((c) => c.choices[0]?.delta.content ?? "").join("")).toBe("y".repeat(50));
     expect(chunks.at(-1)!.choices[0]!.finish_reason).toBe("length");
   });
@@ -437,7 +523,9 @@ describe("streaming", () => {
   it("chunkDelayMs paces the chunks", async () => {
     fake.enqueue({ content: "z".repeat(120), chunkDelayMs: 40 });
     const started = Date.now();
-    const chunks = await collect(await client.chat.completions.create({ model: "fake-model", messages: USER, stream: true }));
+    const chunks = await collect(
+      await client.chat.completions.create({ model: "fake-model", messages: USER, stream: true }),
+    );
     // role, 3 content pieces, finish, [DONE]: five delays.
     expect(chunks).toHaveLength(5);
     expect(Date.now() - started).toBeGreaterThanOrEqual(5 * 40 - 10);
@@ -446,7 +534,9 @@ describe("streaming", () => {
   it("a slow stream outlives the client's timeout, which only covers the wait for the response head", async () => {
     fake.enqueue({ content: "s".repeat(120), chunkDelayMs: 60 });
     const impatient = new OpenAI({ apiKey: KEY, baseURL: fake.baseURL, maxRetries: 0, timeout: 100 });
-    const chunks = await collect(await impatient.chat.completions.create({ model: "fake-model", messages: USER, stream: true }));
+    const chunks = await collect(
+      await impatient.chat.completions.create({ model: "fake-model", messages: USER, stream: true }),
+    );
     expect(chunks.map((c) => c.choices[0]?.delta.content ?? "").join("")).toBe("s".repeat(120));
   });
 
@@ -454,7 +544,10 @@ describe("streaming", () => {
     await startFake({ behaviours: { stuck: { stallAfterChunks: 2 } } });
     fake.enqueue("q".repeat(200));
     const controller = new AbortController();
-    const stream = await client.chat.completions.create({ model: "stuck", messages: USER, stream: true }, { signal: controller.signal });
+    const stream = await client.chat.completions.create(
+      { model: "stuck", messages: USER, stream: true },
+      { signal: controller.signal },
+    );
     const got: ChatCompletionChunk[] = [];
     const started = Date.now();
     const timer = setTimeout(() => controller.abort(), 300);
@@ -488,9 +581,20 @@ describe("streaming", () => {
 describe("recording", () => {
   it("requestsFor and describeRequest summarise what was asked and answered", async () => {
     await startFake({ behaviours: { "gpt-5": { reasoning: true } } });
-    await refusal(client.chat.completions.create({ model: "gpt-5", messages: USER, tools: TOOLS, temperature: 0.5, stream: true }));
-    await client.chat.completions.create({ model: "gpt-5", messages: USER, max_completion_tokens: 500, reasoning_effort: "low" });
-    await client.chat.completions.create({ model: "fake-model", messages: USER, response_format: { type: "json_object" } });
+    await refusal(
+      client.chat.completions.create({ model: "gpt-5", messages: USER, tools: TOOLS, temperature: 0.5, stream: true }),
+    );
+    await client.chat.completions.create({
+      model: "gpt-5",
+      messages: USER,
+      max_completion_tokens: 500,
+      reasoning_effort: "low",
+    });
+    await client.chat.completions.create({
+      model: "fake-model",
+      messages: USER,
+      response_format: { type: "json_object" },
+    });
     await client.models.list();
     fake.enqueue({ drop: true });
     await refusal(client.chat.completions.create({ model: "fake-model", messages: USER }));
@@ -509,12 +613,18 @@ describe("recording", () => {
     const res = await client.chat.completions.create({ model: "fake-model", messages: USER, max_completion_tokens: 1 });
     expect(res.choices[0]!.message.content).toHaveLength(100);
     expect(res.choices[0]!.finish_reason).toBe("stop");
-    expect(res.usage).toEqual({ prompt_tokens: estimateTokens("Write a script."), completion_tokens: 25, total_tokens: 25 + estimateTokens("Write a script.") });
+    expect(res.usage).toEqual({
+      prompt_tokens: estimateTokens("Write a script."),
+      completion_tokens: 25,
+      total_tokens: 25 + estimateTokens("Write a script."),
+    });
   });
 
   it("behaviours can be set after start", async () => {
     fake.behaviours["fake-model"] = { jsonMode: false };
-    const err = await refusal(client.chat.completions.create({ model: "fake-model", messages: USER, response_format: { type: "json_object" } }));
+    const err = await refusal(
+      client.chat.completions.create({ model: "fake-model", messages: USER, response_format: { type: "json_object" } }),
+    );
     expect(err.status).toBe(400);
   });
 });

@@ -23,13 +23,22 @@ describe("isInfrastructureFailure", () => {
     ["a reset connection", netError("ECONNRESET", "read ECONNRESET")],
     ["MongoDB's driver losing the server", named("MongoNetworkError", "connection 3 to 127.0.0.1:27017 closed")],
     ["no server to select", named("MongoServerSelectionError", "Server selection timed out after 10000 ms")],
-    ["mongoose giving up buffering", named("MongooseError", "Operation `runs.findOne()` buffering timed out after 10000ms")],
-    ["an executor error caused by a lost daemon", new ExecutorError("Lost track of the script's container.", { cause: netError("ECONNRESET") })],
+    [
+      "mongoose giving up buffering",
+      named("MongooseError", "Operation `runs.findOne()` buffering timed out after 10000ms"),
+    ],
+    [
+      "an executor error caused by a lost daemon",
+      new ExecutorError("Lost track of the script's container.", { cause: netError("ECONNRESET") }),
+    ],
     ["a hung-up socket", new Error("socket hang up")],
     [
       "a Docker daemon shutting down",
       new ExecutorError("Docker could not start the script's container.", {
-        cause: Object.assign(new Error("(HTTP code 500) server error - grpc: the client connection is closing: context canceled"), { statusCode: 500 }),
+        cause: Object.assign(
+          new Error("(HTTP code 500) server error - grpc: the client connection is closing: context canceled"),
+          { statusCode: 500 },
+        ),
       }),
     ],
   ])("is true for %s", (_what, err) => {
@@ -57,38 +66,67 @@ describe("isInfrastructureFailure", () => {
 describe("untilAnswered", () => {
   it("repeats an operation while it fails for an outage, and returns its answer", async () => {
     let calls = 0;
-    const v = await untilAnswered("op", async () => {
-      if (++calls < 4) throw netError("ECONNREFUSED");
-      return 42;
-    }, { logger: silentLogger, firstDelayMs: 1 });
+    const v = await untilAnswered(
+      "op",
+      async () => {
+        if (++calls < 4) throw netError("ECONNREFUSED");
+        return 42;
+      },
+      { logger: silentLogger, firstDelayMs: 1 },
+    );
     expect(v).toBe(42);
     expect(calls).toBe(4);
   });
 
   it("rethrows other errors at once", async () => {
     let calls = 0;
-    await expect(untilAnswered("op", async () => {
-      calls++;
-      throw new Error("E11000 duplicate key");
-    }, { logger: silentLogger, firstDelayMs: 1 })).rejects.toThrow(/E11000/);
+    await expect(
+      untilAnswered(
+        "op",
+        async () => {
+          calls++;
+          throw new Error("E11000 duplicate key");
+        },
+        { logger: silentLogger, firstDelayMs: 1 },
+      ),
+    ).rejects.toThrow(/E11000/);
     expect(calls).toBe(1);
   });
 
   it("gives up after maxWaitMs with the last error, and stops when the signal aborts", async () => {
-    await expect(untilAnswered("op", async () => {
-      throw netError("ECONNREFUSED");
-    }, { logger: silentLogger, firstDelayMs: 5, maxWaitMs: 30 })).rejects.toThrow(/ECONNREFUSED/);
+    await expect(
+      untilAnswered(
+        "op",
+        async () => {
+          throw netError("ECONNREFUSED");
+        },
+        { logger: silentLogger, firstDelayMs: 5, maxWaitMs: 30 },
+      ),
+    ).rejects.toThrow(/ECONNREFUSED/);
     const controller = new AbortController();
-    const waiting = untilAnswered("op", async () => {
-      throw netError("ECONNREFUSED");
-    }, { logger: silentLogger, firstDelayMs: 1000, signal: controller.signal });
+    const waiting = untilAnswered(
+      "op",
+      async () => {
+        throw netError("ECONNREFUSED");
+      },
+      { logger: silentLogger, firstDelayMs: 1000, signal: controller.signal },
+    );
     controller.abort(new Error("lease lost"));
     await expect(waiting).rejects.toThrow(/lease lost/);
   });
 });
 
 describe("OutageTolerantExecutor", () => {
-  const ok: ExecutionResult = { exitCode: 0, signal: null, timedOut: false, outOfMemory: false, durationMs: 1, output: "done", outputCapped: false, workingDir: "" };
+  const ok: ExecutionResult = {
+    exitCode: 0,
+    signal: null,
+    timedOut: false,
+    outOfMemory: false,
+    durationMs: 1,
+    output: "done",
+    outputCapped: false,
+    workingDir: "",
+  };
 
   function job(): ScriptJob {
     const nodeDir = mkdtempSync(join(tmpdir(), "aide-outage-"));
@@ -104,7 +142,8 @@ describe("OutageTolerantExecutor", () => {
         seen.push(existsSync(join(j.nodeDir, "working", "partial.csv")));
         mkdirSync(join(j.nodeDir, "working"), { recursive: true });
         writeFileSync(join(j.nodeDir, "working", "partial.csv"), "half");
-        if (++calls < 3) throw new ExecutorError("Lost track of the script's container.", { cause: netError("ECONNRESET") });
+        if (++calls < 3)
+          throw new ExecutorError("Lost track of the script's container.", { cause: netError("ECONNRESET") });
         return ok;
       },
     };
@@ -120,10 +159,14 @@ describe("OutageTolerantExecutor", () => {
       name: "broken",
       async run() {
         calls++;
-        throw new ExecutorError("sandbox image aide-sandbox:latest not found; build it with runner/image/build-image.sh");
+        throw new ExecutorError(
+          "sandbox image aide-sandbox:latest not found; build it with runner/image/build-image.sh",
+        );
       },
     };
-    await expect(new OutageTolerantExecutor(inner, { logger: silentLogger, maxWaitMs: 60_000 }).run(job())).rejects.toThrow(/not found/);
+    await expect(
+      new OutageTolerantExecutor(inner, { logger: silentLogger, maxWaitMs: 60_000 }).run(job()),
+    ).rejects.toThrow(/not found/);
     expect(calls).toBe(1);
   });
 
@@ -140,6 +183,9 @@ describe("OutageTolerantExecutor", () => {
     await executor.prepareRun?.(scope);
     await executor.releaseRun?.(scope);
     expect(calls).toEqual(["prepare", "release"]);
-    expect(new OutageTolerantExecutor({ name: "cold", run: async () => ok }, { logger: silentLogger, maxWaitMs: 1 }).prepareRun).toBeUndefined();
+    expect(
+      new OutageTolerantExecutor({ name: "cold", run: async () => ok }, { logger: silentLogger, maxWaitMs: 1 })
+        .prepareRun,
+    ).toBeUndefined();
   });
 });

@@ -22,13 +22,26 @@ describe("journal.json", () => {
       solutionNode(2, { metric: 3, metricName: "RMSE", lowerIsBetter: true }),
     ];
     const record: RunRecord = {
-      runId: "r1", task: "t", coder: "c", executor: "e", lowerIsBetter: true, metricName: "rmse", best: nodes[0]!, nodes,
-      usage: { promptTokens: 0, completionTokens: 0, costUsd: 0 }, finishReason: "steps", guidance: [],
+      runId: "r1",
+      task: "t",
+      coder: "c",
+      executor: "e",
+      lowerIsBetter: true,
+      metricName: "rmse",
+      best: nodes[0]!,
+      nodes,
+      usage: { promptTokens: 0, completionTokens: 0, costUsd: 0 },
+      finishReason: "steps",
+      guidance: [],
     };
     await writeRunOutputs({ outDir: dir, record, config: {}, readSubmission: async () => null });
     const journal = JSON.parse(await readFile(join(dir, "journal.json"), "utf8"));
     expect(journal).toMatchObject({ metricName: "rmse", lowerIsBetter: true, bestNodeId: 0 });
-    expect(journal.nodes.map((n: { direction: string | null }) => n.direction)).toEqual(["lower_is_better", "lower_is_better", "lower_is_better"]);
+    expect(journal.nodes.map((n: { direction: string | null }) => n.direction)).toEqual([
+      "lower_is_better",
+      "lower_is_better",
+      "lower_is_better",
+    ]);
     expect(journal.nodes[1]).toMatchObject({ unranked: reason, metric: { name: "mae", value: 0.4 } });
     expect(journal.nodes[0].unranked).toBeUndefined();
   });

@@ -22,12 +22,21 @@ import type { RunOptions, RunRecord } from "../../../src/store/types.ts";
 
 const DATA = join(import.meta.dirname, "../../../examples/loan-default/input");
 const ada: Actor = { platform: "slack", userId: "U-ADA", displayName: "Ada" };
-const valid: RunOptions = { steps: 20, parallel: 2, coder: "offline", metric: "rmse", timeoutSec: 600, budgetUsd: null };
+const valid: RunOptions = {
+  steps: 20,
+  parallel: 2,
+  coder: "offline",
+  metric: "rmse",
+  timeoutSec: 600,
+  budgetUsd: null,
+};
 
 const STEPS = (got: string) => `--steps takes a whole number from 1 to 10,000, got "${got}".`;
 const PARALLEL = (got: string) => `--parallel takes a whole number from 1 to 64, got "${got}".`;
-const TIMEOUT = (got: string) => `--timeout takes a duration from 10s to 24h per script, e.g. 90s, 10m or 1h, got "${got}".`;
-const METRIC = (got: string) => `--metric takes a metric name such as rmse or roc_auc (up to 64 letters, digits and _ @ . + -), got "${got}".`;
+const TIMEOUT = (got: string) =>
+  `--timeout takes a duration from 10s to 24h per script, e.g. 90s, 10m or 1h, got "${got}".`;
+const METRIC = (got: string) =>
+  `--metric takes a metric name such as rmse or roc_auc (up to 64 letters, digits and _ @ . + -), got "${got}".`;
 
 /** Values typed at every entry point that takes the option (flag, text, the refusal). */
 const REFUSED: Array<[flag: "steps" | "parallel" | "timeout" | "metric", text: string, problem: string]> = [
@@ -50,7 +59,14 @@ const REFUSED: Array<[flag: "steps" | "parallel" | "timeout" | "metric", text: s
 function fakeService(run?: Partial<RunRecord>) {
   const created: unknown[] = [];
   const steers: unknown[] = [];
-  const record = { id: "r1a2b3c4d", status: "running", owner: ada, admins: [], progress: { totalSteps: 20 }, ...run } as RunRecord;
+  const record = {
+    id: "r1a2b3c4d",
+    status: "running",
+    owner: ada,
+    admins: [],
+    progress: { totalSteps: 20 },
+    ...run,
+  } as RunRecord;
   const store = {
     createRun: vi.fn(async (r: { options: RunOptions }) => {
       created.push(r);
@@ -66,12 +82,23 @@ function fakeService(run?: Partial<RunRecord>) {
   const multi = { incr: () => multi, expire: () => multi, exec: async () => [[null, 1]] };
   const redis = { multi: () => multi, publish: async () => 1 };
   const enqueue = vi.fn(async () => undefined);
-  const runs = new RunService({ store: store as unknown as Store, redis: redis as unknown as Redis, enqueue, logger: silentLogger });
+  const runs = new RunService({
+    store: store as unknown as Store,
+    redis: redis as unknown as Redis,
+    enqueue,
+    logger: silentLogger,
+  });
   return { runs, created, steers, enqueue };
 }
 
 function start(runs: RunService, options: unknown) {
-  return runs.start({ task: "Predict y", links: ["https://x.test/d.csv"], options: options as RunOptions, actor: ada, origin: { platform: "slack", channel: "C1", thread: null } });
+  return runs.start({
+    task: "Predict y",
+    links: ["https://x.test/d.csv"],
+    options: options as RunOptions,
+    actor: ada,
+    origin: { platform: "slack", channel: "C1", thread: null },
+  });
 }
 
 afterEach(() => {
@@ -92,14 +119,25 @@ describe("the run options' limits", () => {
   });
 
   it("are the config's too: a default outside them is refused when the config loads", () => {
-    expect(() => loadConfig({ env: {}, overrides: { search: { steps: 0 } } })).toThrow(/Invalid configuration at search\.steps/);
-    expect(() => loadConfig({ env: {}, overrides: { chat: { defaultParallel: 65 } } })).toThrow(/Invalid configuration at chat\.defaultParallel/);
-    expect(() => loadConfig({ env: {}, overrides: { execution: { timeoutSec: 5 } } })).toThrow(/Invalid configuration at execution\.timeoutSec/);
-    expect(loadConfig({ env: {}, overrides: { search: { steps: 10_000, parallel: 64 } } }).search).toMatchObject({ steps: 10_000, parallel: 64 });
+    expect(() => loadConfig({ env: {}, overrides: { search: { steps: 0 } } })).toThrow(
+      /Invalid configuration at search\.steps/,
+    );
+    expect(() => loadConfig({ env: {}, overrides: { chat: { defaultParallel: 65 } } })).toThrow(
+      /Invalid configuration at chat\.defaultParallel/,
+    );
+    expect(() => loadConfig({ env: {}, overrides: { execution: { timeoutSec: 5 } } })).toThrow(
+      /Invalid configuration at execution\.timeoutSec/,
+    );
+    expect(loadConfig({ env: {}, overrides: { search: { steps: 10_000, parallel: 64 } } }).search).toMatchObject({
+      steps: 10_000,
+      parallel: 64,
+    });
   });
 
   it("are Discord's slash-command option limits", () => {
-    const start = (commandDefinitions()[0]!.options as Array<{ name: string; options?: Array<Record<string, unknown>> }>).find((o) => o.name === "start")!;
+    const start = (
+      commandDefinitions()[0]!.options as Array<{ name: string; options?: Array<Record<string, unknown>> }>
+    ).find((o) => o.name === "start")!;
     const option = (name: string) => start.options!.find((o) => o.name === name)!;
     expect(option("steps")).toMatchObject({ min_value: 1, max_value: 10_000 });
     expect(option("parallel")).toMatchObject({ min_value: 1, max_value: 64 });
@@ -107,9 +145,18 @@ describe("the run options' limits", () => {
     // What Discord lets through the chat parser takes, and one step beyond is refused with the parser's sentence.
     for (const name of ["steps", "parallel"] as const) {
       const { min_value: min, max_value: max } = option(name) as { min_value: number; max_value: number };
-      expect(parseCommand(`start t https://x.test/d.csv --${name} ${min}`)).toMatchObject({ kind: "start", [name]: min });
-      expect(parseCommand(`start t https://x.test/d.csv --${name} ${max}`)).toMatchObject({ kind: "start", [name]: max });
-      expect(parseCommand(`start t https://x.test/d.csv --${name} ${max + 1}`)).toEqual({ kind: "invalid", problem: (name === "steps" ? STEPS : PARALLEL)(String(max + 1)) });
+      expect(parseCommand(`start t https://x.test/d.csv --${name} ${min}`)).toMatchObject({
+        kind: "start",
+        [name]: min,
+      });
+      expect(parseCommand(`start t https://x.test/d.csv --${name} ${max}`)).toMatchObject({
+        kind: "start",
+        [name]: max,
+      });
+      expect(parseCommand(`start t https://x.test/d.csv --${name} ${max + 1}`)).toEqual({
+        kind: "invalid",
+        problem: (name === "steps" ? STEPS : PARALLEL)(String(max + 1)),
+      });
     }
   });
 });
@@ -119,7 +166,10 @@ describe("every entry point refuses the same values with the same sentence", () 
     expect(readRunOption(flag, text)).toEqual({ problem });
 
     // /aide start in chat (and Discord's slash command, translated to the same text).
-    expect(parseCommand(`start Predict y https://x.test/d.csv --${flag} ${text}`)).toEqual({ kind: "invalid", problem });
+    expect(parseCommand(`start Predict y https://x.test/d.csv --${flag} ${text}`)).toEqual({
+      kind: "invalid",
+      problem,
+    });
 
     // aide run: refused before any output, executor or model check.
     const err = await runCommand({ task: "Predict y", data: DATA, [flag]: text } as RunFlags).catch((e: unknown) => e);
@@ -146,7 +196,11 @@ describe("every entry point refuses the same values with the same sentence", () 
     ["timeoutSec 90000", { timeoutSec: 90_000 }, TIMEOUT("90000")],
     ["a metric of 65 characters", { metric: "m".repeat(65) }, METRIC(`${"m".repeat(39)}…`)],
     ["an empty metric", { metric: "" }, METRIC("")],
-    ["budgetUsd 0", { budgetUsd: 0 }, `--budget takes dollars from $0.01 to $10,000, e.g. $2.50 (a queued run's budget is in dollars), got "0".`],
+    [
+      "budgetUsd 0",
+      { budgetUsd: 0 },
+      `--budget takes dollars from $0.01 to $10,000, e.g. $2.50 (a queued run's budget is in dollars), got "0".`,
+    ],
     ["coder gpt", { coder: "gpt" }, `--coder takes offline or openai, got "gpt".`],
     ["no steps", { steps: undefined }, "--steps takes a whole number from 1 to 10,000, got none."],
   ])("RunService.start refuses %s before anything is saved or queued", async (_what, over, problem) => {
@@ -160,10 +214,20 @@ describe("every entry point refuses the same values with the same sentence", () 
 
   it("RunService.start saves options within the limits as given, the limits themselves included", async () => {
     const { runs, created, enqueue } = fakeService();
-    const edge: RunOptions = { steps: 10_000, parallel: 64, coder: "openai", metric: "ROC AUC", timeoutSec: 86_400, budgetUsd: 10_000 };
+    const edge: RunOptions = {
+      steps: 10_000,
+      parallel: 64,
+      coder: "openai",
+      metric: "ROC AUC",
+      timeoutSec: 86_400,
+      budgetUsd: 10_000,
+    };
     await start(runs, edge);
     await start(runs, { ...edge, steps: 1, parallel: 1, timeoutSec: 10, metric: null, budgetUsd: 0.01 });
-    expect(created.map((r) => (r as { options: RunOptions }).options)).toEqual([edge, { ...edge, steps: 1, parallel: 1, timeoutSec: 10, metric: null, budgetUsd: 0.01 }]);
+    expect(created.map((r) => (r as { options: RunOptions }).options)).toEqual([
+      edge,
+      { ...edge, steps: 1, parallel: 1, timeoutSec: 10, metric: null, budgetUsd: 0.01 },
+    ]);
     expect(enqueue).toHaveBeenCalledTimes(2);
   });
 
@@ -183,7 +247,9 @@ describe("every entry point refuses the same values with the same sentence", () 
     expect(readRunOption("budget", "$0")).toEqual({ problem: `${budget} "$0".` });
     expect(readRunOption("budget", "$20000")).toEqual({ problem: `${budget} "$20000".` });
     expect(readRunOption("budgetUsd", "$2.50")).toEqual({ value: 2.5 });
-    expect(readRunOption("budgetUsd", "200k")).toEqual({ problem: `--budget takes dollars from $0.01 to $10,000, e.g. $2.50 (a queued run's budget is in dollars), got "200k".` });
+    expect(readRunOption("budgetUsd", "200k")).toEqual({
+      problem: `--budget takes dollars from $0.01 to $10,000, e.g. $2.50 (a queued run's budget is in dollars), got "200k".`,
+    });
   });
 
   it("reads durations in whole seconds and metric names with spaces", () => {

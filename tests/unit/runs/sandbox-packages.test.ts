@@ -21,7 +21,10 @@ import { InterpretingExecutor, RecordingSink, ScriptedCoder } from "../../fakes/
 
 function capturingLogger(): { logger: Logger; lines: Array<Record<string, unknown>> } {
   const lines: Array<Record<string, unknown>> = [];
-  const logger = pino({ level: "debug" }, { write: (s: string) => void lines.push(JSON.parse(s) as Record<string, unknown>) }) as unknown as Logger;
+  const logger = pino(
+    { level: "debug" },
+    { write: (s: string) => void lines.push(JSON.parse(s) as Record<string, unknown>) },
+  ) as unknown as Logger;
   return { logger, lines };
 }
 
@@ -35,7 +38,16 @@ const ANSWER = {
 };
 
 function result(job: ScriptJob, output: string, exitCode: number | null = 0): ExecutionResult {
-  return { exitCode, signal: null, timedOut: false, outOfMemory: false, durationMs: 5, output, outputCapped: false, workingDir: join(job.nodeDir, "working") };
+  return {
+    exitCode,
+    signal: null,
+    timedOut: false,
+    outOfMemory: false,
+    durationMs: 5,
+    output,
+    outputCapped: false,
+    workingDir: join(job.nodeDir, "working"),
+  };
 }
 
 /** Answers the probe with `reply` (or throws it); interprets every other script like InterpretingExecutor. */
@@ -54,7 +66,10 @@ class ProbeAnswering extends InterpretingExecutor {
   }
 }
 
-const answering = (answer: unknown = ANSWER) => async (job: ScriptJob) => result(job, `some warning\n${PROBE_MARKER}${JSON.stringify(answer)}\n`);
+const answering =
+  (answer: unknown = ANSWER) =>
+  async (job: ScriptJob) =>
+    result(job, `some warning\n${PROBE_MARKER}${JSON.stringify(answer)}\n`);
 
 describe("the sandbox package probe", () => {
   let root: string;
@@ -110,10 +125,22 @@ describe("the sandbox package probe", () => {
 
   const failures: Array<[string, (job: ScriptJob) => Promise<ExecutionResult>, RegExp]> = [
     ["the executor throws", async () => Promise.reject(new Error("bwrap is not installed")), /bwrap is not installed/],
-    ["the script fails", async (job) => result(job, "Traceback (most recent call last):\nSyntaxError: bad", 1), /exit code 1 without an answer: Traceback/],
-    ["it times out", async (job) => ({ ...result(job, "", null), timedOut: true, signal: "SIGKILL" }), /timed out without an answer/],
+    [
+      "the script fails",
+      async (job) => result(job, "Traceback (most recent call last):\nSyntaxError: bad", 1),
+      /exit code 1 without an answer: Traceback/,
+    ],
+    [
+      "it times out",
+      async (job) => ({ ...result(job, "", null), timedOut: true, signal: "SIGKILL" }),
+      /timed out without an answer/,
+    ],
     ["the answer is not JSON", async (job) => result(job, `${PROBE_MARKER}{not json\n`), /no valid JSON/],
-    ["the answer has the wrong shape", async (job) => result(job, `${PROBE_MARKER}{"python": 3}\n`), /unexpected shape/],
+    [
+      "the answer has the wrong shape",
+      async (job) => result(job, `${PROBE_MARKER}{"python": 3}\n`),
+      /unexpected shape/,
+    ],
   ];
 
   for (const [what, reply, reason] of failures) {

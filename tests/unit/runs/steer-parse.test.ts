@@ -12,19 +12,27 @@ describe("parseSteer", () => {
     ["focus 7", { kind: "focus", node: 7 }],
     ["focus on node #12", { kind: "focus", node: 12 }],
     ["debug #3", { kind: "debug", node: 3 }],
-    ["try gradient boosting with target encoding", { kind: "guidance", text: "try gradient boosting with target encoding" }],
+    [
+      "try gradient boosting with target encoding",
+      { kind: "guidance", text: "try gradient boosting with target encoding" },
+    ],
   ])("%s", (text, command) => {
     expect(parseSteer(text)).toEqual({ command });
   });
 
   it("keeps the author of guidance", () => {
-    expect(parseSteer("use fewer features", "U1")).toEqual({ command: { kind: "guidance", text: "use fewer features", author: "U1" } });
+    expect(parseSteer("use fewer features", "U1")).toEqual({
+      command: { kind: "guidance", text: "use fewer features", author: "U1" },
+    });
   });
 
-  it.each(["more", "more ten", "more 0", "more 100000", "focus", "focus x", "debug -1", "   "])("refuses %j with a message", (text) => {
-    const r = parseSteer(text);
-    expect("error" in r && r.error.length > 0).toBe(true);
-  });
+  it.each(["more", "more ten", "more 0", "more 100000", "focus", "focus x", "debug -1", "   "])(
+    "refuses %j with a message",
+    (text) => {
+      const r = parseSteer(text);
+      expect("error" in r && r.error.length > 0).toBe(true);
+    },
+  );
 
   it("marks stop, pause, resume and budget changes as privileged; guidance, focus and debug are anyone's", () => {
     expect(isPrivilegedSteer({ kind: "stop" })).toBe(true);

@@ -14,7 +14,9 @@ const SCRIPT = [
 describe("extractCode: fence styles", () => {
   for (const fence of ["```python", "```py", "```Python3", "```", "~~~python", "~~~", "````python"]) {
     it(`reads a ${fence} block`, () => {
-      const close = fence.startsWith("~") ? "~".repeat(fence.match(/^~+/)![0].length) : "`".repeat(fence.match(/^`+/)![0].length);
+      const close = fence.startsWith("~")
+        ? "~".repeat(fence.match(/^~+/)![0].length)
+        : "`".repeat(fence.match(/^`+/)![0].length);
       const reply = `I will fit a ridge model.\n\n${fence}\n${SCRIPT}\n${close}\n`;
       expect(extractCode(reply)).toBe(`${SCRIPT}\n`);
       expect(extractPlan(reply)).toBe("I will fit a ridge model.");
@@ -57,14 +59,15 @@ describe("extractCode: several blocks", () => {
   });
 
   it("ignores non-python blocks", () => {
-    const reply = "Install nothing.\n```bash\npip install lightgbm\n```\n```python\n" + SCRIPT + "\n```\n```json\n{\"a\": 1}\n```";
+    const reply =
+      "Install nothing.\n```bash\npip install lightgbm\n```\n```python\n" + SCRIPT + '\n```\n```json\n{"a": 1}\n```';
     expect(extractCode(reply)).toBe(`${SCRIPT}\n`);
   });
 
   it("joins consecutive pieces of one script", () => {
     const part1 = "import pandas as pd\nimport numpy as np\n\ndef load():\n    return pd.read_csv('./input/train.csv')";
     const part2 = "def train(df):\n    return df.mean()";
-    const part3 = "df = load()\nprint(train(df))\nprint('AIDE_METRIC {\"name\": \"m\", \"value\": 1}')";
+    const part3 = 'df = load()\nprint(train(df))\nprint(\'AIDE_METRIC {"name": "m", "value": 1}\')';
     const reply = `Plan: three parts.\n\n\`\`\`python\n${part1}\n\`\`\`\nThen training:\n\`\`\`python\n${part2}\n\`\`\`\nFinally:\n\`\`\`python\n${part3}\n\`\`\``;
     expect(extractCode(reply)).toBe(`${part1}\n\n${part2}\n\n${part3}\n`);
     expect(extractPlan(reply)).toBe("three parts.");
@@ -78,7 +81,7 @@ describe("extractCode: several blocks", () => {
   });
 
   it("takes the later of two complete scripts of equal length", () => {
-    const v1 = SCRIPT.replace("0.5, \"lower", "0.4, \"lower");
+    const v1 = SCRIPT.replace('0.5, "lower', '0.4, "lower');
     const reply = `Plan.\n\`\`\`python\n${v1}\n\`\`\`\nCorrected:\n\`\`\`python\n${SCRIPT}\n\`\`\``;
     expect(extractCode(reply)).toBe(`${SCRIPT}\n`);
   });
@@ -98,11 +101,15 @@ describe("extractCode: no fence", () => {
   it("returns null for prose only, empty replies and non-python fences", () => {
     expect(extractCode("")).toBeNull();
     expect(extractCode("   \n ")).toBeNull();
-    expect(extractCode("I think a gradient boosting model would work well here. Import the data first, then train.")).toBeNull();
+    expect(
+      extractCode("I think a gradient boosting model would work well here. Import the data first, then train."),
+    ).toBeNull();
     expect(extractCode("Sorry, I cannot help with that.")).toBeNull();
     expect(extractCode("Run this:\n```bash\npython train.py\n```")).toBeNull();
     expect(extractCode("```python\n\n```")).toBeNull();
-    expect(extractCode("```\nThe model should use five folds and early stopping on the validation set.\n```")).toBeNull();
+    expect(
+      extractCode("```\nThe model should use five folds and early stopping on the validation set.\n```"),
+    ).toBeNull();
   });
 
   it("does not mistake prose that mentions imports for code", () => {
@@ -119,7 +126,9 @@ describe("extractCode: no fence", () => {
 describe("extractPlan", () => {
   it("falls back to the first sentences after the code when the reply opens with code", () => {
     const reply = `\`\`\`python\n${SCRIPT}\n\`\`\`\nThis fits ridge. It validates on a split. It writes the file. It is fast. It is simple. It is extra.`;
-    expect(extractPlan(reply)).toBe("This fits ridge. It validates on a split. It writes the file. It is fast. It is simple.");
+    expect(extractPlan(reply)).toBe(
+      "This fits ridge. It validates on a split. It writes the file. It is fast. It is simple.",
+    );
   });
 
   it("strips a Plan heading or label", () => {

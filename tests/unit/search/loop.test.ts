@@ -12,7 +12,16 @@ import {
 } from "../../fakes/search-fakes.ts";
 
 function options(over: Partial<SearchOptions> = {}): SearchOptions {
-  return { runId: "r1", brief: testBrief, steps: 12, parallel: 1, seed: 7, limits: testLimits, inputDir: "/in", ...over };
+  return {
+    runId: "r1",
+    brief: testBrief,
+    steps: 12,
+    parallel: 1,
+    seed: 7,
+    limits: testLimits,
+    inputDir: "/in",
+    ...over,
+  };
 }
 
 /** Drafts: every third one crashes; improves add 0.01 to the parent's metric; debugs fix the crash. */
@@ -52,7 +61,10 @@ describe("search loop", () => {
   it("replays identically with the same seed and the same coder outputs", async () => {
     const run = async (seed: number) => {
       const coder = new ScriptedCoder(climbing);
-      await runSearch(options({ seed, steps: 20 }), fakeSearchDeps(coder, new InterpretingExecutor(), new RecordingSink()));
+      await runSearch(
+        options({ seed, steps: 20 }),
+        fakeSearchDeps(coder, new InterpretingExecutor(), new RecordingSink()),
+      );
       return coder.actions;
     };
     const a = await run(11);
@@ -63,9 +75,15 @@ describe("search loop", () => {
 
   it("resumes from a journal and decides as the uninterrupted run did", async () => {
     const full = new ScriptedCoder(climbing);
-    const whole = await runSearch(options({ steps: 16 }), fakeSearchDeps(full, new InterpretingExecutor(), new RecordingSink()));
+    const whole = await runSearch(
+      options({ steps: 16 }),
+      fakeSearchDeps(full, new InterpretingExecutor(), new RecordingSink()),
+    );
 
-    const first = await runSearch(options({ steps: 7 }), fakeSearchDeps(new ScriptedCoder(climbing), new InterpretingExecutor(), new RecordingSink()));
+    const first = await runSearch(
+      options({ steps: 7 }),
+      fakeSearchDeps(new ScriptedCoder(climbing), new InterpretingExecutor(), new RecordingSink()),
+    );
     const rest = new ScriptedCoder(climbing);
     const resumed = await runSearch(
       options({ steps: 16 }),
@@ -80,20 +98,34 @@ describe("search loop", () => {
 
   it("fills the ids of steps that were in flight when a parallel run was interrupted", async () => {
     // A worker died with node 3 in flight after node 4 had finished: the journal holds 0, 1, 2 and 4.
-    const first = await runSearch(options({ steps: 5 }), fakeSearchDeps(new ScriptedCoder(climbing), new InterpretingExecutor(), new RecordingSink()));
+    const first = await runSearch(
+      options({ steps: 5 }),
+      fakeSearchDeps(new ScriptedCoder(climbing), new InterpretingExecutor(), new RecordingSink()),
+    );
     const survivors = first.journal.nodes.filter((n) => n.id !== 3);
     const rest = new ScriptedCoder(climbing);
     const sink = new RecordingSink();
-    const resumed = await runSearch(options({ steps: 7, parallel: 2 }), fakeSearchDeps(rest, new InterpretingExecutor(), sink), survivors);
+    const resumed = await runSearch(
+      options({ steps: 7, parallel: 2 }),
+      fakeSearchDeps(rest, new InterpretingExecutor(), sink),
+      survivors,
+    );
     expect(rest.actions).toHaveLength(3);
     expect(sink.nodes.map((n) => n.id).sort((a, b) => a - b)).toEqual([3, 5, 6]);
     expect(resumed.journal.nodes.map((n) => n.id).sort((a, b) => a - b)).toEqual([0, 1, 2, 3, 4, 5, 6]);
   });
 
   it("announces its last nodes and its best again when resumed, for a worker that died before announcing them", async () => {
-    const first = await runSearch(options({ steps: 6 }), fakeSearchDeps(new ScriptedCoder(climbing), new InterpretingExecutor(), new RecordingSink()));
+    const first = await runSearch(
+      options({ steps: 6 }),
+      fakeSearchDeps(new ScriptedCoder(climbing), new InterpretingExecutor(), new RecordingSink()),
+    );
     const sink = new RecordingSink();
-    await runSearch(options({ steps: 8, parallel: 2 }), fakeSearchDeps(new ScriptedCoder(climbing), new InterpretingExecutor(), sink), first.journal.nodes);
+    await runSearch(
+      options({ steps: 8, parallel: 2 }),
+      fakeSearchDeps(new ScriptedCoder(climbing), new InterpretingExecutor(), sink),
+      first.journal.nodes,
+    );
     const types = sink.events.map((e) => e.type);
     expect(types.slice(0, 4)).toEqual(["run.started", "step.finished", "step.finished", "best.improved"]);
     const again = sink.events.slice(1, 3).map((e) => (e.type === "step.finished" ? e.node.id : -1));
@@ -105,7 +137,10 @@ describe("search loop", () => {
 
   it("fixes the metric direction from the first node with a metric, for the whole run", async () => {
     const coder = new ScriptedCoder((_a, ctx) => (ctx.step === 0 ? "metric=2.0 lower" : `metric=${3 - ctx.step / 10}`));
-    const result = await runSearch(options({ steps: 6 }), fakeSearchDeps(coder, new InterpretingExecutor(), new RecordingSink()));
+    const result = await runSearch(
+      options({ steps: 6 }),
+      fakeSearchDeps(coder, new InterpretingExecutor(), new RecordingSink()),
+    );
     expect(result.lowerIsBetter).toBe(true);
     expect(result.journal.goodNodes.every((n) => n.metric!.lowerIsBetter)).toBe(true);
     expect(result.best!.metric!.value).toBe(2.0);
@@ -114,7 +149,10 @@ describe("search loop", () => {
   it("keeps up to `parallel` steps in flight with a consistent journal", async () => {
     const executor = new InterpretingExecutor();
     const coder = new ScriptedCoder((_a, ctx) => `sleep=${5 + (ctx.step % 4) * 7} metric=${0.5 + ctx.step / 100}`);
-    const result = await runSearch(options({ steps: 14, parallel: 3 }), fakeSearchDeps(coder, executor, new RecordingSink()));
+    const result = await runSearch(
+      options({ steps: 14, parallel: 3 }),
+      fakeSearchDeps(coder, executor, new RecordingSink()),
+    );
     expect(executor.maxInFlight).toBe(3);
     expect(result.journal.size).toBe(14);
     expect(new Set(result.journal.nodes.map((n) => n.id)).size).toBe(14);
@@ -124,19 +162,27 @@ describe("search loop", () => {
 
   it("lets parallel steps see the code other steps in flight proposed for the same parent", async () => {
     const coder = new ScriptedCoder((_a, ctx) => `sleep=20 metric=${ctx.step === 0 ? 0.9 : 0.4} step${ctx.step}`);
-    await runSearch(options({ steps: 11, parallel: 3, seed: 3 }), fakeSearchDeps(coder, new InterpretingExecutor(), new RecordingSink()));
+    await runSearch(
+      options({ steps: 11, parallel: 3, seed: 3 }),
+      fakeSearchDeps(coder, new InterpretingExecutor(), new RecordingSink()),
+    );
     const improves = coder.contexts.filter((_c, i) => coder.actions[i]!.kind === "improve");
     expect(improves.length).toBeGreaterThan(2);
     // Every improve of node 0 sees the code of all earlier improves of node 0, finished or still in flight.
     for (const [k, c] of improves.entries()) {
-      expect(c.siblings.map((s) => s.code)).toEqual(improves.slice(0, k).map((p) => `sleep=20 metric=0.4 step${p.step}`));
+      expect(c.siblings.map((s) => s.code)).toEqual(
+        improves.slice(0, k).map((p) => `sleep=20 metric=0.4 step${p.step}`),
+      );
     }
   });
 
   it("ends cleanly when the token budget is spent", async () => {
     const coder = new ScriptedCoder((_a, ctx) => `metric=${0.5 + ctx.step / 100}`, 100);
     const sink = new RecordingSink();
-    const result = await runSearch(options({ budget: { tokens: 350 } }), fakeSearchDeps(coder, new InterpretingExecutor(), sink));
+    const result = await runSearch(
+      options({ budget: { tokens: 350 } }),
+      fakeSearchDeps(coder, new InterpretingExecutor(), sink),
+    );
     expect(result.reason).toBe("budget");
     expect(result.journal.size).toBe(4);
     expect(result.usage.promptTokens).toBe(400);
@@ -149,13 +195,17 @@ describe("search loop", () => {
     const coder = new ScriptedCoder((_a, ctx) => `metric=${0.5 + ctx.step / 100}`);
     const sink = new RecordingSink();
     sink.onEvent = (e) => {
-      if (e.type === "step.finished" && e.node.id === 1) inbox.push({ kind: "guidance", text: "try gradient boosting" });
+      if (e.type === "step.finished" && e.node.id === 1)
+        inbox.push({ kind: "guidance", text: "try gradient boosting" });
       if (e.type === "step.finished" && e.node.id === 5) {
         inbox.push({ kind: "more", steps: 2 });
         inbox.push({ kind: "focus", node: 0 });
       }
     };
-    const result = await runSearch(options({ steps: 8 }), fakeSearchDeps(coder, new InterpretingExecutor(), sink, { inbox }));
+    const result = await runSearch(
+      options({ steps: 8 }),
+      fakeSearchDeps(coder, new InterpretingExecutor(), sink, { inbox }),
+    );
     expect(coder.contexts[1]!.guidance).toEqual([]);
     expect(coder.contexts[2]!.guidance).toEqual(["try gradient boosting"]);
     expect(coder.contexts.at(-1)!.guidance).toEqual(["try gradient boosting"]);
@@ -172,7 +222,10 @@ describe("search loop", () => {
     sink.onEvent = (e) => {
       if (e.type === "step.finished" && e.node.id === 2) inbox.push({ kind: "stop" });
     };
-    const result = await runSearch(options({ steps: 20 }), fakeSearchDeps(coder, new InterpretingExecutor(), sink, { inbox }));
+    const result = await runSearch(
+      options({ steps: 20 }),
+      fakeSearchDeps(coder, new InterpretingExecutor(), sink, { inbox }),
+    );
     expect(result.reason).toBe("stopped");
     expect(result.journal.size).toBe(3);
     expect(result.best?.id).toBe(2);
@@ -186,7 +239,10 @@ describe("search loop", () => {
       if (e.type === "step.finished" && e.node.id === 1) inbox.push({ kind: "pause" });
       if (e.type === "run.paused") setTimeout(() => inbox.push({ kind: "resume" }), 10);
     };
-    const result = await runSearch(options({ steps: 4 }), fakeSearchDeps(coder, new InterpretingExecutor(), sink, { inbox }));
+    const result = await runSearch(
+      options({ steps: 4 }),
+      fakeSearchDeps(coder, new InterpretingExecutor(), sink, { inbox }),
+    );
     expect(result.journal.size).toBe(4);
     const types = sink.events.map((e) => e.type);
     expect(types.indexOf("run.paused")).toBeGreaterThan(0);
@@ -199,7 +255,9 @@ describe("search loop", () => {
       throw new Error("model unreachable");
     };
     const sink = new RecordingSink();
-    await expect(runSearch(options(), fakeSearchDeps(coder, new InterpretingExecutor(), sink))).rejects.toThrow("model unreachable");
+    await expect(runSearch(options(), fakeSearchDeps(coder, new InterpretingExecutor(), sink))).rejects.toThrow(
+      "model unreachable",
+    );
     expect(sink.events.at(-1)).toMatchObject({ type: "run.failed", error: "model unreachable" });
   });
 });
@@ -214,7 +272,10 @@ describe("search loop abort", () => {
     };
     const started = Date.now();
     await expect(
-      runSearch(options({ steps: 10, signal: controller.signal }), fakeSearchDeps(coder, new InterpretingExecutor(), sink)),
+      runSearch(
+        options({ steps: 10, signal: controller.signal }),
+        fakeSearchDeps(coder, new InterpretingExecutor(), sink),
+      ),
     ).rejects.toThrow("lease lost");
     expect(Date.now() - started).toBeLessThan(4000);
     expect(sink.nodes.map((n) => n.id)).toEqual([0, 1]);
@@ -226,7 +287,8 @@ describe("search loop: the metric's direction and name", () => {
   /** Scripts printing `values[step]` with `flags` (see InterpretingExecutor) from `flagsAt(step)`. */
   const printing = (values: number[], flagsAt: (step: number) => string) => (_a: Action, ctx: PromptContext) =>
     `metric=${values[ctx.step]} ${flagsAt(ctx.step)}`;
-  const bestValues = (sink: RecordingSink) => sink.events.flatMap((e) => (e.type === "best.improved" ? [e.node.metric!.value] : []));
+  const bestValues = (sink: RecordingSink) =>
+    sink.events.flatMap((e) => (e.type === "best.improved" ? [e.node.metric!.value] : []));
 
   it.each([
     ["the task text", { brief: { ...testBrief, task: "Predict y.\nMetric: RMSE" } }, "noname nodir"],
@@ -235,7 +297,10 @@ describe("search loop: the metric's direction and name", () => {
   ])("minimises an RMSE run whose lines and reviews give no direction, told by %s", async (_by, over, flags) => {
     const coder = new ScriptedCoder(printing([3, 1.5, 4, 2, 5, 2.5], () => flags));
     const sink = new RecordingSink();
-    const result = await runSearch(options({ steps: 6, ...over }), fakeSearchDeps(coder, new InterpretingExecutor(), sink));
+    const result = await runSearch(
+      options({ steps: 6, ...over }),
+      fakeSearchDeps(coder, new InterpretingExecutor(), sink),
+    );
     expect(result.lowerIsBetter).toBe(true);
     expect(result.best!.id).toBe(1);
     expect(result.best!.metric).toMatchObject({ value: 1.5, lowerIsBetter: true });
@@ -246,7 +311,10 @@ describe("search loop: the metric's direction and name", () => {
 
   it("maximises an accuracy run by the metric's name", async () => {
     const coder = new ScriptedCoder(printing([0.7, 0.9, 0.6, 0.8, 0.75, 0.95], () => "name=accuracy nodir"));
-    const result = await runSearch(options({ steps: 6 }), fakeSearchDeps(coder, new InterpretingExecutor(), new RecordingSink()));
+    const result = await runSearch(
+      options({ steps: 6 }),
+      fakeSearchDeps(coder, new InterpretingExecutor(), new RecordingSink()),
+    );
     expect(result.lowerIsBetter).toBe(false);
     expect(coder.actions[5]).toEqual({ kind: "improve", parent: 1 });
     expect(result.best!.id).toBe(5);
@@ -256,7 +324,10 @@ describe("search loop: the metric's direction and name", () => {
     const coder = new ScriptedCoder(printing([3, 1, 4, 2, 5, 6], () => "nodir"));
     const review = coder.review.bind(coder);
     coder.review = async (input) => ({ ...(await review(input)), lowerIsBetter: true });
-    const result = await runSearch(options({ steps: 6 }), fakeSearchDeps(coder, new InterpretingExecutor(), new RecordingSink()));
+    const result = await runSearch(
+      options({ steps: 6 }),
+      fakeSearchDeps(coder, new InterpretingExecutor(), new RecordingSink()),
+    );
     expect(result.lowerIsBetter).toBe(true);
     expect(result.best!.id).toBe(1);
   });
@@ -267,7 +338,10 @@ describe("search loop: the metric's direction and name", () => {
     const result = await runSearch(options({ steps: 6 }), fakeSearchDeps(coder, new InterpretingExecutor(), sink));
     const finishedNode3 = sink.events.findIndex((e) => e.type === "step.finished" && e.node.id === 3);
     const improved = sink.events.flatMap((e, i) => (e.type === "best.improved" ? [{ i, e }] : []));
-    expect(improved.map(({ e }) => [e.node.id, e.previous?.id ?? null])).toEqual([[1, null], [5, 1]]);
+    expect(improved.map(({ e }) => [e.node.id, e.previous?.id ?? null])).toEqual([
+      [1, null],
+      [5, 1],
+    ]);
     expect(improved[0]!.i).toBeGreaterThan(finishedNode3);
     // The first best was recorded before the direction was known; the event carries the run's.
     expect(improved[0]!.e.node.metric).toEqual({ name: "score", value: 2, lowerIsBetter: true });
@@ -281,17 +355,31 @@ describe("search loop: the metric's direction and name", () => {
   it("keeps the direction open on resume until a node tells it, then looks at the resumed nodes too", async () => {
     const flagsAt = (step: number) => (step === 3 ? "lower" : "nodir");
     const values = [5, 2, 7, 4, 6, 3];
-    const first = await runSearch(options({ steps: 3 }), fakeSearchDeps(new ScriptedCoder(printing(values, flagsAt)), new InterpretingExecutor(), new RecordingSink()));
+    const first = await runSearch(
+      options({ steps: 3 }),
+      fakeSearchDeps(new ScriptedCoder(printing(values, flagsAt)), new InterpretingExecutor(), new RecordingSink()),
+    );
     expect(first).toMatchObject({ best: null, lowerIsBetter: null });
     const sink = new RecordingSink();
-    const resumed = await runSearch(options({ steps: 6 }), fakeSearchDeps(new ScriptedCoder(printing(values, flagsAt)), new InterpretingExecutor(), sink), first.journal.nodes);
-    expect(sink.events.filter((e) => e.type === "best.improved").map((e) => e.type === "best.improved" && e.node.id)).toEqual([1]);
+    const resumed = await runSearch(
+      options({ steps: 6 }),
+      fakeSearchDeps(new ScriptedCoder(printing(values, flagsAt)), new InterpretingExecutor(), sink),
+      first.journal.nodes,
+    );
+    expect(
+      sink.events.filter((e) => e.type === "best.improved").map((e) => e.type === "best.improved" && e.node.id),
+    ).toEqual([1]);
     expect(resumed).toMatchObject({ lowerIsBetter: true });
     expect(resumed.best!.id).toBe(1);
   });
 
   it("flags a node that reports another metric than the run's: kept for display, never best", async () => {
-    const codes = ["name=rmse metric=3 nodir", "name=mae metric=0.5 nodir", "name=RMSE metric=2.5 nodir", "name=root_mean_squared_error metric=2.8 nodir"];
+    const codes = [
+      "name=rmse metric=3 nodir",
+      "name=mae metric=0.5 nodir",
+      "name=RMSE metric=2.5 nodir",
+      "name=root_mean_squared_error metric=2.8 nodir",
+    ];
     const coder = new ScriptedCoder((_a, ctx) => codes[ctx.step]!);
     const sink = new RecordingSink();
     const result = await runSearch(
@@ -309,15 +397,25 @@ describe("search loop: the metric's direction and name", () => {
     expect(result.journal.rankedNodes.map((n) => n.id)).toEqual([0, 2, 3]);
     expect(result.metricName).toBe("rmse");
     // The coder still sees it in its memory, flagged.
-    expect(coder.contexts[2]!.memory.map((m) => [m.id, m.unranked])).toEqual([[0, null], [1, mae.unranked]]);
+    expect(coder.contexts[2]!.memory.map((m) => [m.id, m.unranked])).toEqual([
+      [0, null],
+      [1, mae.unranked],
+    ]);
   });
 
   it("names the run's metric after its first ranked node when the task does not, also when resumed", async () => {
     const codes = ["name=rmse metric=3 nodir", "name=mae metric=0.5 nodir", "name=val_rmse metric=2 nodir"];
     const behaviour = (_a: Action, ctx: PromptContext) => codes[ctx.step]!;
-    const first = await runSearch(options({ steps: 1 }), fakeSearchDeps(new ScriptedCoder(behaviour), new InterpretingExecutor(), new RecordingSink()));
+    const first = await runSearch(
+      options({ steps: 1 }),
+      fakeSearchDeps(new ScriptedCoder(behaviour), new InterpretingExecutor(), new RecordingSink()),
+    );
     expect(first).toMatchObject({ metricName: "rmse", lowerIsBetter: true });
-    const resumed = await runSearch(options({ steps: 3 }), fakeSearchDeps(new ScriptedCoder(behaviour), new InterpretingExecutor(), new RecordingSink()), first.journal.nodes);
+    const resumed = await runSearch(
+      options({ steps: 3 }),
+      fakeSearchDeps(new ScriptedCoder(behaviour), new InterpretingExecutor(), new RecordingSink()),
+      first.journal.nodes,
+    );
     expect(resumed.journal.get(1)!.unranked).toBe("it reported mae, but this run is judged by rmse");
     expect(resumed.journal.get(2)!.unranked).toBeNull();
     expect(resumed).toMatchObject({ metricName: "rmse", lowerIsBetter: true });

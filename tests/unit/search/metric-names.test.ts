@@ -1,12 +1,31 @@
 import { describe, expect, it } from "vitest";
 import { LOWER_IS_BETTER, METRIC_IDS } from "../../../src/coders/offline/task-reading.ts";
-import { canonicalMetricName, directionOfMetricName, judgedMetric, metricOfTaskText } from "../../../src/search/metric-names.ts";
+import {
+  canonicalMetricName,
+  directionOfMetricName,
+  judgedMetric,
+  metricOfTaskText,
+} from "../../../src/search/metric-names.ts";
 
 describe("canonicalMetricName", () => {
   it.each([
     ["auc", ["roc_auc", "ROC AUC", "roc-auc", "AUC", "auroc", "val_auc", "roc_auc_score"]],
-    ["rmse", ["RMSE", "root mean squared error", "Root-Mean-Squared-Error", "root_mean_squared_error", "val_rmse", "cv rmse", "mean_cv_rmse"]],
-    ["logloss", ["log_loss", "logloss", "Log Loss", "cross-entropy", "binary cross entropy", "negative log likelihood"]],
+    [
+      "rmse",
+      [
+        "RMSE",
+        "root mean squared error",
+        "Root-Mean-Squared-Error",
+        "root_mean_squared_error",
+        "val_rmse",
+        "cv rmse",
+        "mean_cv_rmse",
+      ],
+    ],
+    [
+      "logloss",
+      ["log_loss", "logloss", "Log Loss", "cross-entropy", "binary cross entropy", "negative log likelihood"],
+    ],
     ["r2", ["r2", "R²", "r^2", "R squared", "r2_score", "coefficient of determination"]],
     ["mae", ["MAE", "mean_absolute_error", "Mean Absolute Error"]],
     ["qwk", ["QWK", "quadratic weighted kappa", "Quadratic-Weighted-Kappa"]],
@@ -17,7 +36,20 @@ describe("canonicalMetricName", () => {
   });
 
   it("keeps metrics that differ apart", () => {
-    const names = ["rmse", "mse", "mae", "rmsle", "mape", "smape", "f1", "f1_macro", "kappa", "qwk", "auc", "average_precision"];
+    const names = [
+      "rmse",
+      "mse",
+      "mae",
+      "rmsle",
+      "mape",
+      "smape",
+      "f1",
+      "f1_macro",
+      "kappa",
+      "qwk",
+      "auc",
+      "average_precision",
+    ];
     expect(new Set(names.map(canonicalMetricName)).size).toBe(names.length);
   });
 
@@ -43,15 +75,47 @@ describe("canonicalMetricName", () => {
 });
 
 describe("directionOfMetricName", () => {
-  it.each(["rmse", "MSE", "mae", "mape", "rmsle", "log loss", "logloss", "cross-entropy", "error", "val_loss", "deviance", "wape", "smape", "brier score", "huber_loss", "error_rate_top5"])(
-    "%s: lower is better",
-    (name) => expect(directionOfMetricName(name)).toBe(true),
-  );
+  it.each([
+    "rmse",
+    "MSE",
+    "mae",
+    "mape",
+    "rmsle",
+    "log loss",
+    "logloss",
+    "cross-entropy",
+    "error",
+    "val_loss",
+    "deviance",
+    "wape",
+    "smape",
+    "brier score",
+    "huber_loss",
+    "error_rate_top5",
+  ])("%s: lower is better", (name) => expect(directionOfMetricName(name)).toBe(true));
 
-  it.each(["accuracy", "auc", "ROC AUC", "roc_auc", "f1", "f1_macro", "precision", "recall", "r2", "R²", "map", "MAP@5", "ndcg@10", "kappa", "qwk", "spearman", "pearson", "iou", "dice", "gini"])(
-    "%s: higher is better",
-    (name) => expect(directionOfMetricName(name)).toBe(false),
-  );
+  it.each([
+    "accuracy",
+    "auc",
+    "ROC AUC",
+    "roc_auc",
+    "f1",
+    "f1_macro",
+    "precision",
+    "recall",
+    "r2",
+    "R²",
+    "map",
+    "MAP@5",
+    "ndcg@10",
+    "kappa",
+    "qwk",
+    "spearman",
+    "pearson",
+    "iou",
+    "dice",
+    "gini",
+  ])("%s: higher is better", (name) => expect(directionOfMetricName(name)).toBe(false));
 
   it("turns the direction round for a negated metric", () => {
     expect(directionOfMetricName("neg_mean_squared_error")).toBe(false);
@@ -59,7 +123,8 @@ describe("directionOfMetricName", () => {
   });
 
   it("does not guess for names that do not tell (never 'higher' by default)", () => {
-    for (const name of ["score", "metric", "value", "my_metric", "accuracy_loss"]) expect(directionOfMetricName(name), name).toBeNull();
+    for (const name of ["score", "metric", "value", "my_metric", "accuracy_loss"])
+      expect(directionOfMetricName(name), name).toBeNull();
   });
 
   it("is where the offline coder's metric directions come from", () => {
@@ -72,7 +137,11 @@ describe("directionOfMetricName", () => {
 describe("metricOfTaskText", () => {
   it.each([
     ["Predict the price.\nMetric: RMSE (lower is better)", "rmse", true],
-    ["Predict churn. Submissions are evaluated on ROC AUC between the predicted probability and the target.", "auc", false],
+    [
+      "Predict churn. Submissions are evaluated on ROC AUC between the predicted probability and the target.",
+      "auc",
+      false,
+    ],
     ["Predict sales. Submissions are scored on the Root Mean Squared Logarithmic Error.", "rmsle", true],
     ["Classify images; the evaluation metric is accuracy.", "accuracy", false],
     ["Predict y. We use the mean absolute error to compare models.", "mae", true],
@@ -82,8 +151,14 @@ describe("metricOfTaskText", () => {
   });
 
   it("takes the direction from 'lower/higher is better' even without a known name", () => {
-    expect(metricOfTaskText("Predict y. Metric: custom cost (lower is better).")).toEqual({ name: null, lowerIsBetter: true });
-    expect(metricOfTaskText("The score is our own; higher values are better.")).toEqual({ name: null, lowerIsBetter: false });
+    expect(metricOfTaskText("Predict y. Metric: custom cost (lower is better).")).toEqual({
+      name: null,
+      lowerIsBetter: true,
+    });
+    expect(metricOfTaskText("The score is our own; higher values are better.")).toEqual({
+      name: null,
+      lowerIsBetter: false,
+    });
     // A stated direction wins over the name's convention.
     expect(metricOfTaskText("Metric: accuracy loss, lower is better.").lowerIsBetter).toBe(true);
   });
@@ -95,7 +170,10 @@ describe("metricOfTaskText", () => {
 
   it("says nothing when nothing tells", () => {
     expect(metricOfTaskText("Predict y; metric score")).toEqual({ name: null, lowerIsBetter: null });
-    expect(metricOfTaskText("Handle errors carefully and map the labels to integers.")).toEqual({ name: null, lowerIsBetter: null });
+    expect(metricOfTaskText("Handle errors carefully and map the labels to integers.")).toEqual({
+      name: null,
+      lowerIsBetter: null,
+    });
     expect(metricOfTaskText("Lower is better for the loss, higher is better for the score.").lowerIsBetter).toBeNull();
   });
 });
@@ -108,7 +186,10 @@ describe("judgedMetric", () => {
   });
 
   it("takes the direction the task states for a --metric whose name does not tell", () => {
-    expect(judgedMetric("Our cost; lower is better.", "business_cost")).toEqual({ name: "business_cost", lowerIsBetter: true });
+    expect(judgedMetric("Our cost; lower is better.", "business_cost")).toEqual({
+      name: "business_cost",
+      lowerIsBetter: true,
+    });
     expect(judgedMetric("Predict y.", "business_cost")).toEqual({ name: "business_cost", lowerIsBetter: null });
   });
 });

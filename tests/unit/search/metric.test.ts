@@ -26,7 +26,11 @@ describe("parseMetricLine", () => {
   });
 
   it("leaves the direction open when the line does not say, and accepts numeric strings", () => {
-    expect(parseMetricLine('AIDE_METRIC {"value": "0.5"}')).toEqual({ name: "metric", value: 0.5, lowerIsBetter: null });
+    expect(parseMetricLine('AIDE_METRIC {"value": "0.5"}')).toEqual({
+      name: "metric",
+      value: 0.5,
+      lowerIsBetter: null,
+    });
   });
 
   it("returns null without a line, or with a non-finite value", () => {

@@ -5,7 +5,11 @@ import type { Rng, SolutionNode, Stage } from "../../../src/search/types.ts";
 
 const fixedRng = (value: number): Rng => ({ next: () => value });
 
-function node(id: number, stage: Stage, opts: { parent?: number; metric?: number; buggy?: boolean } = {}): SolutionNode {
+function node(
+  id: number,
+  stage: Stage,
+  opts: { parent?: number; metric?: number; buggy?: boolean } = {},
+): SolutionNode {
   const buggy = opts.buggy ?? opts.metric === undefined;
   return {
     id,
@@ -43,7 +47,10 @@ describe("GreedyPolicy (AIDE)", () => {
 
   it("counts drafts still in flight", () => {
     const j = new Journal(fiveDrafts([0.5, 0.6, 0.7]));
-    const pending = [{ id: 3, action: { kind: "draft" as const } }, { id: 4, action: { kind: "draft" as const } }];
+    const pending = [
+      { id: 3, action: { kind: "draft" as const } },
+      { id: 4, action: { kind: "draft" as const } },
+    ];
     expect(policy.next(j, fixedRng(0.99), pending, false)).toEqual({ kind: "improve", parent: 2 });
   });
 
@@ -113,7 +120,10 @@ describe("GreedyPolicy (AIDE)", () => {
     expect(picks).toEqual(new Set([0, 2, 4]));
   });
 
-  const unranked = (n: SolutionNode): SolutionNode => ({ ...n, unranked: "it reported mae, but this run is judged by rmse" });
+  const unranked = (n: SolutionNode): SolutionNode => ({
+    ...n,
+    unranked: "it reported mae, but this run is judged by rmse",
+  });
 
   it("never takes an unranked node for the best, nor debugs it", () => {
     const nodes = fiveDrafts([0.5, 0.9, 0.7, 0.6, 0.4]);
@@ -123,7 +133,9 @@ describe("GreedyPolicy (AIDE)", () => {
   });
 
   it("improves an unranked node only while no node is ranked", () => {
-    const j = new Journal(fiveDrafts([undefined, 0.9, undefined, 0.6, undefined]).map((n) => (n.buggy ? { ...n, code: "x" } : unranked(n))));
+    const j = new Journal(
+      fiveDrafts([undefined, 0.9, undefined, 0.6, undefined]).map((n) => (n.buggy ? { ...n, code: "x" } : unranked(n))),
+    );
     const picks = new Set<number>();
     for (const r of [0.0, 0.99]) {
       let calls = 0;

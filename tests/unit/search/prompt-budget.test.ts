@@ -7,7 +7,14 @@ import {
   MIN_PREVIEW_CHARS,
   type FittedPrompt,
 } from "../../../src/search/prompt-budget.ts";
-import { codeFence, findSection, promptFor, renderMarkdown, renderPromptFor, SECTION } from "../../../src/search/prompts.ts";
+import {
+  codeFence,
+  findSection,
+  promptFor,
+  renderMarkdown,
+  renderPromptFor,
+  SECTION,
+} from "../../../src/search/prompts.ts";
 import type { Action, PromptContext, SolutionNode } from "../../../src/search/types.ts";
 import { solutionNode } from "../../fakes/solution-nodes.ts";
 
@@ -15,7 +22,8 @@ import { solutionNode } from "../../fakes/solution-nodes.ts";
 function filler(tag: string, chars: number): string {
   const lines: string[] = [];
   let n = 0;
-  while (lines.join("\n").length < chars) lines.push(`${tag} line ${n++}: some words that look like the usual prose or code here`);
+  while (lines.join("\n").length < chars)
+    lines.push(`${tag} line ${n++}: some words that look like the usual prose or code here`);
   return lines.join("\n");
 }
 
@@ -63,9 +71,18 @@ function bigCtx(overrides: Partial<PromptContext> = {}): PromptContext {
   };
 }
 
-const STAGES = ["memory", "sibling plans", "data overview", "execution output", "guidance", "last resort", "task description"];
+const STAGES = [
+  "memory",
+  "sibling plans",
+  "data overview",
+  "execution output",
+  "guidance",
+  "last resort",
+  "task description",
+];
 const stagesOf = (r: FittedPrompt) => r.trimmed.map((t) => t.slice(0, t.indexOf(":")));
-const memoryIds = (r: FittedPrompt) => (findSection(r.sections, SECTION.memory)?.children ?? []).map((c) => Number(/Solution (\d+)/.exec(c.title)![1]));
+const memoryIds = (r: FittedPrompt) =>
+  (findSection(r.sections, SECTION.memory)?.children ?? []).map((c) => Number(/Solution (\d+)/.exec(c.title)![1]));
 const text = (r: FittedPrompt) => renderMarkdown(r.sections);
 const improve: Action = { kind: "improve", parent: 7 };
 const debug: Action = { kind: "debug", parent: 7 };
@@ -97,7 +114,14 @@ describe("estimateTokens", () => {
 
 describe("fitPrompt", () => {
   it("leaves a prompt that fits exactly as promptFor builds it", () => {
-    const small: PromptContext = { ...bigCtx(), task: "Predict y.", dataPreview: "train.csv: 10 rows", memory: bigCtx().memory.slice(0, 2), siblings: [], guidance: ["Try CatBoost."] };
+    const small: PromptContext = {
+      ...bigCtx(),
+      task: "Predict y.",
+      dataPreview: "train.csv: 10 rows",
+      memory: bigCtx().memory.slice(0, 2),
+      siblings: [],
+      guidance: ["Try CatBoost."],
+    };
     for (const action of [draft, improve, debug]) {
       const r = fitPrompt(action, small, 12_000);
       expect(r.trimmed).toEqual([]);
@@ -144,12 +168,17 @@ describe("fitPrompt", () => {
       const expected = ctx.memory.map((m) => m.id).filter((id) => BY_QUALITY.slice(0, keep).includes(id));
       expect(memoryIds(r)).toEqual(expected);
       const worstFirst = [...BY_QUALITY].reverse().slice(0, BY_QUALITY.length - keep);
-      expect(r.trimmed).toEqual([`memory: dropped ${worstFirst.length} of ${BY_QUALITY.length} entries, the worst-scoring (solutions ${worstFirst.join(", ")})`]);
+      expect(r.trimmed).toEqual([
+        `memory: dropped ${worstFirst.length} of ${BY_QUALITY.length} entries, the worst-scoring (solutions ${worstFirst.join(", ")})`,
+      ]);
     }
   });
 
   it("takes the metric direction into account when ranking memory", () => {
-    const ctx = bigCtx({ lowerIsBetter: false, memory: bigCtx().memory.map((m) => ({ ...m, metric: m.metric && { ...m.metric, lowerIsBetter: false } })) });
+    const ctx = bigCtx({
+      lowerIsBetter: false,
+      memory: bigCtx().memory.map((m) => ({ ...m, metric: m.metric && { ...m.metric, lowerIsBetter: false } })),
+    });
     const full = renderPromptFor(improve, ctx).length;
     const oneLess = renderPromptFor(improve, { ...ctx, memory: ctx.memory.slice(1) }).length;
     const r = fitPrompt(improve, ctx, Math.floor((oneLess + 20) / CHARS_PER_TOKEN));
@@ -173,7 +202,9 @@ describe("fitPrompt", () => {
       if (stages.includes("data overview")) expect(findSection(r.sections, SECTION.siblings)).toBeUndefined();
       if (stages.includes("data overview") && beforeLastResort) {
         expect(md).toContain("PREVIEW_START");
-        expect(md).toMatch(/\[\.\.\. data overview cut to its first [\d,]+ of [\d,]+ characters to fit the prompt budget \.\.\.\]/);
+        expect(md).toMatch(
+          /\[\.\.\. data overview cut to its first [\d,]+ of [\d,]+ characters to fit the prompt budget \.\.\.\]/,
+        );
         expect(md).not.toContain("PREVIEW_END");
       }
       if (stages.includes("guidance") && beforeLastResort) {
@@ -194,7 +225,9 @@ describe("fitPrompt", () => {
       if (stages.includes("task description")) {
         expect(md).toContain("TASK_START");
         expect(md).not.toContain("TASK_END");
-        expect(md).toMatch(/\[\.\.\. the rest of the task description \([\d,]+ characters\) was cut to fit the prompt budget \.\.\.\]/);
+        expect(md).toMatch(
+          /\[\.\.\. the rest of the task description \([\d,]+ characters\) was cut to fit the prompt budget \.\.\.\]/,
+        );
       }
       expect(stages).not.toContain("execution output"); // an improve prompt shows none
     }
@@ -242,7 +275,14 @@ describe("fitPrompt", () => {
     expect(r.overBudget).toBe(true);
     expect(r.estimatedTokens).toBeGreaterThan(12_000);
     expect(md).toContain(codeFence(huge, "python"));
-    expect(stagesOf(r)).toEqual(["memory", "sibling plans", "data overview", "guidance", "last resort", "task description"]);
+    expect(stagesOf(r)).toEqual([
+      "memory",
+      "sibling plans",
+      "data overview",
+      "guidance",
+      "last resort",
+      "task description",
+    ]);
     expect(md).toContain("TASK_START");
     expect(md).not.toContain("TASK_END");
   });

@@ -62,12 +62,15 @@ const titles = (sections: PromptSection[]) => sections.map((s) => s.title);
 describe("renderMarkdown", () => {
   it("renders headings by depth, bodies and bullet items", () => {
     const md = renderMarkdown([
-      { title: "Top", body: "Body text.", items: ["one", "two\nlines"], children: [{ title: "Child", children: [{ title: "Grandchild", body: "deep" }] }] },
+      {
+        title: "Top",
+        body: "Body text.",
+        items: ["one", "two\nlines"],
+        children: [{ title: "Child", children: [{ title: "Grandchild", body: "deep" }] }],
+      },
       { title: "Second" },
     ]);
-    expect(md).toBe(
-      "# Top\n\nBody text.\n\n- one\n- two\n  lines\n\n## Child\n\n### Grandchild\n\ndeep\n\n# Second",
-    );
+    expect(md).toBe("# Top\n\nBody text.\n\n- one\n- two\n  lines\n\n## Child\n\n### Grandchild\n\ndeep\n\n# Second");
   });
 
   it("fences code with a fence longer than any backtick run inside", () => {
@@ -115,7 +118,13 @@ describe("draftPrompt", () => {
     const sections = draftPrompt(
       ctx({
         memory: [
-          { id: 1, plan: "Ridge regression.", analysis: "Underfits.", metric: { name: "rmse", value: 0.31, lowerIsBetter: true }, stage: "draft" },
+          {
+            id: 1,
+            plan: "Ridge regression.",
+            analysis: "Underfits.",
+            metric: { name: "rmse", value: 0.31, lowerIsBetter: true },
+            stage: "draft",
+          },
           { id: 4, plan: "LightGBM.", analysis: "Best so far.", metric: null, stage: "improve" },
         ],
       }),
@@ -235,21 +244,31 @@ describe("the parent's run time against the limit", () => {
 
   it("improve prompts say how long the parent ran, of how long, and the share", () => {
     const c = ctx({ parent: node({ execTimeMs: 200_000 }), timeLimitSec: 600 });
-    expect(timeItems(improvementItems(c))).toEqual(["The previous solution ran for 3 minutes 20 seconds of the 10 minutes allowed (33%)."]);
-    expect(renderMarkdown(improvePrompt(c))).toContain("- The previous solution ran for 3 minutes 20 seconds of the 10 minutes allowed (33%).\n");
+    expect(timeItems(improvementItems(c))).toEqual([
+      "The previous solution ran for 3 minutes 20 seconds of the 10 minutes allowed (33%).",
+    ]);
+    expect(renderMarkdown(improvePrompt(c))).toContain(
+      "- The previous solution ran for 3 minutes 20 seconds of the 10 minutes allowed (33%).\n",
+    );
   });
 
   it("improve prompts warn, above half the limit, that a change must not make it much slower", () => {
     const [item] = timeItems(improvementItems(ctx({ parent: node({ execTimeMs: 420_000 }), timeLimitSec: 600 })));
-    expect(item).toMatch(/^The previous solution ran for 7 minutes of the 10 minutes allowed \(70%\)\. That is more than half the limit: a change must not make it much slower/);
+    expect(item).toMatch(
+      /^The previous solution ran for 7 minutes of the 10 minutes allowed \(70%\)\. That is more than half the limit: a change must not make it much slower/,
+    );
     const [atHalf] = timeItems(improvementItems(ctx({ parent: node({ execTimeMs: 300_000 }), timeLimitSec: 600 })));
     expect(atHalf).toBe("The previous solution ran for 5 minutes of the 10 minutes allowed (50%).");
   });
 
   it("debug prompts say it only when the parent timed out or ran long", () => {
     expect(timeItems(bugfixItems(ctx({ parent: node({ execTimeMs: 30_000 }), timeLimitSec: 600 })))).toEqual([]);
-    const [timedOut] = timeItems(bugfixItems(ctx({ parent: node({ execTimeMs: 600_400, timedOut: true }), timeLimitSec: 600 })));
-    expect(timedOut).toMatch(/^The previous solution ran for 10 minutes of the 10 minutes allowed \(100%\)\. It hit the limit and was stopped/);
+    const [timedOut] = timeItems(
+      bugfixItems(ctx({ parent: node({ execTimeMs: 600_400, timedOut: true }), timeLimitSec: 600 })),
+    );
+    expect(timedOut).toMatch(
+      /^The previous solution ran for 10 minutes of the 10 minutes allowed \(100%\)\. It hit the limit and was stopped/,
+    );
     const [slow] = timeItems(bugfixItems(ctx({ parent: node({ execTimeMs: 500_000 }), timeLimitSec: 600 })));
     expect(slow).toMatch(/\(83%\)\. That is more than half the limit: a change must not make it much slower/);
   });
@@ -267,8 +286,12 @@ describe("installed packages", () => {
     expect(body(["Python 3.11.2", "numpy 1.24.2", "scikit-learn 1.2.1"])).toBe(
       "Scripts run on Python 3.11.2. These Python packages are available; nothing else can be installed: `numpy 1.24.2`, `scikit-learn 1.2.1`.",
     );
-    expect(body(["numpy", " pandas ", ""])).toBe("These Python packages are available; nothing else can be installed: `numpy`, `pandas`.");
-    expect(body(["Python 3.12.0"])).toBe("Scripts run on Python 3.12.0. Only the Python standard library is known to be available; nothing can be installed.");
+    expect(body(["numpy", " pandas ", ""])).toBe(
+      "These Python packages are available; nothing else can be installed: `numpy`, `pandas`.",
+    );
+    expect(body(["Python 3.12.0"])).toBe(
+      "Scripts run on Python 3.12.0. Only the Python standard library is known to be available; nothing can be installed.",
+    );
   });
 });
 
@@ -287,7 +310,7 @@ describe("reviewPrompt", () => {
     stage: "improve",
     plan: "Use LightGBM.",
     code: "print('REVIEW_CODE')",
-    output: "AIDE_METRIC {\"name\": \"rmse\", \"value\": 0.2}",
+    output: 'AIDE_METRIC {"name": "rmse", "value": 0.2}',
     parsedMetric: { name: "rmse", value: 0.2, lowerIsBetter: true },
     problems: ["submission.csv has 3 rows, expected 1459"],
   };
@@ -305,7 +328,16 @@ describe("reviewPrompt", () => {
   it("omits problems when there are none and adds run facts when given", () => {
     const sections = reviewPrompt(
       { ...input, problems: [], parsedMetric: null },
-      { exitCode: 0, signal: null, timedOut: true, outOfMemory: false, durationMs: 61_000, output: "", outputCapped: false, workingDir: "/tmp/x" },
+      {
+        exitCode: 0,
+        signal: null,
+        timedOut: true,
+        outOfMemory: false,
+        durationMs: 61_000,
+        output: "",
+        outputCapped: false,
+        workingDir: "/tmp/x",
+      },
     );
     expect(findSection(sections, SECTION.problems)).toBeUndefined();
     const md = renderMarkdown(sections);
@@ -317,18 +349,31 @@ describe("reviewPrompt", () => {
 
 describe("metrics without a direction, and unranked ones", () => {
   it("says when no one stated the direction instead of calling it 'higher is better'", () => {
-    const input: ReviewInput = { task: "t", stage: "draft", plan: "", code: "", output: "", parsedMetric: { name: "rmse", value: 0.2, lowerIsBetter: null }, problems: [] };
+    const input: ReviewInput = {
+      task: "t",
+      stage: "draft",
+      plan: "",
+      code: "",
+      output: "",
+      parsedMetric: { name: "rmse", value: 0.2, lowerIsBetter: null },
+      problems: [],
+    };
     const md = renderMarkdown(reviewPrompt(input));
     expect(md).toContain("The script printed: rmse = 0.2 (not stated whether lower or higher is better).");
-    expect(findSection(reviewPrompt(input), SECTION.reportedMetric)!.body).toBe("The script printed: rmse = 0.2 (not stated whether lower or higher is better).");
+    expect(findSection(reviewPrompt(input), SECTION.reportedMetric)!.body).toBe(
+      "The script printed: rmse = 0.2 (not stated whether lower or higher is better).",
+    );
   });
 
   it("shows an unranked metric flagged in memory, and asks an improve of it to report the run's metric", () => {
     const reason = "it reported mae, but this run is judged by rmse";
     const metric = { name: "mae", value: 0.3, lowerIsBetter: true };
-    const memory = renderMarkdown(draftPrompt(ctx({ memory: [{ id: 2, plan: "p", analysis: "a", metric, stage: "draft", unranked: reason }] })));
+    const memory = renderMarkdown(
+      draftPrompt(ctx({ memory: [{ id: 2, plan: "p", analysis: "a", metric, stage: "draft", unranked: reason }] })),
+    );
     expect(memory).toContain(`Validation metric: mae = 0.3 (lower is better; not ranked: ${reason})`);
-    const items = findSection(improvePrompt(ctx({ parent: node({ metric, unranked: reason }) })), SECTION.improvement)!.items!;
+    const items = findSection(improvePrompt(ctx({ parent: node({ metric, unranked: reason }) })), SECTION.improvement)!
+      .items!;
     expect(items).toContain(`Previous result: mae = 0.3 (lower is better; not ranked: ${reason}).`);
     expect(items.some((i) => i.includes("compute and report the run's metric instead"))).toBe(true);
     const ranked = findSection(improvePrompt(ctx({ parent: node() })), SECTION.improvement)!.items!;

@@ -26,7 +26,14 @@ function fixedExecutor(result: Partial<ExecutionResult>): Executor {
 
 function reviewing(review: Partial<Review>): Coder {
   const coder = new ScriptedCoder(() => "print(1)");
-  coder.review = async () => ({ isBug: false, summary: "fine", metric: null, lowerIsBetter: null, usage: { promptTokens: 5, completionTokens: 1, costUsd: 0.01 }, ...review });
+  coder.review = async () => ({
+    isBug: false,
+    summary: "fine",
+    metric: null,
+    lowerIsBetter: null,
+    usage: { promptTokens: 5, completionTokens: 1, costUsd: 0.01 },
+    ...review,
+  });
   return coder;
 }
 
@@ -53,7 +60,15 @@ async function step(executor: Executor, opts: { coder?: Coder; check?: string | 
 describe("runStep", () => {
   it("builds a good node from a clean run", async () => {
     const { node, suggestedLowerIsBetter, saved } = await step(fixedExecutor({}));
-    expect(node).toMatchObject({ id: 3, step: 3, stage: "draft", parentId: null, buggy: false, submissionOk: true, execTimeMs: 42 });
+    expect(node).toMatchObject({
+      id: 3,
+      step: 3,
+      stage: "draft",
+      parentId: null,
+      buggy: false,
+      submissionOk: true,
+      execTimeMs: 42,
+    });
     expect(node.metric).toEqual({ name: "acc", value: 0.75, lowerIsBetter: false });
     expect(node.submissionPath).toBe("nodes/0003/working/submission.csv");
     expect(node.usage).toEqual({ promptTokens: 5, completionTokens: 1, costUsd: 0.01 });
@@ -66,7 +81,16 @@ describe("runStep", () => {
     ["a timeout", { exitCode: null, signal: "SIGKILL", timedOut: true }, "timed out"],
     ["a memory kill", { exitCode: null, signal: "SIGKILL", outOfMemory: true }, "ran out of memory"],
     ["a kill", { exitCode: null, signal: "SIGTERM" }, "killed by SIGTERM"],
-    ["a full working directory", { exitCode: null, signal: "SIGINT", limitExceeded: "the script wrote more than 4096 MB to ./working (the limit per script) and was stopped; its files were removed" }, "wrote more than 4096 MB to ./working"],
+    [
+      "a full working directory",
+      {
+        exitCode: null,
+        signal: "SIGINT",
+        limitExceeded:
+          "the script wrote more than 4096 MB to ./working (the limit per script) and was stopped; its files were removed",
+      },
+      "wrote more than 4096 MB to ./working",
+    ],
     ["no metric line", { output: "accuracy 0.9" }, "no AIDE_METRIC line"],
   ])("marks %s as buggy", async (_what, result, reason) => {
     const { node } = await step(fixedExecutor(result as Partial<ExecutionResult>));
@@ -91,7 +115,9 @@ describe("runStep", () => {
   });
 
   it("trusts the review when it says the run is buggy", async () => {
-    const { node } = await step(fixedExecutor({}), { coder: reviewing({ isBug: true, summary: "leaks the target into features" }) });
+    const { node } = await step(fixedExecutor({}), {
+      coder: reviewing({ isBug: true, summary: "leaks the target into features" }),
+    });
     expect(node.buggy).toBe(true);
     expect(node.analysis).toContain("leaks the target");
   });
@@ -103,7 +129,9 @@ describe("runStep", () => {
     expect(node.buggy).toBe(false);
     expect(node.metric).toEqual({ name: "metric", value: 3, lowerIsBetter: true });
     expect(suggestedLowerIsBetter).toBe(true);
-    const crashed = await step(fixedExecutor({ exitCode: 1, output: "val rmse 3\n" }), { coder: reviewing({ metric: 3 }) });
+    const crashed = await step(fixedExecutor({ exitCode: 1, output: "val rmse 3\n" }), {
+      coder: reviewing({ metric: 3 }),
+    });
     expect(crashed.node.buggy).toBe(true);
   });
 
@@ -115,7 +143,10 @@ describe("runStep", () => {
       inputs.push(input);
       return review(input, result);
     };
-    const { node, suggestedLowerIsBetter } = await step(fixedExecutor({ output: 'AIDE_METRIC {"name": "rmse", "value": 3.5}\n' }), { coder });
+    const { node, suggestedLowerIsBetter } = await step(
+      fixedExecutor({ output: 'AIDE_METRIC {"name": "rmse", "value": 3.5}\n' }),
+      { coder },
+    );
     expect(inputs[0]!.parsedMetric).toEqual({ name: "rmse", value: 3.5, lowerIsBetter: null });
     expect(node.buggy).toBe(false);
     expect(node.metric).toEqual({ name: "rmse", value: 3.5, lowerIsBetter: null });

@@ -1,15 +1,22 @@
 import { describe, expect, it } from "vitest";
 import { escapeHtml, highlightPython } from "../../../src/web/highlight.ts";
 import { filePageHtml, livePageHtml } from "../../../src/web/page.ts";
-import { BEST_STROKE, BUGGY_FILL, buildTreeView, LEVEL_SPACING, metricColour, nodeDetail } from "../../../src/web/tree-model.ts";
+import {
+  BEST_STROKE,
+  BUGGY_FILL,
+  buildTreeView,
+  LEVEL_SPACING,
+  metricColour,
+  nodeDetail,
+} from "../../../src/web/tree-model.ts";
 import { runRecord, solutionNode } from "../../fakes/solution-nodes.ts";
 
 describe("tree view", () => {
   // 0 and 1 are drafts; 2 improves 0; 3 (buggy) improves 2; 4 improves 2.
   const journal = [
-    solutionNode(0, { metric: 0.70 }),
-    solutionNode(1, { metric: 0.60 }),
-    solutionNode(2, { parentId: 0, metric: 0.80 }),
+    solutionNode(0, { metric: 0.7 }),
+    solutionNode(1, { metric: 0.6 }),
+    solutionNode(2, { parentId: 0, metric: 0.8 }),
     solutionNode(3, { parentId: 2, metric: null }),
     solutionNode(4, { parentId: 2, metric: 0.75 }),
   ];
@@ -24,7 +31,11 @@ describe("tree view", () => {
     expect(at(3).y).toBe(at(4).y);
     expect(at(3).x).toBeLessThan(at(4).x);
     expect(at(0).x).toBeLessThan(at(1).x);
-    expect(v.edges).toEqual([{ from: 0, to: 2 }, { from: 2, to: 3 }, { from: 2, to: 4 }]);
+    expect(v.edges).toEqual([
+      { from: 0, to: 2 },
+      { from: 2, to: 3 },
+      { from: 2, to: 4 },
+    ]);
     for (const n of v.nodes) {
       expect(n.x).toBeGreaterThan(0);
       expect(n.x).toBeLessThan(v.width);
@@ -39,10 +50,19 @@ describe("tree view", () => {
     expect(at(2)).toMatchObject({ best: true, stroke: BEST_STROKE, fill: metricColour(1) });
     expect(at(1).fill).toBe(metricColour(0));
     expect(v.nodes.filter((n) => n.best).map((n) => n.id)).toEqual([2]);
-    expect(v.run).toMatchObject({ bestNodeId: 2, bestMetric: 0.8, metricName: "roc_auc", lowerIsBetter: false, finished: false });
+    expect(v.run).toMatchObject({
+      bestNodeId: 2,
+      bestMetric: 0.8,
+      metricName: "roc_auc",
+      lowerIsBetter: false,
+      finished: false,
+    });
 
     // Lower is better: the smallest value is the best and the darkest.
-    const low = [solutionNode(0, { metric: 3, lowerIsBetter: true }), solutionNode(1, { metric: 1, lowerIsBetter: true })];
+    const low = [
+      solutionNode(0, { metric: 3, lowerIsBetter: true }),
+      solutionNode(1, { metric: 1, lowerIsBetter: true }),
+    ];
     const lv = buildTreeView(runRecord(), low);
     expect(lv.nodes[1]).toMatchObject({ best: true, fill: metricColour(1) });
     expect(lv.nodes[0]!.fill).toBe(metricColour(0));
@@ -50,10 +70,21 @@ describe("tree view", () => {
 
   it("colours an unranked node like one without a metric and never makes it the best", () => {
     const reason = "it reported mae, but this run is judged by roc_auc";
-    const nodes = [solutionNode(0, { metric: 0.7 }), solutionNode(1, { metric: 0.95, metricName: "mae", lowerIsBetter: true, unranked: reason }), solutionNode(2, { metric: 0.8 })];
+    const nodes = [
+      solutionNode(0, { metric: 0.7 }),
+      solutionNode(1, { metric: 0.95, metricName: "mae", lowerIsBetter: true, unranked: reason }),
+      solutionNode(2, { metric: 0.8 }),
+    ];
     const v = buildTreeView(runRecord(), nodes);
     const at = (id: number) => v.nodes.find((n) => n.id === id)!;
-    expect(at(1)).toMatchObject({ buggy: false, best: false, unranked: true, fill: BUGGY_FILL, label: "unranked", metric: 0.95 });
+    expect(at(1)).toMatchObject({
+      buggy: false,
+      best: false,
+      unranked: true,
+      fill: BUGGY_FILL,
+      label: "unranked",
+      metric: 0.95,
+    });
     expect(at(2)).toMatchObject({ best: true, fill: metricColour(1) });
     expect(at(0).fill).toBe(metricColour(0));
     expect(v.run).toMatchObject({ bestNodeId: 2, lowerIsBetter: false });
@@ -61,7 +92,10 @@ describe("tree view", () => {
   });
 
   it("has no best and no colour scale while the direction is unknown, and reads it from later nodes", () => {
-    const unknown = [solutionNode(0, { metric: 3, lowerIsBetter: null }), solutionNode(1, { metric: 1, lowerIsBetter: null })];
+    const unknown = [
+      solutionNode(0, { metric: 3, lowerIsBetter: null }),
+      solutionNode(1, { metric: 1, lowerIsBetter: null }),
+    ];
     const v = buildTreeView(runRecord(), unknown);
     expect(v.run).toMatchObject({ bestNodeId: null, lowerIsBetter: null });
     expect(v.nodes.map((n) => n.fill)).toEqual([metricColour(0.5), metricColour(0.5)]);

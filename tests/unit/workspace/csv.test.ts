@@ -23,7 +23,7 @@ const CASES: Record<string, string> = {
   crlfBom: "\ufeffa,b\r\n1,2\r\n\r\n3,4",
   quoted: 'id,text,n\n1,"hello, world",2\n2,"say ""hi""",3\n3,"",4\n',
   multiline: 'id,text\n1,"line one\nline two"\n2,"a\r\nb, c"\n3,x\n',
-  strayQuote: 'id,height\n1,5\'10"\n2,6\'1"\n',
+  strayQuote: "id,height\n1,5'10\"\n2,6'1\"\n",
   ragged: "a,b\n1\n2,3,4\n",
   trailing: 'a,b\n1,"x"',
 };

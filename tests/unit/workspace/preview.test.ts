@@ -59,7 +59,9 @@ describe("buildDataPreview", () => {
     for (let i = 1; i <= 50; i++) {
       const city = i % 10 === 0 ? "" : ["Paris", "Lyon", "Nice"][i % 3];
       const score = i % 5 === 0 ? "" : (i * 1.5).toFixed(1);
-      rows.push(`${i},${20 + (i % 30)},${score},${city},2021-03-${String((i % 28) + 1).padStart(2, "0")},${i % 2 ? "true" : "false"},${i % 3 === 0 ? 1 : 0}`);
+      rows.push(
+        `${i},${20 + (i % 30)},${score},${city},2021-03-${String((i % 28) + 1).padStart(2, "0")},${i % 2 ? "true" : "false"},${i % 3 === 0 ? 1 : 0}`,
+      );
     }
     await writeFile(join(dir, "train.csv"), rows.join("\n") + "\n");
     await writeFile(join(dir, "test.csv"), "id,age,score,city,joined,active\n51,30,1.5,Paris,2021-04-01,true\n");
@@ -84,7 +86,8 @@ describe("buildDataPreview", () => {
 
   it("counts every row of a CSV larger than the sample, quoted line breaks included", async () => {
     const lines = ["id,note,value"];
-    for (let i = 0; i < 25_000; i++) lines.push(i % 1000 === 0 ? `${i},"two\nlines, quoted ""x""",${i}` : `${i},plain,${i}`);
+    for (let i = 0; i < 25_000; i++)
+      lines.push(i % 1000 === 0 ? `${i},"two\nlines, quoted ""x""",${i}` : `${i},plain,${i}`);
     await writeFile(join(dir, "train.csv"), lines.join("\r\n") + "\r\n\r\n");
     const preview = await buildDataPreview(dir, { sampleRows: 1000 });
     expect(preview).toContain("## train.csv: 25,000 rows × 3 columns");
@@ -96,10 +99,17 @@ describe("buildDataPreview", () => {
     const header = ["id", ...Array.from({ length: 197 }, (_, i) => `pixel_${i}`), "color", "digit"];
     const rows = [header.join(",")];
     for (let r = 0; r < 300; r++) {
-      rows.push([r + 1, ...Array.from({ length: 197 }, (_, i) => (r * 7 + i * 3) % 17), ["red", "blue"][r % 2], r % 10].join(","));
+      rows.push(
+        [r + 1, ...Array.from({ length: 197 }, (_, i) => (r * 7 + i * 3) % 17), ["red", "blue"][r % 2], r % 10].join(
+          ",",
+        ),
+      );
     }
     await writeFile(join(dir, "train.csv"), rows.join("\n") + "\n");
-    await writeFile(join(dir, "test.csv"), header.slice(0, -1).join(",") + "\n" + rows[1]!.split(",").slice(0, -1).join(",") + "\n");
+    await writeFile(
+      join(dir, "test.csv"),
+      header.slice(0, -1).join(",") + "\n" + rows[1]!.split(",").slice(0, -1).join(",") + "\n",
+    );
     const preview = await buildDataPreview(dir);
     expect(preview.length).toBeLessThanOrEqual(6000);
     expect(preview).toMatch(/- pixel_0 … pixel_196 \(197 columns\): int, 0 to 16/);
@@ -125,7 +135,8 @@ describe("buildDataPreview", () => {
 
   it("stays within the bound on a directory of 500 files", async () => {
     await mkdir(join(dir, "images"));
-    for (let i = 0; i < 500; i++) await writeFile(join(dir, "images", `img_${String(i).padStart(3, "0")}.png`), "x".repeat(i));
+    for (let i = 0; i < 500; i++)
+      await writeFile(join(dir, "images", `img_${String(i).padStart(3, "0")}.png`), "x".repeat(i));
     await writeFile(join(dir, "labels.csv"), "file,label\nimg_000.png,cat\nimg_001.png,dog\n");
     await writeFile(join(dir, "README.txt"), "Images of cats and dogs.\nLabels in labels.csv.\n");
     const preview = await buildDataPreview(dir, { maxChars: 3000 });

@@ -25,7 +25,10 @@ afterEach(async () => {
 const IDS = [352, 17, 9, 41, 5, 88];
 
 async function withSample(): Promise<SampleSubmissionChecker> {
-  await writeFile(join(input, "sample_submission.csv"), "id,progression\n" + IDS.map((id) => `${id},0.0`).join("\n") + "\n");
+  await writeFile(
+    join(input, "sample_submission.csv"),
+    "id,progression\n" + IDS.map((id) => `${id},0.0`).join("\n") + "\n",
+  );
   await writeFile(join(input, "test.csv"), "id,x\n" + IDS.map((id) => `${id},1`).join("\n") + "\n");
   return new SampleSubmissionChecker(input);
 }
@@ -42,7 +45,9 @@ describe("SampleSubmissionChecker with a sample submission", () => {
     const rows = IDS.map((id, i) => `${i === 2 ? `"${id}"` : id},${(i * 0.37).toFixed(3)}`);
     expect(await checker.check(await submission("id,progression\n" + rows.join("\n") + "\n"))).toBeNull();
     const crlf = IDS.map((id, i) => `${i === 0 ? `${id}.0` : id},1e3`);
-    expect(await checker.check(await submission("\ufeff id , progression \r\n" + crlf.join("\r\n") + "\r\n"))).toBeNull();
+    expect(
+      await checker.check(await submission("\ufeff id , progression \r\n" + crlf.join("\r\n") + "\r\n")),
+    ).toBeNull();
   });
 
   it("reports wrong columns", async () => {
@@ -55,7 +60,13 @@ describe("SampleSubmissionChecker with a sample submission", () => {
 
   it("reports a wrong row count", async () => {
     const checker = await withSample();
-    const p = await submission("id,progression\n" + IDS.slice(0, 4).map((id) => `${id},1`).join("\n") + "\n");
+    const p = await submission(
+      "id,progression\n" +
+        IDS.slice(0, 4)
+          .map((id) => `${id},1`)
+          .join("\n") +
+        "\n",
+    );
     expect(await checker.check(p)).toBe("submission has 4 rows, expected 6");
     const extra = await submission("id,progression\n" + [...IDS, 1000].map((id) => `${id},1`).join("\n") + "\n");
     expect(await checker.check(extra)).toBe("submission has 7 rows, expected 6");
@@ -76,15 +87,21 @@ describe("SampleSubmissionChecker with a sample submission", () => {
 
   it("reports NaN and other non-numbers where the sample is numeric", async () => {
     const checker = await withSample();
-    const p = await submission("id,progression\n" + IDS.map((id, i) => `${id},${i === 4 ? "NaN" : 1}`).join("\n") + "\n");
+    const p = await submission(
+      "id,progression\n" + IDS.map((id, i) => `${id},${i === 4 ? "NaN" : 1}`).join("\n") + "\n",
+    );
     expect(await checker.check(p)).toBe('prediction in column "progression" at row 5 is not a finite number (got NaN)');
-    const inf = await submission("id,progression\n" + IDS.map((id, i) => `${id},${i === 0 ? "inf" : 1}`).join("\n") + "\n");
+    const inf = await submission(
+      "id,progression\n" + IDS.map((id, i) => `${id},${i === 0 ? "inf" : 1}`).join("\n") + "\n",
+    );
     expect(await checker.check(inf)).toMatch(/row 1 is not a finite number \(got inf\)/);
   });
 
   it("reports rows with the wrong number of values", async () => {
     const checker = await withSample();
-    const p = await submission("id,progression\n" + IDS.map((id, i) => `${id},1${i === 1 ? ",2" : ""}`).join("\n") + "\n");
+    const p = await submission(
+      "id,progression\n" + IDS.map((id, i) => `${id},1${i === 1 ? ",2" : ""}`).join("\n") + "\n",
+    );
     expect(await checker.check(p)).toBe("row 2 of submission.csv has 3 values, expected 2");
   });
 
@@ -92,15 +109,21 @@ describe("SampleSubmissionChecker with a sample submission", () => {
     const checker = await withSample();
     expect(await checker.check(join(out, "submission.csv"))).toBe("submission.csv was not written");
     expect(await checker.check(await submission(""))).toBe("submission.csv is empty");
-    expect(await checker.check(await submission('id,progression\n352,"1\n'))).toMatch(/^submission\.csv is not a valid CSV: /);
+    expect(await checker.check(await submission('id,progression\n352,"1\n'))).toMatch(
+      /^submission\.csv is not a valid CSV: /,
+    );
     expect(await checker.check(out)).toBe("working is not a file");
   });
 
   it("accepts string labels and multiple prediction columns", async () => {
     await writeFile(join(input, "sample_submission.csv"), "plant_id,species,confidence\nP1,aster,0\nP2,aster,0\n");
     const checker = new SampleSubmissionChecker(input);
-    expect(await checker.check(await submission("plant_id,species,confidence\nP1,daisy,0.9\nP2,clover,0.1\n"))).toBeNull();
-    expect(await checker.check(await submission("plant_id,species,confidence\nP1,daisy,high\nP2,clover,0.1\n"))).toMatch(/"confidence" at row 1 is not a finite number/);
+    expect(
+      await checker.check(await submission("plant_id,species,confidence\nP1,daisy,0.9\nP2,clover,0.1\n")),
+    ).toBeNull();
+    expect(
+      await checker.check(await submission("plant_id,species,confidence\nP1,daisy,high\nP2,clover,0.1\n")),
+    ).toMatch(/"confidence" at row 1 is not a finite number/);
     expect(await checker.check(await submission("plant_id,species,confidence\nP2,daisy,1\nP1,clover,1\n"))).toBe(
       "ids differ from sample_submission.csv at row 1 (got P2, expected P1)",
     );
@@ -134,7 +157,14 @@ describe("SampleSubmissionChecker with a sample submission", () => {
     const checker = new SampleSubmissionChecker(input);
     const p = await submission("id,y\n" + ids.map((i) => `${i},${i / 7}`).join("\n") + "\n");
     expect(await checker.check(p)).toBeNull();
-    const short = await submission("id,y\n" + ids.slice(1).map((i) => `${i},1`).join("\n") + "\n");
+    const short = await submission(
+      "id,y\n" +
+        ids
+          .slice(1)
+          .map((i) => `${i},1`)
+          .join("\n") +
+        "\n",
+    );
     expect(await checker.check(short)).toBe(`submission has ${n - 1} rows, expected ${n}`);
   });
 });
@@ -146,7 +176,9 @@ describe("SampleSubmissionChecker without a sample submission", () => {
     const checker = new SampleSubmissionChecker(input);
     expect(await checker.describe()).toBe("test.csv row count (3 rows)");
     expect(await checker.check(await submission("id,y\n1,0\n2,1\n3,0\n"))).toBeNull();
-    expect(await checker.check(await submission("anything,else\n1,0\n"))).toBe("submission has 1 rows, expected 3 (the rows of test.csv)");
+    expect(await checker.check(await submission("anything,else\n1,0\n"))).toBe(
+      "submission has 1 rows, expected 3 (the rows of test.csv)",
+    );
     expect(await checker.check(join(out, "missing.csv"))).toBe("missing.csv was not written");
   });
 

@@ -10,7 +10,9 @@ describe("parseCommand", () => {
   });
 
   it("parses start with links anywhere and every flag", () => {
-    const c = parseCommand("start Predict house prices https://x.test/a.zip using RMSE --steps 12 --metric rmse --timeout 5m --parallel 2 https://x.test/b.csv");
+    const c = parseCommand(
+      "start Predict house prices https://x.test/a.zip using RMSE --steps 12 --metric rmse --timeout 5m --parallel 2 https://x.test/b.csv",
+    );
     expect(c).toEqual({
       kind: "start",
       task: "Predict house prices using RMSE",
@@ -23,9 +25,18 @@ describe("parseCommand", () => {
   });
 
   it("reads plain text: platform markup is the adapters' (bots/*/translate.ts), a & in a link is kept as typed", () => {
-    const c = parseCommand("start Predict churn https://files.test/data.zip and https://files.test/x?a=1&b=2 --steps=3");
-    expect(c).toMatchObject({ kind: "start", task: "Predict churn and", links: ["https://files.test/data.zip", "https://files.test/x?a=1&b=2"], steps: 3 });
-    expect(parseCommand("start t https://files.test/x?a=1&amp;b=2")).toMatchObject({ links: ["https://files.test/x?a=1&amp;b=2"] });
+    const c = parseCommand(
+      "start Predict churn https://files.test/data.zip and https://files.test/x?a=1&b=2 --steps=3",
+    );
+    expect(c).toMatchObject({
+      kind: "start",
+      task: "Predict churn and",
+      links: ["https://files.test/data.zip", "https://files.test/x?a=1&b=2"],
+      steps: 3,
+    });
+    expect(parseCommand("start t https://files.test/x?a=1&amp;b=2")).toMatchObject({
+      links: ["https://files.test/x?a=1&amp;b=2"],
+    });
   });
 
   it("drops sentence punctuation after a bare link and dedupes links", () => {
@@ -40,7 +51,11 @@ describe("parseCommand", () => {
 
   it("returns a start without links or task for the controller to refuse", () => {
     expect(parseCommand("start just a task")).toEqual({ kind: "start", task: "just a task", links: [] });
-    expect(parseCommand("start https://a.test/d.csv")).toEqual({ kind: "start", task: "", links: ["https://a.test/d.csv"] });
+    expect(parseCommand("start https://a.test/d.csv")).toEqual({
+      kind: "start",
+      task: "",
+      links: ["https://a.test/d.csv"],
+    });
   });
 
   it.each([
@@ -99,8 +114,17 @@ describe("parseReply", () => {
   });
 
   it("treats anything else as guidance, with the author, kept as written (mentions are the adapters' to remove)", () => {
-    expect(parseReply("use a random forest", "Ada")).toEqual({ kind: "steer", command: { kind: "guidance", text: "use a random forest", author: "Ada" } });
-    expect(parseReply("<@U0BOT> stop", "Ada")).toEqual({ kind: "steer", command: { kind: "guidance", text: "<@U0BOT> stop", author: "Ada" } });
-    expect(parseReply("try gradient boosting")).toEqual({ kind: "steer", command: { kind: "guidance", text: "try gradient boosting" } });
+    expect(parseReply("use a random forest", "Ada")).toEqual({
+      kind: "steer",
+      command: { kind: "guidance", text: "use a random forest", author: "Ada" },
+    });
+    expect(parseReply("<@U0BOT> stop", "Ada")).toEqual({
+      kind: "steer",
+      command: { kind: "guidance", text: "<@U0BOT> stop", author: "Ada" },
+    });
+    expect(parseReply("try gradient boosting")).toEqual({
+      kind: "steer",
+      command: { kind: "guidance", text: "try gradient boosting" },
+    });
   });
 });

@@ -5,7 +5,15 @@
  */
 import { describe, expect, it } from "vitest";
 import { silentLogger } from "../../../../src/logger.ts";
-import { Delivery, DeliveryError, retryDelayMs, tunedDelivery, type Failure, type RetryInfo, type DeliveryOptions } from "../../../../src/runs/chat/delivery.ts";
+import {
+  Delivery,
+  DeliveryError,
+  retryDelayMs,
+  tunedDelivery,
+  type Failure,
+  type RetryInfo,
+  type DeliveryOptions,
+} from "../../../../src/runs/chat/delivery.ts";
 
 /** What the fake platform throws: `{ retryAfterMs }` for a 429, `{ down: true }` for a 5xx, `{ refused }` for a 4xx. */
 type FakeError = { retryAfterMs?: number; down?: boolean; refused?: string };
@@ -58,7 +66,12 @@ describe("per-channel order", () => {
       log.push(`${name}-`);
       return name;
     };
-    const results = await Promise.all([d.inOrder("A", task("a1", 60)), d.inOrder("A", task("a2", 5)), d.inOrder("B", task("b1", 10)), d.inOrder("A", task("a3", 5))]);
+    const results = await Promise.all([
+      d.inOrder("A", task("a1", 60)),
+      d.inOrder("A", task("a2", 5)),
+      d.inOrder("B", task("b1", 10)),
+      d.inOrder("A", task("a3", 5)),
+    ]);
     expect(results).toEqual(["a1", "a2", "b1", "a3"]);
     const a = log.filter((l) => l.startsWith("a"));
     expect(a).toEqual(["a1+", "a1-", "a2+", "a2-", "a3+", "a3-"]);
@@ -88,7 +101,9 @@ describe("per-channel order", () => {
     const { d } = delivery({ limits: { editIntervalMs: 100, postsPerChannel: { max: 2, perMs: 200 } } });
     const t0 = Date.now();
     const at: number[] = [];
-    await Promise.all([1, 2, 3].map(() => d.inOrder("P", () => d.send("message", async () => at.push(Date.now() - t0), "P"))));
+    await Promise.all(
+      [1, 2, 3].map(() => d.inOrder("P", () => d.send("message", async () => at.push(Date.now() - t0), "P"))),
+    );
     expect(at).toHaveLength(3);
     expect(at[1]!).toBeLessThan(100);
     expect(at[2]!).toBeGreaterThanOrEqual(190);
@@ -107,9 +122,18 @@ describe("retries", () => {
   });
 
   it("computes backoff within its bounds, jittered between 1 and 2 times", () => {
-    const policy = { retries: 8, minDelayMs: 500, maxDelayMs: 30_000, factor: 2, jitter: false, maxRetryAfterMs: 60_000 };
+    const policy = {
+      retries: 8,
+      minDelayMs: 500,
+      maxDelayMs: 30_000,
+      factor: 2,
+      jitter: false,
+      maxRetryAfterMs: 60_000,
+    };
     const down: Failure = { retryable: true, reason: "x" };
-    expect([1, 2, 3, 4, 8, 20].map((n) => retryDelayMs(policy, down, n))).toEqual([500, 1000, 2000, 4000, 30_000, 30_000]);
+    expect([1, 2, 3, 4, 8, 20].map((n) => retryDelayMs(policy, down, n))).toEqual([
+      500, 1000, 2000, 4000, 30_000, 30_000,
+    ]);
     expect(retryDelayMs({ ...policy, jitter: true }, down, 2, () => 0.5)).toBe(1500);
     expect(retryDelayMs(policy, { retryable: true, retryAfterMs: 1234, reason: "429" }, 5)).toBe(1234);
   });
@@ -123,7 +147,10 @@ describe("retries", () => {
     expect((e1 as DeliveryError).userMessage).toMatch(/Fake kept failing; the message was not sent after 4 attempts/);
     expect(down.attempts).toHaveLength(4);
 
-    const limited = flaky(Array.from({ length: 5 }, () => ({ retryAfterMs: 5 })), "never");
+    const limited = flaky(
+      Array.from({ length: 5 }, () => ({ retryAfterMs: 5 })),
+      "never",
+    );
     await expect(d.send("edit", limited.call)).rejects.toMatchObject({ code: "rate_limited", attempts: 4 });
 
     const refused = flaky([{ refused: "channel_not_found" }], "never");
@@ -180,9 +207,10 @@ describe("edits", () => {
     const { d } = delivery({ limits: { editIntervalMs: 10, editsPerChannel: { max: 2, perMs: 300 } } });
     const t0 = Date.now();
     const at: Record<string, number> = {};
-    for (const m of ["a", "b", "c"]) await d.edit("C", m, async () => {
-      at[m] = Date.now() - t0;
-    });
+    for (const m of ["a", "b", "c"])
+      await d.edit("C", m, async () => {
+        at[m] = Date.now() - t0;
+      });
     await d.flush();
     expect(at.a!).toBeLessThan(100);
     expect(at.b!).toBeLessThan(100);
@@ -191,7 +219,10 @@ describe("edits", () => {
 
   it("an edit that can go out now fails for its caller with a coded error after its retries", async () => {
     const { d } = delivery();
-    const call = flaky(Array.from({ length: 4 }, () => ({ down: true })), undefined);
+    const call = flaky(
+      Array.from({ length: 4 }, () => ({ down: true })),
+      undefined,
+    );
     await expect(d.edit("C", "m", call.call)).rejects.toMatchObject({ code: "unavailable", attempts: 4 });
   });
 
@@ -225,7 +256,10 @@ describe("edits", () => {
   });
 
   it("gives a parked edit up after its retries and takes the next content fresh", async () => {
-    const { d } = delivery({ limits: { editIntervalMs: 10 }, retry: { retries: 1, minDelayMs: 10, maxDelayMs: 10, jitter: false } });
+    const { d } = delivery({
+      limits: { editIntervalMs: 10 },
+      retry: { retries: 1, minDelayMs: 10, maxDelayMs: 10, jitter: false },
+    });
     const sent: string[] = [];
     const failing = new Set(["v2"]);
     const edit = (value: string) =>
@@ -256,5 +290,10 @@ describe("edits", () => {
 
 /** A Delivery with a long edit interval, as a surface builds it (platform limits + tuning). */
 function tuned(): { d: Delivery } {
-  return { d: tunedDelivery({ platform: "Fake", logger: silentLogger, classify, limits: { editIntervalMs: 10 } }, { editIntervalMs: 60_000 }) };
+  return {
+    d: tunedDelivery(
+      { platform: "Fake", logger: silentLogger, classify, limits: { editIntervalMs: 10 } },
+      { editIntervalMs: 60_000 },
+    ),
+  };
 }

@@ -29,7 +29,15 @@ function run(over: Partial<RunRecord> = {}): RunRecord {
     origin: { platform: "slack", channel: "C1", thread: "1.2" },
     admins: [],
     followers: ["U1"],
-    progress: { step: 4, totalSteps: 20, nodes: 3, bestNodeId: 2, bestMetric: 0.1234, metricName: "rmse", lowerIsBetter: true },
+    progress: {
+      step: 4,
+      totalSteps: 20,
+      nodes: 3,
+      bestNodeId: 2,
+      bestMetric: 0.1234,
+      metricName: "rmse",
+      lowerIsBetter: true,
+    },
     usage: { promptTokens: 0, completionTokens: 0, costUsd: 0 },
     error: null,
     finishReason: null,
@@ -68,8 +76,10 @@ function node(id: number, value: number | null, over: Partial<SolutionNode> = {}
   };
 }
 
-const blocks = <K extends ChatBlock["kind"]>(m: ChatMessage, kind: K) => m.blocks.filter((b): b is Extract<ChatBlock, { kind: K }> => b.kind === kind);
-const fieldsOf = (m: ChatMessage) => Object.fromEntries(blocks(m, "fields").flatMap((b) => b.fields.map((f) => [f.label, f.value])));
+const blocks = <K extends ChatBlock["kind"]>(m: ChatMessage, kind: K) =>
+  m.blocks.filter((b): b is Extract<ChatBlock, { kind: K }> => b.kind === kind);
+const fieldsOf = (m: ChatMessage) =>
+  Object.fromEntries(blocks(m, "fields").flatMap((b) => b.fields.map((f) => [f.label, f.value])));
 const buttonsOf = (m: ChatMessage) => blocks(m, "buttons").flatMap((b) => b.buttons.map((x) => x.action));
 const allText = (m: ChatMessage) => JSON.stringify(m.blocks) + m.text;
 
@@ -99,7 +109,13 @@ describe("status card", () => {
   });
 
   it("says none yet without a best and shows the error of a failed run", () => {
-    const m = statusCard(run({ status: "failed", error: "Data not found", progress: { ...run().progress, bestNodeId: null, bestMetric: null } }));
+    const m = statusCard(
+      run({
+        status: "failed",
+        error: "Data not found",
+        progress: { ...run().progress, bestNodeId: null, bestMetric: null },
+      }),
+    );
     expect(fieldsOf(m)["Best so far"]).toBe("none yet");
     expect(allText(m)).toContain("Data not found");
   });
@@ -126,7 +142,10 @@ describe("new best", () => {
   });
 
   it("does not set totalLines when the script fits, and names the first solution", () => {
-    const m = newBestMessage(node(0, 0.2, { code: "print(1)\nprint(2)\n" }), null, run(), { snippetLines: 30, mentions: [] });
+    const m = newBestMessage(node(0, 0.2, { code: "print(1)\nprint(2)\n" }), null, run(), {
+      snippetLines: 30,
+      mentions: [],
+    });
     expect(blocks(m, "code")[0]!.totalLines).toBeUndefined();
     expect(fieldsOf(m).Change).toBe("first working solution");
     expect(m.mentions).toBeUndefined();
@@ -143,7 +162,15 @@ describe("final summary", () => {
   const journal = [node(0, 0.3), node(1, null), node(2, 0.2)];
 
   it("has outcome, best, counts, the chart, the script and the submission, and mentions followers", () => {
-    const m = finalSummary({ run: run({ status: "finished" }), journal, best: journal[2]!, reason: "steps", chart: Buffer.from("png"), submission: "id,price\n1,2\n", mentions: ["U1", "U9"] });
+    const m = finalSummary({
+      run: run({ status: "finished" }),
+      journal,
+      best: journal[2]!,
+      reason: "steps",
+      chart: Buffer.from("png"),
+      submission: "id,price\n1,2\n",
+      mentions: ["U1", "U9"],
+    });
     const f = fieldsOf(m);
     expect(f.Outcome).toMatch(/finished all its steps/);
     expect(f.Best).toBe("rmse = 0.2 (lower is better), node 2");
@@ -158,7 +185,12 @@ describe("final summary", () => {
   });
 
   it("shows usage when tokens were spent, and survives a run with no working solution", () => {
-    const m = finalSummary({ run: run({ usage: { promptTokens: 1000, completionTokens: 234, costUsd: 0.0123 } }), journal: [node(0, null)], best: null, reason: "stopped" });
+    const m = finalSummary({
+      run: run({ usage: { promptTokens: 1000, completionTokens: 234, costUsd: 0.0123 } }),
+      journal: [node(0, null)],
+      best: null,
+      reason: "stopped",
+    });
     expect(fieldsOf(m)["Tokens / cost"]).toBe("1,234 tokens, $0.0123");
     expect(fieldsOf(m).Best).toBe("no working solution");
     expect(m.files).toBeUndefined();
@@ -169,7 +201,9 @@ describe("final summary", () => {
     const usage = { promptTokens: 9345, completionTokens: 3000, reasoningTokens: 2000, costUsd: 0, costUnknown: true };
     const m = finalSummary({ run: run({ usage }), journal: [node(0, null)], best: null, reason: "steps" });
     expect(fieldsOf(m)["Tokens / cost"]).toBe("12,345 tokens (2,000 reasoning), cost unknown");
-    expect(fieldsOf(statusCard(run({ usage: { ...usage, costUsd: 0.5 } })))["Usage"]).toBe("12,345 tokens (2,000 reasoning), $0.5000 + unknown");
+    expect(fieldsOf(statusCard(run({ usage: { ...usage, costUsd: 0.5 } })))["Usage"]).toBe(
+      "12,345 tokens (2,000 reasoning), $0.5000 + unknown",
+    );
   });
 });
 
@@ -183,10 +217,15 @@ describe("other messages", () => {
   });
 
   it("acknowledges steering, failures, help and lists", () => {
-    expect(steerAck("now using a random forest", { kind: "guidance", text: "rf", author: "Bob" }).text).toBe("Guidance applied: now using a random forest");
+    expect(steerAck("now using a random forest", { kind: "guidance", text: "rf", author: "Bob" }).text).toBe(
+      "Guidance applied: now using a random forest",
+    );
     expect(allText(steerAck("x", { kind: "guidance", text: "rf", author: "Bob" }))).toContain("from Bob");
-    expect(failedMessage("404 at https://x", ["U1"])).toMatchObject({ text: "The run failed: 404 at https://x", mentions: ["U1"] });
-    const help = helpMessage("Unknown command \"x\".");
+    expect(failedMessage("404 at https://x", ["U1"])).toMatchObject({
+      text: "The run failed: 404 at https://x",
+      mentions: ["U1"],
+    });
+    const help = helpMessage('Unknown command "x".');
     expect(help.text).toMatch(/^Unknown command/);
     expect(allText(help)).toContain("/aide start");
     expect(allText(helpMessage(undefined, { thread: true }))).toContain("verbose on|off");
@@ -197,7 +236,12 @@ describe("other messages", () => {
   });
 
   it("draws the tree with the best starred, and a compact step line", () => {
-    const j = [node(0, 0.3), node(1, null), node(2, 0.2, { parentId: 0, stage: "improve" }), node(3, 0.25, { parentId: 1, stage: "debug" })];
+    const j = [
+      node(0, 0.3),
+      node(1, null),
+      node(2, 0.2, { parentId: 0, stage: "improve" }),
+      node(3, 0.25, { parentId: 1, stage: "debug" }),
+    ];
     const t = treeMessage(j);
     const code = blocks(t, "code")[0]!.code;
     expect(code.split("\n")).toEqual([
@@ -206,14 +250,19 @@ describe("other messages", () => {
       "#1 draft: buggy (ValueError: could not convert string to float.)",
       "└─ #3 debug: rmse=0.25",
     ]);
-    expect(stepLine(j[1]!).text).toBe("Step 2 (node 1, draft): buggy (ValueError: could not convert string to float.), 2.3 s");
+    expect(stepLine(j[1]!).text).toBe(
+      "Step 2 (node 1, draft): buggy (ValueError: could not convert string to float.), 2.3 s",
+    );
     expect(stepLine(j[2]!).text).toBe("Step 3 (node 2, improve of node 0): rmse=0.2, 2.3 s");
   });
 });
 
 describe("unranked nodes and an unknown direction in messages", () => {
   it("marks an unranked node in the tree and never stars it, and stars nothing while the direction is unknown", () => {
-    const mae = node(1, 0.01, { metric: { name: "mae", value: 0.01, lowerIsBetter: true }, unranked: "it reported mae, but this run is judged by rmse" });
+    const mae = node(1, 0.01, {
+      metric: { name: "mae", value: 0.01, lowerIsBetter: true },
+      unranked: "it reported mae, but this run is judged by rmse",
+    });
     const code = blocks(treeMessage([node(0, 0.3), mae]), "code")[0]!.code;
     expect(code.split("\n")).toEqual(["#0 draft: rmse=0.3  ★ best", "#1 draft: mae=0.01 (not ranked)"]);
     expect(stepLine(mae).text).toContain("mae=0.01 (not ranked)");
@@ -227,11 +276,20 @@ describe("tree page links and charts in messages", () => {
   const png = Buffer.from("png-bytes");
 
   it("links the status card to the live tree page, and the final summary and the tree reply to the tree", () => {
-    expect(blocks(statusCard(run(), undefined, url), "link")).toEqual([{ kind: "link", url, label: "Watch the solution tree live" }]);
-    expect(blocks(statusCard(run({ status: "finished" }), undefined, url), "link")[0]!.label).toBe("Open the solution tree");
+    expect(blocks(statusCard(run(), undefined, url), "link")).toEqual([
+      { kind: "link", url, label: "Watch the solution tree live" },
+    ]);
+    expect(blocks(statusCard(run({ status: "finished" }), undefined, url), "link")[0]!.label).toBe(
+      "Open the solution tree",
+    );
     expect(blocks(statusCard(run()), "link")).toEqual([]);
     const journal = [node(0, 0.2), node(1, null)];
-    expect(blocks(finalSummary({ run: run({ status: "finished" }), journal, best: journal[0]!, reason: "steps", treeUrl: url }), "link")[0]!.url).toBe(url);
+    expect(
+      blocks(
+        finalSummary({ run: run({ status: "finished" }), journal, best: journal[0]!, reason: "steps", treeUrl: url }),
+        "link",
+      )[0]!.url,
+    ).toBe(url);
     expect(blocks(treeMessage(journal, { treeUrl: url }), "link")[0]!.url).toBe(url);
     expect(blocks(treeMessage([], { treeUrl: url }), "link")[0]!.url).toBe(url);
   });
@@ -248,7 +306,9 @@ describe("tree page links and charts in messages", () => {
 
   it("posts the chart on demand, or says there is nothing to chart yet", () => {
     const m = chartMessage(run(), png, url);
-    expect(m.files).toEqual([{ name: "aide_r0000abcd_metric.png", content: png, mime: "image/png", title: "Metric over steps" }]);
+    expect(m.files).toEqual([
+      { name: "aide_r0000abcd_metric.png", content: png, mime: "image/png", title: "Metric over steps" },
+    ]);
     expect(m.text).toContain("best rmse = 0.1234 (node 2)");
     expect(blocks(m, "link")[0]!.url).toBe(url);
     const none = chartMessage(run({ progress: { ...run().progress, nodes: 0 } }), null);
