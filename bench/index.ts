@@ -311,7 +311,7 @@ const program = new Command("bench")
     const parts: string[] = [
       "# Benchmarks",
       "",
-      `Produced by \`npm run bench${process.argv.slice(2).length ? " -- " + process.argv.slice(2).join(" ") : ""}\` on ${new Date().toISOString().slice(0, 10)}, ${cpus().length} cores (${cpus()[0]?.model.trim()}), Node ${process.version}.`,
+      `Produced by \`npm run bench${process.argv.slice(2).length ? ` -- ${process.argv.slice(2).join(" ")}` : ""}\` on ${new Date().toISOString().slice(0, 10)}, ${cpus().length} cores (${cpus()[0]?.model.trim()}), Node ${process.version}.`,
       "",
     ];
     const only = opts.only?.split(",");
@@ -334,7 +334,7 @@ const program = new Command("bench")
             s.progress === null ? "-" : `${(s.progress * 100).toFixed(0)}%`,
             String(s.beatsFirstDraft),
           ]);
-        process.stdout.write(t.toString() + "\n");
+        process.stdout.write(`${t.toString()}\n`);
         parts.push(scoresMarkdown(scores, steps, seed), "");
       }
     }
@@ -355,7 +355,7 @@ const program = new Command("bench")
     );
     if (targets.length) parts.splice(4, 0, targetsMarkdown(), "");
     const md = parts.join("\n");
-    process.stdout.write("\n" + md + "\n");
+    process.stdout.write(`\n${md}\n`);
     if (opts.write) writeFileSync(opts.write, md);
     // Connections of the libraries used (ioredis, dockerode agents) may linger; the work is done.
     process.exit(0);

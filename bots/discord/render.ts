@@ -70,7 +70,7 @@ function escapeFences(code: string): string {
 function codeBlock(block: Extract<ChatBlock, { kind: "code" }>): string {
   const body = escapeFences(block.code.replace(/\s+$/, ""));
   // A cut snippet (`totalLines`) is announced by the message itself (a context line), not here.
-  const fence = "```" + (block.language || "").replace(/[^A-Za-z0-9_+-]/g, "");
+  const fence = `\`\`\`${(block.language || "").replace(/[^A-Za-z0-9_+-]/g, "")}`;
   return `${fence}\n${body}\n\`\`\``;
 }
 

@@ -106,7 +106,7 @@ export function truncateText(text: string, limit: number): string {
   const marker = "…";
   if (unbalanced(first)) return first.slice(0, limit - CLOSE.length) + CLOSE;
   // splitContent closed any open block; put the ellipsis before the closing fence when there is one.
-  if (first.endsWith(CLOSE) && text.length > first.length) return first.slice(0, -CLOSE.length) + "\n" + marker + CLOSE;
+  if (first.endsWith(CLOSE) && text.length > first.length) return `${first.slice(0, -CLOSE.length)}\n${marker}${CLOSE}`;
   return (first + marker).slice(0, limit);
 }
 

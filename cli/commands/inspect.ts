@@ -27,7 +27,7 @@ export function registerInspectCommands(program: Command): void {
         if (!runId) {
           const runs = await ctx.runs.list({ limit: 20 });
           if (flags.json) printJson(runs);
-          else process.stdout.write(runs.length ? runs.map(runSummaryLine).join("\n") + "\n" : "No runs yet.\n");
+          else process.stdout.write(runs.length ? `${runs.map(runSummaryLine).join("\n")}\n` : "No runs yet.\n");
           return;
         }
         const { run, events } = await ctx.runs.status(runId, Number(flags.events) || 8);
@@ -41,7 +41,7 @@ export function registerInspectCommands(program: Command): void {
             ? ["recent events:", ...events.map((e) => `  ${e.event.at}  ${describeEvent(e.event)}`)]
             : []),
         ];
-        process.stdout.write(lines.join("\n") + "\n");
+        process.stdout.write(`${lines.join("\n")}\n`);
       });
     });
 
@@ -56,7 +56,7 @@ export function registerInspectCommands(program: Command): void {
         await ctx.store.requireRun(runId);
         const print = (e: { event: Parameters<typeof describeEvent>[0] }): void => {
           process.stdout.write(
-            (flags.json ? JSON.stringify(e.event) : `${e.event.at}  ${describeEvent(e.event)}`) + "\n",
+            `${flags.json ? JSON.stringify(e.event) : `${e.event.at}  ${describeEvent(e.event)}`}\n`,
           );
         };
         const seen = await readEvents(ctx.redis, runId, undefined, 1000);

@@ -15,9 +15,9 @@ export function registerServicesCommand(program: Command): void {
   const print = (rows: Awaited<ReturnType<typeof localServicesStatus>>) =>
     process.stdout.write(
       rows.length
-        ? rows
+        ? `${rows
             .map((r) => `${r.kind.padEnd(6)} ${r.running ? "running" : "not running"}  ${r.url}  pid ${r.pid}`)
-            .join("\n") + "\n"
+            .join("\n")}\n`
         : "No local services are recorded (they start on first use).\n",
     );
   services
@@ -41,7 +41,7 @@ export function registerServicesCommand(program: Command): void {
       const stopped = await stopLocalServices(dataDir());
       process.stdout.write(
         stopped.length
-          ? stopped.map((r) => `${r.kind.padEnd(6)} stopped (was pid ${r.pid})`).join("\n") + "\n"
+          ? `${stopped.map((r) => `${r.kind.padEnd(6)} stopped (was pid ${r.pid})`).join("\n")}\n`
           : "Nothing to stop.\n",
       );
     });

@@ -92,7 +92,7 @@ export class TerminalProgress implements RunSink {
 
   private line(text: string): void {
     if (this.bar) this.bar.stop();
-    this.out.write(text + "\n");
+    this.out.write(`${text}\n`);
     if (this.bar) this.bar.start(this.total, this.done, { best: this.best, now: this.nowText() });
   }
 }

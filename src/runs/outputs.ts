@@ -77,11 +77,11 @@ export async function writeRunOutputs(args: {
     // Nodes as they are (an unranked one with its `unranked` reason); `direction` is the run's for a ranked node.
     nodes: record.nodes.map((n) => ({ ...n, direction: directionText(n, record.lowerIsBetter) })),
   };
-  await writeFile(journalPath, JSON.stringify(journal, null, 2) + "\n");
+  await writeFile(journalPath, `${JSON.stringify(journal, null, 2)}\n`);
   written.push(journalPath);
 
   const configPath = join(outDir, OUTPUT_FILES.config);
-  await writeFile(configPath, JSON.stringify(args.config, null, 2) + "\n");
+  await writeFile(configPath, `${JSON.stringify(args.config, null, 2)}\n`);
   written.push(configPath);
 
   const treePath = join(outDir, OUTPUT_FILES.tree);
@@ -106,7 +106,7 @@ export async function writeRunOutputs(args: {
 
   if (record.best) {
     const solutionPath = join(outDir, OUTPUT_FILES.bestSolution);
-    await writeFile(solutionPath, record.best.code.endsWith("\n") ? record.best.code : record.best.code + "\n");
+    await writeFile(solutionPath, record.best.code.endsWith("\n") ? record.best.code : `${record.best.code}\n`);
     written.push(solutionPath);
     const submission = await args.readSubmission(record.best);
     if (submission !== null) {

@@ -22,7 +22,9 @@ export class IllegalTransitionError extends AideError {
   constructor(runId: string, from: RunStatus[], to: RunStatus, current?: RunStatus) {
     super(
       "illegal-transition",
-      current === undefined ? `Run ${runId} cannot go from ${from.join("/")} to ${to}.` : `Run ${runId} is ${current}; it cannot become ${to} now.`,
+      current === undefined
+        ? `Run ${runId} cannot go from ${from.join("/")} to ${to}.`
+        : `Run ${runId} is ${current}; it cannot become ${to} now.`,
     );
     this.runId = runId;
     this.from = from;

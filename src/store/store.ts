@@ -102,7 +102,10 @@ export async function connectStore(uri: string, logger: Logger, opts: ConnectOpt
     await conn.asPromise();
   } catch (err) {
     await conn.close().catch(() => {});
-    throw new AideError("mongo", `Cannot reach MongoDB at ${redactUri(uri)}.`, { cause: err, detail: (err as Error).message });
+    throw new AideError("mongo", `Cannot reach MongoDB at ${redactUri(uri)}.`, {
+      cause: err,
+      detail: (err as Error).message,
+    });
   }
   const store = new Store(conn, logger);
   await store.ensureIndexes();
@@ -168,7 +171,8 @@ export class Store {
         return toRun(doc.toObject());
       } catch (err) {
         if (!isDuplicateKey(err)) throw err;
-        if (input.id !== undefined) throw new AideError("run-exists", `A run with id ${input.id} exists already.`, { cause: err });
+        if (input.id !== undefined)
+          throw new AideError("run-exists", `A run with id ${input.id} exists already.`, { cause: err });
         if (attempt >= 4) throw err;
       }
     }
@@ -194,7 +198,11 @@ export class Store {
     const existing = await this.runs.findById(runId).select({ viewToken: 1 }).lean<ViewTokenDoc>();
     if (!existing) return null;
     if (existing.viewToken) return existing.viewToken;
-    await this.runs.updateOne({ _id: runId, viewToken: null }, { $set: { viewToken: randomBytes(32).toString("base64url") } }, { timestamps: false });
+    await this.runs.updateOne(
+      { _id: runId, viewToken: null },
+      { $set: { viewToken: randomBytes(32).toString("base64url") } },
+      { timestamps: false },
+    );
     const doc = await this.runs.findById(runId).select({ viewToken: 1 }).lean<ViewTokenDoc>();
     return doc?.viewToken ?? null;
   }
@@ -223,7 +231,8 @@ export class Store {
    * is: of two racing transitions exactly one wins); RunNotFoundError when there is no such run.
    */
   async transition(runId: string, from: RunStatus[], to: RunStatus, extra: TransitionExtra = {}): Promise<RunRecord> {
-    if (from.length === 0 || from.some((f) => !isLegalTransition(f, to))) throw new IllegalTransitionError(runId, from, to);
+    if (from.length === 0 || from.some((f) => !isLegalTransition(f, to)))
+      throw new IllegalTransitionError(runId, from, to);
     const now = new Date();
     const set: Fields = { status: to };
     if (TERMINAL_STATUSES.includes(to)) {
@@ -262,7 +271,9 @@ export class Store {
     const set: Fields = {};
     for (const [k, v] of Object.entries(patch)) if (v !== undefined) set[`options.${k}`] = v;
     if (patch.steps !== undefined) set["progress.totalSteps"] = patch.steps;
-    const doc = await this.runs.findOneAndUpdate({ _id: runId }, { $set: set }, { returnDocument: "after" }).lean<RunDoc>();
+    const doc = await this.runs
+      .findOneAndUpdate({ _id: runId }, { $set: set }, { returnDocument: "after" })
+      .lean<RunDoc>();
     if (!doc) throw new RunNotFoundError(runId);
     return toRun(doc);
   }
@@ -315,7 +326,10 @@ export class Store {
 
   /** Renews `workerId`'s claim. False: the claim is lost (another worker took the run, or it ended). */
   async heartbeat(runId: string, workerId: string): Promise<boolean> {
-    const res = await this.runs.updateOne({ _id: runId, "worker.id": workerId }, { $set: { "worker.heartbeatAt": new Date() } });
+    const res = await this.runs.updateOne(
+      { _id: runId, "worker.id": workerId },
+      { $set: { "worker.heartbeatAt": new Date() } },
+    );
     return res.matchedCount === 1;
   }
 
@@ -343,7 +357,22 @@ export class Store {
    */
   async appendNode(runId: string, node: SolutionNode): Promise<{ inserted: boolean }> {
     const _id = `${runId}:${node.id}`;
-    const { id, parentId, step, stage, plan, code, metric, buggy, analysis, execTimeMs, exitCode, timedOut, killed, output } = node;
+    const {
+      id,
+      parentId,
+      step,
+      stage,
+      plan,
+      code,
+      metric,
+      buggy,
+      analysis,
+      execTimeMs,
+      exitCode,
+      timedOut,
+      killed,
+      output,
+    } = node;
     const fields = {
       runId,
       id,
@@ -405,13 +434,15 @@ export class Store {
       return false;
     }
     const csv = await readFile(path, "utf8");
-    await this.submissions.updateOne(
-      { _id: `${runId}:${nodeId}` },
-      { $setOnInsert: { runId, nodeId, csv, bytes: size, createdAt: new Date() } },
-      { upsert: true },
-    ).catch((err: unknown) => {
-      if (!isDuplicateKey(err)) throw err;
-    });
+    await this.submissions
+      .updateOne(
+        { _id: `${runId}:${nodeId}` },
+        { $setOnInsert: { runId, nodeId, csv, bytes: size, createdAt: new Date() } },
+        { upsert: true },
+      )
+      .catch((err: unknown) => {
+        if (!isDuplicateKey(err)) throw err;
+      });
     return true;
   }
 
@@ -480,7 +511,11 @@ export class Store {
   /** Marks a message applied. True the first time; false when it was applied already or does not exist. */
   async markSteerApplied(id: string, note: string): Promise<boolean> {
     const doc = await this.steers
-      .findOneAndUpdate({ _id: id, appliedAt: null }, { $set: { appliedAt: new Date(), note } }, { returnDocument: "after" })
+      .findOneAndUpdate(
+        { _id: id, appliedAt: null },
+        { $set: { appliedAt: new Date(), note } },
+        { returnDocument: "after" },
+      )
       .lean<SteerMessageDoc>();
     return doc !== null;
   }
@@ -492,7 +527,13 @@ export class Store {
    * the same thread to the same run again only updates `rootMessageId`; binding it to another run throws
    * ThreadBoundError.
    */
-  async bindThread(b: { platform: Platform; channel: string; thread: string; runId: string; rootMessageId?: string | null }): Promise<ThreadBindingRecord> {
+  async bindThread(b: {
+    platform: Platform;
+    channel: string;
+    thread: string;
+    runId: string;
+    rootMessageId?: string | null;
+  }): Promise<ThreadBindingRecord> {
     const _id = bindingId(b.platform, b.channel, b.thread);
     const update: UpdateQuery<ThreadBindingDoc> = {
       $setOnInsert: { platform: b.platform, channel: b.channel, thread: b.thread, createdAt: new Date() },
@@ -543,7 +584,11 @@ export function bindingId(platform: string, channel: string, thread: string): st
 // the whole worker, appendNode() writes a MetricReport.
 
 function usageOf(u: UsageDoc | null | undefined): TokenUsage {
-  const usage: TokenUsage = { promptTokens: u?.promptTokens ?? 0, completionTokens: u?.completionTokens ?? 0, costUsd: u?.costUsd ?? 0 };
+  const usage: TokenUsage = {
+    promptTokens: u?.promptTokens ?? 0,
+    completionTokens: u?.completionTokens ?? 0,
+    costUsd: u?.costUsd ?? 0,
+  };
   if (u?.reasoningTokens) usage.reasoningTokens = u.reasoningTokens;
   if (u?.costUnknown) usage.costUnknown = true;
   return usage;
@@ -586,7 +631,9 @@ function toRun(d: RunDoc): RunRecord {
     usage: usageOf(d.usage),
     error: d.error ?? null,
     finishReason: d.finishReason ?? null,
-    worker: d.worker?.id ? { id: d.worker.id, claimedAt: d.worker.claimedAt!, heartbeatAt: d.worker.heartbeatAt! } : null,
+    worker: d.worker?.id
+      ? { id: d.worker.id, claimedAt: d.worker.claimedAt!, heartbeatAt: d.worker.heartbeatAt! }
+      : null,
     createdAt: d.createdAt,
     updatedAt: d.updatedAt,
     startedAt: d.startedAt ?? null,
@@ -606,7 +653,9 @@ function toNode(d: SolutionNodeDoc): SolutionNode {
     stage: d.stage,
     plan: d.plan ?? "",
     code: d.code ?? "",
-    metric: d.metric ? { name: d.metric.name!, value: d.metric.value!, lowerIsBetter: d.metric.lowerIsBetter ?? null } : null,
+    metric: d.metric
+      ? { name: d.metric.name!, value: d.metric.value!, lowerIsBetter: d.metric.lowerIsBetter ?? null }
+      : null,
     unranked: d.unranked ?? null,
     buggy: d.buggy,
     analysis: d.analysis ?? "",

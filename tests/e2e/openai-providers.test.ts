@@ -47,10 +47,10 @@ function makeData(root: string): string {
   const test = rows(1000, 40);
   writeFileSync(
     join(input, "train.csv"),
-    "id,x1,x2,y\n" + train.map((r) => `${r.id},${r.x1},${r.x2},${r.y}`).join("\n") + "\n",
+    `id,x1,x2,y\n${train.map((r) => `${r.id},${r.x1},${r.x2},${r.y}`).join("\n")}\n`,
   );
-  writeFileSync(join(input, "test.csv"), "id,x1,x2\n" + test.map((r) => `${r.id},${r.x1},${r.x2}`).join("\n") + "\n");
-  writeFileSync(join(input, "sample_submission.csv"), "id,y\n" + test.map((r) => `${r.id},0`).join("\n") + "\n");
+  writeFileSync(join(input, "test.csv"), `id,x1,x2\n${test.map((r) => `${r.id},${r.x1},${r.x2}`).join("\n")}\n`);
+  writeFileSync(join(input, "sample_submission.csv"), `id,y\n${test.map((r) => `${r.id},0`).join("\n")}\n`);
   return input;
 }
 

@@ -91,6 +91,5 @@ describe("the npm package", () => {
     expect(runHelp.stdout).toContain("--coder");
     // The installed copy has no sources beside dist/, so it never builds: no stamp, no lock, no staging.
     expect(readdirSync(join(installed, "aide-in-chat", "dist")).filter((n) => n.startsWith("."))).toEqual([]);
-  }, // npm pack (which builds dist/ when stale) and an install of every production dependency: up to ~2 minutes.
-  180_000);
+  }, 180_000); // npm pack (which builds dist/ when stale) and an install of every production dependency: up to ~2 minutes.
 });

@@ -82,7 +82,7 @@ export function extractLinks(text: string): { text: string; links: string[] } {
   const rest = text.replace(BARE_LINK, (m) => {
     const trimmed = trimLink(m);
     if (!add(trimmed)) return m;
-    return " " + m.slice(trimmed.length);
+    return ` ${m.slice(trimmed.length)}`;
   });
   return { text: rest, links };
 }

@@ -111,7 +111,12 @@ class IndexCommands {
     for (const raw of (command.indexes ?? []) as Doc[]) {
       const key = raw.key as Record<string, unknown>;
       const spec: IndexSpec = {
-        name: typeof raw.name === "string" ? raw.name : Object.entries(key).map(([k, v]) => `${k}_${String(v)}`).join("_"),
+        name:
+          typeof raw.name === "string"
+            ? raw.name
+            : Object.entries(key)
+                .map(([k, v]) => `${k}_${String(v)}`)
+                .join("_"),
         key: normaliseKey(key),
       };
       if (raw.unique) spec.unique = true;
@@ -144,7 +149,10 @@ class IndexCommands {
     if (which === "*") names = all.filter((i) => i.name !== "_id_").map((i) => i.name);
     else if (Array.isArray(which)) names = which.map(String);
     else if (typeof which === "string") names = [which];
-    else names = all.filter((i) => JSON.stringify(i.key) === JSON.stringify(normaliseKey(which as Record<string, unknown>))).map((i) => i.name);
+    else
+      names = all
+        .filter((i) => JSON.stringify(i.key) === JSON.stringify(normaliseKey(which as Record<string, unknown>)))
+        .map((i) => i.name);
     for (const name of names) {
       if (name === "_id_") return { ok: 0, errmsg: "cannot drop _id index", code: 72, codeName: "InvalidOptions" };
       if (!(await this.storage.dropIndex(database, coll, name))) {
@@ -158,6 +166,7 @@ class IndexCommands {
 /** Index key values as plain numbers/strings (the driver may send Int32/Long/Double wrappers). */
 function normaliseKey(key: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(key)) out[k] = typeof v === "object" && v !== null && "valueOf" in v ? (v as { valueOf(): unknown }).valueOf() : v;
+  for (const [k, v] of Object.entries(key))
+    out[k] = typeof v === "object" && v !== null && "valueOf" in v ? (v as { valueOf(): unknown }).valueOf() : v;
   return out;
 }

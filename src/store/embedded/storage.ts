@@ -16,7 +16,18 @@
  * with `appendFileSync`, so one command runs to completion before the server reads the next socket: a
  * findAndModify or an upsert is atomic, as on MongoDB.
  */
-import { appendFileSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeFileSync, writeSync } from "node:fs";
+import {
+  appendFileSync,
+  closeSync,
+  existsSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  writeFileSync,
+  writeSync,
+} from "node:fs";
 import { join } from "node:path";
 import { plugins } from "@push.rocks/smartmongo/dist_ts/congodb/index.js";
 
@@ -260,7 +271,9 @@ export class EmbeddedStorage {
       for (const [otherKey, other] of coll.docs) {
         if (otherKey === key || otherKey === replacing) continue;
         if (indexKeyOf(other, spec) === mine) {
-          throw new DuplicateKeyError(`E11000 duplicate key error collection: ${db}.${c} index: ${spec.name} dup key: ${mine}`);
+          throw new DuplicateKeyError(
+            `E11000 duplicate key error collection: ${db}.${c} index: ${spec.name} dup key: ${mine}`,
+          );
         }
       }
     }
@@ -305,8 +318,10 @@ export class EmbeddedStorage {
   }
 
   async renameCollection(db: string, from: string, to: string): Promise<void> {
-    if (!this.coll(db, from, false)) throw Object.assign(new Error(`ns not found: ${db}.${from}`), { code: 26, codeName: "NamespaceNotFound" });
-    if (this.coll(db, to, false)) throw Object.assign(new Error(`target namespace exists: ${db}.${to}`), { code: 48, codeName: "NamespaceExists" });
+    if (!this.coll(db, from, false))
+      throw Object.assign(new Error(`ns not found: ${db}.${from}`), { code: 26, codeName: "NamespaceNotFound" });
+    if (this.coll(db, to, false))
+      throw Object.assign(new Error(`target namespace exists: ${db}.${to}`), { code: 48, codeName: "NamespaceExists" });
     this.log({ op: "rename", db, from, to });
   }
 
@@ -381,7 +396,11 @@ export class EmbeddedStorage {
     const coll = this.ensureColl(db, c);
     const same = coll.indexes.find((i) => i.name === spec.name);
     if (same) {
-      if (JSON.stringify(same.key) === JSON.stringify(spec.key) && !!same.unique === !!spec.unique && !!same.sparse === !!spec.sparse) {
+      if (
+        JSON.stringify(same.key) === JSON.stringify(spec.key) &&
+        !!same.unique === !!spec.unique &&
+        !!same.sparse === !!spec.sparse
+      ) {
         return { created: false };
       }
       throw Object.assign(new Error(`An existing index has the same name as the requested index: ${spec.name}`), {
@@ -394,7 +413,10 @@ export class EmbeddedStorage {
       for (const doc of coll.docs.values()) {
         const k = indexKeyOf(doc, spec);
         if (k === null) continue;
-        if (seen.has(k)) throw new DuplicateKeyError(`E11000 duplicate key error collection: ${db}.${c} index: ${spec.name} dup key: ${k}`);
+        if (seen.has(k))
+          throw new DuplicateKeyError(
+            `E11000 duplicate key error collection: ${db}.${c} index: ${spec.name} dup key: ${k}`,
+          );
         seen.add(k);
       }
     }

@@ -14,7 +14,10 @@ export const solutionNodeSchema = new Schema(
     code: { type: String, default: "" },
     metric: {
       // lowerIsBetter is null for a node recorded before its run knew the metric's direction.
-      type: new Schema({ name: String, value: Number, lowerIsBetter: { type: Boolean, default: null } }, { _id: false, id: false }),
+      type: new Schema(
+        { name: String, value: Number, lowerIsBetter: { type: Boolean, default: null } },
+        { _id: false, id: false },
+      ),
       default: null,
     },
     /** Why the node's metric is not ranked (another metric than the run's), or null. */

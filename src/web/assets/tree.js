@@ -46,27 +46,27 @@
         .split(/\r?\n/)
         .map((l) => l.replace(/^#+\s*/, "").trim())
         .filter(Boolean)[0] || "";
-    return line.length > 160 ? line.slice(0, 159) + "…" : line;
+    return line.length > 160 ? `${line.slice(0, 159)}…` : line;
   }
 
   function renderHeader(run) {
-    document.title = "AIDE run " + run.id + ": " + firstLine(run.task);
-    document.getElementById("run-title").textContent = "AIDE run " + run.id + ": " + firstLine(run.task);
+    document.title = `AIDE run ${run.id}: ${firstLine(run.task)}`;
+    document.getElementById("run-title").textContent = `AIDE run ${run.id}: ${firstLine(run.task)}`;
     var facts = document.getElementById("run-facts");
     facts.textContent = "";
     var direction = run.lowerIsBetter === null ? "" : run.lowerIsBetter ? " (lower is better)" : " (higher is better)";
     var best =
       run.bestNodeId === null
         ? "none yet"
-        : (run.metricName || "metric") + " = " + run.bestMetricText + direction + ", node " + run.bestNodeId;
+        : `${run.metricName || "metric"} = ${run.bestMetricText}${direction}, node ${run.bestNodeId}`;
     [
       ["Status", run.status],
-      ["Step", run.step + " of " + run.totalSteps],
+      ["Step", `${run.step} of ${run.totalSteps}`],
       ["Best", best],
       ["Coder", run.coder],
     ].forEach((f) => {
       var span = el("span", { class: "fact" });
-      span.appendChild(el("b", null, f[0] + ": "));
+      span.appendChild(el("b", null, `${f[0]}: `));
       span.appendChild(document.createTextNode(f[1]));
       facts.appendChild(span);
     });
@@ -82,7 +82,7 @@
     while (root.firstChild) root.removeChild(root.firstChild);
     root.setAttribute("width", view.width);
     root.setAttribute("height", view.height);
-    root.setAttribute("viewBox", "0 0 " + view.width + " " + view.height);
+    root.setAttribute("viewBox", `0 0 ${view.width} ${view.height}`);
     var pos = {};
     view.nodes.forEach((n) => {
       pos[n.id] = n;
@@ -119,16 +119,15 @@
     root.appendChild(edges);
     var group = svg("g", { class: "nodes" });
     view.nodes.forEach((n) => {
-      var classes =
-        "node" + (n.buggy ? " buggy" : " working") + (n.best ? " best" : "") + (n.id === selected ? " selected" : "");
+      var classes = `node${n.buggy ? " buggy" : " working"}${n.best ? " best" : ""}${n.id === selected ? " selected" : ""}`;
       var g = svg("g", {
         class: classes,
         "data-id": n.id,
         tabindex: 0,
         role: "button",
-        transform: "translate(" + n.x + "," + n.y + ")",
+        transform: `translate(${n.x},${n.y})`,
       });
-      g.appendChild(svg("title", {}, "node " + n.id + " (" + n.stage + "): " + n.label + (n.best ? ", best" : "")));
+      g.appendChild(svg("title", {}, `node ${n.id} (${n.stage}): ${n.label}${n.best ? ", best" : ""}`));
       if (n.id === selected) g.appendChild(svg("circle", { r: RADIUS + 6, class: "ring" }));
       g.appendChild(svg("circle", { r: RADIUS, fill: n.fill, stroke: n.stroke, "stroke-width": n.best ? 4 : 2 }));
       g.appendChild(svg("text", { class: "node-id", "text-anchor": "middle", dy: "0.35em" }, n.id));
@@ -171,7 +170,7 @@
       return;
     }
     if (!view.nodes.length) return;
-    img.src = url("/chart.png?n=" + view.nodes.length + "&s=" + encodeURIComponent(view.run.status));
+    img.src = url(`/chart.png?n=${view.nodes.length}&s=${encodeURIComponent(view.run.status)}`);
     fig.hidden = false;
   }
 
@@ -192,14 +191,10 @@
   function renderDetail(d) {
     var box = document.getElementById("detail");
     box.textContent = "";
-    var stage = d.parentId === null ? d.stage : d.stage + " of node " + d.parentId;
-    box.appendChild(el("h2", null, "Node " + d.id + (d.best ? " ★ best" : "")));
+    var stage = d.parentId === null ? d.stage : `${d.stage} of node ${d.parentId}`;
+    box.appendChild(el("h2", null, `Node ${d.id}${d.best ? " ★ best" : ""}`));
     box.appendChild(
-      el(
-        "p",
-        { class: "meta" },
-        "step " + (d.step + 1) + " · " + stage + " · " + (d.execTimeMs / 1000).toFixed(1) + " s",
-      ),
+      el("p", { class: "meta" }, `step ${d.step + 1} · ${stage} · ${(d.execTimeMs / 1000).toFixed(1)} s`),
     );
     var badge;
     if (d.metric) {
@@ -209,18 +204,18 @@
         ? el(
             "p",
             { class: "badge unranked", "data-kind": "unranked" },
-            d.metric.name + " = " + d.metric.text + dir + " · not ranked: " + d.unranked,
+            `${d.metric.name} = ${d.metric.text}${dir} · not ranked: ${d.unranked}`,
           )
-        : el("p", { class: "badge good", "data-kind": "metric" }, d.metric.name + " = " + d.metric.text + dir);
+        : el("p", { class: "badge good", "data-kind": "metric" }, `${d.metric.name} = ${d.metric.text}${dir}`);
     } else {
       const why = d.timedOut
         ? "timed out"
         : d.killed
           ? "killed by a limit"
           : d.exitCode !== null && d.exitCode !== 0
-            ? "exit code " + d.exitCode
+            ? `exit code ${d.exitCode}`
             : "no valid metric";
-      badge = el("p", { class: "badge bad", "data-kind": "buggy" }, "buggy: " + why);
+      badge = el("p", { class: "badge bad", "data-kind": "buggy" }, `buggy: ${why}`);
     }
     box.appendChild(badge);
     if (!d.submissionOk) box.appendChild(el("p", { class: "meta" }, "No valid submission file."));
@@ -253,10 +248,10 @@
     }
     var box = document.getElementById("detail");
     box.textContent = "";
-    box.appendChild(el("p", { class: "hint" }, "Loading node " + id + "…"));
-    fetch(url("/nodes/" + id), { cache: "no-store" })
+    box.appendChild(el("p", { class: "hint" }, `Loading node ${id}…`));
+    fetch(url(`/nodes/${id}`), { cache: "no-store" })
       .then((r) => {
-        if (!r.ok) throw new Error("HTTP " + r.status);
+        if (!r.ok) throw new Error(`HTTP ${r.status}`);
         return r.json();
       })
       .then((d) => {
@@ -266,7 +261,7 @@
       .catch((err) => {
         if (selected !== id) return;
         box.textContent = "";
-        box.appendChild(el("p", { class: "hint" }, "Could not load node " + id + ": " + err.message));
+        box.appendChild(el("p", { class: "hint" }, `Could not load node ${id}: ${err.message}`));
       });
   }
 

@@ -76,8 +76,7 @@ async function newThread(): Promise<{ where: ThreadRef; threadId: string }> {
 
 describe("splitting and rendering within Discord's limits", () => {
   it("splits an oversized snippet into chunks of at most 2000 characters with every code fence balanced", () => {
-    const text =
-      "### New best\n**Plan:** more trees\n```python\n" + bigScript() + "\n```\n-# the full script is attached";
+    const text = `### New best\n**Plan:** more trees\n\`\`\`python\n${bigScript()}\n\`\`\`\n-# the full script is attached`;
     const chunks = splitContent(text, 2000);
     expect(chunks.length).toBeGreaterThan(5);
     for (const c of chunks) {
@@ -102,7 +101,7 @@ describe("splitting and rendering within Discord's limits", () => {
 
   it("keeps short text as it is and closes a block a cut leaves open", () => {
     expect(splitContent("hello", 2000)).toEqual(["hello"]);
-    const cut = truncateText("```py\n" + "a = 1\n".repeat(500) + "```", 300);
+    const cut = truncateText(`\`\`\`py\n${"a = 1\n".repeat(500)}\`\`\``, 300);
     expect(cut.length).toBeLessThanOrEqual(300);
     expect(fences(cut)).toBe(2);
   });

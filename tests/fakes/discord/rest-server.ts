@@ -217,7 +217,7 @@ export async function startFakeRest(
         "x-ratelimit-remaining": "0",
         "x-ratelimit-reset": String(Date.now() / 1000 + rule.retryAfterSec),
         "x-ratelimit-reset-after": String(rule.retryAfterSec),
-        "x-ratelimit-bucket": "fake-bucket-" + path.split("/").slice(0, 3).join("-"),
+        "x-ratelimit-bucket": `fake-bucket-${path.split("/").slice(0, 3).join("-")}`,
         "x-ratelimit-scope": rule.global ? "global" : "user",
       };
       if (rule.global) headers["x-ratelimit-global"] = "true";
@@ -245,7 +245,7 @@ export async function startFakeRest(
         "x-ratelimit-remaining": "49",
         "x-ratelimit-reset": String(Date.now() / 1000 + 1),
         "x-ratelimit-reset-after": "1",
-        "x-ratelimit-bucket": "fake-" + method + path.split("/").slice(0, 3).join("-"),
+        "x-ratelimit-bucket": `fake-${method}${path.split("/").slice(0, 3).join("-")}`,
       });
       return status;
     };

@@ -104,7 +104,7 @@ export interface TarEntry {
 }
 
 function octal(buf: Buffer, value: number, offset: number, length: number): void {
-  buf.write(value.toString(8).padStart(length - 1, "0") + "\0", offset, length, "latin1");
+  buf.write(`${value.toString(8).padStart(length - 1, "0")}\0`, offset, length, "latin1");
 }
 
 export function buildTar(entries: TarEntry[], opts: { gzip?: boolean } = {}): Buffer {
@@ -126,7 +126,7 @@ export function buildTar(entries: TarEntry[], opts: { gzip?: boolean } = {}): Bu
     h.fill(0x20, 148, 156);
     let sum = 0;
     for (const b of h) sum += b;
-    h.write(sum.toString(8).padStart(6, "0") + "\0 ", 148, 8, "latin1");
+    h.write(`${sum.toString(8).padStart(6, "0")}\0 `, 148, 8, "latin1");
     blocks.push(h);
     if (type === "file" && data.length) {
       blocks.push(data, Buffer.alloc((512 - (data.length % 512)) % 512));

@@ -233,7 +233,7 @@ function checkNodes(nodes: readonly SolutionNode[]): void {
       `${what}:\n${lines.join("\n")}`,
     ).toEqual([]);
   }
-  const names = /ABUSE env names \[(.*)\]/.exec(by["environment"]!.output)?.[1] ?? "";
+  const names = /ABUSE env names \[(.*)\]/.exec(by.environment!.output)?.[1] ?? "";
   expect(names).toContain("'PATH'");
   expect(names).not.toMatch(/TOKEN|SECRET|KEY|OPENAI|SLACK|DISCORD|AWS|REDIS|MONGO/);
   // The good script after all that: a working node.

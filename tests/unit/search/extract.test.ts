@@ -59,8 +59,7 @@ describe("extractCode: several blocks", () => {
   });
 
   it("ignores non-python blocks", () => {
-    const reply =
-      "Install nothing.\n```bash\npip install lightgbm\n```\n```python\n" + SCRIPT + '\n```\n```json\n{"a": 1}\n```';
+    const reply = `Install nothing.\n\`\`\`bash\npip install lightgbm\n\`\`\`\n\`\`\`python\n${SCRIPT}\n\`\`\`\n\`\`\`json\n{"a": 1}\n\`\`\``;
     expect(extractCode(reply)).toBe(`${SCRIPT}\n`);
   });
 

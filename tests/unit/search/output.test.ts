@@ -11,7 +11,7 @@ describe("truncateForPrompt", () => {
   it("keeps the first and last 2,500 characters with a marker", () => {
     const text = "A".repeat(3000) + "B".repeat(4000) + "C".repeat(3000);
     const t = truncateForPrompt(text);
-    expect(t.startsWith("A".repeat(2500) + "\n[... 5000 characters omitted ...]\n")).toBe(true);
+    expect(t.startsWith(`${"A".repeat(2500)}\n[... 5000 characters omitted ...]\n`)).toBe(true);
     expect(t.endsWith("C".repeat(2500))).toBe(true);
     expect(t.length).toBe(5000 + "\n[... 5000 characters omitted ...]\n".length);
   });

@@ -58,7 +58,7 @@ function bigCtx(overrides: Partial<PromptContext> = {}): PromptContext {
       metric: value === null ? null : { name: "rmse", value, lowerIsBetter: true },
       stage: "draft" as const,
     })),
-    guidance: ["NOTE_1 " + filler("n1", 1200), "NOTE_2 " + filler("n2", 1200), "NOTE_3 " + filler("n3", 1200)],
+    guidance: [`NOTE_1 ${filler("n1", 1200)}`, `NOTE_2 ${filler("n2", 1200)}`, `NOTE_3 ${filler("n3", 1200)}`],
     parent: parentNode(),
     siblings: [1, 2, 3].map((i) => ({ plan: `SIBLING_${i} ${filler(`s${i}`, 1500)}`, code: "" })),
     journal: [],

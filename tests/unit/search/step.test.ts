@@ -77,7 +77,7 @@ describe("runStep", () => {
   });
 
   it.each([
-    ["an exception", { exitCode: 1, output: "Traceback\nValueError: x\n" + okOutput }, "exited with code 1"],
+    ["an exception", { exitCode: 1, output: `Traceback\nValueError: x\n${okOutput}` }, "exited with code 1"],
     ["a timeout", { exitCode: null, signal: "SIGKILL", timedOut: true }, "timed out"],
     ["a memory kill", { exitCode: null, signal: "SIGKILL", outOfMemory: true }, "ran out of memory"],
     ["a kill", { exitCode: null, signal: "SIGTERM" }, "killed by SIGTERM"],

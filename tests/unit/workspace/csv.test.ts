@@ -48,7 +48,7 @@ describe("iterateCsvFast", () => {
     const p = join(dir, "big.csv");
     const rows = ["id,text"];
     for (let i = 0; i < 20_000; i++) rows.push(i % 97 === 0 ? `${i},"multi\nline ""${i}"", here"` : `${i},value ${i}`);
-    await writeFile(p, rows.join("\n") + "\n");
+    await writeFile(p, `${rows.join("\n")}\n`);
     const fast = await collect(iterateCsvFast(p));
     expect(fast.length).toBe(20_001);
     expect(fast).toEqual(await collect(iterateCsv(p)));

@@ -63,7 +63,7 @@ describe("buildDataPreview", () => {
         `${i},${20 + (i % 30)},${score},${city},2021-03-${String((i % 28) + 1).padStart(2, "0")},${i % 2 ? "true" : "false"},${i % 3 === 0 ? 1 : 0}`,
       );
     }
-    await writeFile(join(dir, "train.csv"), rows.join("\n") + "\n");
+    await writeFile(join(dir, "train.csv"), `${rows.join("\n")}\n`);
     await writeFile(join(dir, "test.csv"), "id,age,score,city,joined,active\n51,30,1.5,Paris,2021-04-01,true\n");
     await writeFile(join(dir, "sample_submission.csv"), "id,label\n51,0\n");
     const preview = await buildDataPreview(dir);
@@ -88,7 +88,7 @@ describe("buildDataPreview", () => {
     const lines = ["id,note,value"];
     for (let i = 0; i < 25_000; i++)
       lines.push(i % 1000 === 0 ? `${i},"two\nlines, quoted ""x""",${i}` : `${i},plain,${i}`);
-    await writeFile(join(dir, "train.csv"), lines.join("\r\n") + "\r\n\r\n");
+    await writeFile(join(dir, "train.csv"), `${lines.join("\r\n")}\r\n\r\n`);
     const preview = await buildDataPreview(dir, { sampleRows: 1000 });
     expect(preview).toContain("## train.csv: 25,000 rows × 3 columns");
     expect(preview).toContain("Column stats from the first 1,000 rows.");
@@ -105,10 +105,10 @@ describe("buildDataPreview", () => {
         ),
       );
     }
-    await writeFile(join(dir, "train.csv"), rows.join("\n") + "\n");
+    await writeFile(join(dir, "train.csv"), `${rows.join("\n")}\n`);
     await writeFile(
       join(dir, "test.csv"),
-      header.slice(0, -1).join(",") + "\n" + rows[1]!.split(",").slice(0, -1).join(",") + "\n",
+      `${header.slice(0, -1).join(",")}\n${rows[1]!.split(",").slice(0, -1).join(",")}\n`,
     );
     const preview = await buildDataPreview(dir);
     expect(preview.length).toBeLessThanOrEqual(6000);
@@ -126,7 +126,7 @@ describe("buildDataPreview", () => {
     const header = Array.from({ length: 200 }, (_, i) => `feature_${String.fromCharCode(97 + (i % 26))}${i}x`);
     const rows = [header.join(",")];
     for (let r = 0; r < 20; r++) rows.push(header.map((_, i) => (i % 2 ? `${r * i}` : `v${r % 3}`)).join(","));
-    await writeFile(join(dir, "data.csv"), rows.join("\n") + "\n");
+    await writeFile(join(dir, "data.csv"), `${rows.join("\n")}\n`);
     const preview = await buildDataPreview(dir, { maxChars: 3000 });
     expect(preview.length).toBeLessThanOrEqual(3000);
     expect(preview).toContain(TRUNCATED_MARKER);

@@ -25,11 +25,8 @@ afterEach(async () => {
 const IDS = [352, 17, 9, 41, 5, 88];
 
 async function withSample(): Promise<SampleSubmissionChecker> {
-  await writeFile(
-    join(input, "sample_submission.csv"),
-    "id,progression\n" + IDS.map((id) => `${id},0.0`).join("\n") + "\n",
-  );
-  await writeFile(join(input, "test.csv"), "id,x\n" + IDS.map((id) => `${id},1`).join("\n") + "\n");
+  await writeFile(join(input, "sample_submission.csv"), `id,progression\n${IDS.map((id) => `${id},0.0`).join("\n")}\n`);
+  await writeFile(join(input, "test.csv"), `id,x\n${IDS.map((id) => `${id},1`).join("\n")}\n`);
   return new SampleSubmissionChecker(input);
 }
 
@@ -43,18 +40,16 @@ describe("SampleSubmissionChecker with a sample submission", () => {
   it("accepts a matching file (whitespace, quotes, CRLF and 5.0-style ids tolerated)", async () => {
     const checker = await withSample();
     const rows = IDS.map((id, i) => `${i === 2 ? `"${id}"` : id},${(i * 0.37).toFixed(3)}`);
-    expect(await checker.check(await submission("id,progression\n" + rows.join("\n") + "\n"))).toBeNull();
+    expect(await checker.check(await submission(`id,progression\n${rows.join("\n")}\n`))).toBeNull();
     const crlf = IDS.map((id, i) => `${i === 0 ? `${id}.0` : id},1e3`);
-    expect(
-      await checker.check(await submission("\ufeff id , progression \r\n" + crlf.join("\r\n") + "\r\n")),
-    ).toBeNull();
+    expect(await checker.check(await submission(`\ufeff id , progression \r\n${crlf.join("\r\n")}\r\n`))).toBeNull();
   });
 
   it("reports wrong columns", async () => {
     const checker = await withSample();
-    const p = await submission("id,pred\n" + IDS.map((id) => `${id},1`).join("\n") + "\n");
+    const p = await submission(`id,pred\n${IDS.map((id) => `${id},1`).join("\n")}\n`);
     expect(await checker.check(p)).toBe("submission columns are [id, pred], expected [id, progression]");
-    const swapped = await submission("progression,id\n" + IDS.map((id) => `1,${id}`).join("\n") + "\n");
+    const swapped = await submission(`progression,id\n${IDS.map((id) => `1,${id}`).join("\n")}\n`);
     expect(await checker.check(swapped)).toBe("submission columns are [progression, id], expected [id, progression]");
   });
 
@@ -68,40 +63,34 @@ describe("SampleSubmissionChecker with a sample submission", () => {
         "\n",
     );
     expect(await checker.check(p)).toBe("submission has 4 rows, expected 6");
-    const extra = await submission("id,progression\n" + [...IDS, 1000].map((id) => `${id},1`).join("\n") + "\n");
+    const extra = await submission(`id,progression\n${[...IDS, 1000].map((id) => `${id},1`).join("\n")}\n`);
     expect(await checker.check(extra)).toBe("submission has 7 rows, expected 6");
   });
 
   it("reports ids in the wrong order", async () => {
     const checker = await withSample();
     const sorted = [...IDS].sort((a, b) => a - b);
-    const p = await submission("id,progression\n" + sorted.map((id) => `${id},1`).join("\n") + "\n");
+    const p = await submission(`id,progression\n${sorted.map((id) => `${id},1`).join("\n")}\n`);
     expect(await checker.check(p)).toBe("ids differ from sample_submission.csv at row 1 (got 5, expected 352)");
   });
 
   it("reports empty predictions", async () => {
     const checker = await withSample();
-    const p = await submission("id,progression\n" + IDS.map((id, i) => `${id},${i === 3 ? "" : 1}`).join("\n") + "\n");
+    const p = await submission(`id,progression\n${IDS.map((id, i) => `${id},${i === 3 ? "" : 1}`).join("\n")}\n`);
     expect(await checker.check(p)).toBe('empty prediction in column "progression" at row 4');
   });
 
   it("reports NaN and other non-numbers where the sample is numeric", async () => {
     const checker = await withSample();
-    const p = await submission(
-      "id,progression\n" + IDS.map((id, i) => `${id},${i === 4 ? "NaN" : 1}`).join("\n") + "\n",
-    );
+    const p = await submission(`id,progression\n${IDS.map((id, i) => `${id},${i === 4 ? "NaN" : 1}`).join("\n")}\n`);
     expect(await checker.check(p)).toBe('prediction in column "progression" at row 5 is not a finite number (got NaN)');
-    const inf = await submission(
-      "id,progression\n" + IDS.map((id, i) => `${id},${i === 0 ? "inf" : 1}`).join("\n") + "\n",
-    );
+    const inf = await submission(`id,progression\n${IDS.map((id, i) => `${id},${i === 0 ? "inf" : 1}`).join("\n")}\n`);
     expect(await checker.check(inf)).toMatch(/row 1 is not a finite number \(got inf\)/);
   });
 
   it("reports rows with the wrong number of values", async () => {
     const checker = await withSample();
-    const p = await submission(
-      "id,progression\n" + IDS.map((id, i) => `${id},1${i === 1 ? ",2" : ""}`).join("\n") + "\n",
-    );
+    const p = await submission(`id,progression\n${IDS.map((id, i) => `${id},1${i === 1 ? ",2" : ""}`).join("\n")}\n`);
     expect(await checker.check(p)).toBe("row 2 of submission.csv has 3 values, expected 2");
   });
 
@@ -153,9 +142,9 @@ describe("SampleSubmissionChecker with a sample submission", () => {
   it("keeps memory flat on a large submission", async () => {
     const n = 200_000;
     const ids = Array.from({ length: n }, (_, i) => i);
-    await writeFile(join(input, "sample_submission.csv"), "id,y\n" + ids.map((i) => `${i},0`).join("\n") + "\n");
+    await writeFile(join(input, "sample_submission.csv"), `id,y\n${ids.map((i) => `${i},0`).join("\n")}\n`);
     const checker = new SampleSubmissionChecker(input);
-    const p = await submission("id,y\n" + ids.map((i) => `${i},${i / 7}`).join("\n") + "\n");
+    const p = await submission(`id,y\n${ids.map((i) => `${i},${i / 7}`).join("\n")}\n`);
     expect(await checker.check(p)).toBeNull();
     const short = await submission(
       "id,y\n" +
@@ -200,10 +189,10 @@ describe("SampleSubmissionChecker without a sample submission", () => {
 describe("column messages for wide submissions", () => {
   it("names the first differing column or abbreviates the lists", async () => {
     const cols = ["id", ...Array.from({ length: 20 }, (_, i) => `class_${i}`)];
-    await writeFile(join(input, "sample_submission.csv"), cols.join(",") + "\n" + cols.map(() => "1").join(",") + "\n");
+    await writeFile(join(input, "sample_submission.csv"), `${cols.join(",")}\n${cols.map(() => "1").join(",")}\n`);
     const checker = new SampleSubmissionChecker(input);
     const renamed = cols.map((c) => (c === "class_4" ? "class_four" : c));
-    expect(await checker.check(await submission(renamed.join(",") + "\n" + cols.map(() => "1").join(",") + "\n"))).toBe(
+    expect(await checker.check(await submission(`${renamed.join(",")}\n${cols.map(() => "1").join(",")}\n`))).toBe(
       'submission column 6 is "class_four", expected "class_4"',
     );
     expect(await checker.check(await submission("id,class_0\n1,1\n"))).toBe(

@@ -201,7 +201,7 @@ describe("final summary", () => {
     const usage = { promptTokens: 9345, completionTokens: 3000, reasoningTokens: 2000, costUsd: 0, costUnknown: true };
     const m = finalSummary({ run: run({ usage }), journal: [node(0, null)], best: null, reason: "steps" });
     expect(fieldsOf(m)["Tokens / cost"]).toBe("12,345 tokens (2,000 reasoning), cost unknown");
-    expect(fieldsOf(statusCard(run({ usage: { ...usage, costUsd: 0.5 } })))["Usage"]).toBe(
+    expect(fieldsOf(statusCard(run({ usage: { ...usage, costUsd: 0.5 } }))).Usage).toBe(
       "12,345 tokens (2,000 reasoning), $0.5000 + unknown",
     );
   });
