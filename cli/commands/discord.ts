@@ -5,13 +5,8 @@ import { DiscordBot } from "../../bots/discord/bot.ts";
 import { registerCommands } from "../../bots/discord/commands.ts";
 import type { Config } from "../../src/config.ts";
 import { UsageError } from "../../src/errors.ts";
-import { openServiceContext } from "../support/service-context.ts";
 import { checkModelsAtStart, serviceSetup } from "./common.ts";
-import type { Runner } from "../../runner/worker.ts";
-import { serveChatBot } from "../support/chat-bot-launch.ts";
-import { launchRunner } from "../support/runner-launch.ts";
-import { launchTreeServer } from "../support/web-launch.ts";
-import type { TreeServer } from "../../src/web/server.ts";
+import { serveChatDeployment } from "../support/chat-bot-launch.ts";
 
 function requireToken(config: Config): string {
   if (!config.discord.token)
@@ -36,43 +31,30 @@ export function registerDiscordCommand(program: Command): void {
       const token = requireToken(config);
       await checkModelsAtStart(config, logger, "aide discord");
       const messageContent = Boolean(flags.messageContent) || config.discord.messageContent;
-      const ctx = await openServiceContext(config, logger);
-      const redis = new Redis(ctx.urls.redisUrl, { maxRetriesPerRequest: null });
-      let runner: Runner | null = null;
-      let web: TreeServer | null = null;
-      try {
-        if (flags.withRunner) {
-          runner = await launchRunner({
+      await serveChatDeployment({
+        config,
+        logger,
+        label: "aide discord",
+        withRunner: Boolean(flags.withRunner),
+        makeBot: (ctx) => {
+          const redis = new Redis(ctx.urls.redisUrl, { maxRetriesPerRequest: null });
+          const bot = new DiscordBot({
             config,
+            runs: ctx.runs,
             store: ctx.store,
-            redisUrl: ctx.urls.redisUrl,
-            dataDir: ctx.urls.dataDir,
+            redis,
             logger,
-            label: "aide discord",
+            token,
+            messageContent,
           });
-        }
-        web = await launchTreeServer({
-          config,
-          store: ctx.store,
-          redis: ctx.redis,
-          logger,
-          label: "aide discord",
-          required: false,
-        });
-        const bot = new DiscordBot({ config, runs: ctx.runs, store: ctx.store, redis, logger, token, messageContent });
-        await serveChatBot(
-          bot,
-          "aide discord",
-          () =>
-            `connected as ${bot.client.user?.tag ?? "?"} in ${bot.client.guilds.cache.size} server(s); message content intent ${messageContent ? "on" : "off"}.`,
-        );
-      } finally {
-        await web?.stop();
-        await runner?.close();
-        redis.disconnect();
-        await ctx.close();
-        logger.flush();
-      }
+          return {
+            bot,
+            ready: () =>
+              `connected as ${bot.client.user?.tag ?? "?"} in ${bot.client.guilds.cache.size} server(s); message content intent ${messageContent ? "on" : "off"}.`,
+            close: () => redis.disconnect(),
+          };
+        },
+      });
     });
 
   discord

@@ -1,11 +1,7 @@
 import { type Command, Option } from "commander";
 import { SlackBot, slackModeFrom } from "../../bots/slack/bot.ts";
 import { UsageError } from "../../src/errors.ts";
-import type { Runner } from "../../runner/worker.ts";
-import { serveChatBot } from "../support/chat-bot-launch.ts";
-import { launchTreeServer } from "../support/web-launch.ts";
-import type { TreeServer } from "../../src/web/server.ts";
-import { openServiceContext } from "../support/service-context.ts";
+import { serveChatDeployment } from "../support/chat-bot-launch.ts";
 import { checkModelsAtStart, serviceSetup } from "./common.ts";
 
 interface SlackFlags {
@@ -50,46 +46,22 @@ export function registerSlackCommand(program: Command): void {
       // Tokens first: a missing one is a single clear line, before anything is started.
       const { mode } = slackModeFrom(config, port);
       await checkModelsAtStart(config, logger, "aide slack");
-      const ctx = await openServiceContext(config, logger);
-      let runner: Runner | null = null;
-      let web: TreeServer | null = null;
-      try {
-        if (flags.withRunner) {
-          // Loaded only here: a bot without --with-runner does not carry the runner's modules.
-          const { launchRunner } = await import("../support/runner-launch.ts");
-          runner = await launchRunner({
-            config,
-            store: ctx.store,
-            redisUrl: ctx.urls.redisUrl,
-            dataDir: ctx.urls.dataDir,
-            logger,
-            concurrency,
-            label: "aide slack",
-          });
-        }
-        web = await launchTreeServer({
-          config,
-          store: ctx.store,
-          redis: ctx.redis,
-          logger,
-          label: "aide slack",
-          required: false,
-        });
-        if (!flags.withRunner)
-          process.stderr.write(
-            "aide slack: runs are driven by `aide runner` processes on the same REDIS_URL and MONGODB_URI (or use --with-runner).\n",
-          );
-        const bot = new SlackBot({ config, logger, runs: ctx.runs, store: ctx.store, redis: ctx.redis, port });
-        await serveChatBot(bot, "aide slack", () =>
-          mode.kind === "socket"
-            ? "connected in Socket Mode."
-            : `HTTP mode, listening on port ${bot.port}; point the app's request URLs at https://YOUR-HOST${bot.eventsPath}.`,
-        );
-      } finally {
-        await web?.stop();
-        await runner?.close();
-        await ctx.close();
-        logger.flush();
-      }
+      await serveChatDeployment({
+        config,
+        logger,
+        label: "aide slack",
+        withRunner: Boolean(flags.withRunner),
+        concurrency,
+        makeBot: (ctx) => {
+          const bot = new SlackBot({ config, logger, runs: ctx.runs, store: ctx.store, redis: ctx.redis, port });
+          return {
+            bot,
+            ready: () =>
+              mode.kind === "socket"
+                ? "connected in Socket Mode."
+                : `HTTP mode, listening on port ${bot.port}; point the app's request URLs at https://YOUR-HOST${bot.eventsPath}.`,
+          };
+        },
+      });
     });
 }

@@ -17,6 +17,8 @@ import { silentLogger } from "../../../src/logger.ts";
 import { DeliveryError, type RetryInfo } from "../../../src/runs/chat/delivery.ts";
 import type { ChatMessage, ThreadRef } from "../../../src/runs/chat/types.ts";
 import { startFakeDiscord, waitFor, type FakeDiscord } from "../../fakes/discord/index.ts";
+import { useMongo } from "../../support/mongo.ts";
+import { useRedisServer } from "../../support/redis.ts";
 
 let discord: FakeDiscord;
 let rest: REST;
@@ -434,4 +436,56 @@ describe("aide discord register", () => {
   it("refuses a malformed guild id", async () => {
     await expect(aide("discord", "register", "--guild", "nope")).rejects.toThrow(/--guild takes a server id/);
   });
+});
+
+describe("aide discord (the bot)", () => {
+  const mongo = useMongo();
+  const redis = useRedisServer({ flush: false });
+  const ENV = ["DISCORD_TOKEN", "DISCORD_API_URL", "MONGODB_URI", "REDIS_URL", "AIDE_WEB", "AIDE_CODER"] as const;
+  const saved: Record<string, string | undefined> = {};
+
+  beforeAll(() => {
+    for (const k of ENV) saved[k] = process.env[k];
+    process.env.DISCORD_TOKEN = discord.token;
+    process.env.DISCORD_API_URL = discord.rest.api;
+    const uri = new URL(mongo.uri);
+    uri.pathname = `/${mongo.dbName}`;
+    process.env.MONGODB_URI = uri.toString();
+    process.env.REDIS_URL = redis.url;
+    process.env.AIDE_WEB = "off";
+    process.env.AIDE_CODER = "offline";
+  });
+  afterAll(() => {
+    for (const k of ENV) {
+      if (saved[k] === undefined) delete process.env[k];
+      else process.env[k] = saved[k];
+    }
+  });
+
+  it("connects to the gateway, says it is ready, and stops on SIGINT", async () => {
+    const err: string[] = [];
+    const spy = vi.spyOn(process.stderr, "write").mockImplementation((chunk: string | Uint8Array) => {
+      err.push(String(chunk));
+      return true;
+    });
+    const identified = discord.gateway.identifies.length;
+    const program = new Command("aide").exitOverride();
+    registerDiscordCommand(program);
+    try {
+      const serving = program.parseAsync(["discord"], { from: "user" });
+      await waitFor(() => err.some((l) => l.includes("Ctrl-C to stop")), 20_000);
+      process.emit("SIGINT");
+      await serving;
+    } finally {
+      spy.mockRestore();
+    }
+    const text = err.join("");
+    expect(discord.gateway.identifies.length).toBe(identified + 1);
+    expect(discord.gateway.identifies.at(-1)!.token).toBe(discord.token);
+    expect(text).toMatch(/aide discord: runs are driven by `aide runner` processes/);
+    expect(text).toMatch(
+      /aide discord: connected as .+ in \d+ server\(s\); message content intent off\. Ctrl-C to stop\./,
+    );
+    expect(text).toMatch(/aide discord: stopping\./);
+  }, 60_000);
 });
