@@ -5,6 +5,7 @@
  * a leading "neg" (scikit-learn's "neg_mean_squared_error") names the negated metric, whose direction is the
  * other one. Qualifiers such as "val_", "cv_" or "_score" are dropped when the bare name is known, and a longer
  * name that mentions exactly one metric is that metric ("RMSE on log prices", "auc_fold_mean").
+ * The harness's scoring (src/workspace/metrics) names its metrics and takes their directions from here too.
  */
 
 /** The name a metric line gets when it names none; taken as the run's metric rather than as another one. */
@@ -107,7 +108,15 @@ const METRICS: Readonly<Record<string, MetricEntry>> = {
     aliases: ["weighted f1", "weighted f1 score", "weighted averaged f1", "f1 weighted"],
   },
   precision: { lowerIsBetter: false, aliases: ["positive predictive value"], generic: true },
+  precision_macro: {
+    lowerIsBetter: false,
+    aliases: ["macro precision", "macro precision score", "macro averaged precision", "precision macro"],
+  },
   recall: { lowerIsBetter: false, aliases: ["sensitivity", "true positive rate", "tpr"], generic: true },
+  recall_macro: {
+    lowerIsBetter: false,
+    aliases: ["macro recall", "macro recall score", "macro averaged recall", "recall macro"],
+  },
   specificity: { lowerIsBetter: false, aliases: ["true negative rate", "tnr"] },
   r2: {
     lowerIsBetter: false,

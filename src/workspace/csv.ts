@@ -126,6 +126,17 @@ export async function* iterateCsvFast(path: string, options: { delimiter?: strin
 }
 
 /**
+ * One CSV record as a line (no line break): a field is quoted, its quotes doubled, only where it holds the
+ * delimiter, a quote or a line break, so that `iterateCsv` and pandas read back exactly the fields written.
+ */
+export function formatCsvRecord(fields: readonly string[], delimiter = ","): string {
+  if (fields.length === 1 && fields[0] === "") return '""'; // a blank line would be no record at all
+  return fields
+    .map((field) => (field.includes(delimiter) || /["\r\n]/.test(field) ? `"${field.replaceAll('"', '""')}"` : field))
+    .join(delimiter);
+}
+
+/**
  * Splits one complete record that contains quotes: a field that starts with `"` runs to the matching
  * closing quote (`""` is an escaped quote); anything after the closing quote up to the delimiter is kept
  * literally, and a quote inside an unquoted field is literal (csv-parse's relax_quotes).

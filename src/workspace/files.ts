@@ -118,7 +118,8 @@ export async function walkDir(root: string, options: WalkOptions = {}): Promise<
   return visit(root, 0);
 }
 
-function toRel(root: string, path: string): string {
+/** `path` relative to `root`, with `/` separators. */
+export function toRel(root: string, path: string): string {
   const rel = relative(root, path);
   return sep === "/" ? rel : rel.split(sep).join("/");
 }

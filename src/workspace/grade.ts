@@ -1,10 +1,12 @@
 import { readFile } from "node:fs/promises";
 import { parse } from "csv-parse/sync";
 import { DataError } from "../errors.ts";
+import { scoreMetric } from "./metrics/index.ts";
 
 /** How a task with known answers is scored (the `meta.json` beside a benchmark or example task). */
 export interface GradingSpec {
-  metric: "roc_auc" | "accuracy" | "rmse" | "mae" | "r2";
+  /** A metric name src/workspace/metrics knows ("roc_auc", "accuracy", "rmse", "mae", "r2", "log loss", ...). */
+  metric: string;
   lower_is_better: boolean;
   id: string;
   target: string;
@@ -21,24 +23,10 @@ function readColumns(text: string, id: string, target: string, what: string): Ma
   return out;
 }
 
-/** ROC AUC by the rank-sum formula, ties averaged. Labels are 0/1. */
-export function rocAuc(labels: number[], scores: number[]): number {
-  const order = scores.map((s, i) => [s, i] as const).sort((a, b) => a[0] - b[0]);
-  const ranks = new Array<number>(scores.length);
-  for (let i = 0; i < order.length; ) {
-    let j = i;
-    while (j + 1 < order.length && order[j + 1]![0] === order[i]![0]) j++;
-    for (let k = i; k <= j; k++) ranks[order[k]![1]] = (i + j) / 2 + 1;
-    i = j + 1;
-  }
-  const pos = labels.filter((l) => l === 1).length;
-  const neg = labels.length - pos;
-  if (pos === 0 || neg === 0) throw new DataError("ROC AUC needs both classes among the answers.");
-  const rankSum = labels.reduce((sum, l, i) => (l === 1 ? sum + ranks[i]! : sum), 0);
-  return (rankSum - (pos * (pos + 1)) / 2) / (pos * neg);
-}
-
-/** Scores a submission file against the answers file; throws DataError when ids do not line up. */
+/**
+ * Scores a submission file against the answers file with the spec's metric (any metric src/workspace/metrics
+ * scores, under any of its names); throws DataError when ids do not line up or the values cannot be scored.
+ */
 export async function gradeSubmission(submissionPath: string, answersPath: string, spec: GradingSpec): Promise<number> {
   const answers = readColumns(await readFile(answersPath, "utf8"), spec.id, spec.target, "answers.csv");
   const submitted = readColumns(await readFile(submissionPath, "utf8"), spec.id, spec.target, "The submission");
@@ -50,31 +38,7 @@ export async function gradeSubmission(submissionPath: string, answersPath: strin
     truth.push(value);
     pred.push(p);
   }
-  const num = (xs: string[]) => xs.map(Number);
-  switch (spec.metric) {
-    case "accuracy":
-      return truth.filter((t, i) => t === pred[i] || (Number(t) === Number(pred[i]) && t !== "")).length / truth.length;
-    case "roc_auc":
-      return rocAuc(num(truth), num(pred));
-    case "rmse": {
-      const t = num(truth),
-        p = num(pred);
-      return Math.sqrt(t.reduce((s, v, i) => s + (v - p[i]!) ** 2, 0) / t.length);
-    }
-    case "mae": {
-      const t = num(truth),
-        p = num(pred);
-      return t.reduce((s, v, i) => s + Math.abs(v - p[i]!), 0) / t.length;
-    }
-    case "r2": {
-      const t = num(truth),
-        p = num(pred);
-      const mean = t.reduce((a, b) => a + b, 0) / t.length;
-      const ssRes = t.reduce((s, v, i) => s + (v - p[i]!) ** 2, 0);
-      const ssTot = t.reduce((s, v) => s + (v - mean) ** 2, 0);
-      return 1 - ssRes / ssTot;
-    }
-  }
+  return scoreMetric(spec.metric, truth, pred);
 }
 
 /** Fraction of the way from a baseline score to a reference score (1 = reached the reference). */

@@ -18,6 +18,7 @@ import { countCsvRecords, readCsvHead } from "./csv.ts";
 import { formatBytes } from "../util/bytes.ts";
 import { truncate } from "../util/text.ts";
 import { allFiles, assertInputDir, pickTaskFiles, walkDir, type DirEntry, type FileEntry } from "./files.ts";
+import { taskColumns } from "./task-columns.ts";
 
 export interface DataPreviewOptions {
   /** Most characters in the preview (default 6,000). */
@@ -288,11 +289,13 @@ function annotateRelations(infos: CsvInfo[]): void {
   const train = infos.find((i) => i.role === "train" && !i.error);
   const test = infos.find((i) => i.role === "test" && !i.error);
   const sample = infos.find((i) => i.role === "sample" && !i.error);
-  let targets: string[] = [];
+  const columns = train
+    ? taskColumns({ train: train.header, test: test?.header, sampleSubmission: sample?.header })
+    : null;
+  const targets = columns?.targets ?? [];
+  const notInTest = columns?.notInTest ?? [];
   if (train && test) {
-    const testCols = new Set(test.header);
-    targets = train.header.filter((c) => !testCols.has(c));
-    if (targets.length > 0 && targets.length <= 10) {
+    if (columns?.targetsFrom === "not-in-test" && targets.length <= 10) {
       train.notes.push(
         `Columns not in ${test.file.rel} (likely target${targets.length > 1 ? "s" : ""}): ${targets.join(", ")}`,
       );
@@ -301,8 +304,8 @@ function annotateRelations(infos: CsvInfo[]): void {
     const extra = test.header.filter((c) => !trainCols.has(c));
     if (extra.length === 0 && test.header.length > 0) {
       test.notes.push(
-        targets.length > 0
-          ? `Same columns as ${train.file.rel} without: ${targets.slice(0, 10).join(", ")}${targets.length > 10 ? ", ..." : ""}`
+        notInTest.length > 0
+          ? `Same columns as ${train.file.rel} without: ${notInTest.slice(0, 10).join(", ")}${notInTest.length > 10 ? ", ..." : ""}`
           : `Same columns as ${train.file.rel}`,
       );
     } else if (extra.length > 0) {
@@ -312,14 +315,8 @@ function annotateRelations(infos: CsvInfo[]): void {
     }
   }
   if (sample) {
-    const predCols = sample.header.slice(1);
-    if (train && targets.length === 0) {
-      targets = predCols.filter((c) => train.header.includes(c));
-      if (targets.length > 0)
-        train.notes.push(
-          `Likely target${targets.length > 1 ? "s" : ""} (in ${sample.file.rel}): ${targets.join(", ")}`,
-        );
-    }
+    if (train && columns?.targetsFrom === "in-sample")
+      train.notes.push(`Likely target${targets.length > 1 ? "s" : ""} (in ${sample.file.rel}): ${targets.join(", ")}`);
     for (const c of sample.header) {
       train?.keep.add(c);
       test?.keep.add(c);
