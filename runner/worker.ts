@@ -135,7 +135,12 @@ export class Runner {
       const config: Config = {
         ...this.opts.config,
         coder: run.options.coder === "openai" ? "openai" : "offline",
-        search: { ...this.opts.config.search, steps: run.progress.totalSteps, parallel: run.options.parallel },
+        search: {
+          ...this.opts.config.search,
+          steps: run.progress.totalSteps,
+          parallel: run.options.parallel,
+          ...(run.options.holdout !== undefined ? { holdout: run.options.holdout } : {}),
+        },
         execution: { ...this.opts.config.execution, timeoutSec: run.options.timeoutSec },
       };
       const budget = run.options.budgetUsd !== null ? { usd: run.options.budgetUsd } : undefined;

@@ -42,6 +42,7 @@ export const configSchema = z
         maxDebugDepth: z.number().int().min(0),
         parallel: run.parallel,
         seed: z.number().int(),
+        holdout: run.holdout.unwrap(),
       })
       .strict(),
     execution: z
@@ -138,6 +139,7 @@ const ENV_KEYS: Array<[string, string, (v: string) => unknown]> = [
   ["AIDE_EXECUTOR", "execution.executor", String],
   ["AIDE_PYTHON", "execution.python", String],
   ["AIDE_WARM", "execution.warm", truthy],
+  ["AIDE_HOLDOUT", "search.holdout", (v) => (notFalsy(v) ? Number(v) : null)],
   ["AIDE_LOG_LEVEL", "log.level", String],
   ["AIDE_SANDBOX_IMAGE", "execution.dockerImage", String],
   ["AIDE_DATA_ALLOW_PRIVATE_HOSTS", "data.allowPrivateHosts", truthy],

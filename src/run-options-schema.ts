@@ -17,6 +17,7 @@ const METRIC_NAME = /^[A-Za-z0-9_@.+-]+(?: [A-Za-z0-9_@.+-]+)*$/;
 
 const usd = z.number().min(0.01).max(10_000);
 const tokens = z.number().int().min(1000).max(1_000_000_000);
+const holdoutShare = z.number().min(0.01).max(0.5);
 
 export const runOptionsSchema = z
   .object({
@@ -35,6 +36,11 @@ export const runOptionsSchema = z
       .max(24 * 3600),
     /** Spending limit in US dollars; null: none. */
     budgetUsd: usd.nullable(),
+    /**
+     * The share of the labelled rows held out to judge every script the same way; null: no holdout. Absent (runs
+     * stored before there was a holdout, and callers that leave it to the config): the config's share.
+     */
+    holdout: holdoutShare.nullable().optional(),
   })
   .strict();
 
@@ -57,4 +63,5 @@ export const RUN_OPTION_LIMITS = {
   metric: { maxLength: shape.metric.unwrap().maxLength! },
   budgetUsd: range(shape.budgetUsd.unwrap()),
   budgetTokens: range(budgetSchema.shape.tokens.unwrap()),
+  holdout: range(holdoutShare),
 } as const;

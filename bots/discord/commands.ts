@@ -59,6 +59,12 @@ export function aideCommand(): SlashCommandBuilder {
           .setDescription("Scripts run at once")
           .setMinValue(LIMITS.parallel.min)
           .setMaxValue(LIMITS.parallel.max),
+      )
+      .addStringOption((o) =>
+        o
+          .setName("holdout")
+          .setDescription("Share of labelled rows hidden to judge scripts, e.g. 0.15, or off")
+          .setMaxLength(8),
       );
   });
   command.addSubcommand((s) =>

@@ -140,7 +140,8 @@ export function translateSlash(interaction: ChatInputCommandInteraction, policy:
         flag("steps", o.getInteger("steps")) +
         flag("metric", o.getString("metric")) +
         flag("timeout", o.getString("timeout")) +
-        flag("parallel", o.getInteger("parallel"));
+        flag("parallel", o.getInteger("parallel")) +
+        flag("holdout", o.getString("holdout"));
       return command(text, attachments);
     }
     case "status": {

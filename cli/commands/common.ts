@@ -62,6 +62,12 @@ export function runOptionFlag<K extends RunOptionName>(name: K, value: string | 
   return read.value;
 }
 
+/** `--holdout <share>` / `--no-holdout` (commander gives false): the share, null for none, undefined when not given. */
+export function holdoutFlag(value: string | false | undefined): number | null | undefined {
+  if (value === false) return null;
+  return runOptionFlag("holdout", value);
+}
+
 /** A flag that must be a positive whole number; undefined when the flag was not given. */
 export function positiveIntFlag(name: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;

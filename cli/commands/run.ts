@@ -17,7 +17,7 @@ import { submissionFromRunDir, writeRunOutputs } from "../../src/runs/outputs.ts
 import { formatUsage } from "../../src/runs/usage-text.ts";
 import { executorFromConfig } from "../../runner/executors/select.ts";
 import { nodesTable, TerminalProgress } from "../support/progress.ts";
-import { logLevel, positiveIntFlag, runOptionFlag } from "./common.ts";
+import { holdoutFlag, logLevel, positiveIntFlag, runOptionFlag } from "./common.ts";
 
 export interface RunFlags {
   task: string;
@@ -29,6 +29,8 @@ export interface RunFlags {
   out?: string;
   budget?: string;
   metric?: string;
+  /** Commander sets false for --no-holdout. */
+  holdout?: string | false;
   timeout?: string;
   memory?: string;
   executor?: string;
@@ -62,7 +64,9 @@ export function checkDataDir(dir: string): string {
 
 /** Turns flags into config overrides (the flags win over files and environment). */
 export function configFromFlags(flags: RunFlags): Config {
-  const search: Record<string, number> = {};
+  const search: Record<string, number | null> = {};
+  const holdout = holdoutFlag(flags.holdout);
+  if (holdout !== undefined) search.holdout = holdout;
   const steps = runOptionFlag("steps", flags.steps);
   if (steps) search.steps = steps;
   const parallel = runOptionFlag("parallel", flags.parallel);
@@ -238,6 +242,11 @@ export function registerRunCommand(program: Command): void {
     )
     .option("--budget <amount>", "stop cleanly when spent: tokens (200k, 1.5M) or dollars ($2.50)")
     .option("--metric <name>", "the metric the task is judged by, when the task text does not say (e.g. rmse, roc_auc)")
+    .option(
+      "--holdout <share>",
+      "share of the labelled rows hidden from the scripts to judge every script the same way (default 0.15)",
+    )
+    .option("--no-holdout", "judge scripts by their own validation numbers only")
     .option("--timeout <duration>", "time limit per script, e.g. 90s, 10m (default 10m)")
     .option("--memory <mb>", "memory limit per script in MB (default 4096)")
     .addOption(

@@ -5,7 +5,7 @@ import { checkBudgetPriced } from "../../src/coders/index.ts";
 import { UsageError } from "../../src/errors.ts";
 import { CODERS } from "../../src/run-options-schema.ts";
 import { readTask } from "./run.ts";
-import { printJson, runOptionFlag, terminalActor, withServices } from "./common.ts";
+import { holdoutFlag, printJson, runOptionFlag, terminalActor, withServices } from "./common.ts";
 
 interface SubmitFlags {
   task: string;
@@ -16,6 +16,8 @@ interface SubmitFlags {
   metric?: string;
   timeout?: string;
   budget?: string;
+  /** Commander sets false for --no-holdout. */
+  holdout?: string | false;
   json?: boolean;
 }
 
@@ -48,6 +50,8 @@ export function registerSubmitCommand(program: Command): void {
     .option("--metric <name>", "the metric, when the task text does not say")
     .option("--timeout <duration>", "time limit per script, e.g. 10m")
     .option("--budget <dollars>", "stop cleanly when this much is spent, e.g. $2.50")
+    .option("--holdout <share>", "share of the labelled rows hidden to judge every script the same way (default 0.15)")
+    .option("--no-holdout", "judge scripts by their own validation numbers only")
     .option("--json", "print the run as JSON")
     .action(async (flags: SubmitFlags) => {
       const task = readTask(flags.task);
@@ -58,6 +62,7 @@ export function registerSubmitCommand(program: Command): void {
       const timeoutSec = runOptionFlag("timeout", flags.timeout);
       const metric = runOptionFlag("metric", flags.metric) ?? null;
       const budgetUsd = runOptionFlag("budgetUsd", flags.budget) ?? null;
+      const holdout = holdoutFlag(flags.holdout);
       await withServices(async (ctx, config) => {
         const coder = flags.coder ?? config.coder;
         if (budgetUsd !== null) checkBudgetPriced({ usd: budgetUsd }, { ...config, coder }, "submit without --budget");
@@ -72,6 +77,7 @@ export function registerSubmitCommand(program: Command): void {
             metric,
             timeoutSec: timeoutSec ?? config.execution.timeoutSec,
             budgetUsd,
+            holdout: holdout === undefined ? config.search.holdout : holdout,
           },
           actor,
           origin: { platform: "cli", channel: "terminal", thread: null },

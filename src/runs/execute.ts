@@ -8,7 +8,9 @@ import { nodeDirName } from "../search/step.ts";
 import type { Budget } from "../search/budget.ts";
 import type { Coder, Executor, RunSink, SolutionNode, SteeringInbox } from "../search/types.ts";
 import { exists } from "../util/files.ts";
-import { buildDataPreview, SampleSubmissionChecker } from "../workspace/index.ts";
+import { judgedMetric } from "../search/metric-names.ts";
+import { buildDataPreview } from "../workspace/index.ts";
+import { setUpHoldout } from "./holdout-setup.ts";
 import { sandboxPackages } from "./sandbox-packages.ts";
 
 export interface ExecuteRunArgs {
@@ -37,20 +39,30 @@ export interface ExecuteRunArgs {
 }
 
 /**
- * Runs one search over local data with the given parts: builds the data preview and the submission checker
- * from `inputDir`, wires the file operations the search needs, and runs it to the end. Shared by the
+ * Runs one search over local data with the given parts: sets up the hidden holdout, builds the data preview and
+ * the submission judge from `inputDir`, wires the file operations the search needs, and runs it to the end. Shared by the
  * terminal command and the runner service.
  */
 export async function executeRun(args: ExecuteRunArgs): Promise<SearchResult> {
   const { config, runDir } = args;
   await mkdir(runDir, { recursive: true });
-  const dataPreview = await buildDataPreview(args.inputDir, { maxChars: config.data.previewMaxChars });
-  const checker = new SampleSubmissionChecker(args.inputDir);
+  // The scripts read the holdout view (held-out rows among the test rows), and so do their preview and probe.
+  const holdout = await setUpHoldout({
+    inputDir: args.inputDir,
+    runDir,
+    share: config.search.holdout,
+    metric: judgedMetric(args.task, args.metricHint).name,
+    seed: config.search.seed,
+    journal: args.resumeFrom ?? [],
+    logger: args.logger,
+  });
+  const inputDir = holdout.scriptsInputDir;
+  const dataPreview = await buildDataPreview(inputDir, { maxChars: config.data.previewMaxChars });
   // Asked of the executor itself (once per executor): what its Python really has. With the run's own input
   // and memory limit, beside the node directories, so a warm executor's first interpreter for this run is
   // the one the probe starts.
   const packages = await sandboxPackages(args.executor, {
-    inputDir: args.inputDir,
+    inputDir,
     workDir: dirname(join(runDir, nodeDirName(0))),
     memoryMb: config.execution.memoryMb,
     signal: args.signal,
@@ -75,16 +87,17 @@ export async function executeRun(args: ExecuteRunArgs): Promise<SearchResult> {
         memoryMb: config.execution.memoryMb,
         outputCap: config.execution.outputCapChars,
       },
-      inputDir: args.inputDir,
+      inputDir,
       budget: args.budget,
       guidance: args.guidance,
       startPaused: args.startPaused,
+      holdoutLine: holdout.line,
       signal: args.signal,
     },
     {
       coder: args.coder,
       executor: args.executor,
-      checker,
+      judge: holdout.judge,
       sink: args.sink,
       inbox: args.inbox,
       logger: args.logger,
@@ -104,7 +117,7 @@ export async function executeRun(args: ExecuteRunArgs): Promise<SearchResult> {
     },
     args.resumeFrom ?? [],
   );
-  const scope = { inputDir: args.inputDir, runDir, memoryMb: config.execution.memoryMb };
+  const scope = { inputDir, runDir, memoryMb: config.execution.memoryMb };
   void args.executor.prepareRun?.(scope);
   try {
     return await search.run();

@@ -65,6 +65,18 @@ const OPTIONS = {
       `tokens from ${count(L.budgetTokens.min)} to ${count(L.budgetTokens.max)} (200k, 1.5M) ` +
       `or dollars from ${dollars(L.budgetUsd.min)} to ${dollars(L.budgetUsd.max)} ($2.50)`,
   },
+  holdout: {
+    flag: "--holdout",
+    read: (text: string) => {
+      const t = text.trim();
+      if (/^(off|none|no)$/i.test(t)) return null;
+      const pct = /^(\d+(?:\.\d+)?)%$/.exec(t);
+      if (pct) return Number(pct[1]) / 100;
+      return /^\d*\.?\d+$/.test(t) ? Number(t) : undefined;
+    },
+    schema: shape.holdout.unwrap(),
+    takes: `a share of the labelled rows from ${L.holdout.min} to ${L.holdout.max} (0.15 or 15%), or off`,
+  },
   /** A queued run's budget (`aide submit --budget`, RunOptions.budgetUsd): dollars only. */
   budgetUsd: {
     flag: "--budget",
@@ -101,6 +113,7 @@ const FIELD_OPTION: Record<keyof RunOptions, RunOptionName> = {
   metric: "metric",
   timeoutSec: "timeout",
   budgetUsd: "budgetUsd",
+  holdout: "holdout",
 };
 
 /**

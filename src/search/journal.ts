@@ -6,13 +6,21 @@ export function isRanked(node: SolutionNode): boolean {
   return !node.buggy && node.metric !== null && !node.unranked;
 }
 
-/** The best ranked node of `nodes` under a direction; ties go to the one that comes first. */
+/**
+ * The best ranked node of `nodes` under a direction; ties go to the one that comes first. Where ranked nodes carry
+ * holdout scores, those decide (in their own direction) among the nodes that have one: they are the one
+ * consistent judgement of a run; the scripts' own validation numbers decide only where there are none.
+ */
 export function bestNode(nodes: Iterable<SolutionNode>, lowerIsBetter: boolean): SolutionNode | null {
+  const ranked = [...nodes].filter((n) => isRanked(n) && Number.isFinite(n.metric!.value));
+  const judged = ranked.filter((n) => n.holdout && Number.isFinite(n.holdout.value));
   let best: SolutionNode | null = null;
-  for (const node of nodes) {
-    if (!isRanked(node) || !Number.isFinite(node.metric!.value)) continue;
-    if (!best || isBetter(node.metric!.value, best.metric!.value, lowerIsBetter)) best = node;
+  if (judged.length > 0) {
+    for (const node of judged)
+      if (!best || isBetter(node.holdout!.value, best.holdout!.value, node.holdout!.lowerIsBetter)) best = node;
+    return best;
   }
+  for (const node of ranked) if (!best || isBetter(node.metric!.value, best.metric!.value, lowerIsBetter)) best = node;
   return best;
 }
 

@@ -46,6 +46,8 @@ export interface SearchOptions {
   guidance?: string[];
   /** Start paused (a resumed run that was paused); a `resume` command starts the steps. */
   startPaused?: boolean;
+  /** The line saying how scripts are judged (the hidden holdout, or why there is none), for run.started. */
+  holdoutLine?: string;
   /** Aborts the run at once (steps in flight are cancelled and lost); `run()` rejects with the signal's reason. */
   signal?: AbortSignal;
 }
@@ -151,6 +153,7 @@ export class Search {
       coder: deps.coder.name,
       executor: deps.executor.name,
       steps: this.totalSteps,
+      ...(options.holdoutLine ? { holdout: options.holdoutLine } : {}),
     });
     await this.announceResumed();
     let reason: FinishReason = "steps";

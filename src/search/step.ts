@@ -12,7 +12,7 @@ import type {
   PromptContext,
   Proposal,
   SolutionNode,
-  SubmissionChecker,
+  SubmissionJudge,
   TokenUsage,
 } from "./types.ts";
 
@@ -32,7 +32,7 @@ export interface StepLimits {
 export interface StepDeps {
   coder: Coder;
   executor: Executor;
-  checker: SubmissionChecker;
+  judge: SubmissionJudge;
   clock: Clock;
   /** Joins the run directory with a relative path (path.join in production). */
   resolve: (relative: string) => string;
@@ -149,12 +149,15 @@ export async function runStep(args: {
   const parsed = parseMetricLine(result.output);
   if (!parsed) problems.push("the script printed no AIDE_METRIC line");
 
-  const submissionRel = `${nodeDirName(id)}/working/${SUBMISSION_FILE}`;
-  const submissionAbs = deps.resolve(submissionRel);
-  const written = await deps.exists(submissionAbs);
-  const submissionProblem: string | null = written
-    ? await deps.checker.check(submissionAbs)
-    : `${SUBMISSION_FILE} was not written`;
+  const writtenRel = `${nodeDirName(id)}/working/${SUBMISSION_FILE}`;
+  const separateRel = `${nodeDirName(id)}/${SUBMISSION_FILE}`;
+  const writtenAbs = deps.resolve(writtenRel);
+  const written = await deps.exists(writtenAbs);
+  const verdict = written
+    ? await deps.judge.judge(writtenAbs, deps.resolve(separateRel), parsed?.name ?? ctx.metricHint ?? null)
+    : { problem: `${SUBMISSION_FILE} was not written`, holdout: null, separated: false };
+  const submissionProblem = verdict.problem;
+  const submissionRel = verdict.separated ? separateRel : writtenRel;
   if (submissionProblem) problems.push(`submission: ${submissionProblem}`);
 
   const output = truncateForPrompt(result.output);
@@ -196,6 +199,7 @@ export async function runStep(args: {
     plan: proposal.plan,
     code: proposal.code,
     metric: buggy ? null : metric,
+    holdout: buggy ? null : verdict.holdout,
     unranked: null,
     buggy,
     analysis: analysisParts.join(" "),

@@ -20,6 +20,17 @@ export interface MetricReport {
   lowerIsBetter: boolean | null;
 }
 
+/**
+ * A node's score on the run's hidden holdout: its predictions for the held-out rows, scored by the harness with
+ * the run's metric. Every node of a run with a holdout is judged on the same rows, so these compare fairly where
+ * the scripts' own validation numbers (each on a split of its own) do not.
+ */
+export interface HoldoutScore {
+  name: string;
+  value: number;
+  lowerIsBetter: boolean;
+}
+
 export interface TokenUsage {
   promptTokens: number;
   /** Tokens the model wrote, reasoning tokens included. */
@@ -43,6 +54,8 @@ export interface SolutionNode {
   code: string;
   /** The validation metric; null when the node is buggy or reported none. */
   metric: MetricReport | null;
+  /** The node's holdout score, where the run holds rows out and the node's submission could be scored. */
+  holdout?: HoldoutScore | null;
   /**
    * Why the node's metric is not ranked against the run's other nodes (it reports another metric than the one
    * the run is judged by), or null (or absent, in journals written before this field) when it is ranked. An
@@ -192,8 +205,40 @@ export interface SubmissionChecker {
   check(submissionPath: string): Promise<string | null>;
 }
 
+/** What the judge made of a node's submission. */
+export interface SubmissionVerdict {
+  /** Null when the submission is usable, else a reason the script's author can act on. */
+  problem: string | null;
+  /** The node's holdout score, or null (no holdout, or the submission could not be scored). */
+  holdout: HoldoutScore | null;
+  /** Whether the node's submission for the real test rows was written apart, to `realPath`. */
+  separated: boolean;
+}
+
+/**
+ * Judges the submission a script wrote: checks it against the task's expected format and, where the run holds
+ * rows out, takes the held-out rows' predictions out of it and scores them.
+ */
+export interface SubmissionJudge {
+  /**
+   * `writtenPath` is the file the script wrote; where the judge separates the real test rows from it, it writes
+   * them to `realPath`, which is then the node's submission. `reportedMetric` is the metric the script reported,
+   * for a judge whose run names none.
+   */
+  judge(writtenPath: string, realPath: string, reportedMetric?: string | null): Promise<SubmissionVerdict>;
+}
+
 export type RunEvent =
-  | { type: "run.started"; runId: string; at: string; coder: string; executor: string; steps: number }
+  | {
+      type: "run.started";
+      runId: string;
+      at: string;
+      coder: string;
+      executor: string;
+      steps: number;
+      /** The line saying how the run judges scripts: the rows it holds out, or why it holds none out. */
+      holdout?: string;
+    }
   | { type: "step.started"; runId: string; at: string; nodeId: NodeId; action: Action }
   | { type: "step.finished"; runId: string; at: string; node: SolutionNode }
   | { type: "best.improved"; runId: string; at: string; node: SolutionNode; previous: SolutionNode | null }

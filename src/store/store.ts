@@ -382,6 +382,7 @@ export class Store {
       plan,
       code,
       metric,
+      holdout: node.holdout ?? null,
       unranked: node.unranked ?? null,
       buggy,
       analysis,
@@ -656,6 +657,9 @@ function toNode(d: SolutionNodeDoc): SolutionNode {
     metric: d.metric
       ? { name: d.metric.name!, value: d.metric.value!, lowerIsBetter: d.metric.lowerIsBetter ?? null }
       : null,
+    ...(d.holdout
+      ? { holdout: { name: d.holdout.name, value: d.holdout.value, lowerIsBetter: !!d.holdout.lowerIsBetter } }
+      : {}),
     unranked: d.unranked ?? null,
     buggy: d.buggy,
     analysis: d.analysis ?? "",

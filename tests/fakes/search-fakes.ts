@@ -133,7 +133,7 @@ export function fakeSearchDeps(
     executor,
     sink,
     policy: new GreedyPolicy(),
-    checker: { check: async () => null },
+    judge: { judge: async () => ({ problem: null, holdout: null, separated: false }) },
     clock: { now: () => new Date(Date.UTC(2026, 0, 1, 0, 0, tick++)) },
     resolve: (rel) => `/runs/test/${rel}`,
     exists: async () => true,

@@ -21,6 +21,8 @@ export interface StartCommand {
   metric?: string;
   timeoutSec?: number;
   parallel?: number;
+  /** The share of labelled rows held out; null: `--no-holdout`. */
+  holdout?: number | null;
 }
 
 export type ParsedCommand =
@@ -54,7 +56,10 @@ const START_OPTIONS = {
   parallel: "parallel",
   timeout: "timeoutSec",
   metric: "metric",
+  holdout: "holdout",
 } as const satisfies Record<string, keyof StartCommand>;
+const OPTIONS_HELP =
+  "Options: --steps N, --metric NAME, --timeout DURATION, --parallel K, --holdout SHARE, --no-holdout.";
 
 /** A piece of the user's input quoted in a message, cut so that a huge token cannot blow up the answer. */
 function echo(value: string, max = 40): string {
@@ -100,12 +105,12 @@ function parseStart(rest: string): StartCommand | { kind: "invalid"; problem: st
       continue;
     }
     const name = flag[1]!.toLowerCase();
-    if (!Object.hasOwn(START_OPTIONS, name)) {
-      return {
-        kind: "invalid",
-        problem: `Unknown option --${echo(name)}. Options: --steps N, --metric NAME, --timeout DURATION, --parallel K.`,
-      };
+    if (name === "no-holdout" && flag[2] === undefined) {
+      out.holdout = null;
+      continue;
     }
+    if (!Object.hasOwn(START_OPTIONS, name))
+      return { kind: "invalid", problem: `Unknown option --${echo(name)}. ${OPTIONS_HELP}` };
     let value = flag[2];
     if (value === undefined) {
       const next = tokens[i + 1];

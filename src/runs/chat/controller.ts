@@ -210,6 +210,7 @@ export class ChatController {
           metric: cmd.metric ?? null,
           timeoutSec: cmd.timeoutSec ?? config.execution.timeoutSec,
           budgetUsd: null,
+          holdout: cmd.holdout === undefined ? config.search.holdout : cmd.holdout,
         },
         actor,
         origin: { platform: req.where.platform, channel: req.where.channel, thread },

@@ -20,6 +20,14 @@ export const solutionNodeSchema = new Schema(
       ),
       default: null,
     },
+    /** The node's score on the run's hidden holdout, or null (no holdout, or not scored). */
+    holdout: {
+      type: new Schema(
+        { name: { type: String, required: true }, value: { type: Number, required: true }, lowerIsBetter: Boolean },
+        { _id: false, id: false },
+      ),
+      default: null,
+    },
     /** Why the node's metric is not ranked (another metric than the run's), or null. */
     unranked: { type: String, default: null },
     buggy: { type: Boolean, required: true },

@@ -243,6 +243,10 @@ describe("journal", () => {
     expect(r!.usage.promptTokens).toBe(300);
     expect(r!.usage.completionTokens).toBe(150);
     expect(r!.usage.costUsd).toBeCloseTo(0.03);
+    // A node's holdout score is kept with it.
+    const scored = node(3, { holdout: { name: "rmse", value: 0.25, lowerIsBetter: true } });
+    await store.appendNode(run.id, scored);
+    expect((await store.loadJournal(run.id))[3]).toEqual(scored);
     expect(await store.getNode(run.id, 2)).toEqual(node(2));
     expect(await store.getNode(run.id, 9)).toBeNull();
   });

@@ -114,6 +114,7 @@ describe("the run options' limits", () => {
       metric: { maxLength: 64 },
       budgetUsd: { min: 0.01, max: 10_000 },
       budgetTokens: { min: 1000, max: 1_000_000_000 },
+      holdout: { min: 0.01, max: 0.5 },
     });
     expect(runOptionsSchema.shape.steps.maxValue).toBe(RUN_OPTION_LIMITS.steps.max);
   });
@@ -237,6 +238,15 @@ describe("every entry point refuses the same values with the same sentence", () 
     expect((err as UsageError).userMessage).toMatch(/^Invalid run options: .*"seed"/);
     expect(created).toEqual([]);
     expect(checkRunOptions(valid)).toEqual({ value: valid });
+  });
+
+  it("takes the holdout share as a fraction, a percentage or off", () => {
+    expect(readRunOption("holdout", "0.2")).toEqual({ value: 0.2 });
+    expect(readRunOption("holdout", "15%")).toEqual({ value: 0.15 });
+    expect(readRunOption("holdout", "off")).toEqual({ value: null });
+    const takes = "--holdout takes a share of the labelled rows from 0.01 to 0.5 (0.15 or 15%), or off, got";
+    expect(readRunOption("holdout", "0.9")).toEqual({ problem: `${takes} "0.9".` });
+    expect(readRunOption("holdout", "half")).toEqual({ problem: `${takes} "half".` });
   });
 
   it("takes the budget as aide run and aide submit read it", () => {

@@ -132,6 +132,24 @@ describe("GreedyPolicy (AIDE)", () => {
     expect(j.best(false)!.id).toBe(2);
   });
 
+  it("takes the best by the holdout score where nodes have one, in the holdout's direction", () => {
+    const withHoldout = (n: SolutionNode, value: number): SolutionNode => ({
+      ...n,
+      holdout: { name: "rmse", value, lowerIsBetter: true },
+    });
+    // Validation says node 1 (0.9); the holdout (lower is better) says node 3.
+    const nodes = fiveDrafts([0.5, 0.9, 0.7, 0.6, 0.4]);
+    const scored = [0.3, 0.35, 0.31, 0.2, 0.5];
+    const j = new Journal(nodes.map((n, i) => withHoldout(n, scored[i]!)));
+    expect(j.best(false)!.id).toBe(3);
+    expect(policy.next(j, fixedRng(0.9), [], false)).toEqual({ kind: "improve", parent: 3 });
+    // Nodes without a holdout score (scored before the metric was known) do not beat those with one.
+    const mixed = new Journal(nodes.map((n, i) => (i === 1 ? n : withHoldout(n, scored[i]!))));
+    expect(mixed.best(false)!.id).toBe(3);
+    // No holdout anywhere: the validation numbers decide, as in AIDE.
+    expect(new Journal(nodes).best(false)!.id).toBe(1);
+  });
+
   it("improves an unranked node only while no node is ranked", () => {
     const j = new Journal(
       fiveDrafts([undefined, 0.9, undefined, 0.6, undefined]).map((n) => (n.buggy ? { ...n, code: "x" } : unranked(n))),

@@ -40,7 +40,7 @@ function reviewing(review: Partial<Review>): Coder {
 async function step(executor: Executor, opts: { coder?: Coder; check?: string | null; exists?: boolean } = {}) {
   const saved: string[] = [];
   const deps = fakeSearchDeps(opts.coder ?? reviewing({}), executor, new RecordingSink(), {
-    checker: { check: async () => opts.check ?? null },
+    judge: { judge: async () => ({ problem: opts.check ?? null, holdout: null, separated: false }) },
     exists: async () => opts.exists ?? true,
     saveOutput: async (_id, out) => void saved.push(out),
   });

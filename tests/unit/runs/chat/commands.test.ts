@@ -24,6 +24,20 @@ describe("parseCommand", () => {
     });
   });
 
+  it("parses the holdout share and --no-holdout", () => {
+    expect(parseCommand("start Predict churn https://x.test/a.csv --holdout 0.2")).toMatchObject({ holdout: 0.2 });
+    expect(parseCommand("start Predict churn https://x.test/a.csv --holdout=off")).toMatchObject({ holdout: null });
+    expect(parseCommand("start Predict churn https://x.test/a.csv --no-holdout")).toMatchObject({
+      task: "Predict churn",
+      holdout: null,
+    });
+    expect(parseCommand("start t https://x.test/a.csv --holdout 2")).toMatchObject({
+      kind: "invalid",
+      problem: expect.stringMatching(/--holdout takes a share/),
+    });
+    expect(parseCommand("start Predict churn https://x.test/a.csv")).not.toHaveProperty("holdout");
+  });
+
   it("reads plain text: platform markup is the adapters' (bots/*/translate.ts), a & in a link is kept as typed", () => {
     const c = parseCommand(
       "start Predict churn https://files.test/data.zip and https://files.test/x?a=1&b=2 --steps=3",
