@@ -2,7 +2,14 @@ import type { Redis } from "ioredis";
 import type { Logger } from "../src/logger.ts";
 import { eventIdFor, publishEvent } from "../src/queue/events.ts";
 import type { SteerSignals } from "../src/queue/steering.ts";
-import type { RunEvent, RunSink, SolutionNode, SteerCommand, SteeringInbox } from "../src/search/types.ts";
+import type {
+  RefitOutcome,
+  RunEvent,
+  RunSink,
+  SolutionNode,
+  SteerCommand,
+  SteeringInbox,
+} from "../src/search/types.ts";
 import { IllegalTransitionError, type Store } from "../src/store/index.ts";
 import type { RunStatus } from "../src/store/types.ts";
 import { untilAnswered } from "./infrastructure.ts";
@@ -67,6 +74,8 @@ export class StoreSink implements RunSink {
       logger: Logger;
       journal: readonly SolutionNode[];
       onBest?: (node: SolutionNode) => Promise<void>;
+      /** The best node's refit succeeded: its submission is the one to deliver. */
+      onRefit?: (refit: RefitOutcome & { ok: true }) => Promise<void>;
       outage: OutageWait;
     },
   ) {
@@ -140,6 +149,10 @@ export class StoreSink implements RunSink {
         await this.transition(["running"], "paused").catch(() => undefined);
         break;
       case "run.finished":
+        if (e.refit?.ok) {
+          const refit = e.refit;
+          await this.write("refit submission", async () => this.deps.onRefit?.(refit));
+        }
         await this.transition(["running", "paused"], e.reason === "stopped" ? "stopped" : "finished", {
           finishReason: e.reason,
         });

@@ -130,6 +130,7 @@ export class Runner {
         logger: log,
         journal,
         onBest: (n) => this.saveSubmission(runDir, runId, n),
+        onRefit: (r) => this.saveSubmission(runDir, runId, { id: r.nodeId, submissionPath: r.submissionPath }, true),
         outage: runOutage,
       });
       const config: Config = {
@@ -251,7 +252,12 @@ export class Runner {
   }
 
   /** Keeps the best node's submission in MongoDB, so `aide export` and the bots can deliver it from anywhere. */
-  private async saveSubmission(runDir: string, runId: string, node: SolutionNode): Promise<void> {
+  private async saveSubmission(
+    runDir: string,
+    runId: string,
+    node: Pick<SolutionNode, "id" | "submissionPath">,
+    replace = false,
+  ): Promise<void> {
     if (!node.submissionPath) return;
     const file = join(runDir, node.submissionPath);
     if (!existsSync(file)) {
@@ -262,6 +268,6 @@ export class Runner {
       );
       return;
     }
-    await this.opts.store.saveSubmission(runId, node.id, file);
+    await this.opts.store.saveSubmission(runId, node.id, file, { replace });
   }
 }

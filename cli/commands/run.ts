@@ -148,7 +148,7 @@ export async function runCommand(flags: RunFlags, out: NodeJS.WriteStream = proc
   const writeOutputs = (result: SearchResult, error?: unknown) =>
     writeRunOutputs({
       outDir,
-      readSubmission: submissionFromRunDir(outDir),
+      readSubmission: submissionFromRunDir(outDir, result.refit),
       config: redactConfig(config),
       record: {
         runId,
@@ -175,6 +175,7 @@ export async function runCommand(flags: RunFlags, out: NodeJS.WriteStream = proc
         (result.best
           ? `Best: node ${result.best.id}, ${formatMetric(result.best.metric)}.`
           : "No working solution was found.") +
+        (result.refit ? ` Delivered: ${result.refit.note}.` : "") +
         (usage ? ` Spent: ${usage}.` : "") +
         `\nWrote ${outDir}/journal.json${result.best ? ", best_solution.py" : ""}${result.best?.submissionPath ? ", best_submission.csv" : ""}, config.json, tree.html\n`,
     );

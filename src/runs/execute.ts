@@ -9,8 +9,9 @@ import type { Budget } from "../search/budget.ts";
 import type { Coder, Executor, RunSink, SolutionNode, SteeringInbox } from "../search/types.ts";
 import { exists } from "../util/files.ts";
 import { judgedMetric } from "../search/metric-names.ts";
-import { buildDataPreview } from "../workspace/index.ts";
+import { buildDataPreview, SampleSubmissionChecker } from "../workspace/index.ts";
 import { setUpHoldout } from "./holdout-setup.ts";
+import { HoldoutRefitter } from "./refit.ts";
 import { sandboxPackages } from "./sandbox-packages.ts";
 
 export interface ExecuteRunArgs {
@@ -68,6 +69,22 @@ export async function executeRun(args: ExecuteRunArgs): Promise<SearchResult> {
     signal: args.signal,
     logger: args.logger,
   });
+  const limits = {
+    timeoutMs: config.execution.timeoutSec * 1000,
+    memoryMb: config.execution.memoryMb,
+    outputCap: config.execution.outputCapChars,
+  };
+  const refit = holdout.plan.on
+    ? new HoldoutRefitter({
+        executor: args.executor,
+        inputDir: args.inputDir,
+        runDir,
+        limits,
+        checker: new SampleSubmissionChecker(args.inputDir),
+        labelledRows: holdout.plan.counts.labelledRows,
+        logger: args.logger,
+      })
+    : undefined;
   const search = new Search(
     {
       runId: args.runId,
@@ -82,11 +99,7 @@ export async function executeRun(args: ExecuteRunArgs): Promise<SearchResult> {
       steps: config.search.steps,
       parallel: config.search.parallel,
       seed: config.search.seed,
-      limits: {
-        timeoutMs: config.execution.timeoutSec * 1000,
-        memoryMb: config.execution.memoryMb,
-        outputCap: config.execution.outputCapChars,
-      },
+      limits,
       inputDir,
       budget: args.budget,
       guidance: args.guidance,
@@ -98,6 +111,7 @@ export async function executeRun(args: ExecuteRunArgs): Promise<SearchResult> {
       coder: args.coder,
       executor: args.executor,
       judge: holdout.judge,
+      ...(refit ? { refit } : {}),
       sink: args.sink,
       inbox: args.inbox,
       logger: args.logger,

@@ -1,7 +1,7 @@
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { isRanked } from "../search/journal.ts";
-import type { SolutionNode, TokenUsage } from "../search/types.ts";
+import type { RefitOutcome, SolutionNode, TokenUsage } from "../search/types.ts";
 import type { RunStatus } from "../store/types.ts";
 import { treeFileHtmlOf } from "../web/tree-file.ts";
 
@@ -118,8 +118,16 @@ export async function writeRunOutputs(args: {
   return written;
 }
 
-/** Reads a node's submission from the run directory it was written in, or null when there is none. */
-export function submissionFromRunDir(runDir: string): (node: SolutionNode) => Promise<string | null> {
-  return async (node) =>
-    node.submissionPath ? readFile(join(runDir, node.submissionPath), "utf8").catch(() => null) : null;
+/**
+ * Reads a node's submission from the run directory it was written in, or null when there is none: the node's
+ * refit on all the labelled data where that succeeded, else its own.
+ */
+export function submissionFromRunDir(
+  runDir: string,
+  refit: RefitOutcome | null = null,
+): (node: SolutionNode) => Promise<string | null> {
+  return async (node) => {
+    const path = refit?.ok && refit.nodeId === node.id ? refit.submissionPath : node.submissionPath;
+    return path ? readFile(join(runDir, path), "utf8").catch(() => null) : null;
+  };
 }

@@ -18,6 +18,8 @@ import type {
   Action,
   FinishReason,
   NodeId,
+  RefitOutcome,
+  Refitter,
   RunEvent,
   RunSink,
   SolutionNode,
@@ -57,6 +59,8 @@ export interface SearchDeps extends StepDeps {
   sink: RunSink;
   inbox?: SteeringInbox;
   logger: Logger;
+  /** Refits the best node on all the labelled data at the end (a run with a holdout). */
+  refit?: Refitter;
 }
 
 export interface SearchResult {
@@ -67,6 +71,8 @@ export interface SearchResult {
   metricName: string | null;
   /** Why it ended; "failed" only in the snapshot of a run that failed (see `Search.snapshot`). */
   reason: FinishReason | "failed";
+  /** The best node's refit on all the labelled data, once the run finished (null: none was made). */
+  refit: RefitOutcome | null;
   usage: TokenUsage;
   guidance: string[];
 }
@@ -107,6 +113,7 @@ export class Search {
   /** The run's metric (canonical): the judged one, else the first ranked node's that has a name. */
   private metricName: string | null;
   private best: SolutionNode | null = null;
+  private refit: RefitOutcome | null = null;
   private usage: TokenUsage = NO_USAGE;
   private totalSteps: number;
   private nextId: NodeId;
@@ -213,8 +220,35 @@ export class Search {
       if (!options.signal?.aborted) await this.emit({ type: "run.failed", error: userMessageOf(err) });
       throw err;
     }
-    await this.emit({ type: "run.finished", best: this.best, reason });
+    this.refit = await this.refitBest(reason);
+    await this.emit({ type: "run.finished", best: this.best, reason, ...(this.refit ? { refit: this.refit } : {}) });
     return this.snapshot(reason);
+  }
+
+  /**
+   * The best node's script once more on all the labelled data, before the run is announced as finished (not for a
+   * stopped run: a stop asks for the end now). A refit that throws is noted, never the run's failure.
+   */
+  private async refitBest(reason: FinishReason): Promise<RefitOutcome | null> {
+    const best = this.best;
+    if (!best || !this.deps.refit) return null;
+    if (reason === "stopped")
+      return {
+        ok: false,
+        nodeId: best.id,
+        note: "not refit: the run was stopped; the node's own submission is delivered",
+      };
+    try {
+      return await this.deps.refit.refit(best, this.options.signal);
+    } catch (err) {
+      if (this.options.signal?.aborted) throw err;
+      this.deps.logger.warn({ err, nodeId: best.id }, "refit failed");
+      return {
+        ok: false,
+        nodeId: best.id,
+        note: `the refit on all labelled rows failed (${userMessageOf(err)}); the node's own submission is delivered`,
+      };
+    }
   }
 
   /** What the search has so far: its journal, best node, direction and spending (also after it failed). */
@@ -225,6 +259,7 @@ export class Search {
       lowerIsBetter: this.lowerIsBetter,
       metricName: this.metricName,
       reason,
+      refit: this.refit,
       usage: this.usage,
       guidance: [...this.guidance],
     };

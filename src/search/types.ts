@@ -228,6 +228,26 @@ export interface SubmissionJudge {
   judge(writtenPath: string, realPath: string, reportedMetric?: string | null): Promise<SubmissionVerdict>;
 }
 
+/**
+ * The delivered node's script run once more on all the labelled data (the held-out rows given back), and what came
+ * of it: on success its submission is the one delivered; else the node's own, and `note` says why.
+ */
+export type RefitOutcome =
+  | {
+      ok: true;
+      nodeId: NodeId;
+      /** The refit's submission, relative to the run directory. */
+      submissionPath: string;
+      /** "refit on all 3500 labelled rows". */
+      note: string;
+    }
+  | { ok: false; nodeId: NodeId; note: string };
+
+/** Runs the delivered node's script on all the labelled data; null when the run has nothing to refit for. */
+export interface Refitter {
+  refit(node: SolutionNode, signal?: AbortSignal): Promise<RefitOutcome | null>;
+}
+
 export type RunEvent =
   | {
       type: "run.started";
@@ -244,7 +264,15 @@ export type RunEvent =
   | { type: "best.improved"; runId: string; at: string; node: SolutionNode; previous: SolutionNode | null }
   | { type: "steer.applied"; runId: string; at: string; command: SteerCommand; note: string }
   | { type: "run.paused"; runId: string; at: string }
-  | { type: "run.finished"; runId: string; at: string; best: SolutionNode | null; reason: FinishReason }
+  | {
+      type: "run.finished";
+      runId: string;
+      at: string;
+      best: SolutionNode | null;
+      reason: FinishReason;
+      /** The best node's refit on all the labelled data, where the run held rows out. */
+      refit?: RefitOutcome | null;
+    }
   | { type: "run.failed"; runId: string; at: string; error: string };
 
 export type FinishReason = "steps" | "budget" | "stopped";

@@ -425,22 +425,25 @@ export class Store {
   }
 
   /**
-   * Keeps a node's submission file (idempotent). Returns false, storing nothing, when the file is larger than
+   * Keeps a node's submission file (idempotent; `replace`: the delivered one, a refit's, takes the place of the
+   * node's own). Returns false, storing nothing, when the file is larger than
    * MAX_STORED_SUBMISSION_BYTES; the runner's own copy on disk stays the source then.
    */
-  async saveSubmission(runId: string, nodeId: number, path: string): Promise<boolean> {
+  async saveSubmission(
+    runId: string,
+    nodeId: number,
+    path: string,
+    opts: { replace?: boolean } = {},
+  ): Promise<boolean> {
     const { size } = await stat(path);
     if (size > MAX_STORED_SUBMISSION_BYTES) {
       this.logger.warn({ runId, nodeId, bytes: size }, "submission too large to keep in MongoDB");
       return false;
     }
     const csv = await readFile(path, "utf8");
+    const doc = { runId, nodeId, csv, bytes: size, createdAt: new Date() };
     await this.submissions
-      .updateOne(
-        { _id: `${runId}:${nodeId}` },
-        { $setOnInsert: { runId, nodeId, csv, bytes: size, createdAt: new Date() } },
-        { upsert: true },
-      )
+      .updateOne({ _id: `${runId}:${nodeId}` }, opts.replace ? { $set: doc } : { $setOnInsert: doc }, { upsert: true })
       .catch((err: unknown) => {
         if (!isDuplicateKey(err)) throw err;
       });

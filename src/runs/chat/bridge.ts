@@ -20,7 +20,7 @@ import { chartForMessage, metricChartPng } from "../../charts/metric-chart.ts";
 import type { Config } from "../../config.ts";
 import type { Logger } from "../../logger.ts";
 import { EventConsumer, type StoredRunEvent } from "../../queue/events.ts";
-import type { Action, SolutionNode } from "../../search/types.ts";
+import type { Action, RefitOutcome, SolutionNode } from "../../search/types.ts";
 import type { Store } from "../../store/store.ts";
 import type { RunRecord, ThreadBindingRecord } from "../../store/types.ts";
 import { cardRef } from "./controller.ts";
@@ -167,7 +167,7 @@ export class ChatBridge {
         if (run.verbose) await post("step", () => stepLine(event.node));
         break;
       case "run.finished":
-        await post("summary", () => this.summary(run, event.best, event.reason));
+        await post("summary", () => this.summary(run, event.best, event.reason, event.refit ?? null));
         break;
       case "run.failed":
         await post("failed", () => failedMessage(event.error, this.throttle.finalMentions(run)));
@@ -217,7 +217,12 @@ export class ChatBridge {
     }
   }
 
-  private async summary(run: RunRecord, eventBest: SolutionNode | null, reason: string): Promise<ChatMessage> {
+  private async summary(
+    run: RunRecord,
+    eventBest: SolutionNode | null,
+    reason: string,
+    refit: RefitOutcome | null,
+  ): Promise<ChatMessage> {
     const { store } = this.deps;
     const journal = await store.loadJournal(run.id);
     const best =
@@ -232,6 +237,7 @@ export class ChatBridge {
       reason,
       chart,
       submission,
+      refit,
       mentions: this.throttle.finalMentions(run),
       treeUrl: await this.links.of(run.id),
     });

@@ -5,7 +5,7 @@
 import { RUN_OPTION_LIMITS } from "../../run-options-schema.ts";
 import { bestNode, recordedDirection } from "../../search/journal.ts";
 import { formatMetric, formatNumber } from "../../search/metric.ts";
-import type { Action, SolutionNode, SteerCommand } from "../../search/types.ts";
+import type { Action, RefitOutcome, SolutionNode, SteerCommand } from "../../search/types.ts";
 import type { RunRecord, RunStatus } from "../../store/types.ts";
 import { truncate } from "../../util/text.ts";
 import { formatUsage } from "../usage-text.ts";
@@ -287,6 +287,8 @@ export interface FinalSummaryInput {
   mentions?: string[];
   /** The run's tree page. */
   treeUrl?: string | null;
+  /** The best node's refit on all the labelled data, where the run held rows out. */
+  refit?: RefitOutcome | null;
 }
 
 const OUTCOME: Record<string, string> = {
@@ -309,6 +311,7 @@ export function finalSummary(input: FinalSummaryInput): ChatMessage {
     { label: "Nodes", value: `${journal.length} (${journal.length - buggy} working, ${buggy} buggy)` },
     { label: "Coder", value: coderLabel(run.options.coder) },
   ];
+  if (input.refit) fields.push({ label: "Delivered", value: input.refit.note });
   const usage = formatUsage(run.usage);
   if (usage) fields.push({ label: "Tokens / cost", value: usage });
   const blocks: ChatBlock[] = [

@@ -108,6 +108,17 @@ describe("runs through the queue, the store and an executor", () => {
       expect(done.progress.bestNodeId).not.toBeNull();
       const best = journal.find((n) => n.id === done.progress.bestNodeId)!;
       expect(best.metric!.lowerIsBetter).toBe(true);
+      // The house prices hold 150 of their 1,000 labelled rows out; the best node was refit on all of them, and
+      // that submission is the one kept.
+      expect(started.type === "run.started" && started.holdout).toMatch(/^holding out 150 of 1000 labelled rows/);
+      expect(best.holdout?.value).toBeGreaterThan(0);
+      const finished = events.at(-1)!;
+      const refit = finished.type === "run.finished" ? finished.refit : null;
+      expect(refit).toMatchObject({
+        ok: true,
+        nodeId: best.id,
+        note: `node ${best.id} refit on all 1000 labelled rows`,
+      });
       const submission = await store.getSubmission(run.id, best.id);
       expect(submission?.split("\n")[0]).toBe("id,price");
     },

@@ -406,5 +406,8 @@ describe("submissions", () => {
     expect(await store.saveSubmission(run.id, 3, join(dir, "b.csv"))).toBe(true);
     expect(await store.getSubmission(run.id, 3)).toBe("id,y\n1,0.5\n");
     expect(await store.getSubmission(run.id, 4)).toBeNull();
+    // The refit's submission, delivered in place of the node's own.
+    expect(await store.saveSubmission(run.id, 3, join(dir, "b.csv"), { replace: true })).toBe(true);
+    expect(await store.getSubmission(run.id, 3)).toBe("id,y\n1,0.9\n");
   });
 });

@@ -11,6 +11,7 @@
 import type { Redis } from "ioredis";
 import { expect } from "vitest";
 import { readEvents, type StoredRunEvent } from "../../../src/queue/events.ts";
+import { bestNode, recordedDirection } from "../../../src/search/journal.ts";
 import type { Store } from "../../../src/store/index.ts";
 import type { FakeMessage, FakeSlackApi } from "../../fakes/slack-api.ts";
 import { messageText } from "../../e2e/slack/support.ts";
@@ -136,13 +137,10 @@ export async function runInvariants(input: InvariantInput): Promise<{ problems: 
     if (confirmations.length !== 1)
       problems.push(`guidance "${text}" was confirmed ${confirmations.length} times in the thread`);
   }
-  // The run's best is the journal's best, and it was announced in the thread.
-  const good = journal.filter((n) => !n.buggy && n.metric);
-  if (good.length > 0) {
-    const lower = good[0]!.metric!.lowerIsBetter;
-    const best = good.reduce((b, n) =>
-      (lower ? n.metric!.value < b.metric!.value : n.metric!.value > b.metric!.value) ? n : b,
-    );
+  // The run's best is the journal's best (by the run's own ranking: holdout scores where nodes have them), and it
+  // was announced in the thread.
+  const best = bestNode(journal, recordedDirection(journal) ?? false);
+  if (best) {
     if (run.progress.bestNodeId !== best.id)
       problems.push(`the run's best is node ${run.progress.bestNodeId}, the journal's node ${best.id}`);
     if (!thread.some((m) => m.text.includes(`New best in run ${runId}: node ${best.id},`)))

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { runSearch, type SearchOptions } from "../../../src/search/loop.ts";
-import type { Action, PromptContext } from "../../../src/search/types.ts";
+import type { Action, PromptContext, RefitOutcome, Refitter, SolutionNode } from "../../../src/search/types.ts";
 import {
   fakeSearchDeps,
   InterpretingExecutor,
@@ -420,5 +420,88 @@ describe("search loop: the metric's direction and name", () => {
     expect(resumed.journal.get(2)!.unranked).toBeNull();
     expect(resumed).toMatchObject({ metricName: "rmse", lowerIsBetter: true });
     expect(resumed.best!.id).toBe(2);
+  });
+});
+
+describe("search loop: the final refit", () => {
+  class RecordingRefitter implements Refitter {
+    readonly refitted: SolutionNode[] = [];
+    constructor(private readonly answer: (node: SolutionNode) => Promise<RefitOutcome>) {}
+    async refit(node: SolutionNode): Promise<RefitOutcome> {
+      this.refitted.push(node);
+      return this.answer(node);
+    }
+  }
+  const rising = () => new ScriptedCoder((_a, ctx) => `metric=${(0.5 + ctx.step / 100).toFixed(2)}`);
+
+  it("refits the best node once, after the last step and before run.finished, which carries the outcome", async () => {
+    const sink = new RecordingSink();
+    const refitter = new RecordingRefitter(async (node) => {
+      // The last node is in the journal by the time the refit runs.
+      expect(sink.events.filter((e) => e.type === "step.finished")).toHaveLength(6);
+      return { ok: true, nodeId: node.id, submissionPath: "nodes/refit-0005/working/submission.csv", note: "refit" };
+    });
+    const result = await runSearch(
+      options({ steps: 6 }),
+      fakeSearchDeps(rising(), new InterpretingExecutor(), sink, { refit: refitter }),
+    );
+    expect(refitter.refitted.map((n) => n.id)).toEqual([result.best!.id]);
+    const finished = sink.events.at(-1)!;
+    expect(finished.type).toBe("run.finished");
+    expect(finished.type === "run.finished" && finished.refit).toEqual(result.refit);
+    expect(result.refit).toMatchObject({ ok: true, nodeId: result.best!.id });
+  });
+
+  it("turns a refit that throws into a note, and the run still finishes", async () => {
+    const sink = new RecordingSink();
+    const refitter = new RecordingRefitter(async () => {
+      throw new Error("the sandbox is gone");
+    });
+    const result = await runSearch(
+      options({ steps: 3 }),
+      fakeSearchDeps(rising(), new InterpretingExecutor(), sink, { refit: refitter }),
+    );
+    expect(result.reason).toBe("steps");
+    expect(result.refit).toMatchObject({ ok: false, nodeId: result.best!.id });
+    expect(result.refit!.note).toMatch(/failed \(the sandbox is gone\); the node's own submission is delivered/);
+    expect(sink.events.at(-1)!.type).toBe("run.finished");
+  });
+
+  it("does not refit a stopped run, and says so", async () => {
+    const inbox = new QueueInbox();
+    const sink = new RecordingSink();
+    sink.onEvent = (e) => {
+      if (e.type === "step.finished" && e.node.id === 1) inbox.push({ kind: "stop" });
+    };
+    const refitter = new RecordingRefitter(async () => {
+      throw new Error("never called");
+    });
+    const result = await runSearch(
+      options({ steps: 10 }),
+      fakeSearchDeps(rising(), new InterpretingExecutor(), sink, { inbox, refit: refitter }),
+    );
+    expect(result.reason).toBe("stopped");
+    expect(refitter.refitted).toEqual([]);
+    expect(result.refit).toMatchObject({ ok: false, note: expect.stringMatching(/not refit: the run was stopped/) });
+  });
+
+  it("makes no refit without a refitter or without a best node", async () => {
+    const plain = await runSearch(
+      options({ steps: 2 }),
+      fakeSearchDeps(rising(), new InterpretingExecutor(), new RecordingSink()),
+    );
+    expect(plain.refit).toBeNull();
+    const refitter = new RecordingRefitter(async () => {
+      throw new Error("never called");
+    });
+    const crashing = await runSearch(
+      options({ steps: 2 }),
+      fakeSearchDeps(new ScriptedCoder(() => "crash"), new InterpretingExecutor(), new RecordingSink(), {
+        refit: refitter,
+      }),
+    );
+    expect(crashing.best).toBeNull();
+    expect(refitter.refitted).toEqual([]);
+    expect(crashing.refit).toBeNull();
   });
 });

@@ -197,6 +197,19 @@ describe("final summary", () => {
     expect(fieldsOf(m).Outcome).toMatch(/was stopped/);
   });
 
+  it("says what was delivered: the refit on all the labelled rows, or why the node's own submission", () => {
+    const summary = (refit: Parameters<typeof finalSummary>[0]["refit"]) =>
+      fieldsOf(finalSummary({ run: run({ status: "finished" }), journal, best: journal[2]!, reason: "steps", refit }));
+    expect(
+      summary({ ok: true, nodeId: 2, submissionPath: "nodes/refit-0002/working/submission.csv", note: "node 2 refit" })
+        .Delivered,
+    ).toBe("node 2 refit");
+    expect(summary({ ok: false, nodeId: 2, note: "the refit failed (it timed out)" }).Delivered).toBe(
+      "the refit failed (it timed out)",
+    );
+    expect(summary(null).Delivered).toBeUndefined();
+  });
+
   it("says when the cost is unknown, and shows reasoning tokens, on the summary and the card", () => {
     const usage = { promptTokens: 9345, completionTokens: 3000, reasoningTokens: 2000, costUsd: 0, costUnknown: true };
     const m = finalSummary({ run: run({ usage }), journal: [node(0, null)], best: null, reason: "steps" });
