@@ -111,9 +111,12 @@ export class StoreSink implements RunSink {
     const { store, runId } = this.deps;
     let discriminator: string | undefined;
     switch (e.type) {
-      case "run.started":
+      case "run.started": {
         discriminator = this.deps.attempt;
+        const holdoutLine = e.holdout;
+        if (holdoutLine) await this.write("progress", () => store.updateProgress(runId, { holdoutLine }));
         break;
+      }
       case "step.started":
         await this.write("progress", () => store.updateProgress(runId, { step: e.nodeId + 1 }));
         break;
@@ -126,6 +129,7 @@ export class StoreSink implements RunSink {
           store.updateProgress(runId, {
             bestNodeId: e.node.id,
             bestMetric: e.node.metric?.value ?? null,
+            bestHoldout: e.node.holdout?.value ?? null,
             metricName: e.node.metric?.name ?? null,
             lowerIsBetter: e.node.metric?.lowerIsBetter ?? null,
           }),
@@ -149,9 +153,10 @@ export class StoreSink implements RunSink {
         await this.transition(["running"], "paused").catch(() => undefined);
         break;
       case "run.finished":
-        if (e.refit?.ok) {
+        if (e.refit) {
           const refit = e.refit;
-          await this.write("refit submission", async () => this.deps.onRefit?.(refit));
+          if (refit.ok) await this.write("refit submission", async () => this.deps.onRefit?.(refit));
+          await this.write("progress", () => store.updateProgress(runId, { delivered: refit.note }));
         }
         await this.transition(["running", "paused"], e.reason === "stopped" ? "stopped" : "finished", {
           finishReason: e.reason,

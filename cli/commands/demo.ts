@@ -40,7 +40,7 @@ export function registerDemoCommand(program: Command): void {
       const score = await gradeSubmission(join(summary.outDir, "best_submission.csv"), join(dir, "answers.csv"), spec);
       process.stdout.write(
         `Graded against the hidden answers of ${flags.example}: test ${spec.metric} = ${formatNumber(score)} ` +
-          `(validation ${summary.bestMetric}).\n`,
+          `(the search judged it ${summary.bestMetric}).\n`,
       );
     });
 }

@@ -35,6 +35,8 @@ export async function exportRun(store: ExportStore, runId: string, outDir: strin
       nodes,
       usage: run.usage,
       finishReason: run.finishReason ?? run.status,
+      holdout: run.progress.holdoutLine,
+      delivered: run.progress.delivered,
       guidance: (await store.listSteers(runId)).flatMap((s) =>
         s.appliedAt && s.command.kind === "guidance" ? [s.command.text] : [],
       ),

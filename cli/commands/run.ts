@@ -9,7 +9,7 @@ import { DataError, UsageError, userMessageOf } from "../../src/errors.ts";
 import { createLogger } from "../../src/logger.ts";
 import { CODERS } from "../../src/run-options-schema.ts";
 import { describeBudget } from "../../src/search/budget.ts";
-import { formatMetric } from "../../src/search/metric.ts";
+import { formatScores } from "../../src/search/metric.ts";
 import { executeRun } from "../../src/runs/execute.ts";
 import type { SearchResult } from "../../src/search/loop.ts";
 import { MemoryInbox } from "../../src/runs/memory-inbox.ts";
@@ -162,6 +162,8 @@ export async function runCommand(flags: RunFlags, out: NodeJS.WriteStream = proc
         usage: result.usage,
         finishReason: result.reason,
         guidance: result.guidance,
+        holdout: result.holdoutLine,
+        delivered: result.refit?.note ?? null,
         ...(error === undefined ? {} : { error: userMessageOf(error) }),
       },
     });
@@ -173,7 +175,7 @@ export async function runCommand(flags: RunFlags, out: NodeJS.WriteStream = proc
     out.write(
       `\n${result.reason === "failed" ? "Failed" : `Finished (${result.reason})`}: ${nodes.length} nodes, ${buggy} buggy. ` +
         (result.best
-          ? `Best: node ${result.best.id}, ${formatMetric(result.best.metric)}.`
+          ? `Best: node ${result.best.id}, ${formatScores(result.best)}.`
           : "No working solution was found.") +
         (result.refit ? ` Delivered: ${result.refit.note}.` : "") +
         (usage ? ` Spent: ${usage}.` : "") +
@@ -208,7 +210,7 @@ export async function runCommand(flags: RunFlags, out: NodeJS.WriteStream = proc
       runId,
       outDir,
       bestNodeId: result.best?.id ?? null,
-      bestMetric: formatMetric(result.best?.metric ?? null),
+      bestMetric: result.best ? formatScores(result.best) : "-",
       nodes: nodes.length,
       buggy,
     };

@@ -1,6 +1,6 @@
 import cliProgress from "cli-progress";
 import Table from "cli-table3";
-import { formatMetric } from "../../src/search/metric.ts";
+import { formatScores } from "../../src/search/metric.ts";
 import type { Action, RunEvent, RunSink, SolutionNode } from "../../src/search/types.ts";
 import { truncate } from "../../src/util/text.ts";
 
@@ -9,7 +9,7 @@ export function describeAction(action: Action): string {
 }
 
 function outcome(node: SolutionNode): string {
-  if (!node.buggy) return formatMetric(node.metric, node.unranked);
+  if (!node.buggy) return formatScores(node);
   if (node.timedOut) return "timed out";
   if (node.killed) return "killed";
   return "buggy";
@@ -50,6 +50,7 @@ export class TerminalProgress implements RunSink {
     switch (e.type) {
       case "run.started":
         this.total = e.steps;
+        if (e.holdout) this.out.write(`${e.holdout}\n`);
         this.bar?.start(this.total, 0, { now: "-", last: "-", best: "-" });
         break;
       case "step.started":
@@ -68,7 +69,7 @@ export class TerminalProgress implements RunSink {
         break;
       }
       case "best.improved":
-        this.best = `${formatMetric(e.node.metric)} (#${e.node.id})`;
+        this.best = `${formatScores(e.node)} (#${e.node.id})`;
         if (this.bar) this.bar.update({ best: this.best });
         else this.line(`  new best: ${this.best}`);
         break;
@@ -106,7 +107,7 @@ function oneLine(text: string, max: number): string {
 export function nodesTable(nodes: readonly SolutionNode[], bestId: number | null, color = false): string {
   const table = new Table({
     head: ["node", "parent", "stage", "result", "time", "plan"],
-    colWidths: [7, 8, 9, 24, 8, 60],
+    colWidths: [7, 8, 9, 30, 8, 54],
     wordWrap: true,
     style: color ? undefined : { head: [], border: [] },
   });
@@ -117,7 +118,7 @@ export function nodesTable(nodes: readonly SolutionNode[], bestId: number | null
       n.stage,
       outcome(n),
       `${(n.execTimeMs / 1000).toFixed(1)}s`,
-      oneLine(n.plan, 110),
+      oneLine(n.plan, 100),
     ]);
   }
   return table.toString();

@@ -58,6 +58,9 @@ const whiteBackground: Plugin<"line"> = {
 /** The series the chart shows, in node order; exported for tests. */
 export function chartSeries(journal: SolutionNode[]): {
   good: Point[];
+  /** The working nodes' holdout scores, where the run judged them on its hidden holdout. */
+  holdout: Point[];
+  /** The best score so far: on the holdout where the run has holdout scores (they decide its best), else validation. */
   bestSoFar: Point[];
   buggySteps: number[];
   metricName: string | null;
@@ -65,6 +68,8 @@ export function chartSeries(journal: SolutionNode[]): {
 } {
   const nodes = [...journal].sort((a, b) => a.id - b.id);
   const good: Point[] = [];
+  const holdout: Point[] = [];
+  const judged = nodes.some((n) => isRanked(n) && n.holdout && Number.isFinite(n.holdout.value));
   const bestSoFar: Point[] = [];
   const buggySteps: number[] = [];
   let best: number | null = null;
@@ -79,12 +84,16 @@ export function chartSeries(journal: SolutionNode[]): {
       // Unranked nodes report another metric: their values are on another scale and stay off the chart.
       metricName ??= n.metric.name;
       good.push({ x, y: n.metric.value });
-      if (lowerIsBetter !== null && (best === null || isBetter(n.metric.value, best, lowerIsBetter)))
+      const h = n.holdout && Number.isFinite(n.holdout.value) ? n.holdout : null;
+      if (h) holdout.push({ x, y: h.value });
+      if (judged) {
+        if (h && (best === null || isBetter(h.value, best, h.lowerIsBetter))) best = h.value;
+      } else if (lowerIsBetter !== null && (best === null || isBetter(n.metric.value, best, lowerIsBetter)))
         best = n.metric.value;
     }
     if (best !== null) bestSoFar.push({ x, y: best });
   }
-  return { good, bestSoFar, buggySteps, metricName, lowerIsBetter };
+  return { good, holdout, bestSoFar, buggySteps, metricName, lowerIsBetter };
 }
 
 /** Renders the run's metric over steps as a PNG. */
@@ -94,7 +103,7 @@ export async function metricChartPng(journal: SolutionNode[], opts: MetricChartO
   const height = opts.height ?? size.height;
   const small = width < 800;
   const s = chartSeries(journal);
-  const values = s.good.map((p) => p.y);
+  const values = [...s.good, ...s.holdout].map((p) => p.y);
   let lo = values.length ? Math.min(...values) : 0;
   let hi = values.length ? Math.max(...values) : 1;
   if (hi - lo < 1e-12) {
@@ -115,7 +124,7 @@ export async function metricChartPng(journal: SolutionNode[], opts: MetricChartO
     data: {
       datasets: [
         {
-          label: "Best so far",
+          label: s.holdout.length ? "Best so far (holdout)" : "Best so far",
           data: s.bestSoFar,
           borderColor: "#1f77b4",
           backgroundColor: "#1f77b4",
@@ -126,13 +135,23 @@ export async function metricChartPng(journal: SolutionNode[], opts: MetricChartO
           order: 2,
         },
         {
-          label: "Working solution",
+          label: s.holdout.length ? "Working solution (validation)" : "Working solution",
           data: s.good,
           showLine: false,
           borderColor: "#2ca02c",
           backgroundColor: "rgba(44, 160, 44, 0.75)",
           pointRadius: 5,
           pointStyle: "circle",
+          order: 1,
+        },
+        {
+          label: "Holdout score",
+          data: s.holdout,
+          showLine: false,
+          borderColor: "#ff7f0e",
+          backgroundColor: "rgba(255, 127, 14, 0.85)",
+          pointRadius: 6,
+          pointStyle: "triangle",
           order: 1,
         },
         {

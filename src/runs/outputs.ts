@@ -21,6 +21,10 @@ export interface RunRecord {
   guidance: string[];
   /** Why a failed run ended, in the user's words (finishReason "failed"). */
   error?: string;
+  /** How the run judged its scripts: the rows it held out (the split's size), or why it held none out. */
+  holdout?: string | null;
+  /** What was delivered: the best node's refit on all the labelled rows, or why its own submission. */
+  delivered?: string | null;
 }
 
 export const OUTPUT_FILES = {
@@ -73,8 +77,11 @@ export async function writeRunOutputs(args: {
     finishReason: record.finishReason,
     guidance: record.guidance,
     ...(record.error ? { error: record.error } : {}),
+    holdout: record.holdout ?? null,
+    delivered: record.delivered ?? null,
     usage: record.usage,
-    // Nodes as they are (an unranked one with its `unranked` reason); `direction` is the run's for a ranked node.
+    // Nodes as they are: an unranked one with its `unranked` reason, a judged one with its `holdout` score;
+    // `direction` is the run's for a ranked node.
     nodes: record.nodes.map((n) => ({ ...n, direction: directionText(n, record.lowerIsBetter) })),
   };
   await writeFile(journalPath, `${JSON.stringify(journal, null, 2)}\n`);

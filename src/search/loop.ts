@@ -73,6 +73,8 @@ export interface SearchResult {
   reason: FinishReason | "failed";
   /** The best node's refit on all the labelled data, once the run finished (null: none was made). */
   refit: RefitOutcome | null;
+  /** How the run judged its scripts (the holdout it kept, or why none), as run.started said it. */
+  holdoutLine: string | null;
   usage: TokenUsage;
   guidance: string[];
 }
@@ -260,6 +262,7 @@ export class Search {
       metricName: this.metricName,
       reason,
       refit: this.refit,
+      holdoutLine: this.options.holdoutLine ?? null,
       usage: this.usage,
       guidance: [...this.guidance],
     };

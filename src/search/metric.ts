@@ -1,5 +1,5 @@
 import { UNNAMED_METRIC } from "./metric-names.ts";
-import type { MetricReport } from "./types.ts";
+import type { MetricReport, SolutionNode } from "./types.ts";
 
 /** The prefix of the one line a script prints to report its validation metric. */
 export const METRIC_LINE_PREFIX = "AIDE_METRIC";
@@ -43,6 +43,26 @@ export function isBetter(a: number, b: number, lowerIsBetter: boolean): boolean 
 export function formatMetric(metric: MetricReport | null, unranked?: string | null): string {
   if (!metric) return "-";
   return `${metric.name}=${formatNumber(metric.value)}${unranked ? " (not ranked)" : ""}`;
+}
+
+/**
+ * A node's scores for display: its holdout score beside its own validation number where the run judged it on
+ * the hidden holdout ("auc: holdout 0.8123 · validation 0.829"), else the validation metric as `formatMetric`
+ * shows it. `spaced` puts spaces around the "=" (chat messages: "auc = 0.829").
+ */
+export function formatScores(
+  node: Pick<SolutionNode, "metric" | "holdout" | "unranked">,
+  opts: { spaced?: boolean } = {},
+): string {
+  const { metric, holdout } = node;
+  if (!metric && !holdout) return "-";
+  const suffix = node.unranked ? " (not ranked)" : "";
+  if (!holdout || !Number.isFinite(holdout.value)) {
+    const plain = formatMetric(metric, node.unranked);
+    return opts.spaced ? plain.replace("=", " = ") : plain;
+  }
+  const validation = metric ? ` · validation ${formatNumber(metric.value)}` : "";
+  return `${metric?.name ?? holdout.name}: holdout ${formatNumber(holdout.value)}${validation}${suffix}`;
 }
 
 export function formatNumber(value: number): string {

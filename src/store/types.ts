@@ -37,9 +37,15 @@ export interface RunProgress {
   nodes: number;
   bestNodeId: NodeId | null;
   bestMetric: number | null;
+  /** The best node's holdout score, where the run judges nodes on a hidden holdout. */
+  bestHoldout: number | null;
   metricName: string | null;
   /** The run's fixed metric direction, once known. */
   lowerIsBetter: boolean | null;
+  /** How the run judges its scripts: the rows it holds out, or why it holds none out (from run.started). */
+  holdoutLine: string | null;
+  /** What was delivered at the end: the best node's refit on all the labelled rows, or why its own submission. */
+  delivered: string | null;
 }
 
 export interface WorkerClaim {

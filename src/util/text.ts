@@ -23,3 +23,8 @@ export function hasControlCharacter(text: string): boolean {
 export function replaceControlCharacters(text: string, by: string): string {
   return text.replace(new RegExp(CONTROL_CHARACTER.source, "g"), by);
 }
+
+/** The text with its first letter in upper case, for a sentence that starts with a lower-case line. */
+export function capitalize(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}

@@ -6,7 +6,7 @@
  */
 import { stratify, tree } from "d3-hierarchy";
 import { bestNode, isRanked, recordedDirection } from "../search/journal.ts";
-import { formatNumber } from "../search/metric.ts";
+import { formatNumber, formatScores } from "../search/metric.ts";
 import type { SolutionNode } from "../search/types.ts";
 import type { RunProgress, RunRecord } from "../store/types.ts";
 import { highlightPython } from "./highlight.ts";
@@ -33,8 +33,10 @@ export interface TreeViewNode {
   metric: number | null;
   /** Worked, but reports another metric than the run's: not ranked, coloured like a node without a metric. */
   unranked: boolean;
-  /** Short text under the node: the metric, or why it failed. */
+  /** Short text under the node: the score that ranks it (its holdout score where it has one), or why it failed. */
   label: string;
+  /** The node's scores in full ("auc: holdout 0.81 · validation 0.83"), or null when it has none. */
+  scores: string | null;
   fill: string;
   stroke: string;
 }
@@ -51,6 +53,8 @@ export interface TreeViewRun {
   bestMetric: number | null;
   /** The best metric as the chat messages write it. */
   bestMetricText: string | null;
+  /** The best node's scores as the chat messages write them ("auc: holdout 0.81 · validation 0.83"). */
+  bestScoresText: string | null;
   coder: string;
   finished: boolean;
 }
@@ -73,7 +77,14 @@ export interface NodeDetail {
   codeHtml: string;
   /** The script as plain text (for copying). */
   code: string;
-  metric: { name: string; value: number; lowerIsBetter: boolean | null; text: string } | null;
+  metric: {
+    name: string;
+    value: number;
+    lowerIsBetter: boolean | null;
+    text: string;
+    /** The holdout score beside the validation number, where the run judged the node on its holdout. */
+    scores: string;
+  } | null;
   /** Why the node's metric is not ranked against the run's, or null. */
   unranked: string | null;
   buggy: boolean;
@@ -173,7 +184,12 @@ export function buildTreeView(run: TreeRunSource, journal: SolutionNode[]): Tree
       best: isBest,
       metric: working ? n.metric!.value : null,
       unranked,
-      label: unranked ? "unranked" : working ? formatNumber(n.metric!.value) : shortReason(n),
+      label: unranked
+        ? "unranked"
+        : working
+          ? formatNumber(n.holdout && Number.isFinite(n.holdout.value) ? n.holdout.value : n.metric!.value)
+          : shortReason(n),
+      scores: working ? formatScores(n, { spaced: true }) : null,
       fill: working && !unranked ? metricColour(quality(n.metric!.value)) : BUGGY_FILL,
       stroke: isBest ? BEST_STROKE : working ? "#2d6a4f" : BUGGY_STROKE,
     };
@@ -192,6 +208,7 @@ export function buildTreeView(run: TreeRunSource, journal: SolutionNode[]): Tree
       bestNodeId: best,
       bestMetric: best !== null ? (byId.get(best)?.metric?.value ?? null) : null,
       bestMetricText: best !== null && byId.get(best)?.metric ? formatNumber(byId.get(best)!.metric!.value) : null,
+      bestScoresText: best !== null && byId.get(best)?.metric ? formatScores(byId.get(best)!, { spaced: true }) : null,
       coder: run.options.coder,
       finished: TERMINAL.has(run.status),
     },
@@ -218,6 +235,7 @@ export function nodeDetail(node: SolutionNode, bestId: number | null): NodeDetai
             value: node.metric.value,
             lowerIsBetter: node.metric.lowerIsBetter,
             text: formatNumber(node.metric.value),
+            scores: formatScores({ metric: node.metric, holdout: node.holdout ?? null }, { spaced: true }),
           }
         : null,
     unranked: node.unranked ?? null,

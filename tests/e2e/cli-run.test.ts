@@ -78,11 +78,20 @@ describe("aide run (offline coder, bubblewrap sandbox)", () => {
     const best = journal.nodes.find((n: { id: number }) => n.id === journal.bestNodeId);
     expect(best.buggy).toBe(false);
     expect(best.metric.name).toMatch(/auc/i);
-    // The delivered files are the best node's own, not the last node's.
+    // Every script was judged on the same hidden rows; the best is the best on them.
+    expect(r.stdout).toContain("holding out 210 of 1400 labelled rows to judge every script the same way");
+    expect(journal.holdout).toMatch(/^holding out 210 of 1400 labelled rows/);
+    expect(best.holdout).toMatchObject({ lowerIsBetter: false });
+    const judged = journal.nodes.filter((n: { holdout?: { value: number } }) => n.holdout);
+    expect(best.holdout.value).toBe(Math.max(...judged.map((n: { holdout: { value: number } }) => n.holdout.value)));
+    expect(r.stdout).toMatch(/holdout \d\.\d+ · validation \d\.\d+/);
+    // The delivered files are the best node's, not the last node's: its script, and its refit on all the rows.
     expect(readFileSync(join(out, "best_solution.py"), "utf8").trim()).toBe(best.code.trim());
-    expect(readFileSync(join(out, "best_submission.csv"), "utf8")).toBe(
-      readFileSync(join(out, best.submissionPath), "utf8"),
-    );
+    expect(journal.delivered).toBe(`node ${best.id} refit on all 1400 labelled rows`);
+    expect(r.stdout).toContain(`Delivered: node ${best.id} refit on all 1400 labelled rows.`);
+    const refitted = join(out, "nodes", `refit-${String(best.id).padStart(4, "0")}`, "working", "submission.csv");
+    expect(readFileSync(join(out, "best_submission.csv"), "utf8")).toBe(readFileSync(refitted, "utf8"));
+    expect(readFileSync(refitted, "utf8")).not.toBe(readFileSync(join(out, best.submissionPath), "utf8"));
     const config = JSON.parse(readFileSync(join(out, "config.json"), "utf8"));
     expect(config.search.steps).toBe(7);
     expect(existsSync(join(out, "nodes/0000/output.log"))).toBe(true);

@@ -4,10 +4,10 @@
  */
 import { RUN_OPTION_LIMITS } from "../../run-options-schema.ts";
 import { bestNode, recordedDirection } from "../../search/journal.ts";
-import { formatMetric, formatNumber } from "../../search/metric.ts";
+import { formatNumber, formatScores } from "../../search/metric.ts";
 import type { Action, RefitOutcome, SolutionNode, SteerCommand } from "../../search/types.ts";
 import type { RunRecord, RunStatus } from "../../store/types.ts";
-import { truncate } from "../../util/text.ts";
+import { capitalize, truncate } from "../../util/text.ts";
 import { formatUsage } from "../usage-text.ts";
 import type { ChatBlock, ChatButton, ChatFile, ChatMessage } from "./types.ts";
 
@@ -66,7 +66,12 @@ export function runningText(steps: Array<{ nodeId: number; action: Action }>): s
 function bestText(run: RunRecord): string {
   const p = run.progress;
   if (p.bestNodeId === null || p.bestMetric === null) return "none yet";
-  return `${p.metricName ?? "metric"} = ${formatNumber(p.bestMetric)} (node ${p.bestNodeId})`;
+  const name = p.metricName ?? "metric";
+  const scores =
+    p.bestHoldout !== null
+      ? `${name}: holdout ${formatNumber(p.bestHoldout)} · validation ${formatNumber(p.bestMetric)}`
+      : `${name} = ${formatNumber(p.bestMetric)}`;
+  return `${scores} (node ${p.bestNodeId})`;
 }
 
 function mentionSuffix(mentions: string[] | undefined): Pick<ChatMessage, "mentions"> {
@@ -112,6 +117,8 @@ export function statusCard(run: RunRecord, running?: string, treeUrl?: string | 
     { kind: "header", text: `AIDE: ${firstLine(run.task)}` },
     { kind: "fields", fields },
   ];
+  // How every script is judged (the rows held out, or why none), from the start of the run.
+  if (p.holdoutLine) blocks.push({ kind: "context", text: capitalize(p.holdoutLine) });
   if (run.status === "failed" && run.error) blocks.push({ kind: "text", text: `Error: ${firstLine(run.error, 300)}` });
   if (treeUrl) blocks.push(treeLink(treeUrl, terminal));
   const buttons = cardButtons(run);
@@ -171,23 +178,32 @@ function scriptFile(node: SolutionNode): ChatFile {
 }
 
 function direction(node: SolutionNode): string {
-  if (!node.metric) return "";
-  return node.metric.lowerIsBetter === null
-    ? "direction not known yet"
-    : node.metric.lowerIsBetter
-      ? "lower is better"
-      : "higher is better";
+  const lower = node.holdout ? node.holdout.lowerIsBetter : node.metric?.lowerIsBetter;
+  if (lower === undefined) return "";
+  return lower === null ? "direction not known yet" : lower ? "lower is better" : "higher is better";
 }
 
-/** "-0.0213 (-12.3%) vs node 2", or a first-solution note. */
+/** A node's scores as a message shows them: "auc: holdout 0.81 · validation 0.83", or "auc = 0.83". */
+function scoresText(node: SolutionNode): string {
+  return node.metric || node.holdout ? formatScores(node, { spaced: true }) : "no metric";
+}
+
+/**
+ * "-0.0213 (-12.3%) vs node 2", or a first-solution note: on the holdout scores where both nodes have one (they
+ * decide the run's best), else on the nodes' own validation numbers.
+ */
 export function changeText(node: SolutionNode, previous: SolutionNode | null): string {
-  if (!node.metric) return "-";
-  if (!previous?.metric) return "first working solution";
-  const delta = node.metric.value - previous.metric.value;
+  if (!node.metric && !node.holdout) return "-";
+  const onHoldout = !!node.holdout && !!previous?.holdout;
+  const now = onHoldout ? node.holdout!.value : node.metric?.value;
+  const before = onHoldout ? previous!.holdout!.value : previous?.metric?.value;
+  if (now === undefined) return "-";
+  if (!previous || before === undefined) return "first working solution";
+  const delta = now - before;
   const sign = delta > 0 ? "+" : delta < 0 ? "−" : "±";
-  const pct =
-    previous.metric.value !== 0 ? ` (${sign}${formatNumber(Math.abs((delta / previous.metric.value) * 100))}%)` : "";
-  return `${sign}${formatNumber(Math.abs(delta))}${pct} vs node ${previous.id} (${formatNumber(previous.metric.value)})`;
+  const pct = before !== 0 ? ` (${sign}${formatNumber(Math.abs((delta / before) * 100))}%)` : "";
+  const of = onHoldout ? " on the holdout" : "";
+  return `${sign}${formatNumber(Math.abs(delta))}${pct}${of} vs node ${previous.id} (${formatNumber(before)})`;
 }
 
 function stageText(node: SolutionNode): string {
@@ -201,14 +217,14 @@ export function newBestMessage(
   run: RunRecord,
   opts: { snippetLines?: number; mentions?: string[]; chart?: Buffer | null } = {},
 ): ChatMessage {
-  const metric = node.metric ? `${node.metric.name} = ${formatNumber(node.metric.value)}` : "no metric";
+  const metric = scoresText(node);
   const cut = snippet(node.code, opts.snippetLines ?? DEFAULT_SNIPPET_LINES);
   const blocks: ChatBlock[] = [
     { kind: "header", text: `New best: node ${node.id}, ${metric}` },
     {
       kind: "fields",
       fields: [
-        { label: "Metric", value: `${metric}${node.metric ? ` (${direction(node)})` : ""}` },
+        { label: "Metric", value: `${metric}${direction(node) ? ` (${direction(node)})` : ""}` },
         { label: "Change", value: changeText(node, previous) },
         { label: "Step", value: `${node.step + 1} of ${run.progress.totalSteps} (${stageText(node)})` },
         { label: "Coder", value: coderLabel(node.coder || run.options.coder) },
@@ -251,14 +267,14 @@ export function bestMessage(
       ],
     };
   }
-  const metric = node.metric ? `${node.metric.name} = ${formatNumber(node.metric.value)}` : "no metric";
+  const metric = scoresText(node);
   const cut = snippet(node.code, opts.snippetLines ?? DEFAULT_SNIPPET_LINES);
   const blocks: ChatBlock[] = [
     { kind: "header", text: `Best so far: node ${node.id}, ${metric}` },
     {
       kind: "fields",
       fields: [
-        { label: "Metric", value: `${metric}${node.metric ? ` (${direction(node)})` : ""}` },
+        { label: "Metric", value: `${metric}${direction(node) ? ` (${direction(node)})` : ""}` },
         { label: "Found at", value: `step ${node.step + 1} (${stageText(node)})` },
         { label: "Coder", value: coderLabel(node.coder || run.options.coder) },
       ],
@@ -302,9 +318,7 @@ export function finalSummary(input: FinalSummaryInput): ChatMessage {
   const { run, journal, best } = input;
   const buggy = journal.filter((n) => n.buggy).length;
   const outcome = OUTCOME[input.reason] ?? `ended (${input.reason})`;
-  const metric = best?.metric
-    ? `${best.metric.name} = ${formatNumber(best.metric.value)} (${direction(best)})`
-    : "no working solution";
+  const metric = best?.metric || best?.holdout ? `${scoresText(best)} (${direction(best)})` : "no working solution";
   const fields = [
     { label: "Outcome", value: `Run ${outcome}` },
     { label: "Best", value: best ? `${metric}, node ${best.id}` : metric },
@@ -468,7 +482,7 @@ function nodeResult(n: SolutionNode): string {
     const why = n.timedOut ? "timed out" : n.killed ? "killed" : oneLine(n.analysis || "bug", 90);
     return `buggy (${why})`;
   }
-  return formatMetric(n.metric, n.unranked);
+  return formatScores(n);
 }
 
 /** The solution tree as indented text; the best node starred. */

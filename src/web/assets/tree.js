@@ -58,7 +58,7 @@
     var best =
       run.bestNodeId === null
         ? "none yet"
-        : `${run.metricName || "metric"} = ${run.bestMetricText}${direction}, node ${run.bestNodeId}`;
+        : `${run.bestScoresText || `${run.metricName || "metric"} = ${run.bestMetricText}`}${direction}, node ${run.bestNodeId}`;
     [
       ["Status", run.status],
       ["Step", `${run.step} of ${run.totalSteps}`],
@@ -127,7 +127,7 @@
         role: "button",
         transform: `translate(${n.x},${n.y})`,
       });
-      g.appendChild(svg("title", {}, `node ${n.id} (${n.stage}): ${n.label}${n.best ? ", best" : ""}`));
+      g.appendChild(svg("title", {}, `node ${n.id} (${n.stage}): ${n.scores || n.label}${n.best ? ", best" : ""}`));
       if (n.id === selected) g.appendChild(svg("circle", { r: RADIUS + 6, class: "ring" }));
       g.appendChild(svg("circle", { r: RADIUS, fill: n.fill, stroke: n.stroke, "stroke-width": n.best ? 4 : 2 }));
       g.appendChild(svg("text", { class: "node-id", "text-anchor": "middle", dy: "0.35em" }, n.id));
@@ -204,9 +204,9 @@
         ? el(
             "p",
             { class: "badge unranked", "data-kind": "unranked" },
-            `${d.metric.name} = ${d.metric.text}${dir} · not ranked: ${d.unranked}`,
+            `${d.metric.scores}${dir} · not ranked: ${d.unranked}`,
           )
-        : el("p", { class: "badge good", "data-kind": "metric" }, `${d.metric.name} = ${d.metric.text}${dir}`);
+        : el("p", { class: "badge good", "data-kind": "metric" }, `${d.metric.scores}${dir}`);
     } else {
       const why = d.timedOut
         ? "timed out"

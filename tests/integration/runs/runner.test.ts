@@ -119,6 +119,10 @@ describe("runs through the queue, the store and an executor", () => {
         nodeId: best.id,
         note: `node ${best.id} refit on all 1000 labelled rows`,
       });
+      // The run record keeps both, for the card and for aide export.
+      expect(done.progress.holdoutLine).toMatch(/^holding out 150 of 1000 labelled rows/);
+      expect(done.progress.delivered).toBe(`node ${best.id} refit on all 1000 labelled rows`);
+      expect(done.progress.bestHoldout).toBe(best.holdout!.value);
       const submission = await store.getSubmission(run.id, best.id);
       expect(submission?.split("\n")[0]).toBe("id,price");
     },

@@ -67,8 +67,11 @@ describe("runs", () => {
       nodes: 0,
       bestNodeId: null,
       bestMetric: null,
+      bestHoldout: null,
       metricName: null,
       lowerIsBetter: null,
+      holdoutLine: null,
+      delivered: null,
     });
     expect(run.usage).toEqual({ promptTokens: 0, completionTokens: 0, costUsd: 0 });
     expect(run.createdAt).toBeInstanceOf(Date);
@@ -141,6 +144,7 @@ describe("runs", () => {
         step: 3,
         bestNodeId: 2,
         bestMetric: 0.42,
+        bestHoldout: 0.45,
         metricName: "rmse",
         lowerIsBetter: true,
       }),
@@ -151,6 +155,7 @@ describe("runs", () => {
       totalSteps: 10,
       bestNodeId: 2,
       bestMetric: 0.42,
+      bestHoldout: 0.45,
       metricName: "rmse",
       lowerIsBetter: true,
     });

@@ -104,6 +104,29 @@ describe("metric chart", () => {
     expect(up.bestSoFar.map((p) => p.y)).toEqual([0.7, 0.7, 0.8]);
   });
 
+  it("plots the holdout scores beside the validation numbers, and the best so far on the holdout", async () => {
+    const judged = (id: number, validation: number | null, holdout: number) => ({
+      ...node(id, validation),
+      ...(validation === null ? {} : { holdout: { name: "rmse", value: holdout, lowerIsBetter: true } }),
+    });
+    // Node 2 reports the best validation number, but node 3 does best on the holdout.
+    const s = chartSeries([judged(0, 0.3, 0.35), judged(1, null, 0), judged(2, 0.2, 0.33), judged(3, 0.25, 0.3)]);
+    expect(s.good.map((p) => p.y)).toEqual([0.3, 0.2, 0.25]);
+    expect(s.holdout).toEqual([
+      { x: 1, y: 0.35 },
+      { x: 3, y: 0.33 },
+      { x: 4, y: 0.3 },
+    ]);
+    expect(s.bestSoFar.map((p) => p.y)).toEqual([0.35, 0.35, 0.33, 0.3]);
+    expect(chartSeries(journal).holdout).toEqual([]);
+    // The holdout triangles are drawn in orange (85% alpha on white), on a chart without them there is none.
+    const orange = [255, 140, 40];
+    const withHoldout = await pixels(await metricChartPng([judged(0, 0.3, 0.35), judged(1, 0.2, 0.33)]));
+    expect(withHoldout.near(orange, 25).length).toBeGreaterThan(40);
+    const without = await pixels(await metricChartPng([node(0, 0.3), node(1, 0.2)]));
+    expect(without.near(orange, 25).length).toBeLessThan(5);
+  });
+
   it("leaves unranked nodes off the chart and draws no best-so-far line until the direction is known", () => {
     const mae: SolutionNode = {
       ...node(1, 0.01, true, "mae"),

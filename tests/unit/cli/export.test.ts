@@ -47,8 +47,11 @@ describe("aide export", () => {
         nodes: 2,
         bestNodeId: null,
         bestMetric: null,
+        bestHoldout: null,
         metricName: "rmse",
         lowerIsBetter: true,
+        holdoutLine: null,
+        delivered: null,
       },
     });
     const outDir = join(dir, "out");
@@ -64,5 +67,32 @@ describe("aide export", () => {
       finishReason: "steps",
     });
     expect(await readFile(join(outDir, "tree.html"), "utf8")).toContain('"metricName":"rmse"');
+  });
+
+  it("writes the holdout each node was judged on, the split's size and what was delivered", async () => {
+    dir = await mkdtemp(join(tmpdir(), "aide-export-"));
+    const holdout = { name: "roc_auc", value: 0.79, lowerIsBetter: false };
+    const nodes = [{ ...solutionNode(0, { metric: 0.8 }), holdout }, solutionNode(1, { metric: null })];
+    const base = runRecord({ id: "rexport02", status: "finished", finishReason: "steps" });
+    const run = runRecord({
+      ...base,
+      progress: {
+        ...base.progress,
+        bestNodeId: 0,
+        bestMetric: 0.8,
+        bestHoldout: 0.79,
+        lowerIsBetter: false,
+        holdoutLine:
+          "holding out 210 of 1400 labelled rows to judge every script the same way (scripts never see which)",
+        delivered: "node 0 refit on all 1400 labelled rows",
+      },
+    });
+    const outDir = join(dir, "out");
+    await exportRun(storeOf(run, nodes), run.id, outDir, join(dir, "data"));
+    const journal = JSON.parse(await readFile(join(outDir, "journal.json"), "utf8"));
+    expect(journal.holdout).toMatch(/^holding out 210 of 1400 labelled rows/);
+    expect(journal.delivered).toBe("node 0 refit on all 1400 labelled rows");
+    expect(journal.nodes[0].holdout).toEqual(holdout);
+    expect(journal.nodes[1].holdout).toBeUndefined();
   });
 });

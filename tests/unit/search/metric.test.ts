@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { formatNumber, isBetter, parseMetricLine } from "../../../src/search/metric.ts";
+import { formatNumber, formatScores, isBetter, parseMetricLine } from "../../../src/search/metric.ts";
 
 describe("parseMetricLine", () => {
   it("reads the AIDE_METRIC line", () => {
@@ -51,5 +51,22 @@ describe("isBetter / formatNumber", () => {
     expect(formatNumber(3)).toBe("3");
     expect(formatNumber(0.123456789)).toBe("0.12346");
     expect(formatNumber(0.00001234)).toBe("1.234e-5");
+  });
+});
+
+describe("formatScores", () => {
+  const metric = { name: "auc", value: 0.829, lowerIsBetter: false };
+  it("shows the holdout score beside the node's own validation number", () => {
+    const holdout = { name: "roc_auc", value: 0.81234567, lowerIsBetter: false };
+    expect(formatScores({ metric, holdout })).toBe("auc: holdout 0.81235 · validation 0.829");
+    expect(formatScores({ metric, holdout, unranked: "reports rmse" })).toBe(
+      "auc: holdout 0.81235 · validation 0.829 (not ranked)",
+    );
+    expect(formatScores({ metric: null, holdout })).toBe("roc_auc: holdout 0.81235");
+  });
+  it("shows the validation metric alone where there is no holdout score", () => {
+    expect(formatScores({ metric })).toBe("auc=0.829");
+    expect(formatScores({ metric, holdout: null }, { spaced: true })).toBe("auc = 0.829");
+    expect(formatScores({ metric: null })).toBe("-");
   });
 });

@@ -111,6 +111,23 @@ describe("tree view", () => {
     expect(orphan.nodes[0]).toMatchObject({ id: 5, parentId: null });
   });
 
+  it("labels a node judged on the holdout with its holdout score, and shows both scores in full", () => {
+    const judged = (id: number, metric: number, holdout: number, parentId: number | null = null) => ({
+      ...solutionNode(id, { metric, parentId }),
+      holdout: { name: "roc_auc", value: holdout, lowerIsBetter: false },
+    });
+    // Node 1 reports the better validation number; node 0 does better on the holdout, so it is the best.
+    const view = buildTreeView(runRecord(), [judged(0, 0.8, 0.79), judged(1, 0.85, 0.77)]);
+    expect(view.run.bestNodeId).toBe(0);
+    expect(view.run.bestScoresText).toBe("roc_auc: holdout 0.79 · validation 0.8");
+    expect(view.nodes.map((n) => [n.label, n.scores])).toEqual([
+      ["0.79", "roc_auc: holdout 0.79 · validation 0.8"],
+      ["0.77", "roc_auc: holdout 0.77 · validation 0.85"],
+    ]);
+    expect(nodeDetail(judged(1, 0.85, 0.77), 0).metric?.scores).toBe("roc_auc: holdout 0.77 · validation 0.85");
+    expect(nodeDetail(solutionNode(2, { metric: 0.8 }), 0).metric?.scores).toBe("roc_auc = 0.8");
+  });
+
   it("gives a node's detail with its code highlighted and escaped", () => {
     const n = solutionNode(7, { code: 'x = "<script>alert(1)</script>"\nimport numpy as np\n', analysis: "Overfits." });
     const d = nodeDetail(n, 7);

@@ -35,8 +35,11 @@ function run(over: Partial<RunRecord> = {}): RunRecord {
       nodes: 3,
       bestNodeId: 2,
       bestMetric: 0.1234,
+      bestHoldout: null,
       metricName: "rmse",
       lowerIsBetter: true,
+      holdoutLine: null,
+      delivered: null,
     },
     usage: { promptTokens: 0, completionTokens: 0, costUsd: 0 },
     error: null,
@@ -195,6 +198,28 @@ describe("final summary", () => {
     expect(fieldsOf(m).Best).toBe("no working solution");
     expect(m.files).toBeUndefined();
     expect(fieldsOf(m).Outcome).toMatch(/was stopped/);
+  });
+
+  it("shows the holdout score beside the validation number, and measures the change on the holdout", () => {
+    const judged = (id: number, value: number, holdout: number) =>
+      node(id, value, { holdout: { name: "rmse", value: holdout, lowerIsBetter: true } });
+    const m = newBestMessage(judged(3, 0.25, 0.2), judged(1, 0.21, 0.3), run());
+    expect(m.text).toBe(
+      "New best in run r0000abcd: node 3, rmse: holdout 0.2 · validation 0.25 (−0.1 (−33.333%) on the holdout vs node 1 (0.3))",
+    );
+    expect(fieldsOf(m).Metric).toBe("rmse: holdout 0.2 · validation 0.25 (lower is better)");
+    const card = statusCard(
+      run({ progress: { ...run().progress, bestHoldout: 0.2, holdoutLine: "holding out 150 of 1000 labelled rows" } }),
+    );
+    expect(fieldsOf(card)["Best so far"]).toBe("rmse: holdout 0.2 · validation 0.1234 (node 2)");
+    expect(blocks(card, "context").map((b) => b.text)).toContain("Holding out 150 of 1000 labelled rows");
+    const summary = finalSummary({
+      run: run(),
+      journal: [judged(3, 0.25, 0.2)],
+      best: judged(3, 0.25, 0.2),
+      reason: "steps",
+    });
+    expect(fieldsOf(summary).Best).toBe("rmse: holdout 0.2 · validation 0.25 (lower is better), node 3");
   });
 
   it("says what was delivered: the refit on all the labelled rows, or why the node's own submission", () => {
