@@ -130,6 +130,7 @@ export class StoreSink implements RunSink {
             bestNodeId: e.node.id,
             bestMetric: e.node.metric?.value ?? null,
             bestHoldout: e.node.holdout?.value ?? null,
+            bestMembers: e.node.members ?? [],
             metricName: e.node.metric?.name ?? null,
             lowerIsBetter: e.node.metric?.lowerIsBetter ?? null,
           }),

@@ -1,10 +1,12 @@
 import cliProgress from "cli-progress";
 import Table from "cli-table3";
 import { formatScores } from "../../src/search/metric.ts";
-import type { Action, RunEvent, RunSink, SolutionNode } from "../../src/search/types.ts";
+import { memberList } from "../../src/search/journal.ts";
+import type { RunEvent, RunSink, SolutionNode, StepAction } from "../../src/search/types.ts";
 import { truncate } from "../../src/util/text.ts";
 
-export function describeAction(action: Action): string {
+export function describeAction(action: StepAction): string {
+  if (action.kind === "ensemble") return `ensemble ${memberList(action.members)}`;
   return action.kind === "draft" ? "draft" : `${action.kind} #${action.parent}`;
 }
 
@@ -21,7 +23,7 @@ function outcome(node: SolutionNode): string {
  */
 export class TerminalProgress implements RunSink {
   private bar: cliProgress.SingleBar | null = null;
-  private readonly running = new Map<number, Action>();
+  private readonly running = new Map<number, StepAction>();
   private best = "-";
   private done = 0;
   private total: number;

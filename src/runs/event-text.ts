@@ -1,7 +1,9 @@
 import { formatScores } from "../search/metric.ts";
-import type { Action, RunEvent } from "../search/types.ts";
+import { memberList } from "../search/journal.ts";
+import type { RunEvent, StepAction } from "../search/types.ts";
 
-function action(a: Action): string {
+function action(a: StepAction): string {
+  if (a.kind === "ensemble") return `ensemble of ${memberList(a.members)}`;
   return a.kind === "draft" ? "draft" : `${a.kind} of node ${a.parent}`;
 }
 

@@ -3,7 +3,7 @@ import { dirname, join } from "node:path";
 import type { Config } from "../config.ts";
 import type { Logger } from "../logger.ts";
 import { Search, type SearchResult } from "../search/loop.ts";
-import { GreedyPolicy } from "../search/policy.ts";
+import { ENSEMBLE_DEFAULTS, GreedyPolicy } from "../search/policy.ts";
 import { nodeDirName } from "../search/step.ts";
 import type { Budget } from "../search/budget.ts";
 import type { Coder, Executor, RunSink, SolutionNode, SteeringInbox } from "../search/types.ts";
@@ -11,6 +11,7 @@ import { exists } from "../util/files.ts";
 import { judgedMetric } from "../search/metric-names.ts";
 import { buildDataPreview, SampleSubmissionChecker } from "../workspace/index.ts";
 import { setUpHoldout } from "./holdout-setup.ts";
+import { HoldoutEnsembler } from "./ensemble.ts";
 import { HoldoutRefitter } from "./refit.ts";
 import { sandboxPackages } from "./sandbox-packages.ts";
 
@@ -85,6 +86,19 @@ export async function executeRun(args: ExecuteRunArgs): Promise<SearchResult> {
         logger: args.logger,
       })
     : undefined;
+  const clock = { now: () => new Date() };
+  // Blends are judged on the holdout: without one there are none.
+  const ensembler = holdout.plan.on
+    ? new HoldoutEnsembler({
+        executor: args.executor,
+        runDir,
+        limits,
+        plan: holdout.plan,
+        judge: holdout.judge,
+        clock,
+        logger: args.logger,
+      })
+    : undefined;
   const search = new Search(
     {
       runId: args.runId,
@@ -112,6 +126,7 @@ export async function executeRun(args: ExecuteRunArgs): Promise<SearchResult> {
       executor: args.executor,
       judge: holdout.judge,
       ...(refit ? { refit } : {}),
+      ...(ensembler ? { ensembler } : {}),
       sink: args.sink,
       inbox: args.inbox,
       logger: args.logger,
@@ -119,8 +134,9 @@ export async function executeRun(args: ExecuteRunArgs): Promise<SearchResult> {
         numDrafts: config.search.numDrafts,
         debugProb: config.search.debugProb,
         maxDebugDepth: config.search.maxDebugDepth,
+        ...(ensembler ? { ensemble: ENSEMBLE_DEFAULTS } : {}),
       }),
-      clock: { now: () => new Date() },
+      clock,
       resolve: (rel) => join(runDir, rel),
       exists,
       saveOutput: async (id, output) => {

@@ -1,15 +1,18 @@
 /**
  * The final refit of a run with a hidden holdout: the delivered node's script, trained during the search without
  * the held-out rows, runs once more on the user's own input (all the labelled rows), under the limits of any
- * script; its submission, checked against the user's sample submission, is the one delivered. When it fails the
- * node's own submission is delivered and the note says why.
+ * script; its submission, checked against the user's sample submission, is the one delivered. An ensemble is refit
+ * member by member and its blend run again on the members' refits. When a refit fails the node's own submission is
+ * delivered and the note says why.
  */
 import { mkdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Logger } from "../logger.ts";
-import { SUBMISSION_FILE, type StepLimits } from "../search/step.ts";
-import type { Executor, RefitOutcome, Refitter, SolutionNode, SubmissionChecker } from "../search/types.ts";
+import { memberList } from "../search/journal.ts";
+import { executionProblem, SUBMISSION_FILE, type StepLimits } from "../search/step.ts";
+import type { Executor, NodeId, RefitOutcome, Refitter, SolutionNode, SubmissionChecker } from "../search/types.ts";
 import { exists } from "../util/files.ts";
+import { runBlend } from "./ensemble.ts";
 
 export interface RefitOptions {
   executor: Executor;
@@ -29,56 +32,92 @@ export function refitDirName(nodeId: number): string {
   return `nodes/refit-${String(nodeId).padStart(4, "0")}`;
 }
 
+/** One script's refit: its submission (relative to the run directory), or why there is none. */
+type ScriptRefit = { problem: null; submissionPath: string } | { problem: string };
+
 export class HoldoutRefitter implements Refitter {
   constructor(private readonly options: RefitOptions) {}
 
-  async refit(node: SolutionNode, signal?: AbortSignal): Promise<RefitOutcome> {
-    const { executor, runDir, limits, labelledRows } = this.options;
-    const dirRel = refitDirName(node.id);
-    const nodeDir = join(runDir, dirRel);
-    await rm(nodeDir, { recursive: true, force: true });
-    await mkdir(nodeDir, { recursive: true });
-    const inputDir = this.options.inputDir;
-    let problem: string | null;
+  async refit(node: SolutionNode, members: readonly SolutionNode[], signal?: AbortSignal): Promise<RefitOutcome> {
+    const { executor, inputDir, runDir, limits, labelledRows } = this.options;
+    const rows = `all ${labelledRows} labelled rows`;
+    let refit: ScriptRefit;
     try {
-      const result = await executor.run({ nodeId: node.id, code: node.code, inputDir, nodeDir, ...limits }, signal);
-      await writeFile(join(nodeDir, "output.log"), result.output);
-      problem = result.timedOut
-        ? `it timed out after ${Math.round(limits.timeoutMs / 1000)} s`
-        : result.outOfMemory
-          ? `it ran out of memory (limit ${limits.memoryMb} MB)`
-          : (result.limitExceeded ??
-            (result.signal
-              ? `it was killed by ${result.signal}`
-              : result.exitCode !== 0
-                ? `it exited with code ${result.exitCode}`
-                : null));
-      const submission = join(nodeDir, "working", SUBMISSION_FILE);
-      if (!problem)
-        problem = (await exists(submission))
-          ? await this.options.checker.check(submission)
-          : `it wrote no ${SUBMISSION_FILE}`;
+      refit =
+        node.stage === "ensemble"
+          ? await this.refitEnsemble(node, members, signal)
+          : await this.refitScript(node, signal);
     } finally {
       // The user's input is a scope of its own for warm executors: let it go, the run's scripts are done.
       await executor.releaseRun?.({ inputDir, runDir, memoryMb: limits.memoryMb });
     }
-    const rows = `all ${labelledRows} labelled rows`;
-    if (problem) {
+    const what =
+      node.stage === "ensemble" ? `ensemble ${node.id} (of ${memberList(node.members ?? [])})` : `node ${node.id}`;
+    if (refit.problem !== null) {
       this.options.logger.warn(
-        { nodeId: node.id, problem },
+        { nodeId: node.id, problem: refit.problem },
         "the refit failed; the node's own submission is delivered",
       );
       return {
         ok: false,
         nodeId: node.id,
-        note: `the refit of node ${node.id} on ${rows} failed (${problem}); its own submission is delivered`,
+        note: `the refit of ${what} on ${rows} failed (${refit.problem}); its own submission is delivered`,
       };
     }
-    return {
-      ok: true,
+    const note =
+      node.stage === "ensemble"
+        ? `ensemble ${node.id} refit: its members ${memberList(node.members ?? [])} refit on ${rows} and blended again`
+        : `node ${node.id} refit on ${rows}`;
+    return { ok: true, nodeId: node.id, submissionPath: refit.submissionPath, note };
+  }
+
+  /** The node's script on the user's input, in its refit directory; its submission checked. */
+  private async refitScript(node: SolutionNode, signal?: AbortSignal): Promise<ScriptRefit> {
+    const { executor, runDir, limits, inputDir } = this.options;
+    const dirRel = refitDirName(node.id);
+    const nodeDir = join(runDir, dirRel);
+    await rm(nodeDir, { recursive: true, force: true });
+    await mkdir(nodeDir, { recursive: true });
+    const result = await executor.run({ nodeId: node.id, code: node.code, inputDir, nodeDir, ...limits }, signal);
+    await writeFile(join(nodeDir, "output.log"), result.output);
+    const submissionPath = `${dirRel}/working/${SUBMISSION_FILE}`;
+    return this.checked(executionProblem(result, limits), submissionPath, "it");
+  }
+
+  /** Each member refit, then the ensemble's blend on their refits. */
+  private async refitEnsemble(
+    node: SolutionNode,
+    members: readonly SolutionNode[],
+    signal?: AbortSignal,
+  ): Promise<ScriptRefit> {
+    const ids = node.members ?? [];
+    if (ids.length === 0 || members.length !== ids.length) return { problem: "its members are not all in the journal" };
+    const files = new Map<NodeId, string>();
+    for (const member of members) {
+      const refit = await this.refitScript(member, signal);
+      if (refit.problem !== null) return { problem: `member #${member.id}: ${refit.problem}` };
+      files.set(member.id, join(this.options.runDir, refit.submissionPath));
+    }
+    const dirRel = refitDirName(node.id);
+    const blend = await runBlend({
+      executor: this.options.executor,
+      code: node.code,
       nodeId: node.id,
-      submissionPath: `${dirRel}/working/${SUBMISSION_FILE}`,
-      note: `node ${node.id} refit on ${rows}`,
-    };
+      files,
+      nodeDir: join(this.options.runDir, dirRel),
+      runDir: this.options.runDir,
+      limits: this.options.limits,
+      signal,
+    });
+    return this.checked(blend.problem, `${dirRel}/working/${SUBMISSION_FILE}`, "the blend");
+  }
+
+  /** A refit's submission checked against the user's sample submission, after its run's own problem. */
+  private async checked(problem: string | null, submissionPath: string, who: string): Promise<ScriptRefit> {
+    if (problem) return { problem };
+    const path = join(this.options.runDir, submissionPath);
+    if (!(await exists(path))) return { problem: `${who} wrote no ${SUBMISSION_FILE}` };
+    const mismatch = await this.options.checker.check(path);
+    return mismatch ? { problem: mismatch } : { problem: null, submissionPath };
   }
 }

@@ -1,5 +1,5 @@
 import { isRanked, type Journal } from "./journal.ts";
-import type { PendingStep } from "./policy.ts";
+import { parentOfAction, type PendingStep } from "./policy.ts";
 import type { Action, PromptContext, SolutionNode } from "./types.ts";
 
 /** The parts of a prompt context that stay the same for the whole run. */
@@ -34,14 +34,20 @@ export function buildPromptContext(args: {
   const { brief, journal, action } = args;
   const parent: SolutionNode | undefined = action.kind === "draft" ? undefined : journal.get(action.parent);
   const parentId = action.kind === "draft" ? null : action.parent;
+  // Ensembles are the harness's blends, not scripts a coder wrote or can build on: prompts leave them out.
   const siblings = [
-    ...(parentId === null ? [] : journal.children(parentId).map((n) => ({ plan: n.plan, code: n.code }))),
+    ...(parentId === null
+      ? []
+      : journal
+          .children(parentId)
+          .filter((n) => n.stage !== "ensemble")
+          .map((n) => ({ plan: n.plan, code: n.code }))),
     ...args.pending
-      .filter((p) => p.code !== undefined && (p.action.kind === "draft" ? null : p.action.parent) === parentId)
+      .filter((p) => p.code !== undefined && p.action.kind !== "ensemble" && parentOfAction(p.action) === parentId)
       .map((p) => ({ plan: p.plan ?? "", code: p.code! })),
   ];
   const lower = args.lowerIsBetter;
-  let good = journal.goodNodes;
+  let good = journal.goodNodes.filter((n) => n.stage !== "ensemble");
   if (good.length > MEMORY_LIMIT && lower !== null) {
     const ranked = good
       .filter(isRanked)

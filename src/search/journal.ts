@@ -24,6 +24,11 @@ export function bestNode(nodes: Iterable<SolutionNode>, lowerIsBetter: boolean):
   return best;
 }
 
+/** An ensemble's members as people read them: "#7, #12, #15". */
+export function memberList(members: readonly NodeId[]): string {
+  return members.map((m) => `#${m}`).join(", ");
+}
+
 /**
  * The run's direction as its nodes record it: that of the first ranked node that carries one (a run stamps its
  * direction on every ranked node once it knows it); null when none does.

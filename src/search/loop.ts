@@ -2,7 +2,7 @@ import { ModelError, userMessageOf } from "../errors.ts";
 import type { Logger } from "../logger.ts";
 import { budgetExhausted, type Budget } from "./budget.ts";
 import { buildPromptContext, type PendingProposal, type RunBrief } from "./context.ts";
-import { isRanked, Journal } from "./journal.ts";
+import { isRanked, Journal, memberList } from "./journal.ts";
 import {
   canonicalMetricName,
   directionOfMetricName,
@@ -16,6 +16,8 @@ import { addUsage, NO_USAGE, runStep, type StepDeps, type StepLimits } from "./s
 import type { StepFailure } from "./step-failure.ts";
 import type {
   Action,
+  Ensembler,
+  EnsembleAction,
   FinishReason,
   NodeId,
   RefitOutcome,
@@ -61,6 +63,8 @@ export interface SearchDeps extends StepDeps {
   logger: Logger;
   /** Refits the best node on all the labelled data at the end (a run with a holdout). */
   refit?: Refitter;
+  /** Makes the ensemble steps the policy asks for (a run with a holdout; the policy asks for none without). */
+  ensembler?: Ensembler;
 }
 
 export interface SearchResult {
@@ -177,8 +181,7 @@ export class Search {
         } else if (budgetExhausted(options.budget, this.usage)) {
           reason = "budget";
         } else if (!this.paused) {
-          while (this.inFlight.size < options.parallel && this.journal.size + this.inFlight.size < this.totalSteps)
-            this.startStep();
+          while (this.inFlight.size < options.parallel && this.mayStartStep()) this.startStep();
         }
         if (this.inFlight.size === 0) {
           if (
@@ -228,6 +231,16 @@ export class Search {
   }
 
   /**
+   * Whether another step may start now: steps are left, and the last step of a run that makes ensembles waits for
+   * the steps in flight, so that the blend its policy may choose sees every other node.
+   */
+  private mayStartStep(): boolean {
+    const started = this.journal.size + this.inFlight.size;
+    if (started >= this.totalSteps) return false;
+    return !(this.deps.ensembler && this.inFlight.size > 0 && started === this.totalSteps - 1);
+  }
+
+  /**
    * The best node's script once more on all the labelled data, before the run is announced as finished (not for a
    * stopped run: a stop asks for the end now). A refit that throws is noted, never the run's failure.
    */
@@ -241,7 +254,8 @@ export class Search {
         note: "not refit: the run was stopped; the node's own submission is delivered",
       };
     try {
-      return await this.deps.refit.refit(best, this.options.signal);
+      const members = (best.members ?? []).flatMap((id) => this.journal.get(id) ?? []);
+      return await this.deps.refit.refit(best, members, this.options.signal);
     } catch (err) {
       if (this.options.signal?.aborted) throw err;
       this.deps.logger.warn({ err, nodeId: best.id }, "refit failed");
@@ -298,15 +312,22 @@ export class Search {
 
   private startStep(): void {
     const id = this.gaps.shift() ?? this.nextId++;
-    const action =
+    const stepsLeft = this.totalSteps - this.journal.size - this.inFlight.size;
+    const chosen =
       this.overrides.shift() ??
       this.deps.policy.next(
         this.journal,
         seededRng(`${this.options.seed}/${id}`),
         [...this.inFlight.values()],
         this.lowerIsBetter,
+        stepsLeft,
       );
     const abort = new AbortController();
+    if (chosen.kind === "ensemble") {
+      this.startEnsemble(id, chosen, abort);
+      return;
+    }
+    const action: Action = chosen;
     const entry = { id, action, abort } as InFlight;
     let releaseProposal!: () => void;
     const proposalTurn = this.proposing.then(() => undefined);
@@ -343,6 +364,29 @@ export class Search {
         return { id, node: outcome.node, suggested: outcome.suggestedLowerIsBetter, failure: outcome.failure };
       } catch (error) {
         releaseProposal();
+        if (abort.signal.aborted) return { id, node: null, suggested: null };
+        return { id, node: null, suggested: null, error };
+      }
+    })();
+    this.inFlight.set(id, entry);
+  }
+
+  /** An ensemble step: the harness blends the members (no model, no proposal turn) and judges the blend. */
+  private startEnsemble(id: NodeId, action: EnsembleAction, abort: AbortController): void {
+    const ensembler = this.deps.ensembler;
+    const entry = { id, action, abort } as InFlight;
+    entry.done = (async () => {
+      try {
+        if (!ensembler) throw new Error("the policy asked for an ensemble, but this run makes none");
+        await this.emit({ type: "step.started", nodeId: id, action });
+        const members = action.members.map((m) => {
+          const member = this.journal.get(m);
+          if (!member) throw new Error(`the ensemble's member ${m} is not in the journal`);
+          return member;
+        });
+        const node = await ensembler.blend(id, members, abort.signal);
+        return { id, node, suggested: null };
+      } catch (error) {
         if (abort.signal.aborted) return { id, node: null, suggested: null };
         return { id, node: null, suggested: null, error };
       }
@@ -441,6 +485,7 @@ export class Search {
       case "focus": {
         const node = this.journal.get(command.node);
         if (!node) return `Node ${command.node} does not exist (yet); nothing changed.`;
+        if (node.stage === "ensemble") return notAScript(node);
         if (node.buggy) {
           this.overrides.push({ kind: "debug", parent: node.id });
           return `Node ${node.id} is buggy; the next step debugs it.`;
@@ -451,6 +496,7 @@ export class Search {
       case "debug": {
         const node = this.journal.get(command.node);
         if (!node) return `Node ${command.node} does not exist (yet); nothing changed.`;
+        if (node.stage === "ensemble") return notAScript(node);
         this.overrides.push({ kind: "debug", parent: node.id });
         return `The next step debugs node ${node.id}.`;
       }
@@ -467,6 +513,11 @@ export class Search {
 }
 
 type DistributiveOmit<T, K extends keyof never> = T extends unknown ? Omit<T, K> : never;
+
+/** What steering is told when it asks a coder to build on an ensemble. */
+function notAScript(node: SolutionNode): string {
+  return `Node ${node.id} is an ensemble of ${memberList(node.members ?? [])}, not a script a coder can work on; focus on one of its members instead. Nothing changed.`;
+}
 
 /** Canonical name of a node's metric; null when the metric line named none. */
 function namedMetric(node: SolutionNode): string | null {

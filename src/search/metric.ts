@@ -48,10 +48,11 @@ export function formatMetric(metric: MetricReport | null, unranked?: string | nu
 /**
  * A node's scores for display: its holdout score beside its own validation number where the run judged it on
  * the hidden holdout ("auc: holdout 0.8123 · validation 0.829"), else the validation metric as `formatMetric`
- * shows it. `spaced` puts spaces around the "=" (chat messages: "auc = 0.829").
+ * shows it; an ensemble, whose metric is its holdout score, shows that alone ("auc: holdout 0.8201"). `spaced` puts
+ * spaces around the "=" (chat messages: "auc = 0.829").
  */
 export function formatScores(
-  node: Pick<SolutionNode, "metric" | "holdout" | "unranked">,
+  node: Pick<SolutionNode, "metric" | "holdout" | "unranked"> & { stage?: SolutionNode["stage"] },
   opts: { spaced?: boolean } = {},
 ): string {
   const { metric, holdout } = node;
@@ -61,7 +62,7 @@ export function formatScores(
     const plain = formatMetric(metric, node.unranked);
     return opts.spaced ? plain.replace("=", " = ") : plain;
   }
-  const validation = metric ? ` · validation ${formatNumber(metric.value)}` : "";
+  const validation = metric && node.stage !== "ensemble" ? ` · validation ${formatNumber(metric.value)}` : "";
   return `${metric?.name ?? holdout.name}: holdout ${formatNumber(holdout.value)}${validation}${suffix}`;
 }
 

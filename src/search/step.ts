@@ -6,6 +6,7 @@ import type {
   Action,
   Clock,
   Coder,
+  ExecutionResult,
   Executor,
   MetricReport,
   NodeId,
@@ -40,6 +41,16 @@ export interface StepDeps {
   exists: (absolutePath: string) => Promise<boolean>;
   /** Keeps a node's whole (capped) output beside its files; prompts and the journal get the truncated form. */
   saveOutput: (id: NodeId, output: string) => Promise<void>;
+}
+
+/** Why a script's run failed (timed out, out of memory, another limit, killed, a non-zero exit), or null. */
+export function executionProblem(result: ExecutionResult, limits: StepLimits): string | null {
+  if (result.timedOut) return `the script timed out after ${Math.round(limits.timeoutMs / 1000)} s and was killed`;
+  if (result.outOfMemory) return `the script ran out of memory (limit ${limits.memoryMb} MB) and was killed`;
+  if (result.limitExceeded) return result.limitExceeded;
+  if (result.signal) return `the script was killed by ${result.signal}`;
+  if (result.exitCode !== 0) return `the script exited with code ${result.exitCode}`;
+  return null;
 }
 
 /** A finished step before the run has fixed the metric's direction. */
@@ -138,13 +149,8 @@ export async function runStep(args: {
 
   await deps.saveOutput(id, result.output);
   const problems: string[] = [];
-  if (result.timedOut)
-    problems.push(`the script timed out after ${Math.round(limits.timeoutMs / 1000)} s and was killed`);
-  else if (result.outOfMemory)
-    problems.push(`the script ran out of memory (limit ${limits.memoryMb} MB) and was killed`);
-  else if (result.limitExceeded) problems.push(result.limitExceeded);
-  else if (result.signal) problems.push(`the script was killed by ${result.signal}`);
-  else if (result.exitCode !== 0) problems.push(`the script exited with code ${result.exitCode}`);
+  const failed = executionProblem(result, limits);
+  if (failed) problems.push(failed);
 
   const parsed = parseMetricLine(result.output);
   if (!parsed) problems.push("the script printed no AIDE_METRIC line");

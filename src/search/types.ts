@@ -4,10 +4,23 @@
  */
 
 export type NodeId = number;
-export type Stage = "draft" | "improve" | "debug";
+/** How a node came to be: a coder's step (draft, improve, debug) or a blend of earlier nodes (ensemble). */
+export type Stage = "draft" | "improve" | "debug" | "ensemble";
 
-/** What the policy decides to do next. */
+/** What a coder is asked to do. */
 export type Action = { kind: "draft" } | { kind: "improve"; parent: NodeId } | { kind: "debug"; parent: NodeId };
+
+/**
+ * A blend of earlier nodes' predictions, made by the harness without a model: `members` are the nodes blended,
+ * the best first (the ensemble's node hangs under the first).
+ */
+export interface EnsembleAction {
+  kind: "ensemble";
+  members: NodeId[];
+}
+
+/** What the policy decides the next step does: a coder's action or an ensemble. */
+export type StepAction = Action | EnsembleAction;
 
 /** A validation metric as a script or a review reported it. */
 export interface MetricReport {
@@ -56,6 +69,11 @@ export interface SolutionNode {
   metric: MetricReport | null;
   /** The node's holdout score, where the run holds rows out and the node's submission could be scored. */
   holdout?: HoldoutScore | null;
+  /**
+   * An ensemble's members, the best first (stage "ensemble" only). An ensemble's metric is its holdout score: a
+   * blend has no validation split of its own.
+   */
+  members?: NodeId[];
   /**
    * Why the node's metric is not ranked against the run's other nodes (it reports another metric than the one
    * the run is judged by), or null (or absent, in journals written before this field) when it is ranked. An
@@ -243,9 +261,21 @@ export type RefitOutcome =
     }
   | { ok: false; nodeId: NodeId; note: string };
 
-/** Runs the delivered node's script on all the labelled data; null when the run has nothing to refit for. */
+/**
+ * Runs the delivered node's script on all the labelled data; null when the run has nothing to refit for. An
+ * ensemble is refit member by member (`members`, in its order) and blended again.
+ */
 export interface Refitter {
-  refit(node: SolutionNode, signal?: AbortSignal): Promise<RefitOutcome | null>;
+  refit(node: SolutionNode, members: readonly SolutionNode[], signal?: AbortSignal): Promise<RefitOutcome | null>;
+}
+
+/**
+ * Makes the ensemble steps of a run with a hidden holdout: blends the members' predictions (the held-out rows and
+ * the real test rows alike) with a generated script, and judges the blend on the holdout as any submission.
+ */
+export interface Ensembler {
+  /** The ensemble of `members` (the best first) as node `id`; a blend that fails is a buggy node, never a throw. */
+  blend(id: NodeId, members: readonly SolutionNode[], signal?: AbortSignal): Promise<SolutionNode>;
 }
 
 export type RunEvent =
@@ -259,7 +289,7 @@ export type RunEvent =
       /** The line saying how the run judges scripts: the rows it holds out, or why it holds none out. */
       holdout?: string;
     }
-  | { type: "step.started"; runId: string; at: string; nodeId: NodeId; action: Action }
+  | { type: "step.started"; runId: string; at: string; nodeId: NodeId; action: StepAction }
   | { type: "step.finished"; runId: string; at: string; node: SolutionNode }
   | { type: "best.improved"; runId: string; at: string; node: SolutionNode; previous: SolutionNode | null }
   | { type: "steer.applied"; runId: string; at: string; command: SteerCommand; note: string }

@@ -383,6 +383,7 @@ export class Store {
       code,
       metric,
       holdout: node.holdout ?? null,
+      ...(node.members ? { members: node.members } : {}),
       unranked: node.unranked ?? null,
       buggy,
       analysis,
@@ -630,6 +631,7 @@ function toRun(d: RunDoc): RunRecord {
       bestNodeId: p.bestNodeId ?? null,
       bestMetric: p.bestMetric ?? null,
       bestHoldout: p.bestHoldout ?? null,
+      ...(p.bestMembers && p.bestMembers.length > 0 ? { bestMembers: [...p.bestMembers] } : {}),
       metricName: p.metricName ?? null,
       lowerIsBetter: p.lowerIsBetter ?? null,
       holdoutLine: p.holdoutLine ?? null,
@@ -666,6 +668,7 @@ function toNode(d: SolutionNodeDoc): SolutionNode {
     ...(d.holdout
       ? { holdout: { name: d.holdout.name, value: d.holdout.value, lowerIsBetter: !!d.holdout.lowerIsBetter } }
       : {}),
+    ...(d.members && d.members.length > 0 ? { members: [...d.members] } : {}),
     unranked: d.unranked ?? null,
     buggy: d.buggy,
     analysis: d.analysis ?? "",

@@ -39,6 +39,8 @@ export interface RunProgress {
   bestMetric: number | null;
   /** The best node's holdout score, where the run judges nodes on a hidden holdout. */
   bestHoldout: number | null;
+  /** The best node's members, when it is an ensemble (absent, null or empty otherwise). */
+  bestMembers?: NodeId[] | null;
   metricName: string | null;
   /** The run's fixed metric direction, once known. */
   lowerIsBetter: boolean | null;

@@ -71,6 +71,8 @@ export interface NodeDetail {
   id: number;
   parentId: number | null;
   stage: SolutionNode["stage"];
+  /** An ensemble's members, the best first; null for the other stages. */
+  members: number[] | null;
   step: number;
   plan: string;
   /** The script as highlighted HTML (escaped by highlight.js). */
@@ -224,6 +226,7 @@ export function nodeDetail(node: SolutionNode, bestId: number | null): NodeDetai
     id: node.id,
     parentId: node.parentId,
     stage: node.stage,
+    members: node.members ?? null,
     step: node.step,
     plan: node.plan,
     code: node.code,
@@ -235,7 +238,10 @@ export function nodeDetail(node: SolutionNode, bestId: number | null): NodeDetai
             value: node.metric.value,
             lowerIsBetter: node.metric.lowerIsBetter,
             text: formatNumber(node.metric.value),
-            scores: formatScores({ metric: node.metric, holdout: node.holdout ?? null }, { spaced: true }),
+            scores: formatScores(
+              { metric: node.metric, holdout: node.holdout ?? null, stage: node.stage },
+              { spaced: true },
+            ),
           }
         : null,
     unranked: node.unranked ?? null,

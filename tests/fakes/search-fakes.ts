@@ -12,7 +12,7 @@ import type {
   ScriptJob,
   SolutionNode,
 } from "../../src/search/types.ts";
-import type { SearchDeps } from "../../src/search/loop.ts";
+import type { SearchDeps, SearchOptions } from "../../src/search/loop.ts";
 import { GreedyPolicy } from "../../src/search/policy.ts";
 import { silentLogger } from "../../src/logger.ts";
 
@@ -152,3 +152,17 @@ export const testBrief = {
 };
 
 export const testLimits = { timeoutMs: 1000, memoryMb: 512, outputCap: 100_000 };
+
+/** Options of a test search: 12 steps, one at a time, seed 7, unless `over` says otherwise. */
+export function testSearchOptions(over: Partial<SearchOptions> = {}): SearchOptions {
+  return {
+    runId: "r1",
+    brief: testBrief,
+    steps: 12,
+    parallel: 1,
+    seed: 7,
+    limits: testLimits,
+    inputDir: "/in",
+    ...over,
+  };
+}

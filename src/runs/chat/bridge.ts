@@ -20,7 +20,7 @@ import { chartForMessage, metricChartPng } from "../../charts/metric-chart.ts";
 import type { Config } from "../../config.ts";
 import type { Logger } from "../../logger.ts";
 import { EventConsumer, type StoredRunEvent } from "../../queue/events.ts";
-import type { Action, RefitOutcome, SolutionNode } from "../../search/types.ts";
+import type { RefitOutcome, SolutionNode, StepAction } from "../../search/types.ts";
 import type { Store } from "../../store/store.ts";
 import type { RunRecord, ThreadBindingRecord } from "../../store/types.ts";
 import { cardRef } from "./controller.ts";
@@ -81,7 +81,7 @@ export class ChatBridge {
   private readonly links: TreeLinks;
   private consumer: EventConsumer | null = null;
   /** Steps started and not finished, per run: the card's "Running now". In memory: a hint, not a record. */
-  private readonly inFlight = new Map<string, Map<number, Action>>();
+  private readonly inFlight = new Map<string, Map<number, StepAction>>();
 
   constructor(private readonly deps: ChatBridgeDeps) {
     this.group = chatGroup(deps.surface.platform);
@@ -206,7 +206,7 @@ export class ChatBridge {
     if (!ref) return;
     const fresh = (await this.deps.store.getRun(run.id)) ?? run;
     const running = runningText(
-      [...(this.inFlight.get(run.id) ?? new Map<number, Action>())].map(([nodeId, action]) => ({ nodeId, action })),
+      [...(this.inFlight.get(run.id) ?? new Map<number, StepAction>())].map(([nodeId, action]) => ({ nodeId, action })),
     );
     try {
       await this.deps.surface.edit(ref, statusCard(fresh, running, await this.links.of(run.id)));
@@ -253,7 +253,7 @@ export class ChatBridge {
 
   private track(event: StoredRunEvent): void {
     if (event.type === "step.started") {
-      const m = this.inFlight.get(event.runId) ?? new Map<number, Action>();
+      const m = this.inFlight.get(event.runId) ?? new Map<number, StepAction>();
       m.set(event.nodeId, event.action);
       this.inFlight.set(event.runId, m);
     } else if (event.type === "step.finished") {

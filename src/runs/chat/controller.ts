@@ -13,7 +13,7 @@ import { chartForMessage } from "../../charts/metric-chart.ts";
 import type { Config } from "../../config.ts";
 import { AideError, UsageError, userMessageOf } from "../../errors.ts";
 import type { Logger } from "../../logger.ts";
-import type { Action, SteerCommand } from "../../search/types.ts";
+import type { SteerCommand, StepAction } from "../../search/types.ts";
 import type { Store } from "../../store/store.ts";
 import { TERMINAL_STATUSES } from "../../store/store.ts";
 import type { Platform, RunRecord, RunStatus } from "../../store/types.ts";
@@ -358,7 +358,7 @@ export class ChatController {
     if (run.status !== "running") return undefined;
     try {
       const { events } = await this.deps.runs.status(run.id, 30);
-      const open = new Map<number, Action>();
+      const open = new Map<number, StepAction>();
       for (const { event } of events) {
         if (event.type === "step.started") open.set(event.nodeId, event.action);
         else if (event.type === "step.finished") open.delete(event.node.id);

@@ -3,9 +3,9 @@
  * (Block Kit, embeds) and cuts them to its limits. No I/O here.
  */
 import { RUN_OPTION_LIMITS } from "../../run-options-schema.ts";
-import { bestNode, recordedDirection } from "../../search/journal.ts";
+import { bestNode, memberList, recordedDirection } from "../../search/journal.ts";
 import { formatNumber, formatScores } from "../../search/metric.ts";
-import type { Action, RefitOutcome, SolutionNode, SteerCommand } from "../../search/types.ts";
+import type { RefitOutcome, SolutionNode, SteerCommand, StepAction } from "../../search/types.ts";
 import type { RunRecord, RunStatus } from "../../store/types.ts";
 import { capitalize, truncate } from "../../util/text.ts";
 import { formatUsage } from "../usage-text.ts";
@@ -49,7 +49,8 @@ function isTerminal(status: RunStatus): boolean {
   return status === "finished" || status === "stopped" || status === "failed";
 }
 
-function describeAction(a: Action): string {
+function describeAction(a: StepAction): string {
+  if (a.kind === "ensemble") return `blending ${memberList(a.members)}`;
   return a.kind === "draft"
     ? "drafting a new solution"
     : a.kind === "improve"
@@ -58,7 +59,7 @@ function describeAction(a: Action): string {
 }
 
 /** "step 4: improving node 2", for the status card's "Running now". */
-export function runningText(steps: Array<{ nodeId: number; action: Action }>): string | undefined {
+export function runningText(steps: Array<{ nodeId: number; action: StepAction }>): string | undefined {
   if (steps.length === 0) return undefined;
   return steps.map((s) => `step ${s.nodeId + 1}: ${describeAction(s.action)}`).join("; ");
 }
@@ -67,6 +68,8 @@ function bestText(run: RunRecord): string {
   const p = run.progress;
   if (p.bestNodeId === null || p.bestMetric === null) return "none yet";
   const name = p.metricName ?? "metric";
+  if (p.bestMembers && p.bestHoldout !== null)
+    return `${name}: holdout ${formatNumber(p.bestHoldout)} (node ${p.bestNodeId}, ensemble of ${memberList(p.bestMembers)})`;
   const scores =
     p.bestHoldout !== null
       ? `${name}: holdout ${formatNumber(p.bestHoldout)} · validation ${formatNumber(p.bestMetric)}`
@@ -207,6 +210,7 @@ export function changeText(node: SolutionNode, previous: SolutionNode | null): s
 }
 
 function stageText(node: SolutionNode): string {
+  if (node.stage === "ensemble") return `ensemble of ${memberList(node.members ?? [])}`;
   return node.parentId === null ? node.stage : `${node.stage} of node ${node.parentId}`;
 }
 

@@ -51,6 +51,7 @@ export const runSchema = new Schema(
           bestNodeId: { type: Number, default: null },
           bestMetric: { type: Number, default: null },
           bestHoldout: { type: Number, default: null },
+          bestMembers: { type: [Number], default: undefined },
           metricName: { type: String, default: null },
           lowerIsBetter: { type: Boolean, default: null },
           holdoutLine: { type: String, default: null },

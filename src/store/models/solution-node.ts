@@ -9,7 +9,9 @@ export const solutionNodeSchema = new Schema(
     id: { type: Number, required: true },
     parentId: { type: Number, default: null },
     step: { type: Number, required: true },
-    stage: { type: String, enum: ["draft", "improve", "debug"], required: true },
+    stage: { type: String, enum: ["draft", "improve", "debug", "ensemble"], required: true },
+    /** An ensemble's members, the best first; absent for the other stages. */
+    members: { type: [Number], default: undefined },
     plan: { type: String, default: "" },
     code: { type: String, default: "" },
     metric: {

@@ -191,7 +191,11 @@
   function renderDetail(d) {
     var box = document.getElementById("detail");
     box.textContent = "";
-    var stage = d.parentId === null ? d.stage : `${d.stage} of node ${d.parentId}`;
+    var stage = d.members
+      ? `ensemble of nodes ${d.members.join(", ")}`
+      : d.parentId === null
+        ? d.stage
+        : `${d.stage} of node ${d.parentId}`;
     box.appendChild(el("h2", null, `Node ${d.id}${d.best ? " ★ best" : ""}`));
     box.appendChild(
       el("p", { class: "meta" }, `step ${d.step + 1} · ${stage} · ${(d.execTimeMs / 1000).toFixed(1)} s`),

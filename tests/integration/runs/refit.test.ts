@@ -55,7 +55,7 @@ with open("./working/submission.csv", "w") as f:
 
 describe("HoldoutRefitter", () => {
   it("runs the node's script on all the labelled rows and delivers its checked submission", async () => {
-    const outcome = await refitter().refit(node(4, writer()));
+    const outcome = await refitter().refit(node(4, writer()), []);
     expect(outcome).toEqual({
       ok: true,
       nodeId: 4,
@@ -69,21 +69,21 @@ describe("HoldoutRefitter", () => {
   });
 
   it("says why when the script crashes, and delivers the node's own submission", async () => {
-    const outcome = await refitter().refit(node(2, "raise SystemExit(3)\n"));
+    const outcome = await refitter().refit(node(2, "raise SystemExit(3)\n"), []);
     expect(outcome.ok).toBe(false);
     expect(outcome.note).toBe(
-      "the refit of node 2 on all 1400 labelled rows failed (it exited with code 3); its own submission is delivered",
+      "the refit of node 2 on all 1400 labelled rows failed (the script exited with code 3); its own submission is delivered",
     );
   });
 
   it("rejects a refit submission that does not match the user's sample submission", async () => {
-    const outcome = await refitter().refit(node(3, writer("ids[:10]")));
+    const outcome = await refitter().refit(node(3, writer("ids[:10]")), []);
     expect(outcome.ok).toBe(false);
     expect(outcome.note).toMatch(/^the refit of node 3 on all 1400 labelled rows failed \(.+\); its own submission/);
   });
 
   it("says so when the script writes no submission", async () => {
-    const outcome = await refitter().refit(node(5, "print('nothing')\n"));
+    const outcome = await refitter().refit(node(5, "print('nothing')\n"), []);
     expect(outcome.ok).toBe(false);
     expect(outcome.note).toContain("it wrote no submission.csv");
     expect(existsSync(join(runDir, refitDirName(5), "working", "submission.csv"))).toBe(false);

@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { silentLogger } from "../../../src/logger.ts";
+import { memberList } from "../../../src/search/journal.ts";
 import type { Executor } from "../../../src/search/types.ts";
 import { PermissionError } from "../../../src/runs/service.ts";
 import type { Store } from "../../../src/store/index.ts";
@@ -108,20 +109,22 @@ describe("runs through the queue, the store and an executor", () => {
       expect(done.progress.bestNodeId).not.toBeNull();
       const best = journal.find((n) => n.id === done.progress.bestNodeId)!;
       expect(best.metric!.lowerIsBetter).toBe(true);
-      // The house prices hold 150 of their 1,000 labelled rows out; the best node was refit on all of them, and
-      // that submission is the one kept.
+      // The house prices hold 150 of their 1,000 labelled rows out. The last step blended the best three scripts,
+      // and the blend did best on the holdout: its members were refit on all the rows and blended again, and that
+      // submission is the one kept.
       expect(started.type === "run.started" && started.holdout).toMatch(/^holding out 150 of 1000 labelled rows/);
       expect(best.holdout?.value).toBeGreaterThan(0);
+      expect(best.stage).toBe("ensemble");
+      expect(best.members).toHaveLength(3);
+      expect(best.metric!.value).toBe(best.holdout!.value);
+      const delivered = `ensemble ${best.id} refit: its members ${memberList(best.members!)} refit on all 1000 labelled rows and blended again`;
       const finished = events.at(-1)!;
       const refit = finished.type === "run.finished" ? finished.refit : null;
-      expect(refit).toMatchObject({
-        ok: true,
-        nodeId: best.id,
-        note: `node ${best.id} refit on all 1000 labelled rows`,
-      });
+      expect(refit).toMatchObject({ ok: true, nodeId: best.id, note: delivered });
       // The run record keeps both, for the card and for aide export.
       expect(done.progress.holdoutLine).toMatch(/^holding out 150 of 1000 labelled rows/);
-      expect(done.progress.delivered).toBe(`node ${best.id} refit on all 1000 labelled rows`);
+      expect(done.progress.delivered).toBe(delivered);
+      expect(done.progress.bestMembers).toEqual(best.members);
       expect(done.progress.bestHoldout).toBe(best.holdout!.value);
       const submission = await store.getSubmission(run.id, best.id);
       expect(submission?.split("\n")[0]).toBe("id,price");

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { runSearch, type SearchOptions } from "../../../src/search/loop.ts";
+import { runSearch } from "../../../src/search/loop.ts";
 import type { Action, PromptContext, RefitOutcome, Refitter, SolutionNode } from "../../../src/search/types.ts";
 import {
   fakeSearchDeps,
@@ -8,21 +8,10 @@ import {
   RecordingSink,
   ScriptedCoder,
   testBrief,
-  testLimits,
+  testSearchOptions,
 } from "../../fakes/search-fakes.ts";
 
-function options(over: Partial<SearchOptions> = {}): SearchOptions {
-  return {
-    runId: "r1",
-    brief: testBrief,
-    steps: 12,
-    parallel: 1,
-    seed: 7,
-    limits: testLimits,
-    inputDir: "/in",
-    ...over,
-  };
-}
+const options = testSearchOptions;
 
 /** Drafts: every third one crashes; improves add 0.01 to the parent's metric; debugs fix the crash. */
 const climbing = (action: Action, ctx: PromptContext): string => {

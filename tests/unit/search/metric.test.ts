@@ -64,6 +64,12 @@ describe("formatScores", () => {
     );
     expect(formatScores({ metric: null, holdout })).toBe("roc_auc: holdout 0.81235");
   });
+  it("shows an ensemble's holdout score alone: its metric is that score, it has no validation split", () => {
+    const holdout = { name: "roc_auc", value: 0.8201, lowerIsBetter: false };
+    expect(formatScores({ metric: { ...metric, value: 0.8201 }, holdout, stage: "ensemble" })).toBe(
+      "auc: holdout 0.8201",
+    );
+  });
   it("shows the validation metric alone where there is no holdout score", () => {
     expect(formatScores({ metric })).toBe("auc=0.829");
     expect(formatScores({ metric, holdout: null }, { spaced: true })).toBe("auc = 0.829");

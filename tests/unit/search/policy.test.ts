@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { Journal } from "../../../src/search/journal.ts";
-import { GreedyPolicy } from "../../../src/search/policy.ts";
+import { ENSEMBLE_DEFAULTS, ensembleMembers, GreedyPolicy, parentOfAction } from "../../../src/search/policy.ts";
 import type { Rng, SolutionNode, Stage } from "../../../src/search/types.ts";
 
 const fixedRng = (value: number): Rng => ({ next: () => value });
@@ -166,5 +166,77 @@ describe("GreedyPolicy (AIDE)", () => {
     // Once a node is ranked, unranked ones are left alone, even before the run knows its direction.
     const ranked = new Journal([...j.nodes, node(5, "draft", { metric: 0.3 })]);
     expect(policy.next(ranked, fixedRng(0.9), [], null)).toEqual({ kind: "draft" });
+  });
+});
+
+describe("GreedyPolicy: ensembles (a run with a hidden holdout)", () => {
+  const policy = new GreedyPolicy({ numDrafts: 5, debugProb: 0.5, maxDebugDepth: 3, ensemble: ENSEMBLE_DEFAULTS });
+  const judged = (n: SolutionNode, value = n.metric?.value): SolutionNode =>
+    value === undefined ? n : { ...n, holdout: { name: "acc", value, lowerIsBetter: false } };
+  /** Five judged drafts (the last, node 4, the best), then improves of it that do no better. */
+  const stalled = (improves: number) => [
+    ...fiveDrafts([0.5, 0.6, 0.7, 0.4, 0.9]).map((n) => judged(n)),
+    ...Array.from({ length: improves }, (_, k) => judged(node(5 + k, "improve", { parent: 4, metric: 0.8 - k / 100 }))),
+  ];
+  const ensembleNode = (id: number, members: number[], value = 0.85): SolutionNode => ({
+    ...judged(node(id, "ensemble", { parent: members[0], metric: value })),
+    members,
+  });
+
+  it("blends the best three by holdout once the best has not improved for `patience` steps", () => {
+    expect(policy.next(new Journal(stalled(2)), fixedRng(0.9), [], false)).toEqual({ kind: "improve", parent: 4 });
+    expect(policy.next(new Journal(stalled(3)), fixedRng(0.9), [], false)).toEqual({
+      kind: "ensemble",
+      members: [4, 5, 6],
+    });
+  });
+
+  it("ranks members by the holdout, not by the scripts' own numbers", () => {
+    // Node 0 reports 0.99 on its own split but scores 0.3 on the holdout.
+    const nodes = stalled(3).map((n) =>
+      n.id === 0 ? judged({ ...n, metric: { ...n.metric!, value: 0.99 } }, 0.3) : n,
+    );
+    expect(ensembleMembers(nodes, 3)).toEqual([4, 5, 6]);
+    expect(ensembleMembers(nodes, 10)).toEqual([4, 5, 6, 7, 2, 1, 3, 0]);
+  });
+
+  it("blends as the last step of the run, when no step is in flight", () => {
+    const j = new Journal(stalled(1));
+    expect(policy.next(j, fixedRng(0.9), [], false, 2)).toEqual({ kind: "improve", parent: 4 });
+    expect(policy.next(j, fixedRng(0.9), [], false, 1)).toEqual({ kind: "ensemble", members: [4, 5, 2] });
+    const pending = [{ id: 7, action: { kind: "improve" as const, parent: 2 } }];
+    expect(policy.next(j, fixedRng(0.9), pending, false, 1)).toEqual({ kind: "improve", parent: 4 });
+  });
+
+  it("never blends the same members twice, nor while a blend is in flight", () => {
+    const blended = new Journal([...stalled(3), ensembleNode(8, [6, 4, 5], 0.85)]);
+    // The ensemble (0.85 on the holdout) is no better than node 4 (0.9): the same three would come again.
+    expect(policy.next(blended, fixedRng(0.9), [], false, 1)).toEqual({ kind: "improve", parent: 4 });
+    const inFlight = [{ id: 8, action: { kind: "ensemble" as const, members: [4, 5, 6] } }];
+    expect(policy.next(new Journal(stalled(3)), fixedRng(0.9), inFlight, false)).toEqual({
+      kind: "improve",
+      parent: 4,
+    });
+  });
+
+  it("needs `size` judged scripts, and blends nothing without the rule or before the drafts", () => {
+    const unjudged = fiveDrafts([0.5, 0.6, 0.7, 0.4, 0.9]);
+    const fewJudged = unjudged.map((n) => (n.id < 2 ? judged(n) : n));
+    // Two judged drafts: node 1 is the best of those the holdout judged; too few to blend.
+    expect(policy.next(new Journal(fewJudged), fixedRng(0.9), [], false, 1)).toEqual({ kind: "improve", parent: 1 });
+    expect(new GreedyPolicy().next(new Journal(stalled(3)), fixedRng(0.9), [], false, 1)).toEqual({
+      kind: "improve",
+      parent: 4,
+    });
+    expect(policy.next(new Journal(stalled(3).slice(0, 4)), fixedRng(0.9), [], false, 1)).toEqual({ kind: "draft" });
+  });
+
+  it("never improves or debugs an ensemble, even the best one", () => {
+    const best = ensembleNode(8, [4, 5, 6], 0.95);
+    const broken: SolutionNode = { ...ensembleNode(9, [4, 2, 5]), buggy: true, metric: null, holdout: null };
+    const j = new Journal([...stalled(3), best, broken]);
+    expect(j.best(false)!.id).toBe(8);
+    expect(policy.next(j, fixedRng(0.1), [], false)).toEqual({ kind: "improve", parent: 4 });
+    expect(parentOfAction({ kind: "ensemble", members: [4, 5, 6] })).toBe(4);
   });
 });

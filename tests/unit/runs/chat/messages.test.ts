@@ -9,6 +9,7 @@ import {
   helpMessage,
   newBestMessage,
   runListMessage,
+  runningText,
   statusCard,
   steerAck,
   stepLine,
@@ -220,6 +221,25 @@ describe("final summary", () => {
       reason: "steps",
     });
     expect(fieldsOf(summary).Best).toBe("rmse: holdout 0.2 · validation 0.25 (lower is better), node 3");
+  });
+
+  it("shows an ensemble as the blend of its members, on the card and while it runs", () => {
+    const card = statusCard(
+      run({
+        progress: { ...run().progress, bestNodeId: 9, bestMetric: 0.18, bestHoldout: 0.18, bestMembers: [4, 2, 7] },
+      }),
+      runningText([{ nodeId: 11, action: { kind: "ensemble", members: [4, 2, 10] } }]),
+    );
+    expect(fieldsOf(card)["Best so far"]).toBe("rmse: holdout 0.18 (node 9, ensemble of #4, #2, #7)");
+    expect(fieldsOf(card)["Running now"]).toBe("step 12: blending #4, #2, #10");
+    const blend: SolutionNode = {
+      ...node(9, 0.18, { holdout: { name: "rmse", value: 0.18, lowerIsBetter: true } }),
+      stage: "ensemble",
+      parentId: 4,
+      members: [4, 2, 7],
+    };
+    expect(stepLine(blend).text).toMatch(/^Step 10 \(node 9, ensemble of #4, #2, #7\): rmse: holdout 0\.18/);
+    expect(fieldsOf(newBestMessage(blend, null, run())).Step).toBe("10 of 20 (ensemble of #4, #2, #7)");
   });
 
   it("says what was delivered: the refit on all the labelled rows, or why the node's own submission", () => {
