@@ -241,7 +241,7 @@ export function registerRunCommand(program: Command): void {
     )
     .option(
       "--out <dir>",
-      "output directory: journal.json, best_solution.py, best_submission.csv, config.json, nodes/ (default ./aide-out/<run id>)",
+      "output directory: journal.json, best_solution.py, best_submission.csv, config.json, tree.html, nodes/, ensemble_members/ when an ensemble is delivered (default ./aide-out/<run id>)",
     )
     .option("--budget <amount>", "stop cleanly when spent: tokens (200k, 1.5M) or dollars ($2.50)")
     .option("--metric <name>", "the metric the task is judged by, when the task text does not say (e.g. rmse, roc_auc)")

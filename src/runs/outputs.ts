@@ -1,8 +1,9 @@
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { isRanked } from "../search/journal.ts";
+import { isRanked, membersOf } from "../search/journal.ts";
 import type { RefitOutcome, SolutionNode, TokenUsage } from "../search/types.ts";
 import type { RunStatus } from "../store/types.ts";
+import { withFinalNewline } from "../util/text.ts";
 import { treeFileHtmlOf } from "../web/tree-file.ts";
 
 /** What a finished (or stopped) run leaves behind, as `aide run --out` and `aide export` write it. */
@@ -33,6 +34,8 @@ export const OUTPUT_FILES = {
   bestSubmission: "best_submission.csv",
   config: "config.json",
   tree: "tree.html",
+  /** Where an ensemble's member scripts are written, one file each (node_0007.py). */
+  ensembleMembers: "ensemble_members",
 } as const;
 
 /** "lower_is_better" / "higher_is_better" for a node's metric, or null when it has none or nothing told. */
@@ -113,8 +116,15 @@ export async function writeRunOutputs(args: {
 
   if (record.best) {
     const solutionPath = join(outDir, OUTPUT_FILES.bestSolution);
-    await writeFile(solutionPath, record.best.code.endsWith("\n") ? record.best.code : `${record.best.code}\n`);
+    await writeFile(solutionPath, withFinalNewline(record.best.code));
     written.push(solutionPath);
+    const members = membersOf(record.best, record.nodes);
+    if (members.length > 0) await mkdir(join(outDir, OUTPUT_FILES.ensembleMembers), { recursive: true });
+    for (const member of members) {
+      const memberPath = join(outDir, OUTPUT_FILES.ensembleMembers, `node_${String(member.id).padStart(4, "0")}.py`);
+      await writeFile(memberPath, withFinalNewline(member.code));
+      written.push(memberPath);
+    }
     const submission = await args.readSubmission(record.best);
     if (submission !== null) {
       const submissionPath = join(outDir, OUTPUT_FILES.bestSubmission);

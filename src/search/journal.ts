@@ -24,6 +24,11 @@ export function bestNode(nodes: Iterable<SolutionNode>, lowerIsBetter: boolean):
   return best;
 }
 
+/** An ensemble's member nodes among `nodes`, in its order (none for a node that is no ensemble). */
+export function membersOf(node: SolutionNode, nodes: readonly SolutionNode[]): SolutionNode[] {
+  return (node.members ?? []).flatMap((id) => nodes.find((n) => n.id === id) ?? []);
+}
+
 /** An ensemble's members as people read them: "#7, #12, #15". */
 export function memberList(members: readonly NodeId[]): string {
   return members.map((m) => `#${m}`).join(", ");

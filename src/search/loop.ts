@@ -2,7 +2,7 @@ import { ModelError, userMessageOf } from "../errors.ts";
 import type { Logger } from "../logger.ts";
 import { budgetExhausted, type Budget } from "./budget.ts";
 import { buildPromptContext, type PendingProposal, type RunBrief } from "./context.ts";
-import { isRanked, Journal, memberList } from "./journal.ts";
+import { isRanked, Journal, memberList, membersOf } from "./journal.ts";
 import {
   canonicalMetricName,
   directionOfMetricName,
@@ -254,7 +254,7 @@ export class Search {
         note: "not refit: the run was stopped; the node's own submission is delivered",
       };
     try {
-      const members = (best.members ?? []).flatMap((id) => this.journal.get(id) ?? []);
+      const members = membersOf(best, this.journal.nodes);
       return await this.deps.refit.refit(best, members, this.options.signal);
     } catch (err) {
       if (this.options.signal?.aborted) throw err;

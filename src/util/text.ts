@@ -28,3 +28,8 @@ export function replaceControlCharacters(text: string, by: string): string {
 export function capitalize(text: string): string {
   return text.charAt(0).toUpperCase() + text.slice(1);
 }
+
+/** The text ending in one newline at least (a script or file as written to disk or attached). */
+export function withFinalNewline(text: string): string {
+  return text.endsWith("\n") ? text : `${text}\n`;
+}

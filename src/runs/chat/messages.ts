@@ -3,11 +3,11 @@
  * (Block Kit, embeds) and cuts them to its limits. No I/O here.
  */
 import { RUN_OPTION_LIMITS } from "../../run-options-schema.ts";
-import { bestNode, memberList, recordedDirection } from "../../search/journal.ts";
+import { bestNode, memberList, membersOf, recordedDirection } from "../../search/journal.ts";
 import { formatNumber, formatScores } from "../../search/metric.ts";
 import type { RefitOutcome, SolutionNode, SteerCommand, StepAction } from "../../search/types.ts";
 import type { RunRecord, RunStatus } from "../../store/types.ts";
-import { capitalize, truncate } from "../../util/text.ts";
+import { capitalize, truncate, withFinalNewline } from "../../util/text.ts";
 import { formatUsage } from "../usage-text.ts";
 import type { ChatBlock, ChatButton, ChatFile, ChatMessage } from "./types.ts";
 
@@ -171,12 +171,12 @@ export function snippet(code: string, lines: number): { code: string; totalLines
   return { code: all.slice(0, Math.max(1, lines)).join("\n"), totalLines: all.length };
 }
 
-function scriptFile(node: SolutionNode): ChatFile {
+function scriptFile(node: SolutionNode, role: "best" | "member" = "best"): ChatFile {
   return {
-    name: `best_node_${node.id}.py`,
-    content: Buffer.from(node.code.endsWith("\n") ? node.code : `${node.code}\n`, "utf8"),
+    name: `${role}_node_${node.id}.py`,
+    content: Buffer.from(withFinalNewline(node.code), "utf8"),
     mime: "text/x-python",
-    title: `Best script (node ${node.id})`,
+    title: role === "best" ? `Best script (node ${node.id})` : `Ensemble member (node ${node.id})`,
   };
 }
 
@@ -341,6 +341,8 @@ export function finalSummary(input: FinalSummaryInput): ChatMessage {
   const files: ChatFile[] = [];
   if (input.chart) files.push(chartFile(run, input.chart));
   if (best) files.push(scriptFile(best));
+  // An ensemble's script blends its members' submissions: their scripts come with it.
+  if (best) for (const member of membersOf(best, journal)) files.push(scriptFile(member, "member"));
   if (best && input.submission)
     files.push({
       name: "submission.csv",

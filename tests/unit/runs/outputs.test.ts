@@ -45,4 +45,33 @@ describe("journal.json", () => {
     expect(journal.nodes[1]).toMatchObject({ unranked: reason, metric: { name: "mae", value: 0.4 } });
     expect(journal.nodes[0].unranked).toBeUndefined();
   });
+
+  it("writes an ensemble's member scripts beside its blend script", async () => {
+    dir = await mkdtemp(join(tmpdir(), "aide-outputs-"));
+    const members = [solutionNode(4, { code: "print('four')" }), solutionNode(2, { code: "print('two')\n" })];
+    const blend = {
+      ...solutionNode(7, { parentId: 4, code: "# blend of 4 and 2" }),
+      stage: "ensemble" as const,
+      members: [4, 2],
+    };
+    const nodes = [members[1]!, members[0]!, blend];
+    const record: RunRecord = {
+      runId: "r2",
+      task: "t",
+      coder: "c",
+      executor: "e",
+      lowerIsBetter: false,
+      metricName: "roc_auc",
+      best: blend,
+      nodes,
+      usage: { promptTokens: 0, completionTokens: 0, costUsd: 0 },
+      finishReason: "steps",
+      guidance: [],
+    };
+    const written = await writeRunOutputs({ outDir: dir, record, config: {}, readSubmission: async () => "id,y\n" });
+    expect(await readFile(join(dir, "best_solution.py"), "utf8")).toBe("# blend of 4 and 2\n");
+    expect(await readFile(join(dir, "ensemble_members", "node_0004.py"), "utf8")).toBe("print('four')\n");
+    expect(await readFile(join(dir, "ensemble_members", "node_0002.py"), "utf8")).toBe("print('two')\n");
+    expect(written.filter((p) => p.includes("ensemble_members"))).toHaveLength(2);
+  });
 });

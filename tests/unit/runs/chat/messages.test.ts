@@ -240,6 +240,14 @@ describe("final summary", () => {
     };
     expect(stepLine(blend).text).toMatch(/^Step 10 \(node 9, ensemble of #4, #2, #7\): rmse: holdout 0\.18/);
     expect(fieldsOf(newBestMessage(blend, null, run())).Step).toBe("10 of 20 (ensemble of #4, #2, #7)");
+    const members = [4, 2, 7].map((id) => node(id, 0.2));
+    const summary = finalSummary({ run: run(), journal: [...members, blend], best: blend, reason: "steps" });
+    expect(summary.files!.map((f) => f.name)).toEqual([
+      "best_node_9.py",
+      "member_node_4.py",
+      "member_node_2.py",
+      "member_node_7.py",
+    ]);
   });
 
   it("says what was delivered: the refit on all the labelled rows, or why the node's own submission", () => {
