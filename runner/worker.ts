@@ -179,6 +179,12 @@ export class Runner {
         guidance,
         startPaused: run.status === "paused",
         signal: controller.signal,
+        holdoutRecord: {
+          load: () => untilAnswered("holdout plan", () => store.loadHoldoutPlan(runId), runOutage),
+          save: async (json) => {
+            await untilAnswered("holdout plan", () => store.saveHoldoutPlan(runId, json), runOutage);
+          },
+        },
       });
     } catch (err) {
       if (controller.signal.aborted) {

@@ -10,7 +10,7 @@ import type { Coder, Executor, RunSink, SolutionNode, SteeringInbox } from "../s
 import { exists } from "../util/files.ts";
 import { judgedMetric } from "../search/metric-names.ts";
 import { buildDataPreview, SampleSubmissionChecker } from "../workspace/index.ts";
-import { setUpHoldout } from "./holdout-setup.ts";
+import { type HoldoutPlanRecord, setUpHoldout } from "./holdout-setup.ts";
 import { HoldoutEnsembler } from "./ensemble.ts";
 import { HoldoutRefitter } from "./refit.ts";
 import { sandboxPackages } from "./sandbox-packages.ts";
@@ -38,6 +38,8 @@ export interface ExecuteRunArgs {
    * so far, so its outputs can still be written (the journal, the best node so far, why it ended).
    */
   onFailure?: (partial: SearchResult, error: unknown) => Promise<void>;
+  /** Keeps the run's holdout plan with its record (the runner's store), so any worker resuming it hides the same rows. */
+  holdoutRecord?: HoldoutPlanRecord;
 }
 
 /**
@@ -56,6 +58,7 @@ export async function executeRun(args: ExecuteRunArgs): Promise<SearchResult> {
     metric: judgedMetric(args.task, args.metricHint).name,
     seed: config.search.seed,
     journal: args.resumeFrom ?? [],
+    ...(args.holdoutRecord ? { record: args.holdoutRecord } : {}),
     logger: args.logger,
   });
   const inputDir = holdout.scriptsInputDir;

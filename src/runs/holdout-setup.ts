@@ -32,7 +32,15 @@ export interface HoldoutSetupArgs {
   seed: number;
   /** The run's nodes so far (a resumed run): the metric they were scored with stays the run's. */
   journal: readonly SolutionNode[];
+  /** Where the run's record keeps the plan beside the run directory (the runner's store), for any worker. */
+  record?: HoldoutPlanRecord;
   logger: Logger;
+}
+
+/** A run's plan kept with its record, as JSON: the first one saved stays. */
+export interface HoldoutPlanRecord {
+  load(): Promise<string | null>;
+  save(json: string): Promise<void>;
 }
 
 export interface HoldoutSetup {
@@ -59,7 +67,10 @@ export async function setUpHoldout(args: HoldoutSetupArgs): Promise<HoldoutSetup
   return { plan, scriptsInputDir: viewDir, judge, line };
 }
 
-/** The plan the run recorded (its input directory as it is now), else a new one, recorded. */
+/**
+ * The plan the run recorded (its input directory as it is now): in the run directory, else in the run's record (a
+ * run resumed on another worker), else a new one; kept in both.
+ */
 async function recordedOrNewPlan(args: HoldoutSetupArgs, inputDir: string): Promise<HoldoutPlan> {
   const file = join(args.runDir, HOLDOUT_PLAN_FILE);
   let text: string | null = null;
@@ -68,14 +79,15 @@ async function recordedOrNewPlan(args: HoldoutSetupArgs, inputDir: string): Prom
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
   }
-  if (text !== null) {
-    const recorded = parseHoldoutPlan(JSON.parse(text));
-    return recorded.on ? { ...recorded, inputDir } : recorded;
-  }
+  text ??= (await args.record?.load()) ?? null;
   const plan: HoldoutPlan =
-    args.share === null
-      ? { on: false, version: 1, reason: "turned off for this run" }
-      : await planHoldout(inputDir, { share: args.share, metric: args.metric, seed: args.seed });
-  await writeFile(file, JSON.stringify(plan));
-  return plan;
+    text !== null
+      ? parseHoldoutPlan(JSON.parse(text))
+      : args.share === null
+        ? { on: false, version: 1, reason: "turned off for this run" }
+        : await planHoldout(inputDir, { share: args.share, metric: args.metric, seed: args.seed });
+  const json = JSON.stringify(plan);
+  await writeFile(file, json);
+  await args.record?.save(json);
+  return plan.on ? { ...plan, inputDir } : plan;
 }

@@ -6,6 +6,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { readFile, stat } from "node:fs/promises";
+import { gunzipSync, gzipSync } from "node:zlib";
 import mongoose, { type Connection, type UpdateQuery } from "mongoose";
 import { AideError } from "../errors.ts";
 import type { Logger } from "../logger.ts";
@@ -17,6 +18,7 @@ import { type SolutionNodeDoc, solutionNodeModel } from "./models/solution-node.
 import { type CounterDoc, counterModel, type SteerMessageDoc, steerMessageModel } from "./models/steer-message.ts";
 import { type ThreadBindingDoc, threadBindingModel } from "./models/thread-binding.ts";
 import { MAX_STORED_SUBMISSION_BYTES, type SubmissionDoc, submissionModel } from "./models/submission.ts";
+import { type HoldoutPlanDoc, holdoutPlanModel, MAX_STORED_PLAN_BYTES } from "./models/holdout-plan.ts";
 import type {
   ListRunsQuery,
   NewRun,
@@ -122,6 +124,7 @@ export class Store {
   private readonly counters: ReturnType<typeof counterModel>;
   private readonly bindings: ReturnType<typeof threadBindingModel>;
   private readonly submissions: ReturnType<typeof submissionModel>;
+  private readonly holdoutPlans: ReturnType<typeof holdoutPlanModel>;
 
   constructor(connection: Connection, logger: Logger) {
     this.connection = connection;
@@ -132,6 +135,7 @@ export class Store {
     this.counters = counterModel(connection);
     this.bindings = threadBindingModel(connection);
     this.submissions = submissionModel(connection);
+    this.holdoutPlans = holdoutPlanModel(connection);
   }
 
   /** Creates the declared indexes (idempotent). Failures are logged: lookups still work, only slower. */
@@ -449,6 +453,30 @@ export class Store {
         if (!isDuplicateKey(err)) throw err;
       });
     return true;
+  }
+
+  /**
+   * Keeps a run's holdout plan (its JSON) with the run's record; the first one kept stays (a run's plan never
+   * changes). Returns false, storing nothing, when it is too large even gzipped.
+   */
+  async saveHoldoutPlan(runId: string, json: string): Promise<boolean> {
+    const gzippedJson = gzipSync(json).toString("base64");
+    if (gzippedJson.length > MAX_STORED_PLAN_BYTES) {
+      this.logger.warn({ runId, bytes: gzippedJson.length }, "holdout plan too large to keep in MongoDB");
+      return false;
+    }
+    await this.holdoutPlans
+      .updateOne({ _id: runId }, { $setOnInsert: { gzippedJson, createdAt: new Date() } }, { upsert: true })
+      .catch((err: unknown) => {
+        if (!isDuplicateKey(err)) throw err;
+      });
+    return true;
+  }
+
+  /** A run's kept holdout plan (its JSON), or null. */
+  async loadHoldoutPlan(runId: string): Promise<string | null> {
+    const doc = await this.holdoutPlans.findById(runId).lean<HoldoutPlanDoc>();
+    return doc ? gunzipSync(Buffer.from(doc.gzippedJson, "base64")).toString("utf8") : null;
   }
 
   /** A node's kept submission, or null. */

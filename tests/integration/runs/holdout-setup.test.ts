@@ -110,6 +110,48 @@ describe("the run's hidden holdout", () => {
     expect(JSON.parse(await readFile(join(runDir, HOLDOUT_PLAN_FILE), "utf8")).hidden).toEqual(first.hidden);
   });
 
+  it("hides the same rows on another worker, from the plan kept with the run's record", async () => {
+    let kept: string | null = null;
+    const record = {
+      load: async () => kept,
+      save: async (json: string) => {
+        kept ??= json;
+      },
+    };
+    const first = await setUpHoldout({
+      inputDir: INPUT,
+      runDir,
+      share: 0.15,
+      metric: "auc",
+      seed: 7,
+      journal: [],
+      record,
+      logger,
+    });
+    expect(kept).not.toBeNull();
+    // Another worker: an empty run directory, another seed and share asked; the record decides.
+    const elsewhere = await mkdtemp(join(tmpdir(), "aide-holdout-elsewhere-"));
+    try {
+      const again = await setUpHoldout({
+        inputDir: INPUT,
+        runDir: elsewhere,
+        share: 0.3,
+        metric: "auc",
+        seed: 99,
+        journal: [],
+        record,
+        logger,
+      });
+      expect((again.plan as ActiveHoldoutPlan).hidden).toEqual((first.plan as ActiveHoldoutPlan).hidden);
+      expect(again.line).toBe(first.line);
+      expect(JSON.parse(await readFile(join(elsewhere, HOLDOUT_PLAN_FILE), "utf8")).hidden).toEqual(
+        (first.plan as ActiveHoldoutPlan).hidden,
+      );
+    } finally {
+      await rm(elsewhere, { recursive: true, force: true });
+    }
+  });
+
   it("without a holdout the scripts read the user's input and the format alone is judged", async () => {
     const setup = await setUp(null);
     expect(setup.plan.on).toBe(false);

@@ -178,6 +178,10 @@ describe("runs through the queue, the store and an executor", () => {
     const done = await store.requireRun(run.id);
     expect(done.status).toBe("finished");
     expect(done.progress.nodes).toBe(7);
+    // The second worker, with a data directory of its own, hid the rows the first one kept with the run.
+    const kept = JSON.parse((await store.loadHoldoutPlan(run.id))!);
+    expect(kept).toMatchObject({ on: true, counts: { labelledRows: 1400 } });
+    expect(kept.hidden).toHaveLength(210);
   }, 300_000);
 
   it("applies steering during a run: guidance, pause and resume, refusals, and stop with the best delivered", async () => {

@@ -416,3 +416,17 @@ describe("submissions", () => {
     expect(await store.getSubmission(run.id, 3)).toBe("id,y\n1,0.9\n");
   });
 });
+
+describe("holdout plans", () => {
+  it("keeps a run's plan with its record, the first one kept staying", async () => {
+    const run = await store.createRun(newRun());
+    expect(await store.loadHoldoutPlan(run.id)).toBeNull();
+    const plan = JSON.stringify({
+      on: true,
+      hidden: Array.from({ length: 2000 }, (_, row) => ({ row, id: `h${row}` })),
+    });
+    expect(await store.saveHoldoutPlan(run.id, plan)).toBe(true);
+    expect(await store.saveHoldoutPlan(run.id, JSON.stringify({ on: false }))).toBe(true);
+    expect(await store.loadHoldoutPlan(run.id)).toBe(plan);
+  });
+});
