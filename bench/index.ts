@@ -18,7 +18,9 @@ import {
 } from "./overhead.ts";
 import { chatDeployment } from "./chat.ts";
 import { cliStartup } from "./cli.ts";
-import { listTasks, scoreTask, type TaskScore } from "./task-scores.ts";
+import { scoreTask, type TaskScore } from "./task-scores.ts";
+import { listTasks } from "./task-run.ts";
+import { holdoutMarkdown, holdoutTask, type HoldoutRow } from "./holdout-selection.ts";
 import { eventLatency, executorStepMs, stepsPerMinute } from "./service.ts";
 import { DockerExecutor } from "../runner/executors/docker.ts";
 import { silentLogger } from "../src/logger.ts";
@@ -292,9 +294,19 @@ function targetsMarkdown(): string {
   ].join("\n");
 }
 
+interface BenchOptions {
+  tasks: string;
+  steps: string;
+  seed: string;
+  seeds: string;
+  taskFilter?: string;
+  only?: string;
+  write?: string;
+}
+
 const program = new Command("bench")
   .description(
-    "Benchmarks: offline coder scores on ../shared/tasks, orchestration and executor overhead, runner service, the aide command's start-up, chat deployment.",
+    "Benchmarks: offline coder scores on ../shared/tasks, delivering by the hidden holdout or by validation, orchestration and executor overhead, runner service, the aide command's start-up, chat deployment.",
   )
   .option(
     "--tasks <dir>",
@@ -302,10 +314,12 @@ const program = new Command("bench")
     `${ROOT}../shared/tasks`,
   )
   .option("--steps <n>", "steps per task", "20")
-  .option("--seed <n>", "search seed", "0")
-  .option("--only <part>", "run some parts, comma-separated: scores, overhead, service, cli, chat")
+  .option("--seed <n>", "search seed (scores)", "0")
+  .option("--seeds <n>", "seeds per task and way, 0 to n-1 (holdout)", "3")
+  .option("--task-filter <names>", "only the tasks so named (folder names, comma-separated), for scores and holdout")
+  .option("--only <part>", "run some parts, comma-separated: scores, holdout, overhead, service, cli, chat")
   .option("--write <file>", "also write the results as markdown to this file (e.g. docs/benchmarks.md)")
-  .action(async (opts: { tasks: string; steps: string; seed: string; only?: string; write?: string }) => {
+  .action(async (opts: BenchOptions) => {
     const steps = Number(opts.steps),
       seed = Number(opts.seed);
     const parts: string[] = [
@@ -316,8 +330,9 @@ const program = new Command("bench")
     ];
     const only = opts.only?.split(",");
     const runs = (part: string) => !only || only.includes(part);
+    const names = opts.taskFilter?.split(",");
     if (runs("scores")) {
-      const tasks = listTasks(opts.tasks);
+      const tasks = listTasks(opts.tasks, names);
       if (tasks.length === 0) process.stdout.write(`No benchmark tasks under ${opts.tasks}; skipping the scores.\n`);
       const scores: TaskScore[] = [];
       for (const dir of tasks) {
@@ -345,6 +360,15 @@ const program = new Command("bench")
       parts.push(await run(), "");
       process.stdout.write(`  done in ${((performance.now() - t) / 1000).toFixed(0)} s\n`);
     };
+    await section("holdout", "delivering by the hidden holdout or by validation (offline coder)", async () => {
+      const rows: HoldoutRow[] = [];
+      // The benchmark tasks and the bundled examples with answers.
+      for (const dir of [...listTasks(opts.tasks, names), ...listTasks(`${ROOT}examples`, names)]) {
+        process.stdout.write(`holdout on and off: ${dir} ...\n`);
+        rows.push(await holdoutTask(dir, steps, Number(opts.seeds), (line) => process.stdout.write(`${line}\n`)));
+      }
+      return holdoutMarkdown(rows, steps, Number(opts.seeds));
+    });
     await section("overhead", "orchestration and executor overhead (cold, warm, fresh python)", overheadMarkdown);
     await section("service", "runner service (parallel steps, docker, event stream)", serviceMarkdown);
     await section("cli", "the aide command, compiled and through tsx (--help, run --help, start-up memory)", () =>
