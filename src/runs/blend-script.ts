@@ -3,6 +3,8 @@
  * row by row on the id column, so that the blend the harness judged is one a person can read and run again. The
  * harness runs this very script (src/runs/ensemble.ts): there is no second implementation of the blend.
  */
+import { memberList } from "../search/journal.ts";
+import { paddedNodeId } from "../search/step.ts";
 import type { NodeId } from "../search/types.ts";
 
 /** How a prediction column is blended: the mean of the members' numbers, or the label most members predict. */
@@ -18,14 +20,14 @@ export interface BlendSpec {
 
 /** The file a member's submission is read from, relative to the blend's input directory. */
 export function memberFileName(member: NodeId): string {
-  return `${String(member).padStart(4, "0")}.csv`;
+  return `${paddedNodeId(member)}.csv`;
 }
 
 const py = (value: unknown): string => JSON.stringify(value);
 
 /** The blend as a Python script that reads `./input/<member>.csv` and writes `./working/submission.csv`. */
 export function blendScript(spec: BlendSpec): string {
-  const members = spec.members.map((m) => `#${m}`).join(", ");
+  const members = memberList(spec.members);
   const rules = spec.rules.map((r) => `    ${py(r.column)}: ${py(r.rule)},`).join("\n");
   return `"""Ensemble of nodes ${members} (the best first), blended with equal weights.
 

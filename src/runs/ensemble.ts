@@ -9,7 +9,14 @@ import { join } from "node:path";
 import type { Logger } from "../logger.ts";
 import { memberList } from "../search/journal.ts";
 import { formatNumber } from "../search/metric.ts";
-import { executionProblem, NO_USAGE, nodeDirName, SUBMISSION_FILE, type StepLimits } from "../search/step.ts";
+import {
+  executionProblem,
+  NO_USAGE,
+  nodeDirName,
+  SUBMISSION_FILE,
+  type StepLimits,
+  wasKilled,
+} from "../search/step.ts";
 import { truncateForPrompt } from "../search/output.ts";
 import type {
   Clock,
@@ -151,7 +158,7 @@ export class HoldoutEnsembler implements Ensembler {
       execTimeMs: result?.durationMs ?? 0,
       exitCode: result?.exitCode ?? null,
       timedOut: result?.timedOut ?? false,
-      killed: !!result && (result.outOfMemory || result.signal !== null || !!result.limitExceeded),
+      killed: !!result && wasKilled(result),
       output: truncateForPrompt(result?.output ?? ""),
       submissionOk: problem === null,
       submissionPath: verdict?.separated ? separateRel : blend.problem ? null : `${nodeRel}/working/${SUBMISSION_FILE}`,

@@ -79,7 +79,9 @@ async function recordedOrNewPlan(args: HoldoutSetupArgs, inputDir: string): Prom
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
   }
-  text ??= (await args.record?.load()) ?? null;
+  // A plan read from the run's record is kept there already: only the run directory needs it.
+  const kept = text === null ? ((await args.record?.load()) ?? null) : null;
+  text ??= kept;
   const plan: HoldoutPlan =
     text !== null
       ? parseHoldoutPlan(JSON.parse(text))
@@ -88,6 +90,6 @@ async function recordedOrNewPlan(args: HoldoutSetupArgs, inputDir: string): Prom
         : await planHoldout(inputDir, { share: args.share, metric: args.metric, seed: args.seed });
   const json = JSON.stringify(plan);
   await writeFile(file, json);
-  await args.record?.save(json);
+  if (kept === null) await args.record?.save(json);
   return plan.on ? { ...plan, inputDir } : plan;
 }

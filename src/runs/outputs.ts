@@ -1,6 +1,7 @@
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { isRanked, membersOf } from "../search/journal.ts";
+import { paddedNodeId } from "../search/step.ts";
 import type { RefitOutcome, SolutionNode, TokenUsage } from "../search/types.ts";
 import type { RunStatus } from "../store/types.ts";
 import { withFinalNewline } from "../util/text.ts";
@@ -121,7 +122,7 @@ export async function writeRunOutputs(args: {
     const members = membersOf(record.best, record.nodes);
     if (members.length > 0) await mkdir(join(outDir, OUTPUT_FILES.ensembleMembers), { recursive: true });
     for (const member of members) {
-      const memberPath = join(outDir, OUTPUT_FILES.ensembleMembers, `node_${String(member.id).padStart(4, "0")}.py`);
+      const memberPath = join(outDir, OUTPUT_FILES.ensembleMembers, `node_${paddedNodeId(member.id)}.py`);
       await writeFile(memberPath, withFinalNewline(member.code));
       written.push(memberPath);
     }

@@ -9,7 +9,7 @@ import { mkdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Logger } from "../logger.ts";
 import { memberList } from "../search/journal.ts";
-import { executionProblem, SUBMISSION_FILE, type StepLimits } from "../search/step.ts";
+import { executionProblem, paddedNodeId, SUBMISSION_FILE, type StepLimits } from "../search/step.ts";
 import type { Executor, NodeId, RefitOutcome, Refitter, SolutionNode, SubmissionChecker } from "../search/types.ts";
 import { exists } from "../util/files.ts";
 import { runBlend } from "./ensemble.ts";
@@ -29,7 +29,7 @@ export interface RefitOptions {
 
 /** The refit's node directory, relative to the run directory (beside the nodes, so executors treat it as one). */
 export function refitDirName(nodeId: number): string {
-  return `nodes/refit-${String(nodeId).padStart(4, "0")}`;
+  return `nodes/refit-${paddedNodeId(nodeId)}`;
 }
 
 /** One script's refit: its submission (relative to the run directory), or why there is none. */

@@ -17,9 +17,14 @@ import type {
   TokenUsage,
 } from "./types.ts";
 
+/** A node's id as its files are named: four digits at least ("0007"). */
+export function paddedNodeId(id: NodeId): string {
+  return String(id).padStart(4, "0");
+}
+
 /** Where a node's files live, relative to the run directory. Kept here so journal paths stay portable. */
 export function nodeDirName(id: NodeId): string {
-  return `nodes/${String(id).padStart(4, "0")}`;
+  return `nodes/${paddedNodeId(id)}`;
 }
 
 export const SUBMISSION_FILE = "submission.csv";
@@ -51,6 +56,11 @@ export function executionProblem(result: ExecutionResult, limits: StepLimits): s
   if (result.signal) return `the script was killed by ${result.signal}`;
   if (result.exitCode !== 0) return `the script exited with code ${result.exitCode}`;
   return null;
+}
+
+/** Whether a limit other than time (memory, output, disk) or a signal ended the script. */
+export function wasKilled(result: ExecutionResult): boolean {
+  return result.outOfMemory || result.signal !== null || !!result.limitExceeded;
 }
 
 /** A finished step before the run has fixed the metric's direction. */
@@ -212,7 +222,7 @@ export async function runStep(args: {
     execTimeMs: result.durationMs,
     exitCode: result.exitCode,
     timedOut: result.timedOut,
-    killed: result.outOfMemory || result.signal !== null || !!result.limitExceeded,
+    killed: wasKilled(result),
     output,
     submissionOk: written && submissionProblem === null,
     submissionPath: written ? submissionRel : null,

@@ -68,7 +68,7 @@ function bestText(run: RunRecord): string {
   const p = run.progress;
   if (p.bestNodeId === null || p.bestMetric === null) return "none yet";
   const name = p.metricName ?? "metric";
-  if (p.bestMembers && p.bestHoldout !== null)
+  if (p.bestMembers?.length && p.bestHoldout !== null)
     return `${name}: holdout ${formatNumber(p.bestHoldout)} (node ${p.bestNodeId}, ensemble of ${memberList(p.bestMembers)})`;
   const scores =
     p.bestHoldout !== null
