@@ -80,6 +80,15 @@ async function member(
   return { ...solutionNode(id, { metric: 0.7 }), holdout: verdict.holdout };
 }
 
+/** A loan-default member that predicts `value` for every row. */
+const constantMember = (setup: Awaited<ReturnType<typeof holdoutOn>>, ids: string[], id: number, value: number) =>
+  member(
+    setup,
+    id,
+    ids.map((x) => `${x},${value}`),
+    "id,default",
+  );
+
 describe("HoldoutEnsembler", () => {
   it("blends probabilities by their mean with a script it runs, and judges the blend on the holdout", async () => {
     const setup = await holdoutOn("loan-default", "auc");
@@ -181,19 +190,9 @@ describe("HoldoutEnsembler", () => {
   it("makes a buggy ensemble that says why when a member does not predict the same rows", async () => {
     const setup = await holdoutOn("loan-default", "auc");
     const ids = await scriptIds(setup, "id");
-    const good = await member(
-      setup,
-      1,
-      ids.map((x) => `${x},0.5`),
-      "id,default",
-    );
-    const other = await member(
-      setup,
-      2,
-      ids.map((x) => `${x},0.4`),
-      "id,default",
-    );
-    // The third member's file lost its last rows since it was judged.
+    const good = await constantMember(setup, ids, 1, 0.5);
+    const other = await constantMember(setup, ids, 2, 0.4);
+    // The second member's file lost its last rows since it was judged.
     await writeFile(
       join(runDir, nodeDirName(2), "working", "submission.csv"),
       `id,default\n${ids
@@ -210,18 +209,8 @@ describe("HoldoutEnsembler", () => {
   it("makes a buggy ensemble, without running anything, when a member's submission is gone (resumed elsewhere)", async () => {
     const setup = await holdoutOn("loan-default", "auc");
     const ids = await scriptIds(setup, "id");
-    const kept = await member(
-      setup,
-      1,
-      ids.map((x) => `${x},0.5`),
-      "id,default",
-    );
-    const gone = await member(
-      setup,
-      2,
-      ids.map((x) => `${x},0.4`),
-      "id,default",
-    );
+    const kept = await constantMember(setup, ids, 1, 0.5);
+    const gone = await constantMember(setup, ids, 2, 0.4);
     await rm(join(runDir, nodeDirName(2)), { recursive: true, force: true });
     const node = await ensembler(setup).blend(5, [kept, gone]);
     expect(node).toMatchObject({ buggy: true, holdout: null, exitCode: null, execTimeMs: 0, members: [1, 2] });
@@ -246,21 +235,11 @@ with open("./working/submission.csv", "w") as f:
     const ids = await scriptIds(setup, "id");
     const members = [
       {
-        ...(await member(
-          setup,
-          1,
-          ids.map((x) => `${x},0.2`),
-          "id,default",
-        )),
+        ...(await constantMember(setup, ids, 1, 0.2)),
         code: writer(0.2),
       },
       {
-        ...(await member(
-          setup,
-          2,
-          ids.map((x) => `${x},0.6`),
-          "id,default",
-        )),
+        ...(await constantMember(setup, ids, 2, 0.6)),
         code: writer(0.6),
       },
     ];
