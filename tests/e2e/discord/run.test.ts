@@ -95,7 +95,8 @@ describe("Discord: /aide from the slash command to the final summary", () => {
     const best = d.botMessages(thread.id).filter((m) => /New best: node 0/.test(textOf(m)));
     expect(best.length).toBeGreaterThanOrEqual(1);
     const bestText = best.map((m) => m.content).join("\n");
-    expect(bestText).toMatch(/roc_auc = 0\.\d+/);
+    // The attached data holds rows out: the holdout score stands beside the script's own validation number.
+    expect(bestText).toMatch(/roc_auc: holdout 0\.\d+ · validation 0\.\d+/);
     expect(bestText).toMatch(/\*\*Plan:\*\*/);
     expect(bestText).toContain("```python");
     for (const m of best) expect(m.content.length).toBeLessThanOrEqual(2000);

@@ -218,7 +218,13 @@ describe("chat bridge and controller with a real run", () => {
     );
     const done = await store.requireRun(run!.id);
     expect(done.status).toBe("stopped");
-    expect(summary.text).toMatch(new RegExp(`^Run ${run!.id} was stopped\\. Best: roc_auc = `, "i"));
+    // Loan-default holds rows out: the best is shown by its holdout score beside its own validation number.
+    expect(summary.text).toMatch(
+      new RegExp(
+        `^Run ${run!.id} was stopped\\. Best: roc_auc: holdout [\\d.]+ · validation [\\d.]+ \\(higher is better\\), node \\d+\\.$`,
+        "i",
+      ),
+    );
     expect(summary.files!.map((f) => f.name)).toEqual([
       `aide_${run!.id}_metric.png`,
       `best_node_${done.progress.bestNodeId}.py`,
