@@ -1,4 +1,5 @@
 import { isBetter } from "./metric.ts";
+import { rankBySelection } from "./selection.ts";
 import type { NodeId, SolutionNode } from "./types.ts";
 
 /** Whether a node takes part in the ranking: it worked, reported a metric, and that metric is the run's. */
@@ -8,19 +9,18 @@ export function isRanked(node: SolutionNode): boolean {
 
 /**
  * The best ranked node of `nodes` under a direction; ties go to the one that comes first. Where ranked nodes carry
- * holdout scores, those decide (in their own direction) among the nodes that have one: they are the one
- * consistent judgement of a run; the scripts' own validation numbers decide only where there are none.
+ * holdout scores, their selection scores decide among the nodes that have one (src/search/selection.ts: the
+ * holdout score, weighed with the script's own validation number where the two agree); the scripts' own
+ * validation numbers alone decide only where there are none.
  */
 export function bestNode(nodes: Iterable<SolutionNode>, lowerIsBetter: boolean): SolutionNode | null {
-  const ranked = [...nodes].filter((n) => isRanked(n) && Number.isFinite(n.metric!.value));
-  const judged = ranked.filter((n) => n.holdout && Number.isFinite(n.holdout.value));
+  const all = [...nodes];
+  const judged = rankBySelection(all);
+  if (judged.length > 0) return judged[0]!;
   let best: SolutionNode | null = null;
-  if (judged.length > 0) {
-    for (const node of judged)
-      if (!best || isBetter(node.holdout!.value, best.holdout!.value, node.holdout!.lowerIsBetter)) best = node;
-    return best;
-  }
-  for (const node of ranked) if (!best || isBetter(node.metric!.value, best.metric!.value, lowerIsBetter)) best = node;
+  for (const node of all)
+    if (isRanked(node) && Number.isFinite(node.metric!.value))
+      if (!best || isBetter(node.metric!.value, best.metric!.value, lowerIsBetter)) best = node;
   return best;
 }
 

@@ -1,6 +1,6 @@
 import { choose } from "./rng.ts";
-import { bestNode, isRanked, type Journal } from "./journal.ts";
-import { isBetter } from "./metric.ts";
+import { bestNode, type Journal } from "./journal.ts";
+import { rankBySelection } from "./selection.ts";
 import type { EnsembleAction, NodeId, Rng, SolutionNode, StepAction } from "./types.ts";
 
 /** A step that has started but not finished; policies see them so parallel steps do not collide. */
@@ -132,19 +132,28 @@ function scripts(nodes: readonly SolutionNode[]): SolutionNode[] {
 }
 
 /**
- * The ids of the best `size` working scripts by their holdout scores, the best first (ties: the earlier node);
- * fewer when fewer have one. Equal weights for them all: weights fitted to the holdout would overfit it.
+ * The ids of `size` working scripts to blend, the best first by their selection scores (ties: the earlier node):
+ * the best of each design first (a design is a draft and what was built on it), so that the blend mixes models
+ * that err differently, then the next best of any design while fewer designs have one; fewer when fewer scripts
+ * have a holdout score. Equal weights for them all: weights fitted to the holdout would overfit it.
  */
 export function ensembleMembers(nodes: readonly SolutionNode[], size: number): NodeId[] {
-  const judged = scripts(nodes).filter((n) => isRanked(n) && n.holdout && Number.isFinite(n.holdout.value));
-  const sorted = [...judged].sort((a, b) => {
-    const x = a.holdout!;
-    const y = b.holdout!;
-    if (isBetter(x.value, y.value, x.lowerIsBetter)) return -1;
-    if (isBetter(y.value, x.value, x.lowerIsBetter)) return 1;
-    return a.id - b.id;
+  const ranked = rankBySelection(scripts(nodes));
+  const byId = new Map(nodes.map((n) => [n.id, n] as const));
+  const designOf = (node: SolutionNode): NodeId => {
+    let n = node;
+    while (n.parentId !== null && byId.has(n.parentId)) n = byId.get(n.parentId)!;
+    return n.id;
+  };
+  const designs = new Set<NodeId>();
+  const firsts = ranked.filter((n) => {
+    const design = designOf(n);
+    if (designs.has(design)) return false;
+    designs.add(design);
+    return true;
   });
-  return sorted.slice(0, size).map((n) => n.id);
+  const rest = ranked.filter((n) => !firsts.includes(n));
+  return [...firsts, ...rest].slice(0, size).map((n) => n.id);
 }
 
 function memberKey(members: readonly NodeId[]): string {

@@ -42,6 +42,11 @@ export interface HoldoutScore {
   name: string;
   value: number;
   lowerIsBetter: boolean;
+  /**
+   * The score's bootstrap standard error over the held-out rows (absent in journals written before it was
+   * kept): how much of a difference between two nodes' holdout scores is noise.
+   */
+  stdError?: number;
 }
 
 export interface TokenUsage {

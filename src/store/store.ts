@@ -694,7 +694,14 @@ function toNode(d: SolutionNodeDoc): SolutionNode {
       ? { name: d.metric.name!, value: d.metric.value!, lowerIsBetter: d.metric.lowerIsBetter ?? null }
       : null,
     ...(d.holdout
-      ? { holdout: { name: d.holdout.name, value: d.holdout.value, lowerIsBetter: !!d.holdout.lowerIsBetter } }
+      ? {
+          holdout: {
+            name: d.holdout.name,
+            value: d.holdout.value,
+            lowerIsBetter: !!d.holdout.lowerIsBetter,
+            ...(typeof d.holdout.stdError === "number" ? { stdError: d.holdout.stdError } : {}),
+          },
+        }
       : {}),
     ...(d.members && d.members.length > 0 ? { members: [...d.members] } : {}),
     unranked: d.unranked ?? null,

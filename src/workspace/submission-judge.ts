@@ -8,7 +8,7 @@
 import { writeFile } from "node:fs/promises";
 import type { HoldoutScore, SubmissionChecker, SubmissionJudge, SubmissionVerdict } from "../search/types.ts";
 import { DataError } from "../errors.ts";
-import { type ActiveHoldoutPlan, scoreHidden, splitSubmission } from "./holdout/index.ts";
+import { type ActiveHoldoutPlan, scoreHiddenWithError, splitSubmission } from "./holdout/index.ts";
 import { metricByName, type MetricDefinition } from "./metrics/index.ts";
 
 /** Checks the format only: the judge of a run without a holdout. */
@@ -64,8 +64,8 @@ export class HoldoutJudge implements SubmissionJudge {
     if (!metric) return { problem: null, holdout: null, separated: true };
     let holdout: HoldoutScore;
     try {
-      const value = scoreHidden(this.options.plan, split.hidden, metric.name);
-      holdout = { name: metric.name, value, lowerIsBetter: metric.lowerIsBetter };
+      const { value, stdError } = scoreHiddenWithError(this.options.plan, split.hidden, metric.name);
+      holdout = { name: metric.name, value, lowerIsBetter: metric.lowerIsBetter, stdError };
     } catch (err) {
       if (!(err instanceof DataError)) throw err;
       const why = err.userMessage.replace(/held-out rows?/g, "test rows");

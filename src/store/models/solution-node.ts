@@ -25,7 +25,12 @@ export const solutionNodeSchema = new Schema(
     /** The node's score on the run's hidden holdout, or null (no holdout, or not scored). */
     holdout: {
       type: new Schema(
-        { name: { type: String, required: true }, value: { type: Number, required: true }, lowerIsBetter: Boolean },
+        {
+          name: { type: String, required: true },
+          value: { type: Number, required: true },
+          lowerIsBetter: Boolean,
+          stdError: { type: Number, default: null },
+        },
         { _id: false, id: false },
       ),
       default: null,

@@ -12,4 +12,9 @@ export {
   planHoldout,
 } from "./plan.ts";
 export { writeHoldoutView } from "./view.ts";
-export { type HiddenPrediction, scoreHidden, splitSubmission } from "./split.ts";
+export {
+  type HiddenPrediction,
+  scoreHidden,
+  scoreHiddenWithError,
+  splitSubmission,
+} from "./split.ts";

@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { DataError } from "../../errors.ts";
 import { type ClassProbabilities, type Label, scoreMetric, metricByName } from "../metrics/index.ts";
 import { delimiterFor, formatCsvRecord, iterateCsvFast, parseNumber } from "../csv.ts";
+import { seededRng } from "../../search/rng.ts";
 import { valueKey } from "./ids.ts";
 import { type ActiveHoldoutPlan, listNames } from "./plan.ts";
 
@@ -103,6 +104,19 @@ export async function splitSubmission(submissionPath: string, plan: ActiveHoldou
   };
 }
 
+/** The draws of the bootstrap behind a holdout score's standard error. */
+export const BOOTSTRAP_DRAWS = 200;
+
+/** A holdout score and how far it would move on other rows like these. */
+export interface HiddenScore {
+  value: number;
+  /**
+   * The score's standard error: the spread of the score over `BOOTSTRAP_DRAWS` resamples of the held-out rows
+   * (with replacement, seeded, so it replays); 0 for a score that no resample moves.
+   */
+  stdError: number;
+}
+
 /**
  * The hidden rows' score: their predictions against the held-out answers, with the plan's metric (or `metric`,
  * where the plan names none). Labels or numbers are scored per target column (several columns: the mean of their
@@ -115,6 +129,44 @@ export function scoreHidden(
   hidden: readonly HiddenPrediction[],
   metric: string | null = plan.metric,
 ): number {
+  const { score, size } = hiddenScorer(plan, hidden, metric);
+  return score(Array.from({ length: size }, (_, i) => i));
+}
+
+/**
+ * The hidden rows' score as `scoreHidden` gives it, with its bootstrap standard error. A resample the metric
+ * cannot score (one class only, for ROC AUC) is drawn again, up to a bound; too few scorable draws give 0.
+ */
+export function scoreHiddenWithError(
+  plan: ActiveHoldoutPlan,
+  hidden: readonly HiddenPrediction[],
+  metric: string | null = plan.metric,
+): HiddenScore {
+  const { score, size } = hiddenScorer(plan, hidden, metric);
+  const value = score(Array.from({ length: size }, (_, i) => i));
+  const rng = seededRng(`holdout-bootstrap-${size}`);
+  const draws: number[] = [];
+  for (let attempt = 0; attempt < BOOTSTRAP_DRAWS * 2 && draws.length < BOOTSTRAP_DRAWS; attempt++) {
+    const sample = Array.from({ length: size }, () => Math.floor(rng.next() * size));
+    try {
+      const x = score(sample);
+      if (Number.isFinite(x)) draws.push(x);
+    } catch {
+      // A resample this metric cannot score; another is drawn.
+    }
+  }
+  if (draws.length < BOOTSTRAP_DRAWS / 2) return { value, stdError: 0 };
+  const mean = draws.reduce((a, x) => a + x, 0) / draws.length;
+  const variance = draws.reduce((a, x) => a + (x - mean) ** 2, 0) / (draws.length - 1);
+  return { value, stdError: Math.sqrt(variance) };
+}
+
+/** Scores any selection of the held-out rows (by their place in the plan), after checking the predictions once. */
+function hiddenScorer(
+  plan: ActiveHoldoutPlan,
+  hidden: readonly HiddenPrediction[],
+  metric: string | null,
+): { score: (rows: readonly number[]) => number; size: number } {
   if (!metric) throw new DataError("The holdout has no metric to score the held-out rows with.");
   const definition = metricByName(metric);
   if (!definition) throw new DataError(`The harness cannot score the metric ${JSON.stringify(metric)}.`);
@@ -122,31 +174,43 @@ export function scoreHidden(
   const heldOut = new Set(plan.hidden.map((h) => h.row));
   if (byRow.size !== hidden.length || hidden.some((p) => !heldOut.has(p.row)))
     throw new DataError("The predictions to score are not one each for the held-out rows.");
-  const rows = plan.hidden.map((h) => {
+  const all = plan.hidden.map((h) => {
     const p = byRow.get(h.row);
     if (!p) throw new DataError(`No prediction for the held-out row with id ${h.id}.`);
     return { answers: h.answers, values: p.values };
   });
+  const size = all.length;
   if (plan.prediction.kind === "probabilities") {
     const { classes } = plan.prediction;
-    const actual = rows.map((r) => r.answers[0]!);
-    if (definition.predictions === "labels")
-      return scoreMetric(
-        definition,
-        actual,
-        rows.map((r) => classes[argmax(r.values)]!),
-      );
-    const probabilities: ClassProbabilities = { classes, rows: rows.map((r) => r.values) };
-    return scoreMetric(definition, actual, probabilities);
+    const labels = all.map((r) => classes[argmax(r.values)]!);
+    return {
+      size,
+      score: (picked) => {
+        const actual = picked.map((i) => all[i]!.answers[0]!);
+        if (definition.predictions === "labels")
+          return scoreMetric(
+            definition,
+            actual,
+            picked.map((i) => labels[i]!),
+          );
+        const probabilities: ClassProbabilities = { classes, rows: picked.map((i) => all[i]!.values) };
+        return scoreMetric(definition, actual, probabilities);
+      },
+    };
   }
-  const scores = plan.targetColumns.map((_, j) =>
-    scoreMetric(
-      definition,
-      rows.map((r) => r.answers[j]! as Label),
-      rows.map((r) => r.values[j]!),
-    ),
-  );
-  return scores.reduce((s, x) => s + x, 0) / scores.length;
+  return {
+    size,
+    score: (picked) => {
+      const scores = plan.targetColumns.map((_, j) =>
+        scoreMetric(
+          definition,
+          picked.map((i) => all[i]!.answers[j]! as Label),
+          picked.map((i) => all[i]!.values[j]!),
+        ),
+      );
+      return scores.reduce((s, x) => s + x, 0) / scores.length;
+    },
+  };
 }
 
 /** The place of the greatest number (the first of equals); values that are not numbers count as the least. */

@@ -248,10 +248,13 @@ describe("journal", () => {
     expect(r!.usage.promptTokens).toBe(300);
     expect(r!.usage.completionTokens).toBe(150);
     expect(r!.usage.costUsd).toBeCloseTo(0.03);
-    // A node's holdout score is kept with it.
+    // A node's holdout score is kept with it, with its standard error where it has one.
     const scored = node(3, { holdout: { name: "rmse", value: 0.25, lowerIsBetter: true } });
     await store.appendNode(run.id, scored);
     expect((await store.loadJournal(run.id))[3]).toEqual(scored);
+    const spread = node(4, { holdout: { name: "rmse", value: 0.2, lowerIsBetter: true, stdError: 0.03 } });
+    await store.appendNode(run.id, spread);
+    expect((await store.loadJournal(run.id))[4]).toEqual(spread);
     expect(await store.getNode(run.id, 2)).toEqual(node(2));
     expect(await store.getNode(run.id, 9)).toBeNull();
   });

@@ -66,8 +66,8 @@ class FakeEnsembler implements Ensembler {
   }
 }
 
-/** Drafts score 0.5 + step/100 (node 4 the best); improves score as `IMPROVES` says, all below node 4. */
-const IMPROVES: Record<number, number> = { 5: 0.53, 6: 0.52, 7: 0.51, 9: 0.535 };
+/** Drafts score 0.5 + step/100 (node 4 the best); improves score as `IMPROVES` says: below node 4 but for node 9. */
+const IMPROVES: Record<number, number> = { 5: 0.53, 6: 0.52, 7: 0.51, 9: 0.55 };
 const stalling = () =>
   new ScriptedCoder((action, ctx) =>
     action.kind === "draft" ? `metric=${(0.5 + ctx.step / 100).toFixed(2)}` : `metric=${IMPROVES[ctx.step] ?? 0.5}`,
@@ -91,11 +91,12 @@ describe("search loop: ensembles", () => {
     const ensembler = new FakeEnsembler(-0.2);
     const { deps, sink, coder } = ensembleDeps(ensembler);
     const result = await runSearch(options({ steps: 11 }), deps);
-    // Drafts 0-4 (node 4 best), improves 5-7 do worse: step 8 blends (a tie goes to the earlier node); step 9
-    // improves again, into the top three; the last step (10) blends the new top three.
+    // Drafts 0-4 (node 4 best), improves 5-7 of it do worse: step 8 blends the best of three designs (4, 3, 2;
+    // not 5, which is node 4's design); step 9 improves on node 4 and is the new best; the last step (10) blends
+    // it, now its design's best, with the other two.
     expect(ensembler.calls).toEqual([
-      { id: 8, members: [4, 3, 5] },
-      { id: 10, members: [4, 9, 3] },
+      { id: 8, members: [4, 3, 2] },
+      { id: 10, members: [9, 3, 2] },
     ]);
     expect(coder.actions).toHaveLength(9);
     expect(result.journal.nodes.map((n) => n.stage)).toEqual([
@@ -106,9 +107,9 @@ describe("search loop: ensembles", () => {
       "ensemble",
     ]);
     const started = sink.events.flatMap((e) => (e.type === "step.started" ? [e.action] : []));
-    expect(started.at(-1)).toEqual({ kind: "ensemble", members: [4, 9, 3] });
+    expect(started.at(-1)).toEqual({ kind: "ensemble", members: [9, 3, 2] });
     // Blends that do worse than the best leave it alone.
-    expect(result.best!.id).toBe(4);
+    expect(result.best!.id).toBe(9);
   });
 
   it("delivers a blend that beats every node on the holdout, and refits it with its members", async () => {
@@ -121,12 +122,12 @@ describe("search loop: ensembles", () => {
     };
     const { deps, sink } = ensembleDeps(new FakeEnsembler(0.1), { refit });
     const result = await runSearch(options({ steps: 10 }), deps);
-    expect(result.best).toMatchObject({ id: 8, stage: "ensemble", members: [4, 3, 5] });
+    expect(result.best).toMatchObject({ id: 8, stage: "ensemble", members: [4, 3, 2] });
     const improved = sink.events.flatMap((e) => (e.type === "best.improved" ? [e.node.id] : []));
     expect(improved.at(-1)).toBe(8);
     // Improves after the ensemble build on the best script, never on the blend.
     expect(result.journal.get(9)).toMatchObject({ stage: "improve", parentId: 4 });
-    expect(refitted).toEqual([{ node: 8, members: [4, 3, 5] }]);
+    expect(refitted).toEqual([{ node: 8, members: [4, 3, 2] }]);
   });
 
   it("starts the last step only when the steps in flight have finished, so the blend sees them all", async () => {
@@ -156,8 +157,8 @@ describe("search loop: ensembles", () => {
     const result = await runSearch(options({ steps: 11 }), deps);
     const notes = sink.events.flatMap((e) => (e.type === "steer.applied" ? [e.note] : []));
     expect(notes).toEqual([
-      "Node 8 is an ensemble of #4, #3, #5, not a script a coder can work on; focus on one of its members instead. Nothing changed.",
-      "Node 8 is an ensemble of #4, #3, #5, not a script a coder can work on; focus on one of its members instead. Nothing changed.",
+      "Node 8 is an ensemble of #4, #3, #2, not a script a coder can work on; focus on one of its members instead. Nothing changed.",
+      "Node 8 is an ensemble of #4, #3, #2, not a script a coder can work on; focus on one of its members instead. Nothing changed.",
     ]);
     expect(result.journal.nodes.filter((n) => n.parentId === 8)).toEqual([]);
   });

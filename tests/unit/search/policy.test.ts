@@ -183,11 +183,12 @@ describe("GreedyPolicy: ensembles (a run with a hidden holdout)", () => {
     members,
   });
 
-  it("blends the best three by holdout once the best has not improved for `patience` steps", () => {
+  it("blends the best of three designs by holdout once the best has not improved for `patience` steps", () => {
     expect(policy.next(new Journal(stalled(2)), fixedRng(0.9), [], false)).toEqual({ kind: "improve", parent: 4 });
+    // Nodes 5-7 score better than drafts 2 and 1, but they are node 4's design: the blend mixes designs.
     expect(policy.next(new Journal(stalled(3)), fixedRng(0.9), [], false)).toEqual({
       kind: "ensemble",
-      members: [4, 5, 6],
+      members: [4, 2, 1],
     });
   });
 
@@ -196,23 +197,29 @@ describe("GreedyPolicy: ensembles (a run with a hidden holdout)", () => {
     const nodes = stalled(3).map((n) =>
       n.id === 0 ? judged({ ...n, metric: { ...n.metric!, value: 0.99 } }, 0.3) : n,
     );
-    expect(ensembleMembers(nodes, 3)).toEqual([4, 5, 6]);
-    expect(ensembleMembers(nodes, 10)).toEqual([4, 5, 6, 7, 2, 1, 3, 0]);
+    expect(ensembleMembers(nodes, 3)).toEqual([4, 2, 1]);
+    // The best of each of the five designs, then the rest by holdout.
+    expect(ensembleMembers(nodes, 10)).toEqual([4, 2, 1, 3, 0, 5, 6, 7]);
+  });
+
+  it("fills a blend from one design when fewer designs have judged scripts", () => {
+    const one = stalled(3).map((n) => (n.stage === "draft" && n.id !== 4 ? { ...n, holdout: null } : n));
+    expect(ensembleMembers(one, 3)).toEqual([4, 5, 6]);
   });
 
   it("blends as the last step of the run, when no step is in flight", () => {
     const j = new Journal(stalled(1));
     expect(policy.next(j, fixedRng(0.9), [], false, 2)).toEqual({ kind: "improve", parent: 4 });
-    expect(policy.next(j, fixedRng(0.9), [], false, 1)).toEqual({ kind: "ensemble", members: [4, 5, 2] });
+    expect(policy.next(j, fixedRng(0.9), [], false, 1)).toEqual({ kind: "ensemble", members: [4, 2, 1] });
     const pending = [{ id: 7, action: { kind: "improve" as const, parent: 2 } }];
     expect(policy.next(j, fixedRng(0.9), pending, false, 1)).toEqual({ kind: "improve", parent: 4 });
   });
 
   it("never blends the same members twice, nor while a blend is in flight", () => {
-    const blended = new Journal([...stalled(3), ensembleNode(8, [6, 4, 5], 0.85)]);
+    const blended = new Journal([...stalled(3), ensembleNode(8, [2, 4, 1], 0.85)]);
     // The ensemble (0.85 on the holdout) is no better than node 4 (0.9): the same three would come again.
     expect(policy.next(blended, fixedRng(0.9), [], false, 1)).toEqual({ kind: "improve", parent: 4 });
-    const inFlight = [{ id: 8, action: { kind: "ensemble" as const, members: [4, 5, 6] } }];
+    const inFlight = [{ id: 8, action: { kind: "ensemble" as const, members: [4, 2, 1] } }];
     expect(policy.next(new Journal(stalled(3)), fixedRng(0.9), inFlight, false)).toEqual({
       kind: "improve",
       parent: 4,

@@ -12,6 +12,7 @@ import {
   type HiddenPrediction,
   describeHoldout,
   scoreHidden,
+  scoreHiddenWithError,
 } from "../../../src/workspace/holdout/index.ts";
 import { MetricError } from "../../../src/workspace/metrics/index.ts";
 import { taskColumns } from "../../../src/workspace/task-columns.ts";
@@ -148,6 +149,51 @@ describe("scoreHidden", () => {
     expect(scoreHidden(plan, good, "rmse")).toBe(0);
     expect(() => scoreHidden(planOf({}), good.slice(1))).toThrow(/No prediction for the held-out row with id 101/);
     expect(() => scoreHidden(planOf({}), predictions(plan, [["0"], ["x"], ["2"], ["3"]]))).toThrow(MetricError);
+  });
+});
+
+describe("scoreHiddenWithError", () => {
+  /** `n` held-out labels "a"/"b"; the first `wrong` predicted wrongly. */
+  const labelled = (n: number, wrong: number) => {
+    const plan = planOf({
+      metric: "accuracy",
+      hidden: Array.from({ length: n }, (_, i) => ({
+        row: i,
+        id: String(1000 + i),
+        position: i,
+        answers: [i % 2 ? "a" : "b"],
+      })),
+    });
+    const values = plan.hidden.map((h, i) => [i < wrong ? (h.answers[0] === "a" ? "b" : "a") : h.answers[0]!]);
+    return { plan, hidden: predictions(plan, values) };
+  };
+
+  it("gives the score and its bootstrap standard error, near the binomial one, the same each time", () => {
+    const { plan, hidden } = labelled(400, 40);
+    const scored = scoreHiddenWithError(plan, hidden);
+    expect(scored.value).toBe(scoreHidden(plan, hidden));
+    expect(scored.value).toBeCloseTo(0.9, 12);
+    const binomial = Math.sqrt((0.9 * 0.1) / 400);
+    expect(scored.stdError).toBeGreaterThan(binomial * 0.75);
+    expect(scored.stdError).toBeLessThan(binomial * 1.25);
+    expect(scoreHiddenWithError(plan, hidden)).toEqual(scored);
+  });
+
+  it("is 0 where no resample moves the score, and finite where some resamples cannot be scored", () => {
+    const { plan, hidden } = labelled(50, 0);
+    expect(scoreHiddenWithError(plan, hidden)).toEqual({ value: 1, stdError: 0 });
+    // ROC AUC of 6 rows: some resamples hold one class only and are drawn again.
+    const auc = planOf({
+      metric: "auc",
+      hidden: [0, 1, 2, 3, 4, 5].map((i) => ({ row: i, id: String(i), position: i, answers: [String(i % 2)] })),
+    });
+    const scored = scoreHiddenWithError(auc, predictions(auc, [["0.1"], ["0.8"], ["0.6"], ["0.4"], ["0.3"], ["0.9"]]));
+    expect(scored.value).toBeCloseTo(
+      scoreHidden(auc, predictions(auc, [["0.1"], ["0.8"], ["0.6"], ["0.4"], ["0.3"], ["0.9"]])),
+      12,
+    );
+    expect(Number.isFinite(scored.stdError)).toBe(true);
+    expect(scored.stdError).toBeGreaterThan(0);
   });
 });
 
