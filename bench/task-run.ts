@@ -84,7 +84,7 @@ export async function withTaskRun<T>(
       inputDir: join(taskDir, "input"),
       runDir,
       config,
-      coder: new OfflineCoder({ logger: silentLogger }),
+      coder: new OfflineCoder({ logger: silentLogger, seed: opts.seed }),
       executor,
       sink: noSink,
       logger: silentLogger,

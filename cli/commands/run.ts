@@ -233,7 +233,10 @@ export function registerRunCommand(program: Command): void {
     .requiredOption("--data <dir>", "directory with the task's data (train.csv, test.csv, sample_submission.csv, ...)")
     .option("--steps <n>", "number of nodes (scripts) to try (default from config: 20)")
     .option("--parallel <k>", "steps in flight at once (default 1)")
-    .option("--seed <n>", "seed of the policy's random choices; same seed + same coder outputs = same run")
+    .option(
+      "--seed <n>",
+      "seed of the policy's random choices, the held-out rows and the offline coder's folds; same seed + same coder outputs = same run",
+    )
     .addOption(
       new Option("--coder <name>", "who writes the scripts: offline (no model) or openai (env AIDE_CODER)").choices(
         CODERS,

@@ -14,7 +14,7 @@ export function pricesOf(config: Config): PriceTable {
 
 /** Builds the coder the configuration names. */
 export function createCoder(config: Config, logger: Logger): Coder {
-  if (config.coder === "offline") return new OfflineCoder({ logger });
+  if (config.coder === "offline") return new OfflineCoder({ logger, seed: config.search.seed });
   const o = config.openai;
   return new OpenAICoder({
     ...endpointSettings(config),

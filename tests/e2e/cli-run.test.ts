@@ -4,6 +4,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
+import { rankBySelection } from "../../src/search/selection.ts";
+import type { SolutionNode } from "../../src/search/types.ts";
 
 const run = promisify(execFile);
 const BIN = join(import.meta.dirname, "../../bin/aide.mjs");
@@ -82,8 +84,11 @@ describe("aide run (offline coder, bubblewrap sandbox)", () => {
     expect(r.stdout).toContain("holding out 210 of 1400 labelled rows to judge every script the same way");
     expect(journal.holdout).toMatch(/^holding out 210 of 1400 labelled rows/);
     expect(best.holdout).toMatchObject({ lowerIsBetter: false });
-    const judged = journal.nodes.filter((n: { holdout?: { value: number } }) => n.holdout);
-    expect(best.holdout.value).toBe(Math.max(...judged.map((n: { holdout: { value: number } }) => n.holdout.value)));
+    // The best is the first by the selection score (holdout and validation, each weighed by its precision),
+    // read back from journal.json: every judged node carries its bootstrap standard error.
+    for (const n of journal.nodes.filter((x: SolutionNode) => x.holdout))
+      expect(n.holdout.stdError).toBeGreaterThanOrEqual(0);
+    expect(rankBySelection(journal.nodes)[0]!.id).toBe(best.id);
     expect(r.stdout).toMatch(/holdout \d\.\d+ · validation \d\.\d+/);
     // The delivered files are the best node's, not the last node's: its script, and its refit on all the rows.
     expect(readFileSync(join(out, "best_solution.py"), "utf8").trim()).toBe(best.code.trim());

@@ -28,16 +28,27 @@ export { parseRecipe, type Recipe } from "./recipe.ts";
 
 export interface OfflineCoderOptions {
   logger?: Logger;
+  /**
+   * The run's seed (config `search.seed`, default 0). It moves the seed of the scripts' own folds and models
+   * (42 + seed), as a model would pick splits of its own, so runs with different seeds are different draws of
+   * the same search rather than copies.
+   */
+  seed?: number;
 }
+
+/** The scripts' seed in a run of seed 0. */
+const BASE_SCRIPT_SEED = 42;
 
 const ZERO_USAGE = { promptTokens: 0, completionTokens: 0, costUsd: 0 } as const;
 
 export class OfflineCoder implements Coder {
   readonly name = "offline (no model)";
   private readonly logger: Logger | undefined;
+  private readonly scriptSeed: number;
 
   constructor(options: OfflineCoderOptions = {}) {
     this.logger = options.logger;
+    this.scriptSeed = BASE_SCRIPT_SEED + (options.seed ?? 0);
   }
 
   async propose(action: Action, ctx: PromptContext, signal?: AbortSignal): Promise<Proposal> {
@@ -85,6 +96,7 @@ export class OfflineCoder implements Coder {
       taskType: reading.taskType,
       wantsProbability: reading.wantsProbability,
       timeLimitSec: ctx.timeLimitSec,
+      seed: this.scriptSeed,
     });
     this.logger?.debug({ action: action.kind, model: recipe.model, plan }, "offline coder proposal");
     return { plan, code, usage: { ...ZERO_USAGE } };

@@ -22,6 +22,8 @@ export interface ScriptOptions {
   taskType: "classification" | "regression" | null;
   wantsProbability: boolean;
   timeLimitSec: number;
+  /** The seed of the script's own folds and models (`SEED`). */
+  seed: number;
 }
 
 const sources = new Map<string, string>();
@@ -137,6 +139,7 @@ function configValues(recipe: Recipe, opts: ScriptOptions): Record<string, strin
     task_type: opts.taskType,
     want_proba: opts.wantsProbability,
     time_budget_sec: Math.max(30, Math.round(opts.timeLimitSec)),
+    seed: opts.seed,
     model: recipe.model,
     imputation: recipe.imputation,
     scaling: recipe.scaling,

@@ -80,7 +80,8 @@ describe("the run's hidden holdout", () => {
     const verdict = await setup.judge.judge(written, real, "roc_auc");
     expect(verdict).toEqual({
       problem: null,
-      holdout: { name: "auc", value: 1, lowerIsBetter: false },
+      // Every resample of a perfect ranking scores 1, so its standard error is 0.
+      holdout: { name: "auc", value: 1, lowerIsBetter: false, stdError: 0 },
       separated: true,
     });
     // The node's submission is the real test rows, in the user's sample submission's order.

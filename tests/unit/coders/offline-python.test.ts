@@ -33,6 +33,7 @@ const CLASSIFY: ScriptOptions = {
   taskType: "classification",
   wantsProbability: true,
   timeLimitSec: 600,
+  seed: 42,
 };
 const OPEN: ScriptOptions = {
   plan: "a plan\nover two lines",
@@ -40,6 +41,7 @@ const OPEN: ScriptOptions = {
   taskType: null,
   wantsProbability: false,
   timeLimitSec: 5,
+  seed: 7,
 };
 
 /** A recipe of every family with its default hyperparameters, one with none (the fallbacks), and the safest. */

@@ -95,6 +95,7 @@ describe("recipes", () => {
       taskType: "classification",
       wantsProbability: true,
       timeLimitSec: 600,
+      seed: 42,
     });
     expect(code.split("\n")[0]).toBe(recipeComment(r));
     expect(parseRecipe(code)).toEqual(r);
@@ -193,6 +194,15 @@ describe("draft", () => {
     expect(a).toEqual(b);
   });
 
+  it("moves the scripts' own seed with the run's seed and nothing else", async () => {
+    const plain = await coder.propose({ kind: "draft" }, ctx());
+    const seeded = await new OfflineCoder({ seed: 3 }).propose({ kind: "draft" }, ctx());
+    expect(plain.code).toMatch(/^SEED = 42\b/m);
+    expect(seeded.code).toMatch(/^SEED = 45\b/m);
+    expect(seeded.plan).toBe(plain.plan);
+    expect(parseRecipe(seeded.code)).toEqual(parseRecipe(plain.code));
+    expect(seeded.code.replace(/^SEED = \d+/m, "")).toBe(plain.code.replace(/^SEED = \d+/m, ""));
+  });
   it("drafts the model the guidance asks for", async () => {
     const p = await propose({ kind: "draft" }, ctx({ guidance: ["try a random forest please"] }));
     expect(p.recipe.model).toBe("random_forest");
@@ -208,6 +218,7 @@ describe("improve", () => {
     taskType: "classification",
     wantsProbability: true,
     timeLimitSec: 600,
+    seed: 42,
   });
 
   it("changes exactly one thing and says so in one sentence", async () => {
@@ -300,6 +311,7 @@ describe("debug", () => {
     taskType: null,
     wantsProbability: false,
     timeLimitSec: 600,
+    seed: 42,
   });
   const failed = (output: string, extra: Partial<SolutionNode> = {}) =>
     node(7, code, { buggy: true, metric: null, exitCode: 1, output, ...extra });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { bestNode } from "../../../src/search/journal.ts";
-import { rankBySelection, selectionScores, VALIDATION_WEIGHT } from "../../../src/search/selection.ts";
+import { MAX_VALIDATION_WEIGHT, rankBySelection, selectionScores } from "../../../src/search/selection.ts";
 import type { SolutionNode, Stage } from "../../../src/search/types.ts";
 import { solutionNode } from "../../fakes/solution-nodes.ts";
 
@@ -52,13 +52,45 @@ describe("selection scores (a run with a hidden holdout)", () => {
       judged(4, { parent: 3, validation: 54, holdout: 40, stdError: 4 }),
     ];
     const scores = selectionScores(nodes);
-    // The common gap is the median of validation − holdout: 10.
-    expect(scores.get(1)).toBeCloseTo((1 - VALIDATION_WEIGHT) * 42 + VALIDATION_WEIGHT * (50 - 10), 12);
-    expect(scores.get(4)).toBeCloseTo((1 - VALIDATION_WEIGHT) * 40 + VALIDATION_WEIGHT * (54 - 10), 12);
+    // The common gap is the median of validation − holdout: 10. The moved validation numbers spread (robust
+    // spread 1.48 · 2 = 2.97) less than the holdout's noise (4): they are precise, and weigh the most they may.
+    const w = MAX_VALIDATION_WEIGHT;
+    expect(scores.get(1)).toBeCloseTo((1 - w) * 42 + w * (50 - 10), 12);
+    expect(scores.get(4)).toBeCloseTo((1 - w) * 40 + w * (54 - 10), 12);
     expect(bestNode(nodes, true)!.id).toBe(1);
     // By the holdout alone, node 4 would win.
     const holdoutOnly = nodes.map((n) => ({ ...n, holdout: { ...n.holdout!, stdError: undefined } }));
     expect(bestNode(holdoutOnly, true)!.id).toBe(4);
+  });
+
+  it("weighs validation numbers that spread wide about the holdout (lucky splits of their own) for little", () => {
+    // The holdout's standard error is 1, but the moved validation numbers stray from it by 3 (robust spread
+    // 1.4826 · 3): each script's own split adds a variance of about 18.8, so a validation number weighs 1/19.8.
+    const nodes = [
+      judged(0, { validation: 40, holdout: 40, stdError: 1 }),
+      judged(1, { validation: 45, holdout: 42, stdError: 1 }),
+      judged(2, { validation: 33, holdout: 41, stdError: 1 }),
+      judged(3, { validation: 43, holdout: 40, stdError: 1 }),
+      judged(4, { validation: 36, holdout: 39, stdError: 1 }),
+    ];
+    const spread = 1.4826 * 3;
+    const weight = 1 / (1 + (spread * spread - 1));
+    const scores = selectionScores(nodes);
+    expect(scores.get(2)).toBeCloseTo(41 + weight * (33 - 41), 12);
+    expect(scores.get(4)).toBeCloseTo(39 + weight * (36 - 39), 12);
+    // Weighed equally, node 2's lucky 33 would win (37 against 37.5); weighed by precision, the holdout's 39 does.
+    expect(rankBySelection(nodes).map((n) => n.id)).toEqual([4, 0, 3, 2, 1]);
+  });
+
+  it("weighs the two equally while fewer than three scripts show how far validation numbers stray", () => {
+    const nodes = [
+      judged(0, { validation: 46, holdout: 42, stdError: 2 }),
+      judged(1, { validation: 40, holdout: 42, stdError: 2 }),
+    ];
+    // The common gap is the mean of 4 and −2: 1.
+    const scores = selectionScores(nodes);
+    expect(scores.get(0)).toBeCloseTo(0.5 * 42 + 0.5 * 45, 12);
+    expect(scores.get(1)).toBeCloseTo(0.5 * 42 + 0.5 * 39, 12);
   });
 
   it("does not trust a validation number that disagrees with the holdout beyond its noise", () => {

@@ -26,7 +26,7 @@ PLAIN_KFOLD = {{plain_kfold}}
 POSITIONAL_SUBMISSION = {{positional_submission}}
 BROAD_FILE_SEARCH = {{broad_file_search}}
 METRIC_FALLBACK = {{metric_fallback}}
-SEED = 42
+SEED = {{seed}}  # the seed of the script's own folds and models, moved by the run's seed
 N_JOBS = 2
 
 # @@helpers@@
