@@ -135,10 +135,18 @@ function scripts(nodes: readonly SolutionNode[]): SolutionNode[] {
  * The ids of `size` working scripts to blend, the best first by their selection scores (ties: the earlier node):
  * the best of each design first (a design is a draft and what was built on it), so that the blend mixes models
  * that err differently, then the next best of any design while fewer designs have one; fewer when fewer scripts
- * have a holdout score. Equal weights for them all: weights fitted to the holdout would overfit it.
+ * have a holdout score; never two scripts with the same code. Equal weights for them all: weights fitted to the
+ * holdout would overfit it.
  */
 export function ensembleMembers(nodes: readonly SolutionNode[], size: number): NodeId[] {
-  const ranked = rankBySelection(scripts(nodes));
+  // A script written twice (the same code) adds nothing to a blend: only its best-ranked copy may join.
+  const codes = new Set<string>();
+  const ranked = rankBySelection(scripts(nodes)).filter((n) => {
+    const code = n.code.trim();
+    if (codes.has(code)) return false;
+    codes.add(code);
+    return true;
+  });
   const byId = new Map(nodes.map((n) => [n.id, n] as const));
   const designOf = (node: SolutionNode): NodeId => {
     let n = node;

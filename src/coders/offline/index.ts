@@ -67,7 +67,11 @@ export class OfflineCoder implements Coder {
     let recipe: Recipe;
     let plan: string;
     if (action.kind === "draft") {
-      const earlierDrafts = ctx.journal.filter((n) => n.stage === "draft").map((n) => parseRecipe(n.code));
+      // A draft's siblings are the drafts in flight before it (parallel steps): they count as drafted.
+      const earlierDrafts = [
+        ...ctx.journal.filter((n) => n.stage === "draft").map((n) => parseRecipe(n.code)),
+        ...ctx.siblings.map((s) => parseRecipe(s.code)),
+      ];
       ({ recipe, plan } = planDraft({ earlierDrafts, seen, guidance, moveContext, step: ctx.step }));
     } else {
       const parent = findParent(action.parent, ctx);

@@ -187,6 +187,17 @@ describe("draft", () => {
     expect(models).toContain("random_forest");
   });
 
+  it("counts the drafts in flight (a draft's siblings) as drafted, so parallel drafts differ", async () => {
+    const models: string[] = [];
+    const siblings: PromptContext["siblings"] = [];
+    for (let i = 0; i < 3; i++) {
+      const p = await propose({ kind: "draft" }, ctx({ siblings: [...siblings], step: i }));
+      models.push(p.recipe.model);
+      siblings.push({ plan: p.plan, code: p.code });
+    }
+    expect(models).toEqual(["linear", "hist_gb", "random_forest"]);
+  });
+
   it("is deterministic given the context", async () => {
     const journal = [node(0, (await propose({ kind: "draft" }, ctx())).code)];
     const a = await coder.propose({ kind: "draft" }, ctx({ journal, step: 1 }));

@@ -17,7 +17,7 @@ function node(
     step: id,
     stage,
     plan: "",
-    code: "print(1)\n",
+    code: `print(${id})\n`,
     metric: buggy ? null : { name: "acc", value: opts.metric!, lowerIsBetter: false },
     buggy,
     analysis: "",
@@ -200,6 +200,13 @@ describe("GreedyPolicy: ensembles (a run with a hidden holdout)", () => {
     expect(ensembleMembers(nodes, 3)).toEqual([4, 2, 1]);
     // The best of each of the five designs, then the rest by holdout.
     expect(ensembleMembers(nodes, 10)).toEqual([4, 2, 1, 3, 0, 5, 6, 7]);
+  });
+
+  it("never blends two scripts with the same code (drafts written twice)", () => {
+    // Node 2 is node 4's script again (it scores less on the holdout): the blend takes the next design instead.
+    const nodes = stalled(3).map((n) => (n.id === 2 ? { ...n, code: "print(4)\n" } : n));
+    expect(ensembleMembers(nodes, 3)).toEqual([4, 1, 0]);
+    expect(ensembleMembers(nodes, 10)).not.toContain(2);
   });
 
   it("fills a blend from one design when fewer designs have judged scripts", () => {
