@@ -100,7 +100,8 @@ export function mean(xs: readonly number[]): number | null {
 /** Sample standard deviation (n − 1); 0 for fewer than two values. */
 export function sampleStd(xs: readonly number[]): number {
   const m = mean(xs);
-  if (m === null || xs.length < 2) return 0;
+  // Equal values spread by exactly nothing (their float mean may not be one of them, which leaves ~1e-16).
+  if (m === null || xs.length < 2 || xs.every((x) => x === xs[0])) return 0;
   return Math.sqrt(xs.reduce((a, x) => a + (x - m) ** 2, 0) / (xs.length - 1));
 }
 

@@ -45,6 +45,8 @@ describe("noise", () => {
 
   it("has a relative floor: one seed, or seeds that agree", () => {
     expect(sampleStd([0.8])).toBe(0);
+    // Their float mean is not 0.1 exactly: the spread is still exactly none.
+    expect(sampleStd([0.1, 0.1, 0.1])).toBe(0);
     expect(noiseOf([0.8])).toBeCloseTo(0.0016, 12);
     expect(noiseOf([50, 50])).toBeCloseTo(0.1, 12);
     expect(noiseOf([])).toBeNull();
