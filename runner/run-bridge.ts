@@ -113,8 +113,8 @@ export class StoreSink implements RunSink {
     switch (e.type) {
       case "run.started": {
         discriminator = this.deps.attempt;
-        const holdoutLine = e.holdout;
-        if (holdoutLine) await this.write("progress", () => store.updateProgress(runId, { holdoutLine }));
+        const patch = { executor: e.executor, ...(e.holdout ? { holdoutLine: e.holdout } : {}) };
+        await this.write("progress", () => store.updateProgress(runId, patch));
         break;
       }
       case "step.started":

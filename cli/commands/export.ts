@@ -28,7 +28,7 @@ export async function exportRun(store: ExportStore, runId: string, outDir: strin
       runId,
       task: run.task,
       coder: nodes[0]?.coder ?? run.options.coder,
-      executor: "",
+      executor: run.progress.executor ?? "",
       lowerIsBetter: run.progress.lowerIsBetter,
       metricName: run.progress.metricName,
       best,

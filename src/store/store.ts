@@ -663,6 +663,7 @@ function toRun(d: RunDoc): RunRecord {
       metricName: p.metricName ?? null,
       lowerIsBetter: p.lowerIsBetter ?? null,
       holdoutLine: p.holdoutLine ?? null,
+      executor: p.executor ?? null,
       delivered: p.delivered ?? null,
     },
     usage: usageOf(d.usage),

@@ -46,6 +46,8 @@ export interface RunProgress {
   lowerIsBetter: boolean | null;
   /** How the run judges its scripts: the rows it holds out, or why it holds none out (from run.started). */
   holdoutLine: string | null;
+  /** The executor the run's scripts ran in, as run.started named it (null before it started). */
+  executor?: string | null;
   /** What was delivered at the end: the best node's refit on all the labelled rows, or why its own submission. */
   delivered: string | null;
 }

@@ -55,6 +55,7 @@ export const runSchema = new Schema(
           metricName: { type: String, default: null },
           lowerIsBetter: { type: Boolean, default: null },
           holdoutLine: { type: String, default: null },
+          executor: { type: String, default: null },
           delivered: { type: String, default: null },
         },
         { _id: false, id: false },

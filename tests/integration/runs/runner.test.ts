@@ -123,6 +123,7 @@ describe("runs through the queue, the store and an executor", () => {
       expect(refit).toMatchObject({ ok: true, nodeId: best.id, note: delivered });
       // The run record keeps both, for the card and for aide export.
       expect(done.progress.holdoutLine).toMatch(/^holding out 150 of 1000 labelled rows/);
+      expect(done.progress.executor).toBe(started.type === "run.started" ? started.executor : null);
       expect(done.progress.delivered).toBe(delivered);
       expect(done.progress.bestMembers).toEqual(best.members);
       expect(done.progress.bestHoldout).toBe(best.holdout!.value);

@@ -71,6 +71,7 @@ describe("runs", () => {
       metricName: null,
       lowerIsBetter: null,
       holdoutLine: null,
+      executor: null,
       delivered: null,
     });
     expect(run.usage).toEqual({ promptTokens: 0, completionTokens: 0, costUsd: 0 });

@@ -69,7 +69,7 @@ describe("aide export", () => {
     expect(await readFile(join(outDir, "tree.html"), "utf8")).toContain('"metricName":"rmse"');
   });
 
-  it("writes the holdout each node was judged on, the split's size and what was delivered", async () => {
+  it("writes the holdout each node was judged on, the split's size, what was delivered and the executor", async () => {
     dir = await mkdtemp(join(tmpdir(), "aide-export-"));
     const holdout = { name: "roc_auc", value: 0.79, lowerIsBetter: false };
     const nodes = [{ ...solutionNode(0, { metric: 0.8 }), holdout }, solutionNode(1, { metric: null })];
@@ -85,6 +85,7 @@ describe("aide export", () => {
         holdoutLine:
           "holding out 210 of 1400 labelled rows to judge every script the same way (scripts never see which)",
         delivered: "node 0 refit on all 1400 labelled rows",
+        executor: "docker (warm)",
       },
     });
     const outDir = join(dir, "out");
@@ -92,6 +93,7 @@ describe("aide export", () => {
     const journal = JSON.parse(await readFile(join(outDir, "journal.json"), "utf8"));
     expect(journal.holdout).toMatch(/^holding out 210 of 1400 labelled rows/);
     expect(journal.delivered).toBe("node 0 refit on all 1400 labelled rows");
+    expect(journal.executor).toBe("docker (warm)");
     expect(journal.nodes[0].holdout).toEqual(holdout);
     expect(journal.nodes[1].holdout).toBeUndefined();
   });
