@@ -58,13 +58,29 @@ export function isSummary(m: { text: string }, runId: string): boolean {
   );
 }
 
-/** Waits until the bot has posted the run's final summary and edited the card to its final state. */
+/** The file names a summary says it attaches (its "Attached: a, b, c" line). */
+function attachedNames(summaryText: string): string[] {
+  const m = /Attached: ([\w.-]+(?:, [\w.-]+)*)/.exec(summaryText);
+  return m ? m[1]!.split(", ") : [];
+}
+
+/**
+ * Waits until the bot has posted the run's final summary, its files have arrived in the thread (they follow the
+ * message, paced with the channel's other posts, or a "Could not attach" message says why not), and the card shows
+ * its final state.
+ */
 export async function waitForChatEnd(slack: FakeSlackApi, started: StartedRun, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const summary = slack.thread(started.channel, started.cardTs).some((m) => isSummary(m, started.run.id));
+    const thread = slack.thread(started.channel, started.cardTs);
+    const summary = thread.find((m) => isSummary(m, started.run.id));
     const card = slack.message(started.channel, started.cardTs);
-    if (summary && card && /Finished|Stopped/i.test(messageText(card))) return;
+    const inThread = new Set(slack.filesIn(started.channel, started.cardTs).map((f) => f.name));
+    const filesSettled =
+      summary !== undefined &&
+      (attachedNames(messageText(summary)).every((name) => inThread.has(name)) ||
+        thread.some((m) => m.text.startsWith("Could not attach")));
+    if (filesSettled && card && /Finished|Stopped/i.test(messageText(card))) return;
     if (Date.now() > deadline) return; // runInvariants reports what is missing
     await new Promise((r) => setTimeout(r, 200));
   }
@@ -159,7 +175,11 @@ export async function runInvariants(input: InvariantInput): Promise<{ problems: 
     if (n > allowed) problems.push(`file ${name} was shared ${n} times`);
   }
   if (journal.some((n) => !n.buggy) && !files.some((f) => f.name === "submission.csv"))
-    problems.push("the summary's submission.csv never arrived");
+    problems.push(
+      `the summary's submission.csv never arrived (files in the thread: ${files.map((f) => f.name).join(", ") || "none"}; ` +
+        `the summary: ${summaries.map((m) => messageText(m).replace(/\s+/g, " ").slice(-200)).join(" | ") || "none"}; ` +
+        `other messages: ${texts.filter((t) => /Could not attach/.test(t)).join(" | ") || "none"})`,
+    );
   return { problems, facts: { runId, nodes: journal.length, events, threadMessages: thread.length } };
 }
 
