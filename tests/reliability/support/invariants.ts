@@ -58,6 +58,11 @@ export function isSummary(m: { text: string }, runId: string): boolean {
   );
 }
 
+/** The message the Slack surface posts when a message's files could not be uploaded. */
+function isUploadFailure(m: { text: string }): boolean {
+  return m.text.startsWith("Could not attach");
+}
+
 /** The file names a summary says it attaches (its "Attached: a, b, c" line). */
 function attachedNames(summaryText: string): string[] {
   const m = /Attached: ([\w.-]+(?:, [\w.-]+)*)/.exec(summaryText);
@@ -78,8 +83,7 @@ export async function waitForChatEnd(slack: FakeSlackApi, started: StartedRun, t
     const inThread = new Set(slack.filesIn(started.channel, started.cardTs).map((f) => f.name));
     const filesSettled =
       summary !== undefined &&
-      (attachedNames(messageText(summary)).every((name) => inThread.has(name)) ||
-        thread.some((m) => m.text.startsWith("Could not attach")));
+      (attachedNames(messageText(summary)).every((name) => inThread.has(name)) || thread.some(isUploadFailure));
     if (filesSettled && card && /Finished|Stopped/i.test(messageText(card))) return;
     if (Date.now() > deadline) return; // runInvariants reports what is missing
     await new Promise((r) => setTimeout(r, 200));
@@ -178,7 +182,12 @@ export async function runInvariants(input: InvariantInput): Promise<{ problems: 
     problems.push(
       `the summary's submission.csv never arrived (files in the thread: ${files.map((f) => f.name).join(", ") || "none"}; ` +
         `the summary: ${summaries.map((m) => messageText(m).replace(/\s+/g, " ").slice(-200)).join(" | ") || "none"}; ` +
-        `other messages: ${texts.filter((t) => /Could not attach/.test(t)).join(" | ") || "none"})`,
+        `upload failures: ${
+          thread
+            .filter(isUploadFailure)
+            .map((m) => m.text)
+            .join(" | ") || "none"
+        })`,
     );
   return { problems, facts: { runId, nodes: journal.length, events, threadMessages: thread.length } };
 }
